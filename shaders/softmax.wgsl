@@ -1,0 +1,79 @@
+// softmax: each row of the attention scores becomes a probability distribution, in place.
+//
+// scores: [rows, cols] (rows = heads · seq query rows, cols = keys), row stride cols.
+// Causal mask: in row r the query index is i = r % seq; key j > i + causalOffset is set to
+// −∞ before the exponential, i.e. written as exactly 0, and its score is never read (the
+// matmul may have skipped it). Numerically stable: the row maximum is subtracted first.
+// A row with no visible key (cannot occur with causalOffset >= 0, but guarded) is written as
+// zeros rather than NaN.
+//
+// One workgroup per row; WG threads stride over the columns; tree reductions in workgroup
+// memory (no subgroup ops, so every adapter runs it). Grid: rows folded into x and y.
+
+override WG: u32 = 256;
+
+struct Params {
+  rows: u32,
+  cols: u32,
+  seq: u32,
+  causal: u32,
+  causalOffset: u32,
+  groupsX: u32,
+  offset: u32,   // element offset of row 0 in the binding
+}
+
+@group(0) @binding(0) var<storage, read_write> s: array<f32>;
+@group(0) @binding(1) var<uniform> p: Params;
+
+var<workgroup> partial: array<f32, WG>;
+
+fn reduceMax(li: u32, v: f32) -> f32 {
+  partial[li] = v;
+  workgroupBarrier();
+  for (var stride = WG / 2u; stride > 0u; stride >>= 1u) {
+    if (li < stride) { partial[li] = max(partial[li], partial[li + stride]); }
+    workgroupBarrier();
+  }
+  let result = partial[0];
+  // Everyone must read partial[0] before the next reduction reuses the array.
+  workgroupBarrier();
+  return result;
+}
+
+fn reduceSum(li: u32, v: f32) -> f32 {
+  partial[li] = v;
+  workgroupBarrier();
+  for (var stride = WG / 2u; stride > 0u; stride >>= 1u) {
+    if (li < stride) { partial[li] += partial[li + stride]; }
+    workgroupBarrier();
+  }
+  let result = partial[0];
+  workgroupBarrier();
+  return result;
+}
+
+@compute @workgroup_size(WG)
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: u32) {
+  let row = wid.y * p.groupsX + wid.x;
+  // The whole workgroup shares `row`, so this early exit keeps the barriers uniform.
+  if (row >= p.rows) { return; }
+  let base = p.offset + row * p.cols;
+  var visible = p.cols;
+  if (p.causal != 0u) { visible = min(p.cols, row % p.seq + p.causalOffset + 1u); }
+
+  var m = -0x1.fffffep+127f; // lowest finite f32: -inf is not a WGSL literal
+  for (var j = li; j < visible; j += WG) { m = max(m, s[base + j]); }
+  m = reduceMax(li, m);
+
+  var sum = 0.0;
+  for (var j = li; j < visible; j += WG) { sum += exp(s[base + j] - m); }
+  sum = reduceSum(li, sum);
+
+  var inv = 0.0;
+  if (sum > 0.0) { inv = 1.0 / sum; }
+  for (var j = li; j < p.cols; j += WG) {
+    var v = 0.0;
+    if (j < visible) { v = exp(s[base + j] - m) * inv; }
+    s[base + j] = v;
+  }
+}

@@ -1,0 +1,65 @@
+// Compiles each kernel variant once. A variant is the kernel name, its preprocessor flags and
+// its override constants; sizes ride in uniforms, so a new shape never builds a new pipeline.
+
+import type { GpuContext } from './device.js';
+import { GpuError } from './errors.js';
+import { preprocess } from './preprocess.js';
+
+export interface KernelVariant {
+  name: string;
+  source: string;
+  flags?: string[];
+  constants?: Record<string, number>;
+  entryPoint?: string;
+}
+
+export function variantKey(v: KernelVariant): string {
+  const flags = [...(v.flags ?? [])].sort().join(',');
+  const constants = Object.entries(v.constants ?? {})
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([k, val]) => `${k}=${val}`)
+    .join(',');
+  return `${v.name}[${flags}]{${constants}}`;
+}
+
+export class PipelineCache {
+  private readonly pipelines = new Map<string, Promise<GPUComputePipeline>>();
+
+  constructor(private readonly gpu: GpuContext) {}
+
+  get(variant: KernelVariant): Promise<GPUComputePipeline> {
+    const key = variantKey(variant);
+    let pipeline = this.pipelines.get(key);
+    if (!pipeline) {
+      pipeline = this.build(key, variant);
+      pipeline.catch(() => this.pipelines.delete(key));
+      this.pipelines.set(key, pipeline);
+    }
+    return pipeline;
+  }
+
+  get size(): number {
+    return this.pipelines.size;
+  }
+
+  private async build(key: string, v: KernelVariant): Promise<GPUComputePipeline> {
+    const code = preprocess(v.source, new Set(v.flags ?? []));
+    const device = this.gpu.device;
+    const module = await this.gpu.scoped(`compiling ${key}`, () => device.createShaderModule({ code, label: key }));
+    const info = await module.getCompilationInfo();
+    const errors = info.messages.filter((m) => m.type === 'error');
+    if (errors.length) {
+      const lines = errors.map((m) => `  ${v.name}.wgsl:${m.lineNum}:${m.linePos} ${m.message}`).join('\n');
+      throw new GpuError(`WGSL compilation of ${key} failed:\n${lines}`, 'validation');
+    }
+    try {
+      return await device.createComputePipelineAsync({
+        label: key,
+        layout: 'auto',
+        compute: { module, entryPoint: v.entryPoint ?? 'main', constants: v.constants ?? {} },
+      });
+    } catch (e) {
+      throw new GpuError(`creating the pipeline ${key} failed: ${(e as Error).message}`, 'validation');
+    }
+  }
+}

@@ -1,0 +1,67 @@
+// What every kernel wrapper shares: bindings (a buffer or a window of one), a prepared dispatch
+// (pipeline, bind group, grid) that can be encoded many times, and grid folding.
+
+import type { GpuContext } from '../gpu/device.js';
+import { InputError } from '../gpu/errors.js';
+
+export interface Binding {
+  buffer: GPUBuffer;
+  /** Byte offset: a multiple of minStorageBufferOffsetAlignment. */
+  offset?: number;
+  /** Byte size; the rest of the buffer when absent. */
+  size?: number;
+}
+
+export interface PreparedDispatch {
+  label: string;
+  pipeline: GPUComputePipeline;
+  bindGroup: GPUBindGroup;
+  grid: [number, number, number];
+  /** Uniform buffers made for this dispatch, destroyed with it. */
+  owned: GPUBuffer[];
+}
+
+export const asBinding = (b: GPUBuffer | Binding): Binding => ('buffer' in b ? b : { buffer: b });
+
+export function bindGroup(gpu: GpuContext, pipeline: GPUComputePipeline, label: string, bindings: (GPUBuffer | Binding)[]): GPUBindGroup {
+  return gpu.device.createBindGroup({
+    label,
+    layout: pipeline.getBindGroupLayout(0),
+    entries: bindings.map((b, binding) => {
+      const { buffer, offset, size } = asBinding(b);
+      return { binding, resource: { buffer, offset: offset ?? 0, size: size ?? buffer.size - (offset ?? 0) } };
+    }),
+  });
+}
+
+export function encode(pass: GPUComputePassEncoder, d: PreparedDispatch): void {
+  pass.setPipeline(d.pipeline);
+  pass.setBindGroup(0, d.bindGroup);
+  pass.dispatchWorkgroups(d.grid[0], d.grid[1], d.grid[2]);
+}
+
+export function release(dispatches: Iterable<PreparedDispatch>): void {
+  for (const d of dispatches) for (const u of d.owned) u.destroy();
+}
+
+/** A 1D count of workgroups folded into x and y when over maxComputeWorkgroupsPerDimension. */
+export function fold1D(groups: number, limit: number): { x: number; y: number } {
+  if (groups <= limit) return { x: Math.max(1, groups), y: 1 };
+  const y = Math.ceil(groups / limit);
+  if (y > limit) throw new InputError(`${groups} workgroups exceed the grid limit of ${limit}² (maxComputeWorkgroupsPerDimension)`);
+  return { x: Math.ceil(groups / y), y };
+}
+
+export function checkGrid(gpu: GpuContext, label: string, grid: [number, number, number]): void {
+  const limit = gpu.limits.maxComputeWorkgroupsPerDimension;
+  grid.forEach((g, axis) => {
+    if (g > limit) {
+      throw new InputError(`${label}: ${g} workgroups along ${'xyz'[axis]} exceed maxComputeWorkgroupsPerDimension (${limit})`);
+    }
+  });
+}
+
+/** Elements addressed as u32 in WGSL: every index must stay below 2³². */
+export function checkIndexRange(label: string, elements: number): void {
+  if (elements > 0xffffffff) throw new InputError(`${label}: ${elements} elements exceed the u32 index range of the kernels`);
+}

@@ -1,0 +1,37 @@
+// Host side of shaders/softmax.wgsl: the masked, numerically stable row softmax.
+
+import softmaxSource from '../../shaders/softmax.wgsl';
+import { createUniform } from '../gpu/buffers.js';
+import type { GpuContext } from '../gpu/device.js';
+import type { PipelineCache } from '../gpu/pipelines.js';
+import { bindGroup, fold1D, type Binding, type PreparedDispatch } from './dispatch.js';
+
+export interface SoftmaxCall {
+  label: string;
+  scores: Binding;
+  /** Element offset of row 0 within the binding. */
+  offset?: number;
+  rows: number;
+  cols: number;
+  /** Query rows per head: row r is query r % seq (for the causal mask). */
+  seq: number;
+  causal: boolean;
+  causalOffset?: number;
+  workgroupSize?: number;
+}
+
+export async function prepareSoftmax(gpu: GpuContext, cache: PipelineCache, call: SoftmaxCall): Promise<PreparedDispatch> {
+  const wg = call.workgroupSize ?? 256;
+  const pipeline = await cache.get({ name: 'softmax', source: softmaxSource, constants: { WG: wg } });
+  const { x, y } = fold1D(call.rows, gpu.limits.maxComputeWorkgroupsPerDimension);
+  const uniform = createUniform(
+    gpu,
+    [
+      { u32: call.rows }, { u32: call.cols }, { u32: call.seq }, { u32: call.causal ? 1 : 0 },
+      { u32: call.causalOffset ?? 0 }, { u32: x }, { u32: call.offset ?? 0 },
+    ],
+    `${call.label} params`,
+  );
+  const group = bindGroup(gpu, pipeline, call.label, [call.scores, uniform]);
+  return { label: call.label, pipeline, bindGroup: group, grid: [x, y, 1], owned: [uniform] };
+}

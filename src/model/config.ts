@@ -1,0 +1,106 @@
+// The shape of one attention stack, in the words of the classic explanation:
+// dModel is the embedding width, heads × dHead the query/key/value-down width,
+// seq the number of query tokens, contextSeq the number of key/value tokens
+// (equal to seq for self-attention), layers how many blocks run one after another.
+
+export interface AttentionConfig {
+  layers: number;
+  heads: number;
+  dModel: number;
+  dHead: number;
+  seq: number;
+  /** Longest sequence the model is defined for (GPT-3: 2048). seq and contextSeq must not exceed it. */
+  context: number;
+  /** Causal mask: key j is hidden from query i when j > i. Only meaningful for self-attention. */
+  mask: boolean;
+  /** Cross-attention: keys and values come from a second sequence (the context), never masked. */
+  cross: boolean;
+  /** Rows of the context sequence for cross-attention; equals seq for self-attention. */
+  contextSeq: number;
+  /** Add the optional biases of the four projections. */
+  bias: boolean;
+}
+
+/** GPT-3 175B's attention: d_model 12288, 96 heads of 128, 96 layers, context 2048. */
+export const GPT3: AttentionConfig = Object.freeze({
+  layers: 96,
+  heads: 96,
+  dModel: 12288,
+  dHead: 128,
+  seq: 2048,
+  context: 2048,
+  mask: true,
+  cross: false,
+  contextSeq: 2048,
+  bias: false,
+});
+
+export const PRESETS: Record<string, AttentionConfig> = { gpt3: GPT3 };
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+const DIMENSIONS = ['layers', 'heads', 'dModel', 'dHead', 'seq', 'context', 'contextSeq'] as const;
+
+/**
+ * Fills defaults and checks every dimension; throws ConfigError naming the argument and the limit.
+ * Partial configs start from `base` (default: a small causal self-attention stack).
+ */
+export function resolveConfig(partial: Partial<AttentionConfig>, base: AttentionConfig = SMALL): AttentionConfig {
+  const merged = { ...base, ...stripUndefined(partial) };
+  if (partial.cross !== undefined || partial.mask !== undefined) {
+    // Cross-attention is never masked.
+    if (merged.cross && partial.mask === undefined) merged.mask = false;
+  }
+  if (!merged.cross) merged.contextSeq = merged.seq;
+  else if (partial.contextSeq === undefined && base.contextSeq === base.seq) merged.contextSeq = merged.seq;
+  if (partial.context === undefined) merged.context = Math.max(base.context, merged.seq, merged.contextSeq);
+  validateConfig(merged);
+  return merged;
+}
+
+export function validateConfig(c: AttentionConfig): void {
+  for (const key of DIMENSIONS) {
+    const v = c[key];
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) {
+      throw new ConfigError(`${flagName(key)} must be a positive integer, got ${String(v)}`);
+    }
+    if (v > 2 ** 24) throw new ConfigError(`${flagName(key)} must be at most ${2 ** 24}, got ${v}`);
+  }
+  if (c.seq > c.context) throw new ConfigError(`--seq ${c.seq} exceeds the configured context of ${c.context} tokens`);
+  if (c.contextSeq > c.context) {
+    throw new ConfigError(`--context-seq ${c.contextSeq} exceeds the configured context of ${c.context} tokens`);
+  }
+  if (c.cross && c.mask) throw new ConfigError('--cross cannot be combined with a causal mask: cross-attention is never masked');
+  if (!c.cross && c.contextSeq !== c.seq) {
+    throw new ConfigError(`--context-seq (${c.contextSeq}) applies to cross-attention only; self-attention uses --seq (${c.seq})`);
+  }
+}
+
+export const SMALL: AttentionConfig = Object.freeze({
+  layers: 2,
+  heads: 4,
+  dModel: 256,
+  dHead: 64,
+  seq: 33,
+  context: 2048,
+  mask: true,
+  cross: false,
+  contextSeq: 33,
+  bias: false,
+});
+
+export function flagName(key: string): string {
+  return '--' + key.replace(/[A-Z]/g, (m) => '-' + m.toLowerCase());
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/** Width of the concatenated heads: the rows of W_Q, W_K, W_V and the columns of W_O. */
+export const innerWidth = (c: AttentionConfig): number => c.heads * c.dHead;

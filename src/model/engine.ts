@@ -1,0 +1,343 @@
+// The engine: a GPU context, its pipeline cache, and `run`, which executes a layer stack on
+// the GPU: weights generated (or uploaded) per layer into reused buffers, one command buffer
+// per layer, GPU time per stage from timestamp queries, and the output read back at the end.
+
+import { resolveConfig, innerWidth, type AttentionConfig } from './config.js';
+import { layerFlops } from './flops.js';
+import { prepareLayer, type LayerBuffers, type Stage } from './layer.js';
+import { planMemory, type MemoryPlan, type PlanLimits, type PlanOptions } from './plan.js';
+import { biasScale, seededInputs, streamKey, weightScale, weightStream, type Projection } from './seeded.js';
+import { checkInputs, checkLayerTensors, type Inputs, type LayerTensors, type WeightSource } from './weights.js';
+import { createStorage, poison, readBack, upload } from '../gpu/buffers.js';
+import { GpuContext, type AdapterDescription, type DeviceOptions } from '../gpu/device.js';
+import { formatBytes, GpuError, InputError } from '../gpu/errors.js';
+import { PipelineCache } from '../gpu/pipelines.js';
+import { PassTimer } from '../gpu/timing.js';
+import { encode, release, type PreparedDispatch } from '../kernels/dispatch.js';
+import { prepareFill } from '../kernels/fill_random.js';
+import type { MatmulTile } from '../kernels/matmul.js';
+
+export interface LayerProgress {
+  layer: number;
+  layers: number;
+  /** GPU time of this layer (timestamps), or wall time of its drained queue. */
+  layerMs: number;
+  elapsedMs: number;
+  flops: number;
+}
+
+/** Read access to one layer's intermediate results, for verification while they still exist. */
+export interface LayerProbe {
+  layer: number;
+  readQ(): Promise<Float32Array>;
+  readK(): Promise<Float32Array>;
+  readV(): Promise<Float32Array>;
+  readWeighted(): Promise<Float32Array>;
+  /** The residual stream before this layer (kept only when `keepLayerInput`). */
+  readInput(): Promise<Float32Array>;
+  readOutput(): Promise<Float32Array>;
+}
+
+export interface RunOptions {
+  /** Default: seeded from `seed`. */
+  weights?: WeightSource;
+  /** Default: seeded from `seed`. */
+  inputs?: Inputs;
+  seed?: number;
+  tile?: MatmulTile;
+  /** Overrides of the adapter's limits (smaller only): forces weight chunks and head groups in tests. */
+  limits?: Partial<PlanLimits>;
+  plan?: PlanOptions;
+  /** Read back every head's pattern of every layer (small configurations: the browser's heatmaps). */
+  capturePatterns?: boolean;
+  /** Keep each layer's input so probes can read it (sampled verification of the residual). */
+  keepLayerInput?: boolean;
+  onLayer?: (progress: LayerProgress, probe: LayerProbe) => void | Promise<void>;
+  /** Stops after the current layer (Ctrl-C). */
+  signal?: AbortSignal;
+}
+
+export interface StageTimings {
+  qkv: number;
+  scores: number;
+  softmax: number;
+  weighted: number;
+  output: number;
+}
+
+export interface RunResult {
+  config: AttentionConfig;
+  adapter: AdapterDescription;
+  output: Float32Array;
+  /** [layers][heads][seq·contextSeq] when capturePatterns was set. */
+  patterns: Float32Array[][] | null;
+  layersRun: number;
+  stopped: boolean;
+  timings: {
+    source: 'timestamp-query' | 'wall-clock';
+    totalMs: number;
+    gpuMs: number;
+    perLayerMs: number[];
+    stagesMs: StageTimings;
+    /** Filling or uploading weights, outside the attention arithmetic. */
+    weightsMs: number;
+  };
+  flops: { perLayer: number; total: number };
+  tflops: number;
+  plan: MemoryPlan;
+  peakBytes: number;
+}
+
+const PATTERN_CAPTURE_LIMIT = 64 * 1024 * 1024;
+const PROJECTIONS: Projection[] = ['q', 'k', 'v', 'o'];
+
+export class Engine {
+  readonly cache: PipelineCache;
+
+  private constructor(readonly gpu: GpuContext) {
+    this.cache = new PipelineCache(gpu);
+  }
+
+  static async create(gpu: GPU, options: DeviceOptions = {}): Promise<Engine> {
+    return new Engine(await GpuContext.create(gpu, options));
+  }
+
+  get adapter(): AdapterDescription {
+    return this.gpu.adapterInfo;
+  }
+
+  /** Checks the configuration and inputs and plans memory; throws before any GPU work. */
+  plan(config: Partial<AttentionConfig>, options: RunOptions = {}): { cfg: AttentionConfig; plan: MemoryPlan } {
+    const cfg = resolveConfig(config);
+    const limits: PlanLimits = {
+      maxStorageBufferBindingSize: Math.min(this.gpu.limits.maxStorageBufferBindingSize, options.limits?.maxStorageBufferBindingSize ?? Infinity),
+      maxBufferSize: Math.min(this.gpu.limits.maxBufferSize, options.limits?.maxBufferSize ?? Infinity),
+      minStorageBufferOffsetAlignment: Math.max(this.gpu.limits.minStorageBufferOffsetAlignment, options.limits?.minStorageBufferOffsetAlignment ?? 0),
+    };
+    const plan = planMemory(cfg, limits, options.plan);
+    if (options.inputs) checkInputs(options.inputs, cfg);
+    if (options.capturePatterns) {
+      const bytes = cfg.layers * cfg.heads * cfg.seq * cfg.contextSeq * 4;
+      if (bytes > PATTERN_CAPTURE_LIMIT) {
+        throw new InputError(`capturing patterns needs ${formatBytes(bytes)}, over the ${formatBytes(PATTERN_CAPTURE_LIMIT)} allowed: use fewer --layers, --heads or a shorter --seq`);
+      }
+    }
+    return { cfg, plan };
+  }
+
+  async run(config: Partial<AttentionConfig>, options: RunOptions = {}): Promise<RunResult> {
+    const { cfg, plan } = this.plan(config, options);
+    const seed = options.seed ?? 1;
+    const weights: WeightSource = options.weights ?? { kind: 'seeded', seed };
+    const inputs = options.inputs ?? seededInputs(seed, cfg);
+    checkInputs(inputs, cfg);
+
+    const gpu = this.gpu;
+    const owned: GPUBuffer[] = [];
+    const dispatches: PreparedDispatch[] = [];
+    const timer = new PassTimer(gpu, 4 + 3 * plan.headGroups + 16);
+    const alloc = (elements: number, label: string) => {
+      const buffer = createStorage(gpu, elements, label);
+      owned.push(buffer);
+      return buffer;
+    };
+    try {
+      const inner = innerWidth(cfg);
+      const buffers = await gpu.scoped('allocating buffers', (): LayerBuffers => ({
+        x: keep(owned, upload(gpu, inputs.x, 'x')),
+        context: cfg.cross ? keep(owned, upload(gpu, inputs.context!, 'context')) : null,
+        q: alloc(cfg.seq * inner, 'q'),
+        k: alloc(cfg.contextSeq * inner, 'k'),
+        v: alloc(cfg.contextSeq * inner, 'v'),
+        weighted: alloc(cfg.seq * inner, 'weighted sums'),
+        pattern: alloc(plan.headGroup * cfg.seq * cfg.contextSeq, 'pattern'),
+        wq: alloc(inner * cfg.dModel, 'W_Q'),
+        wk: alloc(inner * cfg.dModel, 'W_K'),
+        wv: alloc(inner * cfg.dModel, 'W_V'),
+        wo: alloc(cfg.dModel * inner, 'W_O'),
+        bias: cfg.bias ? alloc(3 * inner + cfg.dModel, 'biases') : null,
+        dummy: alloc(4, 'no bias'),
+      }));
+      const layerInput = options.keepLayerInput ? alloc(cfg.seq * cfg.dModel, 'layer input') : null;
+      const patterns = options.capturePatterns ? alloc(cfg.layers * cfg.heads * cfg.seq * cfg.contextSeq, 'captured patterns') : null;
+      // Poison every intermediate: an element a kernel fails to write shows up as NaN.
+      for (const buffer of [buffers.q, buffers.k, buffers.v, buffers.weighted, buffers.pattern]) poison(gpu, buffer);
+
+      const stages = await gpu.scoped('preparing pipelines', () => prepareLayer(gpu, this.cache, cfg, plan, buffers, options.tile));
+      for (const s of stages) dispatches.push(...s.dispatches);
+      const fills = weights.kind === 'seeded' ? await prepareSeededFills(gpu, this.cache, cfg, buffers, weights.seed) : null;
+      if (fills) dispatches.push(...fills.map((f) => f.dispatch));
+
+      const flops = layerFlops(cfg);
+      const perLayerMs: number[] = [];
+      const stagesMs: StageTimings = { qkv: 0, scores: 0, softmax: 0, weighted: 0, output: 0 };
+      let weightsMs = 0;
+      let gpuMs = 0;
+      let stopped = false;
+      const start = performance.now();
+      const probe = (layer: number): LayerProbe => ({
+        layer,
+        readQ: () => readBack(gpu, buffers.q, cfg.seq * inner),
+        readK: () => readBack(gpu, buffers.k, cfg.contextSeq * inner),
+        readV: () => readBack(gpu, buffers.v, cfg.contextSeq * inner),
+        readWeighted: () => readBack(gpu, buffers.weighted, cfg.seq * inner),
+        readInput: () => {
+          if (!layerInput) throw new Error('readInput needs the run option keepLayerInput');
+          return readBack(gpu, layerInput, cfg.seq * cfg.dModel);
+        },
+        readOutput: () => readBack(gpu, buffers.x, cfg.seq * cfg.dModel),
+      });
+
+      for (let layer = 0; layer < cfg.layers; layer++) {
+        if (options.signal?.aborted) {
+          stopped = true;
+          break;
+        }
+        const layerStart = performance.now();
+        await gpu.scoped(`layer ${layer}`, async () => {
+          if (weights.kind === 'tensors') {
+            const t = await weights.layer(layer);
+            checkLayerTensors(t, cfg, layer);
+            uploadLayer(gpu, buffers, t);
+          } else {
+            for (const f of fills!) f.setLayer(layer);
+          }
+          const encoder = gpu.device.createCommandEncoder({ label: `layer ${layer}` });
+          if (fills) {
+            const pass = timer.beginPass(encoder, 'weights');
+            for (const f of fills) encode(pass, f.dispatch);
+            pass.end();
+          }
+          if (layerInput) encoder.copyBufferToBuffer(buffers.x, 0, layerInput, 0, cfg.seq * cfg.dModel * 4);
+          for (const stage of stages) {
+            const pass = timer.beginPass(encoder, stage.name);
+            for (const d of stage.dispatches) encode(pass, d);
+            pass.end();
+            if (patterns && stage.name === 'softmax') {
+              const perHead = cfg.seq * cfg.contextSeq * 4;
+              const at = (layer * cfg.heads + stage.heads!.first) * perHead;
+              encoder.copyBufferToBuffer(buffers.pattern, 0, patterns, at, stage.heads!.count * perHead);
+            }
+          }
+          const readTimes = timer.resolve(encoder);
+          gpu.device.queue.submit([encoder.finish()]);
+          await gpu.drain(`layer ${layer}`);
+          let layerMs = performance.now() - layerStart;
+          if (readTimes) {
+            layerMs = 0;
+            for (const { label, ms } of await readTimes()) {
+              if (label === 'weights') weightsMs += ms;
+              else {
+                stagesMs[label as keyof StageTimings] += ms;
+                layerMs += ms;
+              }
+            }
+          }
+          perLayerMs.push(layerMs);
+          gpuMs += layerMs;
+        });
+        await options.onLayer?.(
+          { layer, layers: cfg.layers, layerMs: perLayerMs[layer]!, elapsedMs: performance.now() - start, flops: flops.total },
+          probe(layer),
+        );
+      }
+      const output = await readBack(gpu, buffers.x, cfg.seq * cfg.dModel);
+      const patternsOut = patterns ? splitPatterns(await readBack(gpu, patterns, cfg.layers * cfg.heads * cfg.seq * cfg.contextSeq), cfg) : null;
+      gpu.check('reading the output');
+      const totalMs = performance.now() - start;
+      const layersRun = perLayerMs.length;
+      return {
+        config: cfg,
+        adapter: gpu.adapterInfo,
+        output,
+        patterns: patternsOut,
+        layersRun,
+        stopped,
+        timings: { source: timer.enabled ? 'timestamp-query' : 'wall-clock', totalMs, gpuMs, perLayerMs, stagesMs, weightsMs },
+        flops: { perLayer: flops.total, total: flops.total * layersRun },
+        tflops: gpuMs > 0 ? (flops.total * layersRun) / (gpuMs * 1e9) : 0,
+        plan,
+        peakBytes: owned.reduce((sum, b) => sum + b.size, 0),
+      };
+    } catch (e) {
+      if (gpu.lostReason && !(e instanceof GpuError)) throw new GpuError(gpu.lostReason, 'lost');
+      throw e;
+    } finally {
+      release(dispatches);
+      timer.destroy();
+      for (const b of owned) b.destroy();
+    }
+  }
+
+  destroy(): void {
+    this.gpu.destroy();
+  }
+}
+
+function keep(owned: GPUBuffer[], b: GPUBuffer): GPUBuffer {
+  owned.push(b);
+  return b;
+}
+
+interface SeededFill {
+  dispatch: PreparedDispatch;
+  setLayer(layer: number): void;
+}
+
+/** One fill per weight (and bias); per layer only its key changes, written before submission. */
+async function prepareSeededFills(gpu: GpuContext, cache: PipelineCache, cfg: AttentionConfig, b: LayerBuffers, seed: number): Promise<SeededFill[]> {
+  const inner = innerWidth(cfg);
+  const targets: { proj: Projection; buffer: GPUBuffer }[] = [
+    { proj: 'q', buffer: b.wq }, { proj: 'k', buffer: b.wk }, { proj: 'v', buffer: b.wv }, { proj: 'o', buffer: b.wo },
+  ];
+  const fills: SeededFill[] = [];
+  const limit = gpu.limits.maxStorageBufferBindingSize;
+  for (const { proj, buffer } of targets) {
+    const fanIn = proj === 'o' ? inner : cfg.dModel;
+    const count = inner * cfg.dModel;
+    // A matrix over one binding is filled in chunks of whole 64-float blocks (256-byte aligned).
+    const chunk = Math.min(count, Math.floor(limit / 256) * 64);
+    for (let offset = 0; offset < count; offset += chunk) {
+      const n = Math.min(chunk, count - offset);
+      fills.push(await fillFor(gpu, cache, `fill W_${proj.toUpperCase()}`, { buffer, offset: offset * 4, size: n * 4 }, n, offset,
+        weightScale(fanIn), (layer) => streamKey(seed, weightStream(layer, proj))));
+    }
+    if (cfg.bias) {
+      const at = PROJECTIONS.indexOf(proj) * inner;
+      const n = proj === 'o' ? cfg.dModel : inner;
+      fills.push(await fillFor(gpu, cache, `fill ${proj}_proj.bias`, { buffer: b.bias!, offset: at * 4, size: n * 4 }, n, 0,
+        biasScale(fanIn), (layer) => streamKey(seed, weightStream(layer, proj, true))));
+    }
+  }
+  return fills;
+}
+
+async function fillFor(gpu: GpuContext, cache: PipelineCache, label: string, out: { buffer: GPUBuffer; offset: number; size: number },
+  count: number, offset: number, scale: number, keyOf: (layer: number) => number): Promise<SeededFill> {
+  const dispatch = await prepareFill(gpu, cache, { label, out, key: keyOf(0), count, scale, offset });
+  const uniform = dispatch.owned[0]!;
+  return { dispatch, setLayer: (layer) => gpu.device.queue.writeBuffer(uniform, 0, new Uint32Array([keyOf(layer) >>> 0])) };
+}
+
+function uploadLayer(gpu: GpuContext, b: LayerBuffers, t: LayerTensors): void {
+  const write = (buffer: GPUBuffer, data: Float32Array, at = 0) => gpu.device.queue.writeBuffer(buffer, at, data.buffer, data.byteOffset, data.byteLength);
+  write(b.wq, t.q);
+  write(b.wk, t.k);
+  write(b.wv, t.v);
+  write(b.wo, t.o);
+  if (b.bias) {
+    // Bias layout: [q (inner), k (inner), v (inner), o (dModel)], inner = t.q.length / dModel.
+    const inner = t.qBias!.length;
+    write(b.bias, t.qBias!, 0);
+    write(b.bias, t.kBias!, inner * 4);
+    write(b.bias, t.vBias!, 2 * inner * 4);
+    write(b.bias, t.oBias!, 3 * inner * 4);
+  }
+}
+
+function splitPatterns(all: Float32Array, cfg: AttentionConfig): Float32Array[][] {
+  const perHead = cfg.seq * cfg.contextSeq;
+  return Array.from({ length: cfg.layers }, (_, l) =>
+    Array.from({ length: cfg.heads }, (_, h) => all.subarray((l * cfg.heads + h) * perHead, (l * cfg.heads + h + 1) * perHead)),
+  );
+}

@@ -1,0 +1,137 @@
+// One attention block as GPU dispatches, prepared once and encoded for every layer:
+//   q = x·W_Qᵀ, k = c·W_Kᵀ, v = c·W_Vᵀ          (c = x, or the context for cross-attention)
+//   per head group: scores = q_h·k_hᵀ/√dHead → softmax (causal mask) → weighted sums pattern·v_h
+//   x += weighted·W_Oᵀ                           (value-up of all heads, added to the residual)
+// Buffers are owned by the caller; this module only decides bindings and dispatch order.
+
+import { innerWidth, type AttentionConfig } from './config.js';
+import type { MemoryPlan } from './plan.js';
+import type { GpuContext } from '../gpu/device.js';
+import type { PipelineCache } from '../gpu/pipelines.js';
+import type { PreparedDispatch } from '../kernels/dispatch.js';
+import { prepareMatmul, type MatmulTile } from '../kernels/matmul.js';
+import { prepareSoftmax } from '../kernels/softmax.js';
+
+export interface LayerBuffers {
+  x: GPUBuffer;
+  context: GPUBuffer | null;
+  q: GPUBuffer;
+  k: GPUBuffer;
+  v: GPUBuffer;
+  weighted: GPUBuffer;
+  pattern: GPUBuffer;
+  wq: GPUBuffer;
+  wk: GPUBuffer;
+  wv: GPUBuffer;
+  wo: GPUBuffer;
+  /** [q (inner), k (inner), v (inner), o (dModel)] when the config has biases. */
+  bias: GPUBuffer | null;
+  /** Bound where a kernel has no bias: WebGPU needs every binding filled. */
+  dummy: GPUBuffer;
+}
+
+export interface Stage {
+  name: 'qkv' | 'scores' | 'softmax' | 'weighted' | 'output';
+  dispatches: PreparedDispatch[];
+  /** Heads [first, first + count) this stage covers (attention stages only). */
+  heads?: { first: number; count: number };
+}
+
+const F32 = 4;
+
+export async function prepareLayer(
+  gpu: GpuContext,
+  cache: PipelineCache,
+  cfg: AttentionConfig,
+  plan: MemoryPlan,
+  b: LayerBuffers,
+  tile?: MatmulTile,
+): Promise<Stage[]> {
+  const inner = innerWidth(cfg);
+  const source = b.context ?? b.x;
+  const stages: Stage[] = [];
+
+  // Projections: W is [out, in]; a W too large for one binding is bound `rows` rows at a time.
+  const projection = async (label: string, a: GPUBuffer, M: number, w: GPUBuffer, out: GPUBuffer, outWidth: number, inWidth: number,
+    rows: number, biasOffset: number | null, accumulate: boolean): Promise<PreparedDispatch[]> => {
+    const list: PreparedDispatch[] = [];
+    for (let n0 = 0; n0 < outWidth; n0 += rows) {
+      const n = Math.min(rows, outWidth - n0);
+      list.push(await prepareMatmul(gpu, cache, {
+        label: outWidth > rows ? `${label} rows ${n0}..${n0 + n}` : label,
+        M, N: n, K: inWidth,
+        a: { buffer: a },
+        b: { buffer: w, offset: n0 * inWidth * F32, size: n * inWidth * F32 },
+        c: { buffer: out },
+        ldc: outWidth, offC: n0,
+        transB: true, accumulate,
+        bias: biasOffset === null ? undefined : { buffer: b.bias! }, offBias: (biasOffset ?? 0) + n0,
+        tile,
+      }, b.dummy));
+    }
+    return list;
+  };
+  const biasAt = (slot: number) => (cfg.bias ? slot * inner : null);
+  stages.push({
+    name: 'qkv',
+    dispatches: [
+      ...(await projection('query x·W_Qᵀ', b.x, cfg.seq, b.wq, b.q, inner, cfg.dModel, plan.qkvChunkRows, biasAt(0), false)),
+      ...(await projection('key c·W_Kᵀ', source, cfg.contextSeq, b.wk, b.k, inner, cfg.dModel, plan.qkvChunkRows, biasAt(1), false)),
+      ...(await projection('value-down c·W_Vᵀ', source, cfg.contextSeq, b.wv, b.v, inner, cfg.dModel, plan.qkvChunkRows, biasAt(2), false)),
+    ],
+  });
+
+  const causalOffset = cfg.contextSeq - cfg.seq;
+  const perHead = cfg.seq * cfg.contextSeq;
+  for (let first = 0; first < cfg.heads; first += plan.headGroup) {
+    const count = Math.min(plan.headGroup, cfg.heads - first);
+    const heads = { first, count };
+    const group = plan.headGroups > 1 ? ` heads ${first}..${first + count}` : '';
+    const patternBinding = { buffer: b.pattern, size: count * perHead * F32 };
+    stages.push({
+      name: 'scores',
+      heads,
+      dispatches: [await prepareMatmul(gpu, cache, {
+        label: `scores q·kᵀ/√dHead${group}`,
+        M: cfg.seq, N: cfg.contextSeq, K: cfg.dHead,
+        a: { buffer: b.q }, b: { buffer: b.k }, c: patternBinding,
+        lda: inner, ldb: inner, ldc: cfg.contextSeq,
+        offA: first * cfg.dHead, offB: first * cfg.dHead,
+        batch: count, batchA: cfg.dHead, batchB: cfg.dHead, batchC: perHead,
+        alpha: 1 / Math.sqrt(cfg.dHead), transB: true,
+        causal: cfg.mask ? 'skip-masked-tiles' : 'none', causalOffset,
+        tile,
+      }, b.dummy)],
+    });
+    stages.push({
+      name: 'softmax',
+      heads,
+      dispatches: [await prepareSoftmax(gpu, cache, {
+        label: `softmax${group}`, scores: patternBinding,
+        rows: count * cfg.seq, cols: cfg.contextSeq, seq: cfg.seq, causal: cfg.mask, causalOffset,
+      })],
+    });
+    stages.push({
+      name: 'weighted',
+      heads,
+      dispatches: [await prepareMatmul(gpu, cache, {
+        label: `weighted sums pattern·v${group}`,
+        M: cfg.seq, N: cfg.dHead, K: cfg.contextSeq,
+        a: patternBinding, b: { buffer: b.v }, c: { buffer: b.weighted },
+        lda: cfg.contextSeq, ldb: inner, ldc: inner,
+        offB: first * cfg.dHead, offC: first * cfg.dHead,
+        batch: count, batchA: perHead, batchB: cfg.dHead, batchC: cfg.dHead,
+        transB: false,
+        causal: cfg.mask ? 'limit-k' : 'none', causalOffset,
+        tile,
+      }, b.dummy)],
+    });
+  }
+
+  stages.push({
+    name: 'output',
+    dispatches: await projection('value-up weighted·W_Oᵀ + residual', b.weighted, cfg.seq, b.wo, b.x, cfg.dModel, inner,
+      plan.outputChunkRows, cfg.bias ? 3 * inner : null, true),
+  });
+  return stages;
+}

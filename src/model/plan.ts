@@ -1,0 +1,107 @@
+// The memory plan: which buffers a run allocates and how they are bound, from the adapter's
+// real limits. One layer's weights live on the GPU at a time (regenerated or streamed per
+// layer); a weight matrix larger than a storage binding is bound in row chunks; the attention
+// pattern is computed a group of heads at a time so one group fits a binding.
+
+import { innerWidth, type AttentionConfig } from './config.js';
+import { formatBytes, InputError, OutOfMemoryError } from '../gpu/errors.js';
+
+export interface PlanLimits {
+  maxStorageBufferBindingSize: number;
+  maxBufferSize: number;
+  minStorageBufferOffsetAlignment: number;
+}
+
+export interface PlanOptions {
+  /** Cap on the pattern buffer (bytes); default: one binding. Smaller values force head groups. */
+  patternBytes?: number;
+  /** Device memory the plan may use in all; default unlimited (WebGPU does not report it). */
+  memoryBytes?: number;
+}
+
+export interface BufferPlan {
+  name: string;
+  elements: number;
+}
+
+export interface MemoryPlan {
+  /** Heads whose patterns are computed together, and how many groups that makes. */
+  headGroup: number;
+  headGroups: number;
+  /** Rows of a [out, in] weight bound at once: the whole matrix when it fits a binding. */
+  qkvChunkRows: number;
+  outputChunkRows: number;
+  buffers: BufferPlan[];
+  peakBytes: number;
+}
+
+const F32 = 4;
+
+export function planMemory(cfg: AttentionConfig, limits: PlanLimits, options: PlanOptions = {}): MemoryPlan {
+  const binding = limits.maxStorageBufferBindingSize;
+  const inner = innerWidth(cfg);
+
+  // Activations are bound whole: each must fit one binding.
+  const activations: BufferPlan[] = [
+    { name: 'x (residual stream) [seq, dModel]', elements: cfg.seq * cfg.dModel },
+    { name: 'q [seq, heads·dHead]', elements: cfg.seq * inner },
+    { name: 'k [contextSeq, heads·dHead]', elements: cfg.contextSeq * inner },
+    { name: 'v [contextSeq, heads·dHead]', elements: cfg.contextSeq * inner },
+    { name: 'weighted sums [seq, heads·dHead]', elements: cfg.seq * inner },
+  ];
+  if (cfg.cross) activations.push({ name: 'context [contextSeq, dModel]', elements: cfg.contextSeq * cfg.dModel });
+  for (const a of activations) {
+    if (a.elements * F32 > binding) {
+      throw new InputError(
+        `${a.name} needs ${formatBytes(a.elements * F32)}, over the adapter's maxStorageBufferBindingSize of ${formatBytes(binding)}: use a shorter --seq / --context-seq or a smaller --d-model`,
+      );
+    }
+  }
+
+  const qkvChunkRows = chunkRows(inner, cfg.dModel, binding, limits.minStorageBufferOffsetAlignment, 'W_Q/W_K/W_V');
+  const outputChunkRows = chunkRows(cfg.dModel, inner, binding, limits.minStorageBufferOffsetAlignment, 'W_O');
+
+  const perHead = cfg.seq * cfg.contextSeq * F32;
+  const patternCap = Math.min(binding, options.patternBytes ?? binding);
+  if (perHead > patternCap) {
+    throw new InputError(
+      `one head's pattern (--seq ${cfg.seq} × --context-seq ${cfg.contextSeq}) needs ${formatBytes(perHead)}, over the ${formatBytes(patternCap)} a pattern binding may take`,
+    );
+  }
+  const headGroup = Math.min(cfg.heads, Math.floor(patternCap / perHead));
+  const headGroups = Math.ceil(cfg.heads / headGroup);
+
+  const weights: BufferPlan[] = [
+    { name: 'W_Q', elements: inner * cfg.dModel },
+    { name: 'W_K', elements: inner * cfg.dModel },
+    { name: 'W_V', elements: inner * cfg.dModel },
+    { name: 'W_O', elements: cfg.dModel * inner },
+  ];
+  if (cfg.bias) weights.push({ name: 'biases', elements: 3 * inner + cfg.dModel });
+  for (const w of weights) {
+    if (w.elements * F32 > limits.maxBufferSize) {
+      throw new OutOfMemoryError(`${w.name} needs ${formatBytes(w.elements * F32)}, over the adapter's maxBufferSize of ${formatBytes(limits.maxBufferSize)}`);
+    }
+  }
+  const buffers = [...activations, ...weights, { name: `pattern [${headGroup} heads, seq, contextSeq]`, elements: headGroup * cfg.seq * cfg.contextSeq }];
+  const peakBytes = buffers.reduce((sum, b) => sum + b.elements * F32, 0);
+  if (options.memoryBytes !== undefined && peakBytes > options.memoryBytes) {
+    const list = buffers.map((b) => `${b.name} ${formatBytes(b.elements * F32)}`).join(', ');
+    throw new OutOfMemoryError(`the plan needs ${formatBytes(peakBytes)}, over the ${formatBytes(options.memoryBytes)} allowed: ${list}`);
+  }
+  return { headGroup, headGroups, qkvChunkRows, outputChunkRows, buffers, peakBytes };
+}
+
+/** Rows of a [rows, cols] matrix per binding, a multiple of what keeps offsets aligned. */
+function chunkRows(rows: number, cols: number, binding: number, alignment: number, what: string): number {
+  if (rows * cols * F32 <= binding) return rows;
+  const step = alignment / gcd(alignment, cols * F32); // rows whose byte size is a multiple of the alignment
+  const fit = Math.floor(binding / (cols * F32 * step)) * step;
+  if (fit < step) throw new InputError(`${what}: ${step} rows of ${cols} floats exceed the maxStorageBufferBindingSize of ${formatBytes(binding)}`);
+  return fit;
+}
+
+function gcd(a: number, b: number): number {
+  while (b) [a, b] = [b, a % b];
+  return a;
+}

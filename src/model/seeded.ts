@@ -1,0 +1,60 @@
+// Counter-based generator shared by the CPU and the GPU (shaders/fill_random.wgsl does the
+// same integer steps): value(seed, stream, i) depends only on its arguments, so the GPU can
+// fill a weight buffer in place and the CPU reference can regenerate any single element.
+// Every step is exact in both f32 (WGSL) and float64 (JS) until the final scale, which is
+// one correctly rounded f32 multiply on both sides: the values are bit-identical.
+
+/** lowbias32 by Chris Wellons: a well-mixed 32-bit integer hash. */
+export function hash32(x: number): number {
+  x >>>= 0;
+  x ^= x >>> 16;
+  x = Math.imul(x, 0x7feb352d) >>> 0;
+  x ^= x >>> 15;
+  x = Math.imul(x, 0x846ca68b) >>> 0;
+  x ^= x >>> 16;
+  return x >>> 0;
+}
+
+/** Key of one tensor's stream: mixes the seed and the stream number. */
+export function streamKey(seed: number, stream: number): number {
+  return hash32((hash32(seed >>> 0) ^ Math.imul(stream >>> 0, 0x9e3779b9)) >>> 0);
+}
+
+/** Uniform in [-1, 1) times scale (rounded to f32), for element i of a stream. */
+export function seededValue(key: number, i: number, scale: number): number {
+  const h = hash32((Math.imul(i >>> 0, 0x9e3779b1) + key) >>> 0);
+  const unit = (h >>> 8) * 2 ** -23 - 1; // exact: 24-bit integer times a power of two, minus 1
+  return Math.fround(unit * Math.fround(scale));
+}
+
+export function seededArray(key: number, count: number, scale: number, offset = 0): Float32Array {
+  const out = new Float32Array(count);
+  for (let i = 0; i < count; i++) out[i] = seededValue(key, offset + i, scale);
+  return out;
+}
+
+/** Input x [seq, dModel] and, for cross-attention, the context [contextSeq, dModel], in [-1, 1). */
+export function seededInputs(
+  seed: number,
+  cfg: { seq: number; dModel: number; cross: boolean; contextSeq: number },
+): { x: Float32Array; context: Float32Array | null } {
+  const x = seededArray(streamKey(seed, STREAM_INPUT), cfg.seq * cfg.dModel, 1);
+  const context = cfg.cross ? seededArray(streamKey(seed, STREAM_CONTEXT), cfg.contextSeq * cfg.dModel, 1) : null;
+  return { x, context };
+}
+
+/** Names of the tensors of one layer, in PyTorch's words. */
+export type Projection = 'q' | 'k' | 'v' | 'o';
+const PROJECTION_INDEX: Record<Projection, number> = { q: 0, k: 1, v: 2, o: 3 };
+
+/** Stream numbers: 0 is the input x, 1 the cross-attention context, 16 + 8·layer + slot the weights. */
+export const STREAM_INPUT = 0;
+export const STREAM_CONTEXT = 1;
+export function weightStream(layer: number, projection: Projection, isBias = false): number {
+  return 16 + 8 * layer + PROJECTION_INDEX[projection] + (isBias ? 4 : 0);
+}
+
+/** Weights are U(-1,1)/√fanIn so every projection keeps activations of order one across 96 layers. */
+export const weightScale = (fanIn: number): number => 1 / Math.sqrt(fanIn);
+/** Biases are small so they matter without dominating. */
+export const biasScale = (fanIn: number): number => 0.1 / Math.sqrt(fanIn);

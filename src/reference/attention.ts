@@ -1,0 +1,210 @@
+// Float64 CPU reference for multi-head attention: naive loops, obviously right, slow.
+// It imports nothing from src/gpu, src/kernels or src/model/engine*: a check that shares
+// code with what it checks proves little. All arrays are row-major.
+
+import type { AttentionConfig } from '../model/config.js';
+import {
+  biasScale,
+  seededArray,
+  streamKey,
+  weightScale,
+  weightStream,
+  type Projection,
+} from '../model/seeded.js';
+
+/** One layer in PyTorch Linear layout: q, k, v [heads·dHead, dModel]; o [dModel, heads·dHead]. */
+export interface LayerWeights {
+  q: Float32Array;
+  k: Float32Array;
+  v: Float32Array;
+  o: Float32Array;
+  qBias?: Float32Array;
+  kBias?: Float32Array;
+  vBias?: Float32Array;
+  oBias?: Float32Array;
+}
+
+export interface LayerResult {
+  /** Output [seq, dModel]: x + attn·Woᵀ (+ bo). */
+  y: Float64Array;
+  /** Projections: q [seq, heads·dHead]; k, v [contextSeq, heads·dHead]. */
+  q: Float64Array;
+  k: Float64Array;
+  v: Float64Array;
+  /** Pattern-weighted sums of v, heads side by side [seq, heads·dHead], before W_O. */
+  attn: Float64Array;
+}
+
+function expectLength(name: string, a: ArrayLike<number>, n: number, dims: string): void {
+  if (a.length !== n) throw new Error(`${name}: expected ${n} values (${dims}), got ${a.length}`);
+}
+
+/** C = A·Bᵀ (+ bias[n] on every row): A [M, K], B [N, K], C [M, N]. */
+export function matmulTransB(
+  a: ArrayLike<number>,
+  b: ArrayLike<number>,
+  M: number,
+  N: number,
+  K: number,
+  bias?: ArrayLike<number>,
+): Float64Array {
+  expectLength('matmulTransB A', a, M * K, `[${M}, ${K}]`);
+  expectLength('matmulTransB B', b, N * K, `[${N}, ${K}]`);
+  if (bias) expectLength('matmulTransB bias', bias, N, `[${N}]`);
+  const c = new Float64Array(M * N);
+  for (let m = 0; m < M; m++) {
+    for (let n = 0; n < N; n++) {
+      let s = 0;
+      for (let k = 0; k < K; k++) s += a[m * K + k]! * b[n * K + k]!;
+      c[m * N + n] = s + (bias ? bias[n]! : 0);
+    }
+  }
+  return c;
+}
+
+/** C = A·B: A [M, K], B [K, N], C [M, N]. */
+export function matmul(a: ArrayLike<number>, b: ArrayLike<number>, M: number, N: number, K: number): Float64Array {
+  expectLength('matmul A', a, M * K, `[${M}, ${K}]`);
+  expectLength('matmul B', b, K * N, `[${K}, ${N}]`);
+  const c = new Float64Array(M * N);
+  for (let m = 0; m < M; m++) {
+    for (let n = 0; n < N; n++) {
+      let s = 0;
+      for (let k = 0; k < K; k++) s += a[m * K + k]! * b[k * N + n]!;
+      c[m * N + n] = s;
+    }
+  }
+  return c;
+}
+
+export interface SoftmaxOptions {
+  causal: boolean;
+  /** Rows per block of queries (e.g. seq when heads are stacked as blocks); default: all rows. */
+  queryRowsPerBlock?: number;
+  /** Query i sees keys j ≤ i + offset (e.g. cached keys before the queries); default 0. */
+  offset?: number;
+}
+
+/**
+ * Row-wise softmax of scores [rows, cols]. With causal, row r (query i = r % queryRowsPerBlock)
+ * gives exactly 0 to keys j > i + offset. The row maximum of the visible keys is subtracted
+ * first, so huge scores do not overflow. A row with no visible key is all zeros (not NaN).
+ */
+export function softmaxRows(scores: Float64Array, rows: number, cols: number, opts: SoftmaxOptions): Float64Array {
+  expectLength('softmaxRows scores', scores, rows * cols, `[${rows}, ${cols}]`);
+  const block = opts.queryRowsPerBlock ?? rows;
+  const offset = opts.offset ?? 0;
+  const out = new Float64Array(rows * cols);
+  for (let r = 0; r < rows; r++) {
+    const visible = opts.causal ? Math.min(cols, Math.max(0, (r % block) + offset + 1)) : cols;
+    const row = r * cols;
+    let max = -Infinity;
+    for (let j = 0; j < visible; j++) max = Math.max(max, scores[row + j]!);
+    if (max === -Infinity) continue; // nothing visible: leave zeros
+    let sum = 0;
+    for (let j = 0; j < visible; j++) {
+      const e = Math.exp(scores[row + j]! - max);
+      out[row + j] = e;
+      sum += e;
+    }
+    for (let j = 0; j < visible; j++) out[row + j] = out[row + j]! / sum;
+  }
+  return out;
+}
+
+/** Rows of keys/values: the context for cross-attention, the queries' own rows otherwise. */
+export const keyRows = (cfg: AttentionConfig): number => (cfg.cross ? cfg.contextSeq : cfg.seq);
+
+/**
+ * Pattern [seq, keyRows] of one head: softmax(q_h·k_hᵀ/√dHead), causal when cfg.mask
+ * (cross-attention is never masked). q [seq, heads·dHead], k [keyRows, heads·dHead];
+ * head h uses columns h·dHead … (h+1)·dHead.
+ */
+export function attentionPattern(q: Float64Array, k: Float64Array, cfg: AttentionConfig, head: number): Float64Array {
+  const { seq, dHead } = cfg;
+  const width = cfg.heads * dHead;
+  const kr = keyRows(cfg);
+  expectLength('attentionPattern q', q, seq * width, `[${seq}, ${width}]`);
+  expectLength('attentionPattern k', k, kr * width, `[${kr}, ${width}]`);
+  if (!Number.isInteger(head) || head < 0 || head >= cfg.heads) throw new Error(`head ${head} is not in [0, ${cfg.heads})`);
+  const scale = 1 / Math.sqrt(dHead);
+  const scores = new Float64Array(seq * kr);
+  const col = head * dHead;
+  for (let i = 0; i < seq; i++) {
+    for (let j = 0; j < kr; j++) {
+      let s = 0;
+      for (let d = 0; d < dHead; d++) s += q[i * width + col + d]! * k[j * width + col + d]!;
+      scores[i * kr + j] = s * scale;
+    }
+  }
+  return softmaxRows(scores, seq, kr, { causal: cfg.mask && !cfg.cross });
+}
+
+/** One attention block with its residual: y = x + concat_h(pattern_h·v_h)·Woᵀ (+ bo). */
+export function attentionLayer(
+  x: ArrayLike<number>,
+  context: ArrayLike<number> | null,
+  w: LayerWeights,
+  cfg: AttentionConfig,
+): LayerResult {
+  const { seq, dModel, dHead } = cfg;
+  const width = cfg.heads * dHead;
+  const kr = keyRows(cfg);
+  expectLength('attentionLayer x', x, seq * dModel, `[seq ${seq}, dModel ${dModel}]`);
+  if (cfg.cross && !context) throw new Error('attentionLayer: cross-attention needs a context');
+  const c = cfg.cross ? context! : x;
+  expectLength('attentionLayer context', c, kr * dModel, `[${kr}, dModel ${dModel}]`);
+
+  const q = matmulTransB(x, w.q, seq, width, dModel, w.qBias);
+  const k = matmulTransB(c, w.k, kr, width, dModel, w.kBias);
+  const v = matmulTransB(c, w.v, kr, width, dModel, w.vBias);
+  const attn = new Float64Array(seq * width);
+  for (let h = 0; h < cfg.heads; h++) {
+    const p = attentionPattern(q, k, cfg, h);
+    const col = h * dHead;
+    for (let i = 0; i < seq; i++) {
+      for (let d = 0; d < dHead; d++) {
+        let s = 0;
+        for (let j = 0; j < kr; j++) s += p[i * kr + j]! * v[j * width + col + d]!;
+        attn[i * width + col + d] = s;
+      }
+    }
+  }
+  const out = matmulTransB(attn, w.o, seq, dModel, width, w.oBias);
+  const y = new Float64Array(seq * dModel);
+  for (let i = 0; i < y.length; i++) y[i] = x[i]! + out[i]!;
+  return { y, q, k, v, attn };
+}
+
+/** cfg.layers blocks one after another; cross-attention reads the same context in every layer. */
+export function attentionStack(
+  x: ArrayLike<number>,
+  context: ArrayLike<number> | null,
+  weightsOf: (layer: number) => LayerWeights,
+  cfg: AttentionConfig,
+): Float64Array {
+  let h: Float64Array = Float64Array.from(x);
+  for (let l = 0; l < cfg.layers; l++) h = attentionLayer(h, context, weightsOf(l), cfg).y;
+  return h;
+}
+
+/** The weights the GPU fills in place (shaders/fill_random.wgsl), element i of each tensor row-major. */
+export function seededLayerWeights(seed: number, layer: number, cfg: AttentionConfig): LayerWeights {
+  const width = cfg.heads * cfg.dHead;
+  const fanIn = (p: Projection): number => (p === 'o' ? width : cfg.dModel);
+  const weight = (p: Projection): Float32Array =>
+    seededArray(streamKey(seed, weightStream(layer, p)), width * cfg.dModel, weightScale(fanIn(p)));
+  const bias = (p: Projection): Float32Array =>
+    seededArray(streamKey(seed, weightStream(layer, p, true)), p === 'o' ? cfg.dModel : width, biasScale(fanIn(p)));
+  const w: LayerWeights = { q: weight('q'), k: weight('k'), v: weight('v'), o: weight('o') };
+  if (cfg.bias) {
+    w.qBias = bias('q');
+    w.kBias = bias('k');
+    w.vBias = bias('v');
+    w.oBias = bias('o');
+  }
+  return w;
+}
+
+/** Input x and, for cross-attention, the context: the same seeded values the engine uploads. */
+export { seededInputs as seededInput } from '../model/seeded.js';
