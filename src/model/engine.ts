@@ -78,6 +78,8 @@ export interface RunResult {
     totalMs: number;
     gpuMs: number;
     perLayerMs: number[];
+    /** Each layer's GPU time per stage (empty without timestamp queries). */
+    perLayerStagesMs: StageTimings[];
     stagesMs: StageTimings;
     /** Filling or uploading weights, outside the attention arithmetic. */
     weightsMs: number;
@@ -170,6 +172,7 @@ export class Engine {
 
       const flops = layerFlops(cfg);
       const perLayerMs: number[] = [];
+      const perLayerStagesMs: StageTimings[] = [];
       const stagesMs: StageTimings = { qkv: 0, scores: 0, softmax: 0, weighted: 0, output: 0 };
       let weightsMs = 0;
       let gpuMs = 0;
@@ -225,13 +228,16 @@ export class Engine {
           let layerMs = performance.now() - layerStart;
           if (readTimes) {
             layerMs = 0;
+            const own: StageTimings = { qkv: 0, scores: 0, softmax: 0, weighted: 0, output: 0 };
             for (const { label, ms } of await readTimes()) {
               if (label === 'weights') weightsMs += ms;
               else {
+                own[label as keyof StageTimings] += ms;
                 stagesMs[label as keyof StageTimings] += ms;
                 layerMs += ms;
               }
             }
+            perLayerStagesMs.push(own);
           }
           perLayerMs.push(layerMs);
           gpuMs += layerMs;
@@ -253,7 +259,7 @@ export class Engine {
         patterns: patternsOut,
         layersRun,
         stopped,
-        timings: { source: timer.enabled ? 'timestamp-query' : 'wall-clock', totalMs, gpuMs, perLayerMs, stagesMs, weightsMs },
+        timings: { source: timer.enabled ? 'timestamp-query' : 'wall-clock', totalMs, gpuMs, perLayerMs, perLayerStagesMs, stagesMs, weightsMs },
         flops: { perLayer: flops.total, total: flops.total * layersRun },
         tflops: gpuMs > 0 ? (flops.total * layersRun) / (gpuMs * 1e9) : 0,
         plan,

@@ -1,0 +1,22 @@
+// Public API, shared by the CLI, the benchmarks, the tests and the browser page.
+// Nothing here imports Node: pass a GPU object (navigator.gpu, or createNodeGpu() from
+// 'webgpu-attention/node') to Engine.create.
+
+export { Engine } from './model/engine.js';
+export type { RunOptions, RunResult, LayerProgress, LayerProbe, StageTimings } from './model/engine.js';
+export { GPT3, SMALL, PRESETS, resolveConfig, validateConfig, ConfigError, innerWidth, flagName } from './model/config.js';
+export type { AttentionConfig } from './model/config.js';
+export { layerFlops, parameterCount, visiblePairs } from './model/flops.js';
+export { planMemory } from './model/plan.js';
+export type { MemoryPlan, PlanLimits, PlanOptions } from './model/plan.js';
+export type { WeightSource, LayerTensors, Inputs } from './model/weights.js';
+export { seededInputs } from './model/seeded.js';
+export { GpuContext, describeAdapter } from './gpu/device.js';
+export type { AdapterDescription, DeviceOptions } from './gpu/device.js';
+export { GpuError, InputError, OutOfMemoryError, formatBytes } from './gpu/errors.js';
+export { compare, FP32_TOLERANCE } from './verify/compare.js';
+export type { Comparison } from './verify/compare.js';
+export { verifyExact } from './verify/exact.js';
+export type { Verification } from './verify/exact.js';
+export * as reference from './reference/attention.js';
+export { parseSafetensorsHeader, getF32, serializeSafetensors, weightName, SafetensorsError } from './io/safetensors.js';

@@ -1,0 +1,3 @@
+// Node entry: the engine plus what only Node has (Dawn, files).
+export * from '../index.js';
+export { createNodeGpu } from './dawn.js';
