@@ -141,17 +141,8 @@ function checkOverlaps(infos: TensorInfo[], what: string): void {
   }
 }
 
-/**
- * One F32 tensor as an aligned Float32Array copy (the data in the file may sit at any
- * byte offset), checked for dtype, shape and finite values.
- */
-export function getF32(
-  bytes: Uint8Array,
-  parsed: ParsedSafetensors,
-  name: string,
-  expectedShape?: number[],
-  what = 'file',
-): Float32Array {
+/** The header entry of an F32 tensor, checked for presence, dtype and shape (no data read). */
+export function f32TensorInfo(parsed: ParsedSafetensors, name: string, expectedShape?: number[], what = 'file'): TensorInfo {
   const info = parsed.tensors.get(name);
   if (!info) {
     const names = [...parsed.tensors.keys()];
@@ -163,6 +154,21 @@ export function getF32(
   if (expectedShape && !sameShape(info.shape, expectedShape)) {
     throw new SafetensorsError(`${what}: tensor '${name}' has shape [${info.shape.join(', ')}], expected [${expectedShape.join(', ')}]`);
   }
+  return info;
+}
+
+/**
+ * One F32 tensor as an aligned Float32Array copy (the data in the file may sit at any
+ * byte offset), checked for dtype, shape and finite values.
+ */
+export function getF32(
+  bytes: Uint8Array,
+  parsed: ParsedSafetensors,
+  name: string,
+  expectedShape?: number[],
+  what = 'file',
+): Float32Array {
+  const info = f32TensorInfo(parsed, name, expectedShape, what);
   if (info.end > bytes.length) {
     throw new SafetensorsError(`${what}: tensor '${name}' ends at byte ${info.end} but only ${bytes.length} bytes were given`);
   }

@@ -58,7 +58,6 @@ export function resolveConfig(partial: Partial<AttentionConfig>, base: Attention
   }
   if (!merged.cross) merged.contextSeq = merged.seq;
   else if (partial.contextSeq === undefined && base.contextSeq === base.seq) merged.contextSeq = merged.seq;
-  if (partial.context === undefined) merged.context = Math.max(base.context, merged.seq, merged.contextSeq);
   validateConfig(merged);
   return merged;
 }

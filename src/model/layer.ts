@@ -81,7 +81,8 @@ export async function prepareLayer(
     ],
   });
 
-  const causalOffset = cfg.contextSeq - cfg.seq;
+  // Only self-attention is masked, where contextSeq = seq: keys up to the query's own position.
+  const causalOffset = cfg.mask ? cfg.contextSeq - cfg.seq : 0;
   const perHead = cfg.seq * cfg.contextSeq;
   for (let first = 0; first < cfg.heads; first += plan.headGroup) {
     const count = Math.min(plan.headGroup, cfg.heads - first);

@@ -1,13 +1,16 @@
+// The whole stack on the GPU against the float64 CPU reference, on fresh seeds each run.
 import { describe, expect, it } from 'vitest';
 import { useEngine } from '../helpers/gpu.js';
 import { attentionStack, seededLayerWeights, seededInput } from '../../src/reference/attention.js';
 import { compare, FP32_TOLERANCE } from '../../src/verify/compare.js';
 import { resolveConfig, type AttentionConfig } from '../../src/model/config.js';
+import type { RunOptions } from '../../src/model/engine.js';
 
 const engine = useEngine();
+const freshSeed = () => Math.floor(Math.random() * 2 ** 31);
 
-async function check(partial: Partial<AttentionConfig>, seed = Math.floor(Math.random() * 2 ** 31)) {
-  const result = await engine().run(partial, { seed });
+async function check(partial: Partial<AttentionConfig>, options: RunOptions = {}, seed = freshSeed()) {
+  const result = await engine().run(partial, { seed, ...options });
   const cfg = resolveConfig(partial);
   const { x, context } = seededInput(seed, cfg);
   const ref = attentionStack(x, context, (l) => seededLayerWeights(seed, l, cfg), cfg);
@@ -17,19 +20,66 @@ async function check(partial: Partial<AttentionConfig>, seed = Math.floor(Math.r
 }
 
 describe('engine vs float64 reference', () => {
-  it('small causal self-attention', async () => {
+  it('the issue’s example: 2 layers, 4 heads, d_model 256, d_head 64, seq 33, causal', async () => {
     const r = await check({ layers: 2, heads: 4, dModel: 256, dHead: 64, seq: 33 });
-    console.log(r.adapter.name, r.timings);
+    expect(r.layersRun).toBe(2);
+    expect(r.timings.perLayerMs).toHaveLength(2);
   });
-  it('odd shapes', async () => {
+  it('odd shapes: seq 1 and 7, d_model 48 with 3 heads, d_head 13', async () => {
     await check({ layers: 1, heads: 3, dModel: 48, dHead: 13, seq: 7 });
     await check({ layers: 2, heads: 3, dModel: 48, dHead: 16, seq: 1 });
   });
-  it('unmasked and cross', async () => {
+  it('unmasked self-attention and cross-attention', async () => {
     await check({ layers: 2, heads: 2, dModel: 40, dHead: 12, seq: 17, mask: false });
     await check({ layers: 2, heads: 3, dModel: 48, dHead: 8, seq: 5, cross: true, contextSeq: 11 });
+    await check({ layers: 1, heads: 2, dModel: 40, dHead: 12, seq: 70, cross: true, contextSeq: 3 });
   });
   it('biases', async () => {
     await check({ layers: 1, heads: 2, dModel: 40, dHead: 12, seq: 9, bias: true });
+  });
+  it('small fake limits force weight chunks and head groups, and still match', async () => {
+    // 64 rows of 256 floats = 64 KiB per binding: W_Q (256 rows) is bound in 4 chunks, and a
+    // 40×40 pattern (6.25 KiB) per head allows 2 heads per group under a 16 KiB pattern cap.
+    const opts: RunOptions = { limits: { maxStorageBufferBindingSize: 64 * 1024 }, plan: { patternBytes: 16 * 1024 } };
+    const r = await check({ layers: 2, heads: 4, dModel: 256, dHead: 64, seq: 40 }, opts);
+    expect(r.plan.qkvChunkRows).toBe(64);
+    expect(r.plan.headGroup).toBe(2);
+    expect(r.plan.headGroups).toBe(2);
+    await check({ layers: 1, heads: 3, dModel: 200, dHead: 40, seq: 9, cross: true, contextSeq: 13 },
+      { limits: { maxStorageBufferBindingSize: 40 * 1024 }, plan: { patternBytes: 500 } });
+  });
+  it('is deterministic: the same seed gives bit-identical output twice', async () => {
+    const cfg = { layers: 2, heads: 3, dModel: 48, dHead: 16, seq: 19 };
+    const a = await engine().run(cfg, { seed: 5 });
+    const b = await engine().run(cfg, { seed: 5 });
+    expect(Buffer.from(a.output.buffer).equals(Buffer.from(b.output.buffer))).toBe(true);
+    const c = await engine().run(cfg, { seed: 6 });
+    expect(Buffer.from(a.output.buffer).equals(Buffer.from(c.output.buffer))).toBe(false);
+  });
+  it('captures every head’s pattern: rows sum to 1, masked entries 0', async () => {
+    const cfg = resolveConfig({ layers: 2, heads: 2, dModel: 32, dHead: 8, seq: 6 });
+    const r = await engine().run(cfg, { seed: 3, capturePatterns: true });
+    expect(r.patterns).toHaveLength(2);
+    for (const layer of r.patterns!) {
+      for (const p of layer) {
+        for (let i = 0; i < cfg.seq; i++) {
+          let sum = 0;
+          for (let j = 0; j < cfg.seq; j++) {
+            if (j > i) expect(p[i * cfg.seq + j]).toBe(0);
+            sum += p[i * cfg.seq + j]!;
+          }
+          expect(sum).toBeCloseTo(1, 5);
+        }
+      }
+    }
+  });
+  it('stops after the current layer when aborted', async () => {
+    const abort = new AbortController();
+    const r = await engine().run({ layers: 4, heads: 2, dModel: 32, dHead: 8, seq: 5 }, {
+      signal: abort.signal,
+      onLayer: (p) => { if (p.layer === 1) abort.abort(); },
+    });
+    expect(r.stopped).toBe(true);
+    expect(r.layersRun).toBe(2);
   });
 });

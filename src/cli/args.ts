@@ -1,0 +1,77 @@
+// Command-line flags to a configuration: every dimension has a flag, `--preset` picks a base,
+// and every value is checked with a message naming the flag.
+
+import { parseArgs } from 'node:util';
+import { ConfigError, PRESETS, SMALL, type AttentionConfig } from '../model/config.js';
+
+export const RUN_FLAGS = {
+  preset: { type: 'string' },
+  layers: { type: 'string' },
+  heads: { type: 'string' },
+  'd-model': { type: 'string' },
+  'd-head': { type: 'string' },
+  seq: { type: 'string' },
+  context: { type: 'string' },
+  'context-seq': { type: 'string' },
+  cross: { type: 'boolean' },
+  'no-mask': { type: 'boolean' },
+  bias: { type: 'boolean' },
+  seed: { type: 'string' },
+  verify: { type: 'string' },
+  'verify-layers': { type: 'string' },
+  weights: { type: 'string' },
+  input: { type: 'string' },
+  output: { type: 'string' },
+  json: { type: 'boolean' },
+  force: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+export type Flags = Record<string, string | boolean | undefined>;
+
+export function parseFlags(argv: string[], options: Record<string, { type: 'string' | 'boolean'; short?: string }>): Flags {
+  try {
+    return parseArgs({ args: argv, options, allowPositionals: false, strict: true }).values as Flags;
+  } catch (e) {
+    throw new ConfigError((e as Error).message.replace(/\. To specify a positional.*$/s, ''));
+  }
+}
+
+/** A positive integer flag: "--seq must be a positive integer, got 2.5". */
+export function intFlag(flags: Flags, name: string, { min = 1 } = {}): number | undefined {
+  const raw = flags[name];
+  if (raw === undefined) return undefined;
+  const text = String(raw).trim();
+  const value = /^[+-]?\d+$/.test(text) ? Number(text) : Number.NaN;
+  if (!Number.isSafeInteger(value) || value < min) {
+    throw new ConfigError(`--${name} must be ${min === 0 ? 'a non-negative' : 'a positive'} integer, got '${raw}'`);
+  }
+  return value;
+}
+
+/** The base config (a preset or the small default) and the dimensions the flags override. */
+export function configFromFlags(flags: Flags): { base: AttentionConfig; overrides: Partial<AttentionConfig> } {
+  const presetName = flags.preset as string | undefined;
+  let base = SMALL;
+  if (presetName !== undefined) {
+    const preset = PRESETS[presetName];
+    if (!preset) throw new ConfigError(`--preset '${presetName}' is unknown; presets: ${Object.keys(PRESETS).join(', ')}`);
+    base = preset;
+  }
+  const overrides: Partial<AttentionConfig> = {
+    layers: intFlag(flags, 'layers'),
+    heads: intFlag(flags, 'heads'),
+    dModel: intFlag(flags, 'd-model'),
+    dHead: intFlag(flags, 'd-head'),
+    seq: intFlag(flags, 'seq'),
+    context: intFlag(flags, 'context'),
+    contextSeq: intFlag(flags, 'context-seq'),
+  };
+  if (flags.cross) overrides.cross = true;
+  if (flags['no-mask'] || flags.cross) overrides.mask = false;
+  if (flags.bias) overrides.bias = true;
+  if (flags['context-seq'] !== undefined && !flags.cross) {
+    throw new ConfigError('--context-seq applies to cross-attention only: add --cross');
+  }
+  return { base, overrides };
+}

@@ -1,0 +1,37 @@
+// `webgpu-attention info`: the adapter the engine would use, its features and limits.
+
+import { parseFlags } from './args.js';
+import { GpuContext } from '../gpu/device.js';
+import { createNodeGpu } from '../node/dawn.js';
+import { formatBytes } from '../gpu/errors.js';
+
+export async function infoCommand(argv: string[]): Promise<number> {
+  const flags = parseFlags(argv, { json: { type: 'boolean' } });
+  const gpu = await GpuContext.create(createNodeGpu());
+  try {
+    const limits: Record<string, number> = {};
+    for (const key in gpu.limits) {
+      const v = (gpu.limits as unknown as Record<string, unknown>)[key];
+      if (typeof v === 'number') limits[key] = v;
+    }
+    const features = [...gpu.device.features].sort();
+    const subgroupMatrixConfigs = (gpu.adapter.info as unknown as { subgroupMatrixConfigs?: unknown[] }).subgroupMatrixConfigs ?? [];
+    const info = { adapter: gpu.adapterInfo, features, limits, subgroupMatrixConfigs };
+    if (flags.json) {
+      console.log(JSON.stringify(info, null, 2));
+      return 0;
+    }
+    const a = gpu.adapterInfo;
+    console.log(`adapter   ${a.name}${a.isSoftware ? ' (software adapter)' : ''}`);
+    console.log(`vendor    ${a.vendor || '-'}   architecture ${a.architecture || '-'}   device ${a.device || '-'}`);
+    console.log(`features  ${features.join(', ')}`);
+    console.log('limits');
+    for (const [key, value] of Object.entries(limits).sort()) {
+      const shown = /Size$/.test(key) && value >= 1 << 20 ? `${value} (${formatBytes(value)})` : String(value);
+      console.log(`  ${key.padEnd(44)} ${shown}`);
+    }
+    return 0;
+  } finally {
+    gpu.destroy();
+  }
+}

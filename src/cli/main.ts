@@ -1,0 +1,46 @@
+// The `webgpu-attention` command: run | info | params | help. Errors print one clear line
+// (the engine's messages name the argument and the limit) and exit non-zero.
+
+import { infoCommand } from './info.js';
+import { paramsCommand } from './params.js';
+import { RUN_USAGE, runCommand } from './run.js';
+
+const USAGE = `webgpu-attention: transformer attention on WebGPU, verified against a float64 CPU reference
+
+usage:
+  webgpu-attention run [flags]        run an attention stack (see 'webgpu-attention run --help')
+  webgpu-attention info [--json]      the adapter, its features and limits
+  webgpu-attention params [--preset gpt3 | dimension flags] [--json]
+                                      parameter counts, FLOPs and bytes of one forward pass
+
+${RUN_USAGE}`;
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'run':
+      return runCommand(rest);
+    case 'info':
+      return infoCommand(rest);
+    case 'params':
+      return paramsCommand(rest);
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      console.log(USAGE);
+      return 0;
+    default:
+      console.error(`unknown command '${command}'\n\n${USAGE}`);
+      return 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (e: Error) => {
+    console.error(`error: ${e.message}`);
+    if (process.env.WEBGPU_ATTENTION_DEBUG) console.error(e.stack);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,52 @@
+// `webgpu-attention params`: parameter counts per head, layer and stack, and the work of one pass.
+
+import { configFromFlags, parseFlags, RUN_FLAGS } from './args.js';
+import { innerWidth, resolveConfig } from '../model/config.js';
+import { layerFlops, parameterCount } from '../model/flops.js';
+import { formatBytes } from '../gpu/errors.js';
+
+export async function paramsCommand(argv: string[]): Promise<number> {
+  const flags = parseFlags(argv, RUN_FLAGS);
+  const { base, overrides } = configFromFlags(flags);
+  const cfg = resolveConfig(overrides, base);
+  const p = parameterCount(cfg);
+  const f = layerFlops(cfg);
+  const inner = innerWidth(cfg);
+  // Bytes one layer moves at least once in fp32: its weights, x in and out, q/k/v, weighted sums, and
+  // the materialized pattern written and read twice (softmax in place, then pattern·V).
+  const weightsBytes = 4 * p.perLayer;
+  const activationBytes = 4 * (2 * cfg.seq * cfg.dModel + cfg.seq * inner * 2 + 2 * cfg.contextSeq * inner);
+  const patternBytes = 4 * cfg.heads * cfg.seq * cfg.contextSeq * 4;
+  const layerBytes = weightsBytes + activationBytes + patternBytes;
+  const report = {
+    config: cfg,
+    parameters: {
+      perMap: p.perMap,
+      perHead: p.perHead,
+      perLayer: p.perLayer,
+      total: p.total,
+      maps: { query: p.perMap, key: p.perMap, valueDown: p.perMap, valueUp: p.perMap },
+    },
+    forward: {
+      flopsPerLayer: f.total,
+      projectionFlopsPerLayer: f.projections,
+      attentionCoreFlopsPerLayer: f.attentionCore,
+      flopsTotal: f.total * cfg.layers,
+      bytesPerLayer: layerBytes,
+      bytesTotal: layerBytes * cfg.layers,
+    },
+  };
+  if (flags.json) {
+    console.log(JSON.stringify(report, null, 2));
+    return 0;
+  }
+  const n = (x: number) => x.toLocaleString('en-US');
+  console.log(`shape: ${cfg.layers} layers, ${cfg.heads} heads × d_head ${cfg.dHead}, d_model ${cfg.dModel}, seq ${cfg.seq}`);
+  console.log(`per head: query ${n(p.perMap)}, key ${n(p.perMap)}, value-down ${n(p.perMap)}, value-up ${n(p.perMap)} = ${n(p.perHead)}`);
+  console.log(`per layer (${cfg.heads} heads): ${n(p.perLayer)}`);
+  console.log(`total (${cfg.layers} layers): ${n(p.total)} attention parameters`);
+  console.log(`one forward pass: ${(f.total * cfg.layers / 1e12).toFixed(2)} TFLOP ` +
+    `(per layer ${(f.projections / 1e9).toFixed(1)} GFLOP projections + ${(f.attentionCore / 1e9).toFixed(1)} GFLOP attention core), ` +
+    `at least ${formatBytes(layerBytes * cfg.layers)} moved in fp32 (${formatBytes(layerBytes)} per layer)`);
+  return 0;
+}

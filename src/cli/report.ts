@@ -1,0 +1,52 @@
+// What `run` prints: one JSON object for machines, a short summary for people.
+
+import type { RunResult } from '../model/engine.js';
+import type { Verification } from '../verify/exact.js';
+import type { LayerVerification } from '../verify/sampled.js';
+import { formatBytes } from '../gpu/errors.js';
+
+export function runReport(result: RunResult, verification: Verification | null, layerChecks: LayerVerification[]) {
+  const t = result.timings;
+  return {
+    adapter: result.adapter,
+    config: result.config,
+    layersRun: result.layersRun,
+    stopped: result.stopped,
+    timings: {
+      source: t.source,
+      totalMs: t.totalMs,
+      gpuMs: t.gpuMs,
+      perLayerMs: t.perLayerMs,
+      stagesMs: t.stagesMs,
+      weightsMs: t.weightsMs,
+    },
+    flops: result.flops,
+    tflops: result.tflops,
+    peakBytes: result.peakBytes,
+    plan: { headGroup: result.plan.headGroup, headGroups: result.plan.headGroups, qkvChunkRows: result.plan.qkvChunkRows, outputChunkRows: result.plan.outputChunkRows },
+    verification: verification ?? { mode: 'none', passed: true, maxAbsError: null, maxRelError: null, tolerance: null, detail: 'not verified' },
+    layerChecks,
+  };
+}
+
+export function printRunSummary(r: ReturnType<typeof runReport>): void {
+  const c = r.config;
+  const shape = `${c.layers} layers × ${c.heads} heads × d_head ${c.dHead}, d_model ${c.dModel}, seq ${c.seq}` +
+    (c.cross ? `, cross-attention over ${c.contextSeq} context tokens` : c.mask ? ', causal' : ', unmasked') + (c.bias ? ', biases' : '');
+  const gflops = r.tflops * 1000;
+  const lines = [
+    `adapter      ${r.adapter.name}${r.adapter.isSoftware ? ' (software adapter)' : ''}`,
+    `shape        ${shape}`,
+    `time         ${r.timings.gpuMs.toFixed(2)} ms GPU (${r.timings.source}), ${r.timings.totalMs.toFixed(1)} ms wall` +
+      (r.stopped ? `, stopped after ${r.layersRun} layers` : ''),
+    `throughput   ${gflops >= 1000 ? (gflops / 1000).toFixed(2) + ' TFLOP/s' : gflops.toFixed(2) + ' GFLOP/s'} (${(r.flops.total / 1e9).toFixed(2)} GFLOP)`,
+    `stages       ${Object.entries(r.timings.stagesMs).map(([k, v]) => `${k} ${v.toFixed(2)} ms`).join(', ')}`,
+    `memory       ${formatBytes(r.peakBytes)} on the GPU` + (r.plan.headGroups > 1 ? `, pattern in ${r.plan.headGroups} head groups of ${r.plan.headGroup}` : ''),
+    `verification ${r.verification.passed ? 'passed' : 'FAILED'} (${r.verification.mode}): ` +
+      (r.verification.maxAbsError === null ? r.verification.detail :
+        `max abs error ${fmt(r.verification.maxAbsError)}, max rel error ${fmt(r.verification.maxRelError!)}, ${r.verification.detail}`),
+  ];
+  console.log(lines.join('\n'));
+}
+
+const fmt = (x: number): string => (x === 0 ? '0' : x.toExponential(2));

@@ -1,0 +1,98 @@
+// The masked softmax alone against the float64 reference: rows sum to 1, masked entries are
+// exactly 0, no NaN from extreme rows, every element written (the buffer is poisoned first).
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { GpuContext } from '../../src/gpu/device.js';
+import { PipelineCache } from '../../src/gpu/pipelines.js';
+import { poison, readBack, upload } from '../../src/gpu/buffers.js';
+import { encode, release } from '../../src/kernels/dispatch.js';
+import { prepareSoftmax } from '../../src/kernels/softmax.js';
+import { softmaxRows } from '../../src/reference/attention.js';
+import { compare } from '../../src/verify/compare.js';
+import { createNodeGpu } from '../../src/node/dawn.js';
+
+let gpu: GpuContext;
+let cache: PipelineCache;
+beforeAll(async () => {
+  gpu = await GpuContext.create(createNodeGpu());
+  cache = new PipelineCache(gpu);
+});
+afterAll(() => gpu?.destroy());
+
+async function gpuSoftmax(scores: Float32Array, rows: number, cols: number, seq: number, causal: boolean, causalOffset = 0) {
+  // A guard tail past the rows must stay untouched (NaN).
+  const padded = new Float32Array(scores.length + 8).fill(Number.NaN);
+  padded.set(scores);
+  const buffer = upload(gpu, padded, 'scores');
+  const d = await prepareSoftmax(gpu, cache, { label: 'softmax test', scores: { buffer }, rows, cols, seq, causal, causalOffset });
+  try {
+    await gpu.scoped('softmax test', () => {
+      const encoder = gpu.device.createCommandEncoder();
+      const pass = encoder.beginComputePass();
+      encode(pass, d);
+      pass.end();
+      gpu.device.queue.submit([encoder.finish()]);
+    });
+    const all = await readBack(gpu, buffer, padded.length);
+    return { out: all.subarray(0, scores.length), tail: all.subarray(scores.length) };
+  } finally {
+    release([d]);
+    buffer.destroy();
+  }
+}
+
+function randomScores(n: number, scale: number, seed: number): Float32Array {
+  let s = seed >>> 0;
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    out[i] = ((s / 2 ** 32) * 2 - 1) * scale;
+  }
+  return out;
+}
+
+describe('softmax kernel', () => {
+  const cases = [
+    { heads: 1, seq: 1, cols: 1, causal: true },
+    { heads: 3, seq: 7, cols: 7, causal: true },
+    { heads: 2, seq: 17, cols: 17, causal: false },
+    { heads: 2, seq: 5, cols: 300, causal: false },
+    { heads: 4, seq: 33, cols: 33, causal: true },
+  ];
+  for (const c of cases) {
+    it(`${c.heads} heads × ${c.seq} rows × ${c.cols} keys, ${c.causal ? 'causal' : 'unmasked'}`, async () => {
+      const seed = Math.floor(Math.random() * 2 ** 31);
+      const rows = c.heads * c.seq;
+      const scores = randomScores(rows * c.cols, 8, seed);
+      const { out, tail } = await gpuSoftmax(scores, rows, c.cols, c.seq, c.causal);
+      const ref = softmaxRows(Float64Array.from(scores), rows, c.cols, { causal: c.causal, queryRowsPerBlock: c.seq });
+      // Each probability is one exp and one division in f32: a few ulps of values ≤ 1.
+      const cmp = compare(out, ref, { atol: 1e-6, rtol: 1e-5 });
+      expect(cmp.passed, `seed ${seed}: max abs error ${cmp.maxAbsError} at ${cmp.worstIndex}`).toBe(true);
+      for (let r = 0; r < rows; r++) {
+        let sum = 0;
+        for (let j = 0; j < c.cols; j++) {
+          const v = out[r * c.cols + j]!;
+          if (c.causal && j > r % c.seq) expect(v, `row ${r} key ${j} is masked`).toBe(0);
+          sum += v;
+        }
+        expect(Math.abs(sum - 1), `row ${r} sums to ${sum}`).toBeLessThan(1e-5);
+      }
+      expect([...tail].every(Number.isNaN), 'the guard tail past the last row was written').toBe(true);
+    });
+  }
+
+  it('extreme scores give no NaN, and masked scores are never read', async () => {
+    const seq = 4;
+    const scores = new Float32Array([3e38, -3e38, 0, 0, 1e30, 1e30, 0, 0, -1e30, 5, -1e30, 0, 1, 1, 1, 1]);
+    // Masked positions hold NaN: the kernel must not read them.
+    scores[1] = Number.NaN;
+    scores[2] = Number.NaN;
+    scores[3] = Number.NaN;
+    scores[6] = Number.NaN;
+    const { out } = await gpuSoftmax(scores, seq, seq, seq, true);
+    expect([...out].every(Number.isFinite)).toBe(true);
+    expect([...out.subarray(0, 4)]).toEqual([1, 0, 0, 0]);
+    expect(out[4]).toBeCloseTo(0.5, 6);
+    expect(out[9]).toBeCloseTo(1, 6);
+  });
+});
