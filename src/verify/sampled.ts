@@ -1,0 +1,262 @@
+// Sampled verification of one layer from the GPU's own intermediate results (the probe's
+// read-backs), for shapes where exact float64 recomputation takes hours (GPT-3: 4·1.9 T
+// multiply-adds per layer). Every stage is checked given its GPU inputs, so a layer passes
+// only if each stage is consistent with the one before it:
+//   Q = x·W_Qᵀ (+b), K = c·W_Kᵀ (+b), V = c·W_Vᵀ (+b), x_out = x + A·W_Oᵀ (+b):
+//     Freivalds (./freivalds.ts) on every row, weights regenerated (seeded) or streamed;
+//   attention core A = softmax(q·kᵀ/√dHead)·v: exact float64 recomputation of sampled
+//     (query row, head) pairs from the GPU's q, k, v, compared with the GPU's A.
+// The random vectors and samples come from a verification seed, independent of the weights.
+
+import { innerWidth, type AttentionConfig } from '../model/config.js';
+import type { LayerProbe } from '../model/engine.js';
+import { biasScale, hash32, seededArray, streamKey, weightScale, weightStream, type Projection } from '../model/seeded.js';
+import type { LayerTensors, WeightSource } from '../model/weights.js';
+import { FP32_TOLERANCE, type Tolerance } from './compare.js';
+import type { Verification } from './exact.js';
+import { DEFAULT_LAMBDA, freivalds, type SampledCheck, type WeightRows } from './freivalds.js';
+
+export type { SampledCheck } from './freivalds.js';
+/** Where the layer's weights come from: the run's own WeightSource. */
+export type LayerWeightsSource = WeightSource;
+
+export interface LayerVerification {
+  layer: number;
+  passed: boolean;
+  checks: SampledCheck[];
+  /** Largest |gpu − float64| over the recomputed attention-core elements. */
+  maxError: number;
+  /** Largest |gpu − float64| / max(|float64|, atol) over the same elements. */
+  maxRelError: number;
+  ms: number;
+}
+
+export interface SampledOptions {
+  /** Freivalds vectors per matmul (rounded up to a multiple of 4); default 4. */
+  vectors?: number;
+  /** (query row, head) pairs recomputed exactly per layer; default 64. */
+  samples?: number;
+  /** Verification seed; default random (reported in the detail so a failure can be replayed). */
+  seed?: number;
+  /** Freivalds tolerance factor λ; default 32. */
+  lambda?: number;
+}
+
+export const SAMPLED_DEFAULTS = Object.freeze({ vectors: 4, samples: 64, lambda: DEFAULT_LAMBDA });
+
+/** Distinct stream numbers for the verification's randomness, far from the weights' 16 + 8·layer + slot. */
+const VERIFY_STREAM = 1 << 24;
+const verifyKey = (seed: number, layer: number, slot: number): number =>
+  streamKey(hash32((seed ^ 0x5bd1e995) >>> 0), VERIFY_STREAM + 8 * layer + slot);
+
+export interface SamplePair {
+  row: number;
+  head: number;
+}
+
+/**
+ * The (query row, head) pairs the core check recomputes: every pair when `count` covers them
+ * all; otherwise query row 0 (the fewest visible keys when causal) and the last row (the most),
+ * then rows drawn from the seed, heads taken in turn from a random start so all are spread.
+ */
+export function samplePairs(cfg: AttentionConfig, count: number, seed: number, layer: number): SamplePair[] {
+  const total = cfg.seq * cfg.heads;
+  const pairs: SamplePair[] = [];
+  if (count >= total) {
+    for (let head = 0; head < cfg.heads; head++) for (let row = 0; row < cfg.seq; row++) pairs.push({ row, head });
+    return pairs;
+  }
+  const key = verifyKey(seed, layer, 7);
+  const taken = new Set<number>();
+  const perHead = new Uint32Array(cfg.heads);
+  const h0 = hash32(key) % cfg.heads;
+  let draw = 1;
+  for (let s = 0; pairs.length < count; s++) {
+    const head = (h0 + s) % cfg.heads;
+    if (perHead[head] === cfg.seq) continue; // this head's rows are all taken
+    let row = s === 0 ? 0 : s === 1 ? cfg.seq - 1 : hash32((key + draw++) >>> 0) % cfg.seq;
+    while (taken.has(row * cfg.heads + head)) row = hash32((key + draw++) >>> 0) % cfg.seq;
+    taken.add(row * cfg.heads + head);
+    perHead[head]!++;
+    pairs.push({ row, head });
+  }
+  return pairs;
+}
+
+/**
+ * Exact float64 softmax(q_i·k_hᵀ/√dHead)·v_h for each pair, compared with the GPU's weighted
+ * sums at [row, head·dHead …): |gpu − ref| ≤ atol + rtol·|ref| (FP32_TOLERANCE by default).
+ * Query i sees keys j ≤ i + (contextSeq − seq) under the causal mask.
+ */
+export function checkAttentionCore(
+  cfg: AttentionConfig,
+  q: Float32Array,
+  k: Float32Array,
+  v: Float32Array,
+  weighted: Float32Array,
+  pairs: SamplePair[],
+  tol: Tolerance = FP32_TOLERANCE,
+): SampledCheck & { maxAbsError: number; maxRelError: number } {
+  const { dHead, seq, contextSeq } = cfg;
+  const width = innerWidth(cfg);
+  const scale = 1 / Math.sqrt(dHead);
+  const offset = contextSeq - seq;
+  const p = new Float64Array(contextSeq);
+  let worst = 0, maxAbs = 0, maxRel = 0, maxAllowed = 0;
+  let worstAt = '';
+  for (const { row, head } of pairs) {
+    const visible = cfg.mask ? Math.min(contextSeq, Math.max(0, row + offset + 1)) : contextSeq;
+    const qo = row * width + head * dHead;
+    let max = -Infinity;
+    for (let j = 0; j < visible; j++) {
+      const ko = j * width + head * dHead;
+      let s = 0;
+      for (let d = 0; d < dHead; d++) s += q[qo + d]! * k[ko + d]!;
+      p[j] = s * scale;
+      max = Math.max(max, p[j]!);
+    }
+    let sum = 0;
+    for (let j = 0; j < visible; j++) {
+      p[j] = Math.exp(p[j]! - max);
+      sum += p[j]!;
+    }
+    for (let d = 0; d < dHead; d++) {
+      let ref = 0;
+      for (let j = 0; j < visible; j++) ref += p[j]! * v[j * width + head * dHead + d]!;
+      if (visible > 0) ref /= sum;
+      const gpu = weighted[qo + d]!;
+      const err = Math.abs(gpu - ref);
+      const allowed = tol.atol + tol.rtol * Math.abs(ref);
+      let ratio = err === 0 ? 0 : err / allowed;
+      if (Number.isNaN(ratio)) ratio = Infinity; // NaN from the GPU (or an unwritten element) fails
+      maxAllowed = Math.max(maxAllowed, allowed);
+      maxAbs = Math.max(maxAbs, Number.isFinite(err) ? err : Infinity);
+      maxRel = Math.max(maxRel, Number.isFinite(err) ? err / Math.max(Math.abs(ref), tol.atol) : Infinity);
+      if (ratio > worst || (ratio === Infinity && !worstAt)) {
+        worst = ratio;
+        worstAt = `row ${row} head ${head} dim ${d} (gpu ${gpu}, ref ${ref.toPrecision(8)})`;
+      }
+    }
+  }
+  const total = seq * cfg.heads;
+  return {
+    name: 'attention core',
+    passed: worst <= 1,
+    worstRatio: worst,
+    detectThreshold: 2 * maxAllowed,
+    // One wrong (row, head) block is seen only if it was sampled.
+    missProbability: 1 - pairs.length / total,
+    detail:
+      `${pairs.length} of ${total} (query row, head) pairs recomputed in float64 (atol ${tol.atol}, rtol ${tol.rtol})` +
+      (worstAt ? `; worst ${worst.toPrecision(3)}× the allowance at ${worstAt}` : ''),
+    maxAbsError: maxAbs,
+    maxRelError: maxRel,
+  };
+}
+
+/** Weights of one layer as Freivalds rows, plus biases: seeded keys (nothing materialized) or tensors. */
+async function layerSource(cfg: AttentionConfig, layer: number, weights: WeightSource) {
+  const inner = innerWidth(cfg);
+  if (weights.kind === 'tensors') {
+    const t: LayerTensors = await weights.layer(layer);
+    const rows = (p: Projection): WeightRows => ({ kind: 'tensor', data: t[p] });
+    const bias = { q: t.qBias, k: t.kBias, v: t.vBias, o: t.oBias };
+    return { rows, bias: (p: Projection) => (cfg.bias ? bias[p] ?? null : null) };
+  }
+  const fanIn = (p: Projection) => (p === 'o' ? inner : cfg.dModel);
+  const rows = (p: Projection): WeightRows => ({ kind: 'seeded', key: streamKey(weights.seed, weightStream(layer, p)), scale: weightScale(fanIn(p)) });
+  const bias = (p: Projection) =>
+    cfg.bias ? seededArray(streamKey(weights.seed, weightStream(layer, p, true)), p === 'o' ? cfg.dModel : inner, biasScale(fanIn(p))) : null;
+  return { rows, bias };
+}
+
+/**
+ * Verifies one layer right after the GPU ran it (call from RunOptions.onLayer, with the run
+ * option keepLayerInput: true). `context` is the cross-attention context, null otherwise.
+ * For a 'tensors' source the layer's tensors are requested again: cache them if that is costly.
+ * Read-backs are fetched as the checks need them (GPT-3: 100 MB each, six in all).
+ */
+export async function verifyLayerSampled(
+  cfg: AttentionConfig,
+  layer: number,
+  probe: LayerProbe,
+  weights: WeightSource,
+  context: Float32Array | null,
+  options: SampledOptions = {},
+): Promise<LayerVerification> {
+  const start = performance.now();
+  const vectors = options.vectors ?? SAMPLED_DEFAULTS.vectors;
+  const samples = options.samples ?? SAMPLED_DEFAULTS.samples;
+  const lambda = options.lambda ?? SAMPLED_DEFAULTS.lambda;
+  const seed = (options.seed ?? randomSeed()) >>> 0;
+  const inner = innerWidth(cfg);
+  if (cfg.cross && (!context || context.length !== cfg.contextSeq * cfg.dModel)) {
+    throw new Error(`sampled verification of cross-attention needs the context [${cfg.contextSeq}, ${cfg.dModel}]`);
+  }
+  let x: Float32Array;
+  try {
+    x = await probe.readInput();
+  } catch (e) {
+    throw new Error(`sampled verification needs each layer's input: run with keepLayerInput: true (${(e as Error).message})`);
+  }
+  const src = await layerSource(cfg, layer, weights);
+  const c = cfg.cross ? context! : x;
+  const check = (name: string, slot: number, p: Projection, a: Float32Array, out: Float32Array, M: number, N: number, K: number, residual: Float32Array | null = null) =>
+    freivalds({ name, a, c: out, M, N, K, w: src.rows(p), bias: src.bias(p), residual, key: verifyKey(seed, layer, slot), vectors, lambda });
+
+  const checks: SampledCheck[] = [];
+  const pairs = samplePairs(cfg, samples, seed, layer);
+  const q = await probe.readQ();
+  checks.push(check('Q = x·W_Qᵀ', 0, 'q', x, q, cfg.seq, inner, cfg.dModel));
+  const k = await probe.readK();
+  checks.push(check(`K = ${cfg.cross ? 'context' : 'x'}·W_Kᵀ`, 1, 'k', c, k, cfg.contextSeq, inner, cfg.dModel));
+  const v = await probe.readV();
+  checks.push(check(`V = ${cfg.cross ? 'context' : 'x'}·W_Vᵀ`, 2, 'v', c, v, cfg.contextSeq, inner, cfg.dModel));
+  const weighted = await probe.readWeighted();
+  const core = checkAttentionCore(cfg, q, k, v, weighted, pairs);
+  const { maxAbsError, maxRelError, ...coreCheck } = core;
+  checks.push(coreCheck);
+  const out = await probe.readOutput();
+  checks.push(check('x_out = x + A·W_Oᵀ', 3, 'o', weighted, out, cfg.seq, cfg.dModel, inner, x));
+  for (const ch of checks) ch.detail += ` [verification seed ${seed}]`;
+  return { layer, passed: checks.every((ch) => ch.passed), checks, maxError: maxAbsError, maxRelError, ms: performance.now() - start };
+}
+
+function randomSeed(): number {
+  const a = new Uint32Array(1);
+  globalThis.crypto.getRandomValues(a);
+  return a[0]!;
+}
+
+/** One Verification for the run: every layer must pass; errors are the recomputed core elements'. */
+export function summarizeSampled(layers: LayerVerification[]): Verification {
+  let worst: { ratio: number; where: string } = { ratio: 0, where: '' };
+  let maxAbsError = 0, maxRelError = 0, detect = 0, miss = 0;
+  for (const l of layers) {
+    maxAbsError = Math.max(maxAbsError, l.maxError);
+    maxRelError = Math.max(maxRelError, l.maxRelError);
+    for (const ch of l.checks) {
+      if (ch.worstRatio > worst.ratio) worst = { ratio: ch.worstRatio, where: `layer ${l.layer} ${ch.name}` };
+      if (ch.name !== 'attention core') {
+        detect = Math.max(detect, ch.detectThreshold);
+        miss = Math.max(miss, ch.missProbability);
+      }
+    }
+  }
+  const failed = layers.filter((l) => !l.passed);
+  const ms = layers.reduce((s, l) => s + l.ms, 0);
+  const core = layers[0]?.checks.find((ch) => ch.name === 'attention core');
+  return {
+    mode: 'sampled',
+    maxAbsError,
+    maxRelError,
+    tolerance: { ...FP32_TOLERANCE },
+    passed: layers.length > 0 && failed.length === 0,
+    detail:
+      `${layers.length} layer(s) in ${(ms / 1000).toFixed(1)} s: Freivalds on Q, K, V and the output (single errors > ${detect.toExponential(2)} ` +
+      `always caught, cancelling ones missed with p ≤ ${miss.toExponential(1)})` +
+      (core ? `, attention core ${core.detail.split(' recomputed')[0]} recomputed per layer` : '') +
+      `; worst ${worst.ratio.toPrecision(3)}× the tolerance at ${worst.where || '-'}` +
+      (failed.length ? `; FAILED in layer(s) ${failed.map((l) => l.layer).join(', ')}` : ''),
+  };
+}

@@ -1,0 +1,129 @@
+// The command as a user runs it: the esbuild bundle in a child process, JSON on stdout,
+// exit status, safetensors in and out, and clear errors for bad input.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { buildAll, root } from '../../scripts/build.mjs';
+import { serializeSafetensors, weightName } from '../../src/io/safetensors.js';
+import { SafetensorsFile } from '../../src/node/safetensors-file.js';
+import { attentionStack } from '../../src/reference/attention.js';
+import { resolveConfig } from '../../src/model/config.js';
+import { compare, FP32_TOLERANCE } from '../../src/verify/compare.js';
+
+const cli = (...args: string[]) => {
+  const r = spawnSync(process.execPath, [join(root, 'dist/cli.mjs'), ...args], { encoding: 'utf8', env: { ...process.env, XDG_RUNTIME_DIR: '/tmp' } });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+};
+const json = (...args: string[]) => {
+  const r = cli(...args, '--json');
+  expect(r.status, r.stderr).toBe(0);
+  return JSON.parse(r.stdout);
+};
+const SHAPE = ['--layers', '2', '--heads', '4', '--d-model', '256', '--d-head', '64', '--seq', '33'];
+
+beforeAll(async () => {
+  await buildAll();
+});
+
+describe('webgpu-attention run', () => {
+  it('the issue’s example passes exact verification: causal, unmasked, cross', () => {
+    for (const extra of [[], ['--no-mask'], ['--cross', '--context-seq', '20']]) {
+      const r = json('run', ...SHAPE, ...extra, '--verify', 'exact', '--seed', String(1 + Math.floor(Math.random() * 1e6)));
+      expect(r.verification.mode).toBe('exact');
+      expect(r.verification.passed).toBe(true);
+      expect(r.verification.maxAbsError).toBeLessThan(r.verification.tolerance.atol);
+      expect(r.config.cross).toBe(extra[0] === '--cross');
+      expect(r.adapter.name).toBeTruthy();
+      expect(r.timings.perLayerMs).toHaveLength(2);
+      expect(r.flops.total).toBeGreaterThan(0);
+    }
+  });
+
+  it('sampled verification passes and reports each layer', () => {
+    const r = json('run', '--layers', '2', '--heads', '3', '--d-model', '96', '--d-head', '16', '--seq', '9', '--verify', 'sampled');
+    expect(r.verification.mode).toBe('sampled');
+    expect(r.verification.passed).toBe(true);
+    expect(r.layerChecks).toHaveLength(2);
+  });
+
+  it('weights and input from safetensors files, output written, same as the CPU reference', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'wa-cli-'));
+    const cfg = resolveConfig({ layers: 2, heads: 3, dModel: 24, dHead: 8, seq: 5, cross: true, contextSeq: 7, mask: false });
+    const rand = (n: number) => Float32Array.from({ length: n }, () => Math.random() * 2 - 1);
+    const tensors: Record<string, { shape: number[]; data: Float32Array }> = {};
+    const layers = [0, 1].map((l) => {
+      const w = { q: rand(24 * 24), k: rand(24 * 24), v: rand(24 * 24), o: rand(24 * 24).map((v) => v * 0.2) };
+      for (const p of ['q', 'k', 'v', 'o'] as const) tensors[weightName(l, p)] = { shape: [24, 24], data: w[p] };
+      return w;
+    });
+    const x = rand(5 * 24);
+    const context = rand(7 * 24);
+    writeFileSync(join(dir, 'w.safetensors'), serializeSafetensors(tensors));
+    writeFileSync(join(dir, 'in.safetensors'), serializeSafetensors({ x: { shape: [5, 24], data: x }, context: { shape: [7, 24], data: context } }));
+    const r = json('run', '--weights', join(dir, 'w.safetensors'), '--input', join(dir, 'in.safetensors'), '--heads', '3', '--cross',
+      '--output', join(dir, 'out.safetensors'));
+    expect(r.config).toMatchObject({ layers: 2, heads: 3, dHead: 8, dModel: 24, seq: 5, contextSeq: 7, cross: true });
+    expect(r.verification.passed).toBe(true);
+    const y = new SafetensorsFile(join(dir, 'out.safetensors')).read('y', [5, 24]);
+    const ref = attentionStack(x, context, (l) => layers[l]!, cfg);
+    expect(compare(y, ref, FP32_TOLERANCE).passed).toBe(true);
+  });
+
+  it.each([
+    [['--heads', '0'], /--heads must be a positive integer, got '0'/],
+    [['--seq=-3'], /--seq must be a positive integer, got '-3'/],
+    [['--d-model', '2.5'], /--d-model must be a positive integer, got '2.5'/],
+    [['--seq', '3000'], /--seq 3000 exceeds the configured context of 2048 tokens/],
+    [['--verify', 'maybe'], /--verify must be exact, sampled or none/],
+    [['--weights', '/nonexistent.safetensors'], /no such file|ENOENT/],
+    [['--context-seq', '5'], /--context-seq applies to cross-attention only/],
+    [['--frobnicate'], /Unknown option '--frobnicate'/],
+  ])('refuses %j', (args, message) => {
+    const r = cli('run', ...args);
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toMatch(message);
+  });
+
+  it('a malformed safetensors file and a wrong dtype are named', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'wa-cli-'));
+    const bad = new Uint8Array(16);
+    new DataView(bad.buffer).setBigUint64(0, 9000n, true);
+    writeFileSync(join(dir, 'bad.safetensors'), bad);
+    expect(cli('run', '--weights', join(dir, 'bad.safetensors'), '--heads', '2').stderr).toMatch(/header length 9000 exceeds the file size 16/);
+    const header = JSON.stringify({ x: { dtype: 'F16', shape: [2, 4], data_offsets: [0, 16] } });
+    const f16 = new Uint8Array(8 + header.length + 16);
+    new DataView(f16.buffer).setBigUint64(0, BigInt(header.length), true);
+    f16.set(new TextEncoder().encode(header), 8);
+    writeFileSync(join(dir, 'f16.safetensors'), f16);
+    expect(cli('run', '--input', join(dir, 'f16.safetensors'), '--d-model', '4', '--heads', '2', '--d-head', '2').stderr).toMatch(/'x' has dtype F16, expected F32/);
+  });
+
+  it('refuses the full GPT-3 preset on a software adapter without --force, with an estimate', () => {
+    const info = JSON.parse(cli('info', '--json').stdout);
+    const r = cli('run', '--preset', 'gpt3');
+    if (info.adapter.isSoftware) {
+      expect(r.status).not.toBe(0);
+      expect(r.stderr).toMatch(/software adapter: this configuration would take about [\d.]+ h/);
+      expect(r.stderr).toMatch(/--force/);
+    } else {
+      expect(info.adapter.isSoftware).toBe(false); // a GPU machine runs it; nothing to refuse
+    }
+  });
+});
+
+describe('webgpu-attention params and info', () => {
+  it('GPT-3 has 57,982,058,496 attention parameters', () => {
+    const r = cli('params', '--preset', 'gpt3');
+    expect(r.stdout).toContain('57,982,058,496');
+    expect(r.stdout).toContain('1,572,864');
+    const j = JSON.parse(cli('params', '--preset', 'gpt3', '--json').stdout);
+    expect(j.parameters.total).toBe(4 * 12288 * 128 * 96 * 96);
+  });
+  it('info names the adapter and its limits', () => {
+    const j = JSON.parse(cli('info', '--json').stdout);
+    expect(j.limits.maxStorageBufferBindingSize).toBeGreaterThan(0);
+    expect(Array.isArray(j.features)).toBe(true);
+  });
+});
