@@ -218,19 +218,3 @@ describe('planted single-element errors in real read-backs', () => {
     expect(w2).toEqual({ Q: true, K: true, V: true, attention: true, x_out: false });
   });
 });
-
-describe.runIf(process.env.SAMPLED_BENCH)('GPT-3 width timing', () => {
-  it('regenerates a 12288×12288 weight and checks seq 2048', () => {
-    const N = 12288, K = 12288, M = 2048;
-    const next = rng(1);
-    const a = randomF32(M * K, next);
-    const c = randomF32(M * N, next);
-    const w = { kind: 'seeded' as const, key: streamKey(1, weightStream(0, 'q')), scale: weightScale(K) };
-    let t = performance.now();
-    transposedProducts(w, N, K, signVectors(3, N, 4));
-    const regen = performance.now() - t;
-    t = performance.now();
-    freivalds({ name: 'Q', a, c, M, N, K, w, key: 9, vectors: 4 });
-    console.log(`regeneration + Wᵀ·r: ${regen.toFixed(0)} ms; whole check: ${(performance.now() - t).toFixed(0)} ms`);
-  });
-});
