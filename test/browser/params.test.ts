@@ -1,0 +1,47 @@
+// The page's query string: parsing, the round trip that makes links shareable, and the cost
+// gate of exact verification. Plain Node: no browser needed.
+
+import { describe, expect, test } from 'vitest';
+import { GPT3, SMALL } from '../../src/index.js';
+import { tokenEmbeddings } from '../../src/model/embeddings.js';
+import { seededArray, streamKey } from '../../src/model/seeded.js';
+import { DEFAULT_TEXT, parseState, serializeState } from '../../web/params.js';
+import { refusal } from '../../web/verify.js';
+
+describe('page state in the URL', () => {
+  test('defaults: small preset, the sentence, exact verification, no autorun', () => {
+    expect(parseState('')).toEqual({
+      preset: 'small', overrides: {}, seed: 1, input: 'text', text: DEFAULT_TEXT,
+      contextText: expect.any(String), verify: 'exact', autorun: false, force: false,
+    });
+  });
+
+  test('CLI-style and camelCase names; malformed numbers stay NaN for validateConfig to name', () => {
+    const s = parseState('?preset=gpt3&layers=1&d-model=64&dHead=16&mask=0&cross=1&seq=abc&seed=7&verify=none&autorun=1');
+    expect(s.preset).toBe('gpt3');
+    expect(s.overrides).toEqual({ layers: 1, dModel: 64, dHead: 16, mask: false, cross: true, seq: NaN });
+    expect([s.seed, s.verify, s.autorun]).toEqual([7, 'none', true]);
+  });
+
+  test('serialize then parse gives the same state', () => {
+    const s = parseState('?layers=3&heads=2&cross=1&mask=0&context-seq=5&input=text&text=hello%20world&context-text=x%20y&seed=9');
+    const again = parseState(serializeState(s, true));
+    expect(again).toEqual({ ...s, autorun: true });
+    expect(serializeState(s)).not.toContain('autorun');
+  });
+});
+
+describe('exact verification cost gate', () => {
+  test('small stacks are verified, GPT-3 is refused with a reason', () => {
+    expect(refusal(SMALL)).toBeNull();
+    expect(refusal({ ...GPT3, layers: 1, seq: 11, contextSeq: 11 })).toMatch(/^refused: .*verify=none/);
+  });
+});
+
+test('token embeddings: one seeded stream per token id, rows repeat for repeated tokens', () => {
+  const e = tokenEmbeddings([5, 9, 5], 8, 3);
+  expect(e.subarray(0, 8)).toEqual(seededArray(streamKey(3, 0x40000000 + 5), 8, 1));
+  expect(e.subarray(16, 24)).toEqual(e.subarray(0, 8));
+  expect(e.subarray(8, 16)).not.toEqual(e.subarray(0, 8));
+  expect(() => tokenEmbeddings([-1], 8, 3)).toThrow(RangeError);
+});
