@@ -19,7 +19,7 @@
 import type { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-node';
 import type { onnx as OnnxNs } from 'onnx-proto';
 import type { AttentionShape, MatmulOpts, Peer, PeerResult, PeerRunOpts } from './types.js';
-import { summarizeTimings } from './types.js';
+import { pick, summarizeTimings } from './types.js';
 
 type Ort = typeof import('onnxruntime-node');
 type NodeProto = OnnxNs.INodeProto;
@@ -37,6 +37,8 @@ export interface OrtPeerOptions {
   causalVia?: 'attention-bias' | 'unidirectional';
   /** Only for adapterDescription(): ORT does not expose its adapter, so we name what this Dawn picks. */
   describeWith?: GPU;
+  /** Loads the onnxruntime-node module (default: import('onnxruntime-node')); the H100 bundle loads it from a folder. */
+  load?: () => Promise<unknown>;
 }
 
 export function createOrtPeer(options: OrtPeerOptions = {}): Peer {
@@ -124,7 +126,7 @@ export function createOrtPeer(options: OrtPeerOptions = {}): Peer {
       }
       if (!last) throw new Error('onnxruntime peer: runs + warmup must be ≥ 1');
       const down = await (await identity(r, 'cpu')).run({ x: last });
-      const output = new Float32Array((down.y as OrtTensor).data as Float32Array);
+      const output = pick((down.y as OrtTensor).data as Float32Array, opts.sample);
       return { output, timing: summarizeTimings(samples) };
     } finally {
       last?.dispose();
@@ -139,7 +141,7 @@ export function createOrtPeer(options: OrtPeerOptions = {}): Peer {
     async init() {
       // Both are CommonJS: depending on what Node's CJS export detection finds, the names sit on the
       // namespace or only on `default`.
-      const ortNs = (await import('onnxruntime-node')) as Partial<Ort> & { default?: Ort };
+      const ortNs = (await (options.load ? options.load() : import('onnxruntime-node'))) as Partial<Ort> & { default?: Ort };
       const o: Ort = ortNs.InferenceSession ? (ortNs as Ort) : ortNs.default!;
       const protoNs = (await import('onnx-proto')) as { onnx?: typeof OnnxNs; default?: { onnx: typeof OnnxNs } };
       onnx = protoNs.onnx ?? protoNs.default!.onnx;
@@ -154,11 +156,21 @@ export function createOrtPeer(options: OrtPeerOptions = {}): Peer {
     adapterDescription: () => description,
 
     async matmul(a, b, M, N, K, opts: MatmulOpts) {
-      // A·Bᵀ as Gemm(transB=1), the ONNX way to say it; A·B as MatMul.
-      const node: NodeProto = opts.transB
-        ? { opType: 'Gemm', input: ['a', 'b'], output: ['out'], attribute: [{ name: 'transB', type: 2, i: 1 }] }
-        : { opType: 'MatMul', input: ['a', 'b'], output: ['out'] };
-      return timeModel([node], [['a', [M, K], a], ['b', opts.transB ? [N, K] : [K, N], b]], [M, N], [], opts);
+      // A·Bᵀ as Gemm(transB=1), the ONNX way to say it; A·B as MatMul. Gemm is 2-D only: a batched A·Bᵀ is
+      // MatMul after a Transpose of B's last two axes (B·K·N elements moved, small beside 2·B·M·N·K FLOPs).
+      const batch = opts.batch ?? 1;
+      const lead = batch > 1 ? [batch] : [];
+      const bDims = [...lead, ...(opts.transB ? [N, K] : [K, N])];
+      let nodes: NodeProto[];
+      if (!opts.transB) nodes = [{ opType: 'MatMul', input: ['a', 'b'], output: ['out'] }];
+      else if (batch === 1) nodes = [{ opType: 'Gemm', input: ['a', 'b'], output: ['out'], attribute: [{ name: 'transB', type: 2, i: 1 }] }];
+      else {
+        nodes = [
+          { opType: 'Transpose', input: ['b'], output: ['bt'], attribute: [{ name: 'perm', type: 7, ints: [0, 2, 1] }] },
+          { opType: 'MatMul', input: ['a', 'bt'], output: ['out'] },
+        ];
+      }
+      return timeModel(nodes, [['a', [...lead, M, K], a], ['b', bDims, b]], [...lead, M, N], [], opts);
     },
 
     async softmax(x, rows, cols, opts) {

@@ -23,6 +23,13 @@ interface TfjsWebGpuBackend {
   uploadToGPU(dataId: object): void;
 }
 
+/** tfjs-backend-webgpu 4.22's BufferManager fields used by trimPool (runtime, untyped). */
+interface TfjsBufferPool {
+  freeBuffers: Map<string, GPUBuffer[]>;
+  numFreeBuffers: number;
+  numBytesAllocated: number;
+}
+
 export function createTfjsPeer(gpu: GPU): Peer {
   let tf: Tf | undefined;
   let description = 'tfjs-webgpu (not initialised)';
@@ -65,12 +72,35 @@ export function createTfjsPeer(gpu: GPU): Peer {
         if (i >= opts.warmup) samples.push(ms);
       }
       if (!last) throw new Error('tfjs peer: runs + warmup must be ≥ 1');
-      const data = await last.data();
+      const result = last;
+      // A sample is gathered on the GPU, so a big output is never copied to the host in full.
+      const picked = opts.sample ? t.tidy(() => t.gather(t.reshape(result, [-1]), t.tensor1d(Int32Array.from(opts.sample!), 'int32'))) : null;
+      const data = await (picked ?? result).data();
+      picked?.dispose();
       return { output: new Float32Array(data as Float32Array), timing: summarizeTimings(samples) };
     } finally {
       last?.dispose();
       for (const x of inputs) x.dispose();
+      trimPool();
     }
+  }
+
+  /**
+   * Destroys the GPU buffers tfjs keeps for reuse. Its pool is keyed by size, so across a benchmark's shapes
+   * (1.6 GB softmax inputs, 0.6 GB weights, …) it would otherwise keep every size it has seen allocated.
+   * Buffers still in use are left alone; the keys stay (tfjs's releaseBuffer ignores releases on an empty map).
+   */
+  function trimPool(): void {
+    const pool = (backend() as unknown as { bufferManager?: TfjsBufferPool }).bufferManager;
+    if (!pool?.freeBuffers) return;
+    for (const list of pool.freeBuffers.values()) {
+      for (const b of list) {
+        pool.numBytesAllocated -= b.size;
+        b.destroy();
+      }
+      list.length = 0;
+    }
+    pool.numFreeBuffers = 0;
   }
 
   return {
@@ -102,8 +132,10 @@ export function createTfjsPeer(gpu: GPU): Peer {
 
     async matmul(a, b, M, N, K, opts: MatmulOpts) {
       const t = lib();
-      const ta = t.tensor2d(a, [M, K]);
-      const tb = t.tensor2d(b, opts.transB ? [N, K] : [K, N]);
+      const batch = opts.batch ?? 1;
+      const lead = batch > 1 ? [batch] : [];
+      const ta = t.tensor(a, [...lead, M, K]);
+      const tb = t.tensor(b, [...lead, ...(opts.transB ? [N, K] : [K, N])]);
       return timeOp([ta, tb], () => t.matMul(ta, tb, false, opts.transB), opts);
     },
 

@@ -26,11 +26,19 @@ export interface PeerRunOpts {
   warmup: number;
   /** Timed runs; the median is reported. */
   runs: number;
+  /**
+   * Flat output indices to return instead of the whole output (sampled verification of big outputs, so a
+   * 1.6 GB softmax result is not copied to the host in full). The result's output then holds
+   * output[sample[i]] at i.
+   */
+  sample?: Uint32Array;
 }
 
 export interface MatmulOpts extends PeerRunOpts {
   /** false: B is [K, N], C = A·B. true: B is [N, K], C = A·Bᵀ. */
   transB: boolean;
+  /** Independent products stored one after another: a [batch, M, K], b [batch, K, N] or [batch, N, K]. Default 1. */
+  batch?: number;
 }
 
 export interface AttentionShape {
@@ -52,7 +60,7 @@ export interface Peer {
   init(): Promise<void>;
   /** The adapter the peer runs on, for the report (e.g. "mesa llvmpipe …"). */
   adapterDescription(): string;
-  /** a: [M, K]; b: [K, N] or, with transB, [N, K]; output C: [M, N]. */
+  /** a: [M, K]; b: [K, N] or, with transB, [N, K]; output C: [M, N] (each with a leading [batch] when opts.batch > 1). */
   matmul(a: Float32Array, b: Float32Array, M: number, N: number, K: number, opts: MatmulOpts): Promise<PeerResult>;
   /** Row-wise softmax of x: [rows, cols]. */
   softmax?(x: Float32Array, rows: number, cols: number, opts: PeerRunOpts): Promise<PeerResult>;
@@ -63,6 +71,14 @@ export interface Peer {
   attention(q: Float32Array, k: Float32Array, v: Float32Array, shape: AttentionShape, opts: PeerRunOpts): Promise<PeerResult>;
   /** Frees GPU resources; the peer must not be used afterwards. */
   dispose(): Promise<void>;
+}
+
+/** The elements of `output` at `sample` (all of it without a sample). */
+export function pick(output: ArrayLike<number>, sample: Uint32Array | undefined): Float32Array {
+  if (!sample) return Float32Array.from(output);
+  const out = new Float32Array(sample.length);
+  for (let i = 0; i < sample.length; i++) out[i] = output[sample[i]!]!;
+  return out;
 }
 
 /** Median/min/max of per-run milliseconds (median of an even count is the mean of the middle two). */

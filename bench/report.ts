@@ -1,0 +1,207 @@
+// One record per measurement (ours, a peer, or the CPU reference, on one shape), the human table and the
+// JSON array. A record's time is never shown without its verification: a wrong answer is marked WRONG and
+// gets no speed-up ratio.
+
+import { gbpsOf, peakFraction, tflopsOf, type Peak, type Summary } from './metrics.js';
+
+export type Impl = 'webgpu-attention' | 'tfjs-webgpu' | 'onnxruntime-webgpu' | 'cpu-reference';
+export type Status = 'ok' | 'wrong' | 'timed out' | 'error' | 'not available';
+/**
+ * timestamp-query: GPU time of the compute passes; wall-clock: our submit → queue drained (no timestamp
+ * feature); wall-clock-drained: a peer's op issued → its queue drained; cpu: wall clock of the JS loops.
+ */
+export type TimingSource = 'timestamp-query' | 'wall-clock' | 'wall-clock-drained' | 'cpu';
+
+export interface BenchRecord {
+  suite: string;
+  name: string;
+  shape: string;
+  impl: Impl;
+  precision: 'fp32' | 'fp64';
+  medianMs: number | null;
+  minMs: number | null;
+  maxMs: number | null;
+  tflops: number | null;
+  gbps: number | null;
+  verified: boolean;
+  maxRelError: number | null;
+  adapter: string;
+  status: Status;
+  timing: TimingSource;
+  samples: number;
+  flops: number;
+  bytes: number;
+  /** Of the fp32 FLOP peak (compute-bound work) or of memory bandwidth (softmax); null when unknown. */
+  peakFraction: number | null;
+  peakOf: 'fp32' | 'memory' | null;
+  /** How the output was checked: 'all N' or 'sampled 256 of N'. */
+  check: string;
+  /** Matrix size n for the square matmuls (the plot's x axis). */
+  size?: number;
+  /** Ours: median wall clock from submit to drained queue, the figure compared with the peers' wall clock. */
+  wallMedianMs?: number;
+  /** Ours, per stage: median GPU ms (timestamp queries). */
+  stagesMs?: Record<string, number>;
+  /** Ours: each peer's median ÷ ours (both wall clock to a drained queue), or why there is no ratio. */
+  speedups?: Partial<Record<Impl, number | string>>;
+  error?: string;
+}
+
+export interface Measurement {
+  suite: string;
+  name: string;
+  shape: string;
+  impl: Impl;
+  adapter: string;
+  flops: number;
+  bytes: number;
+  size?: number;
+}
+
+export function makeRecord(m: Measurement, timing: TimingSource, summary: Pick<Summary, 'medianMs' | 'minMs' | 'maxMs' | 'samples'> | null, check: { passed: boolean; maxRelError: number; what: string } | null, peak: Peak | null, extra: Partial<BenchRecord> = {}): BenchRecord {
+  const median = summary?.medianMs ?? null;
+  const tflops = median === null ? null : tflopsOf(m.flops, median);
+  const gbps = median === null ? null : gbpsOf(m.bytes, median);
+  const share = m.impl === 'cpu-reference' ? null : peakFraction(peak, tflops, gbps);
+  const status: Status = extra.status ?? (check?.passed ? 'ok' : 'wrong');
+  return {
+    suite: m.suite,
+    name: m.name,
+    shape: m.shape,
+    impl: m.impl,
+    precision: m.impl === 'cpu-reference' ? 'fp64' : 'fp32',
+    medianMs: median,
+    minMs: summary?.minMs ?? null,
+    maxMs: summary?.maxMs ?? null,
+    tflops,
+    gbps,
+    verified: status === 'ok' && !!check?.passed,
+    maxRelError: check ? check.maxRelError : null,
+    adapter: m.adapter,
+    status,
+    timing,
+    samples: summary?.samples ?? 0,
+    flops: m.flops,
+    bytes: m.bytes,
+    peakFraction: share?.fraction ?? null,
+    peakOf: share?.of ?? null,
+    check: check?.what ?? '',
+    ...(m.size !== undefined ? { size: m.size } : {}),
+    ...extra,
+  };
+}
+
+/** A record for an implementation that produced no time (timed out, failed, not installed). */
+export function failedRecord(m: Measurement, status: Exclude<Status, 'ok' | 'wrong'>, error: string, timing: TimingSource): BenchRecord {
+  return { ...makeRecord(m, timing, null, null, null, { status, error }), verified: false };
+}
+
+/** Fills `speedups` of our record in each group of records of one suite, name and shape. */
+export function addSpeedups(records: BenchRecord[]): void {
+  for (const ours of records.filter((r) => r.impl === 'webgpu-attention')) {
+    const oursMs = ours.wallMedianMs ?? ours.medianMs;
+    const speedups: Partial<Record<Impl, number | string>> = {};
+    for (const peer of records) {
+      if (peer === ours || peer.suite !== ours.suite || peer.name !== ours.name || peer.shape !== ours.shape) continue;
+      if (!ours.verified) speedups[peer.impl] = 'ours wrong';
+      else if (peer.status !== 'ok' || !peer.verified) speedups[peer.impl] = peer.status === 'ok' ? 'wrong' : peer.status;
+      else if (peer.medianMs && oursMs) speedups[peer.impl] = peer.medianMs / oursMs;
+    }
+    if (Object.keys(speedups).length) ours.speedups = speedups;
+  }
+}
+
+const SHORT: Record<Impl, string> = { 'webgpu-attention': 'ours', 'tfjs-webgpu': 'tfjs', 'onnxruntime-webgpu': 'ort', 'cpu-reference': 'cpu' };
+
+function num(v: number | null, digits = 3): string {
+  if (v === null || !Number.isFinite(v)) return '—';
+  if (v === 0) return '0';
+  const a = Math.abs(v);
+  if (a >= 1000) return v.toFixed(0);
+  if (a >= 0.01) return v.toPrecision(digits);
+  return v.toExponential(1);
+}
+
+function verdict(r: BenchRecord): string {
+  const err = r.maxRelError === null ? '' : ` ${num(r.maxRelError, 2)}`;
+  switch (r.status) {
+    case 'ok':
+      return `yes${err}`;
+    case 'wrong':
+      return `WRONG${err}`;
+    default:
+      return r.status;
+  }
+}
+
+function ratios(r: BenchRecord): string {
+  if (!r.speedups) return '';
+  return Object.entries(r.speedups)
+    .map(([impl, v]) => `${SHORT[impl as Impl]} ${typeof v === 'number' ? `${num(v, 2)}×` : v}`)
+    .join(', ');
+}
+
+export const TABLE_COLUMNS = ['suite', 'name', 'shape', 'impl', 'precision', 'median ms', 'min', 'max', 'TFLOP/s', 'GB/s', '% peak', 'vs peers', 'verified'];
+
+export function tableRows(records: readonly BenchRecord[]): string[][] {
+  return records.map((r) => [
+    r.suite,
+    r.name,
+    r.shape,
+    r.impl,
+    r.precision,
+    num(r.medianMs),
+    num(r.minMs),
+    num(r.maxMs),
+    num(r.tflops),
+    num(r.gbps),
+    r.peakFraction === null ? '' : `${(r.peakFraction * 100).toFixed(1)}%${r.peakOf === 'memory' ? ' mem' : ''}`,
+    ratios(r),
+    verdict(r),
+  ]);
+}
+
+/** Fixed-width text table; numeric columns right-aligned. */
+export function formatTable(records: readonly BenchRecord[]): string {
+  const rows = [TABLE_COLUMNS, ...tableRows(records)];
+  const widths = TABLE_COLUMNS.map((_, c) => Math.max(...rows.map((row) => [...row[c]!].length)));
+  const right = new Set([5, 6, 7, 8, 9, 10]);
+  const line = (row: string[]) =>
+    row.map((cell, c) => (right.has(c) ? cell.padStart(widths[c]!) : cell.padEnd(widths[c]!))).join('  ').trimEnd();
+  return [line(rows[0]!), widths.map((w) => '─'.repeat(w)).join('  '), ...rows.slice(1).map(line)].join('\n');
+}
+
+/** Lines under the table: how each figure was obtained, then every failure's message. */
+export function formatNotes(records: readonly BenchRecord[], adapter: string, peak: Peak | null): string {
+  const sources = new Set(records.map((r) => r.timing));
+  const lines = [
+    `adapter: ${adapter}${peak ? ` (peak: ${peak.source})` : ' (peak unknown: no % peak)'}`,
+    'times: median, min, max over the timed runs after warm-up;' +
+      (sources.has('timestamp-query') ? ' ours = GPU time of its compute passes (timestamp queries);' : '') +
+      (sources.has('wall-clock') ? ' ours = WALL CLOCK submit → queue drained (no timestamp-query feature);' : '') +
+      ' peers = wall clock from issuing the op to a drained queue; cpu-reference = wall clock of float64 JS loops.',
+    'TFLOP/s = useful FLOPs (2 per multiply-add; masked pairs not counted, the same count for every impl) / median;' +
+      ' GB/s = 4 bytes × (every input value read once + every output written once) / median.',
+    'vs peers = peer median ÷ our median, both measured the same way (wall clock to a drained queue): > 1 means ours is faster.',
+    'verified = output checked in this run against float64 values recomputed on the CPU (max relative error shown;' +
+      ' "sampled" = 256 random elements recomputed exactly); WRONG = outside |err| ≤ 2e-4 + 2e-3·|ref|.',
+  ];
+  for (const r of records) {
+    if (!r.stagesMs || r.impl !== 'webgpu-attention') continue;
+    const parts = Object.entries(r.stagesMs).map(([stage, ms]) => `${stage} ${num(ms)}`);
+    lines.push(`stages of ${r.suite}/${r.name} (ours, median GPU ms${r.suite === 'stack' ? ', summed over layers' : ''}): ${parts.join(', ')}`);
+  }
+  // Each failure once per impl and message (a peer that is not available says so once, not per shape).
+  const seen = new Map<string, string[]>();
+  for (const r of records) {
+    if (!r.error) continue;
+    const key = `${r.impl}: ${r.status}: ${r.error}`;
+    seen.set(key, [...(seen.get(key) ?? []), `${r.suite}/${r.name}`]);
+  }
+  for (const [key, where] of seen) lines.push(`${key} (${where.length > 3 ? `${where.length} measurements` : where.join(', ')})`);
+  return lines.join('\n');
+}
+
+/** The --json output: one array, one object per measurement. */
+export const toJson = (records: readonly BenchRecord[]): string =>
+  JSON.stringify(records, (_, v) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v), 2);

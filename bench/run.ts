@@ -1,0 +1,143 @@
+// The benchmark: `npm run bench -- [--quick] [--json] [--plot FILE.svg] [--suite …] [--peers …] [--runs N]`.
+// Our kernels and engine on this machine's WebGPU adapter (Dawn), side by side with tfjs-webgpu (same
+// process, same adapter), onnxruntime-webgpu (a child process that can be killed if it hangs) and the
+// float64 CPU reference, on the same shapes and inputs; every output verified in the run. See USAGE.
+
+import os from 'node:os';
+import { writeFileSync } from 'node:fs';
+import { Engine } from '../src/model/engine.js';
+import { createNodeGpu } from '../src/node/dawn.js';
+import { ArgsError, parseArgs, USAGE, type SuiteName } from './args.js';
+import { peakFor } from './metrics.js';
+import { renderPlot } from './plot.js';
+import { addSpeedups, formatNotes, formatTable, toJson, type BenchRecord } from './report.js';
+import { chooseScale } from './scale.js';
+import { OrtRemote } from './peers/ort-remote.js';
+import { createTfjsPeer } from './peers/tfjs.js';
+import { withTimeout } from './peers/timeout.js';
+import type { Peer } from './peers/types.js';
+import type { BenchContext, PeerSlot } from './suites/common.js';
+import { attentionSuite } from './suites/attention.bench.js';
+import { layerSuite, stackSuite } from './suites/layer.bench.js';
+import { matmulSuite } from './suites/matmul.bench.js';
+import { softmaxSuite } from './suites/softmax.bench.js';
+import { weightedSuite } from './suites/weighted.bench.js';
+
+const SUITE_RUNNERS: Record<SuiteName, (ctx: BenchContext) => Promise<BenchRecord[]>> = {
+  matmul: matmulSuite,
+  softmax: softmaxSuite,
+  weighted: weightedSuite,
+  attention: attentionSuite,
+  layer: layerSuite,
+  stack: stackSuite,
+};
+
+/** Reference work (multiply-adds) timed as the cpu-reference impl: about 10–50 ms per run in JS. */
+const CPU_LIMIT = 2 ** 24;
+
+async function main(): Promise<number> {
+  const args = parseArgs(process.argv.slice(2));
+  if (args.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  // With --json, stdout holds only the JSON: every log (ours and the libraries') goes to stderr.
+  if (args.json) console.log = console.info = console.debug = console.error;
+  const log = (message: string) => console.error(`[bench] ${message}`);
+  const started = performance.now();
+
+  const gpuApi = createNodeGpu();
+  const engine = await Engine.create(gpuApi);
+  const info = engine.adapter;
+  const adapter = info.isSoftware ? `${info.name} (software adapter)` : info.name;
+  const peak = peakFor([info.vendor, info.architecture, info.device, info.description].join(' '));
+  const scale = chooseScale(info.isSoftware, args.quick);
+  const run = { warmup: args.warmup ?? (info.isSoftware && args.quick ? 1 : 3), runs: args.runs };
+  const peerTimeoutMs = (args.peerTimeoutS ?? (info.isSoftware ? (args.quick ? 30 : 180) : 300)) * 1000;
+  log(`adapter: ${adapter}; timestamps: ${engine.gpu.hasTimestamps ? 'yes' : 'no (wall clock)'}; shapes: ${scale.label}; ${run.warmup} warm-up + ${run.runs} timed runs`);
+
+  // Peers load before anything is timed (ORT's child would otherwise share the CPU with our runs).
+  const [tfjs, ort] = await Promise.all([
+    args.peers.includes('tfjs') ? loadTfjs(gpuApi, adapter, peerTimeoutMs) : null,
+    args.peers.includes('ort') ? loadOrt(adapter, peerTimeoutMs) : null,
+  ]);
+  for (const [name, slot] of [['tfjs-webgpu', tfjs], ['onnxruntime-webgpu', ort]] as const) {
+    if (slot) log(slot.peer ? `${name}: loaded${slot.peer instanceof OrtRemote ? ` (${slot.peer.description})` : ''}` : `${name}: not available (${slot.unavailable})`);
+  }
+
+  const cpus = os.cpus();
+  const ctx: BenchContext = {
+    engine, adapter, peak, scale, run, peerTimeoutMs, tfjs, ort,
+    cpuName: `${cpus[0]?.model.trim() ?? 'cpu'} (float64 JS, 1 thread)`,
+    seed: args.seed,
+    cpuLimit: args.peers.includes('cpu') ? CPU_LIMIT : 0,
+    log,
+  };
+  const suites = args.suites ?? (scale.stackByDefault ? [...Object.keys(SUITE_RUNNERS)] : Object.keys(SUITE_RUNNERS).filter((s) => s !== 'stack'));
+  const records: BenchRecord[] = [];
+  try {
+    for (const suite of suites) {
+      records.push(...(await SUITE_RUNNERS[suite as SuiteName](ctx)));
+      // On a GPU the shapes are big: a fresh ORT process per suite returns what its buffer cache holds.
+      if (!info.isSoftware) await ort?.peer?.close();
+    }
+  } finally {
+    await ort?.peer?.close();
+    await tfjs?.peer?.dispose().catch(() => undefined);
+    engine.destroy();
+  }
+  addSpeedups(records);
+
+  if (args.json) process.stdout.write(toJson(records) + '\n');
+  else {
+    console.log(`\nwebgpu-attention benchmark — ${adapter}; ${scale.label}; ${run.warmup} warm-up + ${run.runs} timed runs\n`);
+    console.log(formatTable(records));
+    console.log('\n' + formatNotes(records, adapter, peak));
+  }
+  if (args.jsonFile) {
+    writeFileSync(args.jsonFile, toJson(records) + '\n');
+    log(`JSON written to ${args.jsonFile}`);
+  }
+  if (args.plot) {
+    writeFileSync(args.plot, renderPlot(records, `fp32 square matmul — ${info.name}`));
+    log(`plot written to ${args.plot}`);
+  }
+  log(`done in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  const ours = records.filter((r) => r.impl === 'webgpu-attention');
+  const bad = ours.filter((r) => !r.verified);
+  if (bad.length) log(`${bad.length} of our ${ours.length} measurements failed verification or did not run`);
+  return bad.length ? 1 : 0;
+}
+
+async function loadTfjs(gpu: GPU, adapter: string, timeoutMs: number): Promise<PeerSlot<Peer>> {
+  const peer = createTfjsPeer(gpu);
+  try {
+    await withTimeout(peer.init(), timeoutMs, 'loading tfjs-webgpu');
+    return { peer, unavailable: null, adapter };
+  } catch (e) {
+    return { peer: null, unavailable: (e as Error).message, adapter };
+  }
+}
+
+async function loadOrt(adapter: string, timeoutMs: number): Promise<PeerSlot<OrtRemote>> {
+  // ORT runs its own Dawn inside libonnxruntime and does not say which adapter it took; on a machine with one
+  // GPU (or only lavapipe) it is this one.
+  const ortAdapter = `${adapter} (ORT's own Dawn; adapter assumed)`;
+  const remote = new OrtRemote(new URL('./ort-child.mjs', import.meta.url), timeoutMs);
+  try {
+    await remote.start();
+    return { peer: remote, unavailable: null, adapter: ortAdapter };
+  } catch (e) {
+    return { peer: null, unavailable: (e as Error).message, adapter: ortAdapter };
+  }
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (e: unknown) => {
+    console.error(e instanceof ArgsError ? e.message : e);
+    process.exitCode = 2;
+  },
+);

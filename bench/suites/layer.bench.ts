@@ -1,0 +1,91 @@
+// Layer and stack suites: the engine itself (Engine.run, seeded weights filled on the GPU).
+//   layer: one run of warm-up + `runs` layers; the first layers (pipelines just built) are dropped and the
+//          median over the rest is one layer's time, per stage too (timestamp queries).
+//   stack: the whole stack once (GPT-3: 96 layers); its time is the sum of its layers' GPU times.
+// Weight filling is timed in its own pass and left out of both. Checked against the float64 reference of the
+// whole run where that is affordable, else by the sampled per-stage check of the last layer.
+
+import { layerFlops } from '../../src/model/flops.js';
+import type { AttentionConfig } from '../../src/model/config.js';
+import type { LayerProbe, RunResult } from '../../src/model/engine.js';
+import { seededInputs } from '../../src/model/seeded.js';
+import { verifyExact } from '../../src/verify/exact.js';
+import { summarize, type Summary } from '../metrics.js';
+import { failedRecord, makeRecord, type BenchRecord, type Measurement } from '../report.js';
+import type { Check } from '../verify.js';
+import { checkLayerSampled } from '../verify-layer.js';
+import type { BenchContext } from './common.js';
+
+/** Largest float64 reference (multiply-adds over all layers) recomputed in full; above it, sampled. */
+const EXACT_LIMIT = 2 ** 28;
+
+interface EngineRun {
+  result: RunResult;
+  check: Check;
+}
+
+async function runEngine(ctx: BenchContext, layers: number): Promise<EngineRun> {
+  const { heads, seq, dHead, dModel } = ctx.scale.model;
+  const partial: Partial<AttentionConfig> = { layers, heads, seq, dHead, dModel, mask: true, cross: false, bias: false };
+  const { cfg } = ctx.engine.plan(partial);
+  const exact = (layerFlops(cfg).total / 2) * layers <= EXACT_LIMIT;
+  let sampled: Check | null = null;
+  const result = await ctx.engine.run(partial, {
+    seed: ctx.seed,
+    keepLayerInput: !exact,
+    onLayer: async (_progress, probe: LayerProbe) => {
+      if (!exact && probe.layer === layers - 1) sampled = await checkLayerSampled(probe, cfg, ctx.seed);
+    },
+  });
+  if (exact) {
+    const v = await verifyExact(cfg, { kind: 'seeded', seed: ctx.seed }, seededInputs(ctx.seed, cfg), result.output);
+    return { result, check: { passed: v.passed, maxRelError: v.maxRelError, maxAbsError: v.maxAbsError, what: `all ${result.output.length} outputs after ${layers} layers` } };
+  }
+  if (!sampled) throw new Error('the sampled check of the last layer did not run');
+  return { result, check: sampled };
+}
+
+function measurement(ctx: BenchContext, suite: string, name: string, layers: number): Measurement {
+  const { heads, seq, dHead, dModel } = ctx.scale.model;
+  const flops = layerFlops({ layers: 1, heads, seq, dHead, dModel, context: seq, mask: true, cross: false, contextSeq: seq, bias: false }).total;
+  const inner = heads * dHead;
+  // Compulsory traffic of one layer: its four weight matrices, x read and x written.
+  const bytes = 4 * (4 * dModel * inner + 2 * seq * dModel);
+  return {
+    suite, name, impl: 'webgpu-attention', adapter: ctx.adapter,
+    shape: `d_model ${dModel}, ${heads}h×${dHead}, n=${seq} causal${layers > 1 ? ` ×${layers} layers` : ''}`,
+    flops: flops * layers, bytes: bytes * layers,
+  };
+}
+
+export async function layerSuite(ctx: BenchContext): Promise<BenchRecord[]> {
+  const drop = Math.max(1, ctx.run.warmup);
+  const m = measurement(ctx, 'layer', 'one layer', 1);
+  ctx.log(`layer: ${drop} + ${ctx.run.runs} layers, ${m.shape}`);
+  try {
+    const { result, check } = await runEngine(ctx, drop + ctx.run.runs);
+    const t = result.timings;
+    const stages = t.perLayerStagesMs.slice(drop);
+    const stagesMs: Record<string, number> = {};
+    if (stages.length) for (const key of Object.keys(stages[0]!)) stagesMs[key] = summarize(stages.map((s) => s[key as keyof typeof s])).medianMs;
+    const source = t.source === 'timestamp-query' ? 'timestamp-query' : 'wall-clock';
+    return [makeRecord(m, source, summarize(t.perLayerMs.slice(drop)), check, ctx.peak, { stagesMs })];
+  } catch (e) {
+    return [failedRecord(m, 'error', (e as Error).message, 'timestamp-query')];
+  }
+}
+
+export async function stackSuite(ctx: BenchContext): Promise<BenchRecord[]> {
+  const layers = ctx.scale.stackLayers;
+  const m = measurement(ctx, 'stack', `${layers} layers`, layers);
+  ctx.log(`stack: ${m.shape}`);
+  try {
+    const { result, check } = await runEngine(ctx, layers);
+    const t = result.timings;
+    const total: Summary = { ...summarize([t.gpuMs]) };
+    const source = t.source === 'timestamp-query' ? 'timestamp-query' : 'wall-clock';
+    return [makeRecord(m, source, total, check, ctx.peak, { stagesMs: { ...t.stagesMs, weights: t.weightsMs } })];
+  } catch (e) {
+    return [failedRecord(m, 'error', (e as Error).message, 'timestamp-query')];
+  }
+}

@@ -1,0 +1,154 @@
+// The benchmark's pure parts, without a GPU and without timing assertions: order statistics, throughput
+// formulas, the JSON record, speed-up ratios (never against a wrong answer), the SVG plot, the reference
+// used for verification, and the command line.
+
+import { describe, expect, it } from 'vitest';
+import { parseArgs } from '../../bench/args.js';
+import { makeInputs, opBytes, opFlops, outputElements, type OpCase } from '../../bench/inputs.js';
+import { gbpsOf, peakFor, peakFraction, quantile, summarize, tflopsOf } from '../../bench/metrics.js';
+import { matmulSeries, niceStep, renderPlot } from '../../bench/plot.js';
+import { addSpeedups, failedRecord, formatTable, makeRecord, toJson, type BenchRecord, type Impl, type Measurement } from '../../bench/report.js';
+import { checkIndices, checkOutput, referenceAt, SAMPLE_COUNT } from '../../bench/verify.js';
+import { matmul as refMatmul, softmaxRows } from '../../src/reference/attention.js';
+
+const REQUIRED_KEYS = ['suite', 'name', 'shape', 'impl', 'precision', 'medianMs', 'minMs', 'maxMs', 'tflops', 'gbps', 'verified', 'maxRelError', 'adapter'];
+
+const meas = (impl: Impl, size = 256): Measurement => ({
+  suite: 'matmul', name: `square ${size}`, shape: `[${size}×${size}]·[${size}×${size}]`, impl, adapter: 'test adapter',
+  flops: 2 * size ** 3, bytes: 4 * 3 * size * size, size,
+});
+const ok = { passed: true, maxRelError: 1e-6, what: 'all 65536' };
+const wrong = { passed: false, maxRelError: 0.3, what: 'all 65536' };
+const stats = (medianMs: number) => ({ medianMs, minMs: medianMs * 0.9, maxMs: medianMs * 1.2, samples: 10 });
+
+describe('statistics', () => {
+  it('median, min, max, quantiles', () => {
+    const s = summarize([5, 1, 4, 2, 3]);
+    expect(s).toMatchObject({ medianMs: 3, minMs: 1, maxMs: 5, samples: 5 });
+    expect(summarize([4, 1, 3, 2]).medianMs).toBe(2.5); // even count: mean of the middle two
+    expect(quantile([0, 10], 0.1)).toBeCloseTo(1);
+    expect(() => summarize([])).toThrow();
+  });
+});
+
+describe('throughput formulas', () => {
+  it('TFLOP/s and GB/s', () => {
+    // 2·1024³ FLOPs in 1 ms = 2.147 TFLOP/s; 12 MiB in 1 ms = 12.58 GB/s.
+    expect(tflopsOf(2 * 1024 ** 3, 1)).toBeCloseTo(2.147483648, 9);
+    expect(gbpsOf(12 * 2 ** 20, 1)).toBeCloseTo(12.582912, 9);
+    expect(tflopsOf(0, 1)).toBeNull();
+    expect(gbpsOf(100, 0)).toBeNull();
+  });
+  it('FLOP and byte counts per op', () => {
+    const mm: OpCase = { op: 'matmul', M: 2, N: 3, K: 4, batch: 5, transB: true, pattern: false };
+    expect(opFlops(mm)).toBe(2 * 2 * 3 * 4 * 5);
+    expect(opBytes(mm)).toBe(4 * 5 * (2 * 4 + 4 * 3 + 2 * 3));
+    // Causal pattern·V: only the n(n+1)/2 visible pairs per head count.
+    expect(opFlops({ op: 'matmul', M: 4, N: 8, K: 4, batch: 2, transB: false, pattern: true })).toBe(2 * 2 * 10 * 8);
+    expect(opFlops({ op: 'attention', heads: 96, seq: 2048, dHead: 128, causal: true })).toBe(4 * 96 * ((2048 * 2049) / 2) * 128);
+    expect(opBytes({ op: 'softmax', rows: 10, cols: 20, seq: 20, causal: true })).toBe(4 * 2 * 200);
+  });
+  it('peak fractions only for known adapters', () => {
+    const h100 = peakFor('nvidia hopper nvidia-h100-80gb-hbm3');
+    expect(h100?.fp32Tflops).toBe(67);
+    expect(peakFraction(h100, 33.5, 100)).toEqual({ fraction: 0.5, of: 'fp32' });
+    expect(peakFraction(h100, null, 1500)).toEqual({ fraction: 0.5, of: 'memory' });
+    expect(peakFor('llvmpipe')).toBeNull();
+    expect(peakFraction(null, 1, 1)).toBeNull();
+  });
+});
+
+describe('records', () => {
+  it('JSON record shape', () => {
+    const r = makeRecord(meas('webgpu-attention'), 'timestamp-query', stats(2), ok, peakFor('h100'), { wallMedianMs: 2.5 });
+    const parsed = JSON.parse(toJson([r])) as Record<string, unknown>[];
+    expect(parsed).toHaveLength(1);
+    for (const key of REQUIRED_KEYS) expect(parsed[0]).toHaveProperty(key);
+    expect(parsed[0]).toMatchObject({ impl: 'webgpu-attention', precision: 'fp32', medianMs: 2, verified: true, maxRelError: 1e-6, adapter: 'test adapter' });
+    expect(r.tflops).toBeCloseTo((2 * 256 ** 3) / 2e9, 12);
+    expect(r.peakFraction).toBeCloseTo(r.tflops! / 67, 12);
+    // Non-finite errors survive JSON as strings.
+    const bad = makeRecord(meas('tfjs-webgpu'), 'wall-clock-drained', stats(1), { ...wrong, maxRelError: Infinity }, null);
+    expect((JSON.parse(toJson([bad])) as { maxRelError: unknown }[])[0]!.maxRelError).toBe('Infinity');
+  });
+  it('a wrong answer is marked wrong and gets no ratio; failures carry no time', () => {
+    const ours = makeRecord(meas('webgpu-attention'), 'timestamp-query', stats(1), ok, null, { wallMedianMs: 1 });
+    const tfjs = makeRecord(meas('tfjs-webgpu'), 'wall-clock-drained', stats(3), ok, null);
+    const ort = makeRecord(meas('onnxruntime-webgpu'), 'wall-clock-drained', stats(0.5), wrong, null);
+    const cpu = failedRecord(meas('cpu-reference'), 'timed out', 'too slow', 'cpu');
+    const records: BenchRecord[] = [ours, tfjs, ort, cpu];
+    addSpeedups(records);
+    expect(ort).toMatchObject({ status: 'wrong', verified: false, maxRelError: 0.3 });
+    expect(cpu).toMatchObject({ status: 'timed out', verified: false, medianMs: null, tflops: null });
+    expect(ours.speedups).toEqual({ 'tfjs-webgpu': 3, 'onnxruntime-webgpu': 'wrong', 'cpu-reference': 'timed out' });
+    const table = formatTable(records);
+    expect(table).toContain('WRONG');
+    expect(table).toContain('tfjs 3.0×');
+    expect(table.split('\n')[0]).toMatch(/suite +name +shape +impl +precision +median ms +min +max +TFLOP\/s +GB\/s +% peak +vs peers +verified/);
+  });
+});
+
+describe('plot', () => {
+  it('draws one series per impl from verified square matmuls', () => {
+    const records = [128, 256, 512].flatMap((n) => [
+      makeRecord(meas('webgpu-attention', n), 'timestamp-query', stats(n / 100), ok, null),
+      makeRecord(meas('tfjs-webgpu', n), 'wall-clock-drained', stats(n / 50), ok, null),
+      makeRecord(meas('onnxruntime-webgpu', n), 'wall-clock-drained', stats(n / 50), wrong, null),
+    ]);
+    const series = matmulSeries(records);
+    expect(series.map((s) => s.impl)).toEqual(['webgpu-attention', 'tfjs-webgpu']);
+    expect(series[0]!.points.map((p) => p.size)).toEqual([128, 256, 512]);
+    const svg = renderPlot(records, 'test <adapter>');
+    expect(svg.startsWith('<svg')).toBe(true);
+    expect(svg.trimEnd().endsWith('</svg>')).toBe(true);
+    expect(svg).toContain('data-impl="webgpu-attention"');
+    expect(svg).toContain('data-impl="tfjs-webgpu"');
+    expect(svg).not.toContain('data-impl="onnxruntime-webgpu"');
+    expect(svg).toContain('test &lt;adapter&gt;');
+    expect(svg).toContain('matrix size n');
+    expect(svg).toMatch(/[GT]FLOP\/s/);
+    expect((svg.match(/<polyline/g) ?? []).length).toBe(2);
+    expect(niceStep(7.3)).toBe(2);
+  });
+});
+
+describe('verification reference', () => {
+  it('full check at small shapes agrees with src/reference', () => {
+    const c: OpCase = { op: 'matmul', M: 5, N: 7, K: 3, batch: 1, transB: false, pattern: false };
+    const x = makeInputs(c, 3);
+    if (x.op !== 'matmul') throw new Error('matmul inputs expected');
+    expect(checkIndices(c)).toBeNull();
+    const ref = referenceAt(c, x, null);
+    expect(Array.from(ref)).toEqual(Array.from(refMatmul(x.a, x.b, 5, 7, 3)));
+    expect(checkOutput(c, Float32Array.from(ref), ref, null).passed).toBe(true);
+    const off = Float32Array.from(ref);
+    off[4] = off[4]! + 0.01;
+    expect(checkOutput(c, off, ref, null).passed).toBe(false);
+  });
+  it('samples big outputs; masked softmax entries must be exactly 0', () => {
+    const c: OpCase = { op: 'softmax', rows: 2 * 512, cols: 512, seq: 512, causal: true };
+    const idx = checkIndices(c)!;
+    expect(idx).toHaveLength(SAMPLE_COUNT);
+    expect(new Set(idx).size).toBe(SAMPLE_COUNT);
+    expect(Math.max(...idx)).toBeLessThan(outputElements(c));
+    const x = makeInputs(c, 1);
+    if (x.op !== 'softmax') throw new Error('softmax inputs expected');
+    const ref = referenceAt(c, x, idx);
+    const full = softmaxRows(Float64Array.from(x.x), c.rows, c.cols, { causal: true, queryRowsPerBlock: c.seq });
+    idx.forEach((at, i) => expect(ref[i]).toBeCloseTo(full[at]!, 14));
+    const got = Float32Array.from(ref);
+    const masked = idx.findIndex((at) => at % 512 > (Math.floor(at / 512) % 512));
+    got[masked] = 1e-6; // within atol, but a masked entry must be exactly 0
+    expect(checkOutput(c, got, ref, idx).passed).toBe(false);
+  });
+});
+
+describe('command line', () => {
+  it('parses flags', () => {
+    expect(parseArgs(['--quick', '--json', '--plot', 'a.svg', '--suite', 'matmul,softmax', '--peers', 'none', '--runs', '12', '--warmup=2']))
+      .toMatchObject({ quick: true, json: true, plot: 'a.svg', suites: ['matmul', 'softmax'], peers: [], runs: 12, warmup: 2 });
+    expect(parseArgs([])).toMatchObject({ runs: 10, peers: ['tfjs', 'ort', 'cpu'], suites: null });
+    expect(() => parseArgs(['--suite', 'nope'])).toThrow(/unknown "nope"/);
+    expect(() => parseArgs(['--runs', '0'])).toThrow();
+  });
+});
