@@ -21,7 +21,9 @@ export interface SoftmaxCall {
 }
 
 export async function prepareSoftmax(gpu: GpuContext, cache: PipelineCache, call: SoftmaxCall): Promise<PreparedDispatch> {
-  const wg = call.workgroupSize ?? 256;
+  // One workgroup per row: no wider than the row (rounded up to a power of two for the tree
+  // reduction), so short rows do not leave most threads idle; 32 at least, 256 at most.
+  const wg = call.workgroupSize ?? Math.min(256, Math.max(32, 2 ** Math.ceil(Math.log2(call.cols))));
   const pipeline = await cache.get({ name: 'softmax', source: softmaxSource, constants: { WG: wg } });
   const { x, y } = fold1D(call.rows, gpu.limits.maxComputeWorkgroupsPerDimension);
   const uniform = createUniform(
