@@ -1,0 +1,418 @@
+// Matmul tile tuning: every candidate tile config of shaders/matmul.wgsl on the shapes that matter,
+// timed with timestamp queries (wall clock around a drained queue without them), median of the
+// timed runs after warm-up, each output spot-checked against float64 sums on the CPU. A timed pass
+// repeats the dispatch to last --min-sample-ms (default 20), and Dawn's timestamp quantization
+// (2¹⁶ ns steps) is turned off, so short kernels are timed to better than 1%.
+//
+//   node .gpu/matmul-tune.mjs [--quick] [--shapes 8192,4096,proj,qk,pv] [--runs 5] [--warmup 2]
+//        [--candidates default|wide|JSON] [--autotune] [--unsafe] [--budget-s 240] [--min-sample-ms 20]
+//        [--out FILE]
+//
+// Shapes (full size; --quick shrinks each for a software adapter):
+//   8192, 4096   square A·B
+//   proj         GPT-3 projection x·Wᵀ: [2048 × 12288] · [12288 × 12288]ᵀ
+//   qk           96-head scores q·kᵀ/√d, n = 2048, d = 128, causal (masked tiles skipped)
+//   pv           96-head weighted sums pattern·v, causal (K limited by the diagonal); the pattern
+//                is a real causal softmax of random scores (exact zeros above the diagonal)
+// TFLOP/s counts 2·M·N·K per product; for the causal shapes only the visible part,
+// 2·d·n(n+1)/2 per head, as attention benchmarks do.
+// --unsafe also times each shape's best config on a device with Dawn's robustness (index clamps)
+// and workgroup zero-init turned off: what those safety checks cost, never used by the engine.
+// Results go to stdout and, as JSON, to --out or $OUT/matmul-tune.json (rewritten after each shape).
+
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createStorage, readBack } from '../src/gpu/buffers.js';
+import { GpuContext } from '../src/gpu/device.js';
+import { PipelineCache } from '../src/gpu/pipelines.js';
+import { PassTimer } from '../src/gpu/timing.js';
+import { MAP_READ, Usage } from '../src/gpu/usage.js';
+import { autotuneMatmul, candidateTiles, median, quantile, timeDispatch, TUNE_CANDIDATES } from '../src/kernels/autotune.js';
+import { encode, release, type PreparedDispatch } from '../src/kernels/dispatch.js';
+import { prepareFill } from '../src/kernels/fill_random.js';
+import { defaultMatmulTile, describeTile, prepareMatmul, usesVec4, type MatmulCall, type MatmulTile } from '../src/kernels/matmul.js';
+import { prepareSoftmax } from '../src/kernels/softmax.js';
+import { createNodeGpu } from '../src/node/dawn.js';
+
+interface Shape {
+  name: string;
+  M: number;
+  N: number;
+  K: number;
+  transB: boolean;
+  batch: number;
+  lda: number;
+  ldb: number;
+  ldc: number;
+  batchA: number;
+  batchB: number;
+  batchC: number;
+  alpha: number;
+  causal: 'none' | 'skip-masked-tiles' | 'limit-k';
+  /** Elements of each buffer. */
+  sizes: { a: number; b: number; c: number };
+  /** FLOPs reported (the visible part for causal shapes). */
+  flops: number;
+  /** Make A a causal softmax pattern (pv). */
+  pattern?: { heads: number; seq: number };
+}
+
+function square(n: number): Shape {
+  return { name: `${n}³`, M: n, N: n, K: n, transB: false, batch: 1, lda: n, ldb: n, ldc: n, batchA: 0, batchB: 0, batchC: 0, alpha: 1, causal: 'none', sizes: { a: n * n, b: n * n, c: n * n }, flops: 2 * n ** 3 };
+}
+
+function projection(seq: number, dModel: number): Shape {
+  return {
+    name: `proj ${seq}x${dModel}·[${dModel}x${dModel}]ᵀ`, M: seq, N: dModel, K: dModel, transB: true, batch: 1, lda: dModel, ldb: dModel, ldc: dModel,
+    batchA: 0, batchB: 0, batchC: 0, alpha: 1, causal: 'none', sizes: { a: seq * dModel, b: dModel * dModel, c: seq * dModel }, flops: 2 * seq * dModel * dModel,
+  };
+}
+
+function scores(heads: number, n: number, d: number): Shape {
+  const inner = heads * d;
+  return {
+    name: `qk ${heads}h n${n} d${d} causal`, M: n, N: n, K: d, transB: true, batch: heads, lda: inner, ldb: inner, ldc: n, batchA: d, batchB: d, batchC: n * n,
+    alpha: 1 / Math.sqrt(d), causal: 'skip-masked-tiles', sizes: { a: n * inner, b: n * inner, c: heads * n * n }, flops: heads * d * n * (n + 1),
+  };
+}
+
+function weighted(heads: number, n: number, d: number): Shape {
+  const inner = heads * d;
+  return {
+    name: `pv ${heads}h n${n} d${d} causal`, M: n, N: d, K: n, transB: false, batch: heads, lda: n, ldb: inner, ldc: inner, batchA: n * n, batchB: d, batchC: d,
+    alpha: 1, causal: 'limit-k', sizes: { a: heads * n * n, b: n * inner, c: n * inner }, flops: heads * d * n * (n + 1), pattern: { heads, seq: n },
+  };
+}
+
+const SHAPES: Record<string, (quick: boolean) => Shape> = {
+  '8192': (q) => square(q ? 256 : 8192),
+  '4096': (q) => square(q ? 128 : 4096),
+  proj: (q) => (q ? projection(128, 384) : projection(2048, 12288)),
+  qk: (q) => (q ? scores(4, 200, 32) : scores(96, 2048, 128)),
+  pv: (q) => (q ? weighted(4, 200, 32) : weighted(96, 2048, 128)),
+};
+
+/** Beyond the autotuner's list: tile shapes, K steps, stages, group order, load variants. */
+const WIDE: MatmulTile[] = ([
+  { wgX: 16, wgY: 16, tk: 8, rb: 8, stages: 2 },
+  { wgX: 16, wgY: 16, tk: 8, rb: 8, stages: 2, vec4: false },
+  { wgX: 16, wgY: 16, tk: 8, rb: 8, stages: 2, groupM: 1 },
+  { wgX: 16, wgY: 16, tk: 8, rb: 8, stages: 2, groupM: 16 },
+  { wgX: 16, wgY: 16, tk: 8, rb: 8, stages: 1 },
+  { wgX: 16, wgY: 16, tk: 4, rb: 8, stages: 2 },
+  { wgX: 16, wgY: 16, tk: 16, rb: 8, stages: 2 },
+  { wgX: 16, wgY: 16, tk: 16, rb: 8, stages: 2, vec4: false },
+  { wgX: 16, wgY: 16, tk: 16, rb: 8, stages: 1 },
+  { wgX: 16, wgY: 16, tk: 32, rb: 8, stages: 1 },
+  { wgX: 32, wgY: 8, tk: 8, rb: 8, stages: 2 },
+  { wgX: 8, wgY: 32, tk: 8, rb: 8, stages: 2 },
+  { wgX: 16, wgY: 8, tk: 8, rb: 8, stages: 2 },
+  { wgX: 8, wgY: 16, tk: 8, rb: 8, stages: 2 },
+  { wgX: 16, wgY: 8, tk: 16, rb: 8, stages: 2 },
+  { wgX: 32, wgY: 16, tk: 8, rb: 8, stages: 2 },
+  { wgX: 16, wgY: 32, tk: 8, rb: 8, stages: 2 },
+  { wgX: 8, wgY: 8, tk: 16, rb: 8, stages: 2 },
+  { wgX: 16, wgY: 16, tk: 16, rb: 4, stages: 2 },
+  { wgX: 16, wgY: 16, tk: 8, rb: 4, stages: 2 },
+  { wgX: 32, wgY: 16, tk: 8, rb: 4, stages: 2 },
+  { wgX: 32, wgY: 32, tk: 8, rb: 4, stages: 2 },
+] as MatmulTile[]).map((t) => ({ vec4: true, groupM: 8, ...t }));
+
+interface Args {
+  quick: boolean;
+  shapes: string[];
+  runs: number;
+  warmup: number;
+  candidates: string;
+  autotune: boolean;
+  unsafe: boolean;
+  budgetS: number;
+  minSampleMs: number;
+  out: string | null;
+}
+
+function parseArgs(argv: string[]): Args {
+  const a: Args = { quick: false, shapes: Object.keys(SHAPES), runs: 5, warmup: 2, candidates: 'default', autotune: false, unsafe: false, budgetS: 240, minSampleMs: 20, out: null };
+  for (let i = 0; i < argv.length; i++) {
+    const flag = argv[i]!;
+    const value = () => {
+      const v = argv[++i];
+      if (v === undefined) throw new Error(`${flag} needs a value`);
+      return v;
+    };
+    if (flag === '--quick') a.quick = true;
+    else if (flag === '--shapes') a.shapes = value().split(',');
+    else if (flag === '--runs') a.runs = Number(value());
+    else if (flag === '--warmup') a.warmup = Number(value());
+    else if (flag === '--candidates') a.candidates = value();
+    else if (flag === '--autotune') a.autotune = true;
+    else if (flag === '--unsafe') a.unsafe = true;
+    else if (flag === '--budget-s') a.budgetS = Number(value());
+    else if (flag === '--min-sample-ms') a.minSampleMs = Number(value());
+    else if (flag === '--out') a.out = value();
+    else throw new Error(`unknown flag ${flag}`);
+  }
+  for (const s of a.shapes) if (!SHAPES[s]) throw new Error(`unknown shape ${s} (known: ${Object.keys(SHAPES).join(', ')})`);
+  return a;
+}
+
+interface Row {
+  shape: string;
+  tile: string;
+  config: MatmulTile;
+  vec4Used: boolean;
+  /** Dispatches per timed pass (see timeDispatch's minSampleMs). */
+  repeat?: number;
+  device: 'default' | 'unsafe (no robustness, no workgroup init)';
+  medianMs: number | null;
+  p10Ms: number | null;
+  p90Ms: number | null;
+  tflops: number | null;
+  check: { samples: number; worstRatio: number; passed: boolean } | null;
+  error?: string;
+}
+
+/** Copies single f32 elements into one staging buffer and maps it once. */
+async function gather(gpu: GpuContext, buffer: GPUBuffer, indices: number[]): Promise<Float32Array> {
+  const staging = gpu.device.createBuffer({ size: indices.length * 4, usage: Usage.COPY_DST | Usage.MAP_READ, label: 'samples' });
+  try {
+    const encoder = gpu.device.createCommandEncoder();
+    indices.forEach((at, i) => encoder.copyBufferToBuffer(buffer, at * 4, staging, i * 4, 4));
+    gpu.device.queue.submit([encoder.finish()]);
+    await staging.mapAsync(MAP_READ);
+    return new Float32Array(staging.getMappedRange().slice(0));
+  } finally {
+    staging.destroy();
+  }
+}
+
+interface Sample {
+  at: number;
+  want: number;
+  /** |alpha|·Σ|a·b|: the scale of fp32's rounding error. */
+  scale: number;
+}
+
+class ShapeData {
+  owned: GPUBuffer[] = [];
+  a!: GPUBuffer;
+  b!: GPUBuffer;
+  c!: GPUBuffer;
+  dummy!: GPUBuffer;
+  samples: Sample[] = [];
+
+  constructor(
+    readonly gpu: GpuContext,
+    readonly cache: PipelineCache,
+    readonly s: Shape,
+  ) {}
+
+  async init(seed: number): Promise<void> {
+    const { gpu, cache, s } = this;
+    const alloc = (n: number, label: string) => {
+      const b = createStorage(gpu, n, label);
+      this.owned.push(b);
+      return b;
+    };
+    this.a = alloc(s.sizes.a, 'A');
+    this.b = alloc(s.sizes.b, 'B');
+    this.c = alloc(s.sizes.c, 'C');
+    this.dummy = alloc(4, 'no bias');
+    const prepared: PreparedDispatch[] = [];
+    const encoder = gpu.device.createCommandEncoder();
+    const pass = encoder.beginComputePass();
+    // Binding-size limits: fill in chunks of whole 64-float blocks.
+    const chunk = Math.floor(gpu.limits.maxStorageBufferBindingSize / 256) * 64;
+    for (const [buffer, count, key, scale] of [[this.a, s.sizes.a, seed, s.pattern ? 4 : 1], [this.b, s.sizes.b, seed + 1, 1]] as const) {
+      for (let offset = 0; offset < count; offset += chunk) {
+        const n = Math.min(chunk, count - offset);
+        const d = await prepareFill(gpu, cache, { label: 'fill', out: { buffer, offset: offset * 4, size: n * 4 }, key, count: n, scale, offset });
+        prepared.push(d);
+        encode(pass, d);
+      }
+    }
+    if (s.pattern) {
+      const d = await prepareSoftmax(gpu, cache, { label: 'pattern', scores: { buffer: this.a }, rows: s.pattern.heads * s.pattern.seq, cols: s.K, seq: s.pattern.seq, causal: true });
+      prepared.push(d);
+      encode(pass, d);
+    }
+    pass.end();
+    gpu.device.queue.submit([encoder.finish()]);
+    await gpu.drain('filling inputs');
+    release(prepared);
+
+    // Samples: corners, the last batch, random spots; for masked scores only visible ones.
+    let rnd = seed * 2654435761 >>> 0;
+    const rand = (n: number) => {
+      rnd = (Math.imul(rnd, 1664525) + 1013904223) >>> 0;
+      return rnd % n;
+    };
+    const picks: [number, number, number][] = [[0, 0, 0], [s.batch - 1, s.M - 1, s.N - 1], [0, s.M - 1, 0]];
+    while (picks.length < 8) picks.push([rand(s.batch), rand(s.M), rand(s.N)]);
+    let fullB: Float32Array | null = null;
+    for (const [z, m, n0] of picks) {
+      const n = s.causal === 'skip-masked-tiles' ? Math.min(n0, m) : n0;
+      const kEnd = s.causal === 'limit-k' ? Math.min(s.K, m + 1) : s.K;
+      const aRow = await readBack(gpu, this.a, s.K, z * s.batchA + m * s.lda);
+      let bAt: (k: number) => number;
+      if (s.transB) {
+        const bRow = await readBack(gpu, this.b, s.K, z * s.batchB + n * s.ldb);
+        bAt = (k) => bRow[k]!;
+      } else {
+        fullB ??= await readBack(gpu, this.b, s.sizes.b);
+        const B = fullB;
+        bAt = (k) => B[z * s.batchB + k * s.ldb + n]!;
+      }
+      let sum = 0;
+      let abs = 0;
+      for (let k = 0; k < kEnd; k++) {
+        const p = aRow[k]! * bAt(k);
+        sum += p;
+        abs += Math.abs(p);
+      }
+      this.samples.push({ at: z * s.batchC + m * s.ldc + n, want: s.alpha * sum, scale: Math.abs(s.alpha) * abs });
+    }
+  }
+
+  call(tile: MatmulTile): MatmulCall {
+    const s = this.s;
+    return {
+      label: `${s.name} ${describeTile(tile)}`, M: s.M, N: s.N, K: s.K, transB: s.transB, batch: s.batch,
+      a: { buffer: this.a }, b: { buffer: this.b }, c: { buffer: this.c },
+      lda: s.lda, ldb: s.ldb, ldc: s.ldc, batchA: s.batchA, batchB: s.batchB, batchC: s.batchC, alpha: s.alpha, causal: s.causal, tile,
+    };
+  }
+
+  /** fp32 sums of ≤ 12288 products: typical error √K·6e-8 of Σ|a·b|; 1e-5 of it is ≥ 10× that, a wrong term fails. */
+  async check(): Promise<Row['check']> {
+    const got = await gather(this.gpu, this.c, this.samples.map((x) => x.at));
+    let worst = 0;
+    this.samples.forEach((x, i) => {
+      const ratio = Math.abs(got[i]! - x.want) / (1e-5 * x.scale + 1e-6);
+      worst = Number.isFinite(ratio) ? Math.max(worst, ratio) : Infinity;
+    });
+    return { samples: this.samples.length, worstRatio: worst, passed: worst <= 1 };
+  }
+
+  destroy(): void {
+    for (const b of this.owned) b.destroy();
+  }
+}
+
+async function timeCandidate(gpu: GpuContext, cache: PipelineCache, data: ShapeData, tile: MatmulTile, args: Args, device: Row['device']): Promise<Row> {
+  const call = data.call(tile);
+  const base = { shape: data.s.name, tile: describeTile(tile), config: tile, vec4Used: usesVec4(call), device };
+  let d: PreparedDispatch | undefined;
+  const timer = new PassTimer(gpu, 64);
+  try {
+    d = await gpu.scoped(call.label, () => prepareMatmul(gpu, cache, call, data.dummy));
+    // Zero C first: a config that skips writes cannot pass on an earlier config's output.
+    const encoder = gpu.device.createCommandEncoder();
+    encoder.clearBuffer(data.c);
+    gpu.device.queue.submit([encoder.finish()]);
+    const t = await timeDispatch(gpu, timer, d, { warmup: args.warmup, runs: args.runs, minSampleMs: args.minSampleMs });
+    const ms = median(t.ms);
+    return { ...base, repeat: t.repeat, medianMs: ms, p10Ms: quantile(t.ms, 0.1), p90Ms: quantile(t.ms, 0.9), tflops: data.s.flops / (ms * 1e9), check: await data.check() };
+  } catch (e) {
+    return { ...base, medianMs: null, p10Ms: null, p90Ms: null, tflops: null, check: null, error: (e as Error).message.split('\n')[0] };
+  } finally {
+    if (d) release([d]);
+    timer.destroy();
+  }
+}
+
+const fmt = (r: Row) =>
+  r.error
+    ? `  ${r.tile.padEnd(44)} ERROR ${r.error}`
+    : `  ${r.tile.padEnd(44)} ${r.medianMs!.toFixed(3).padStart(9)} ms  p10 ${r.p10Ms!.toFixed(3)} p90 ${r.p90Ms!.toFixed(3)}  ${r.tflops!.toFixed(r.tflops! < 1 ? 4 : 2).padStart(6)} TFLOP/s` +
+      `${r.repeat && r.repeat > 1 ? ` ×${r.repeat}` : ''}${r.vec4Used ? '' : ' (scalar loads)'}  check ${r.check!.passed ? 'ok' : 'FAILED'} (${r.check!.worstRatio.toExponential(1)} of tol)${r.device === 'default' ? '' : '  [unsafe device]'}`;
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  const started = performance.now();
+  const gpu = await GpuContext.create(createNodeGpu(['disable-dawn-features=timestamp_quantization']));
+  const cache = new PipelineCache(gpu);
+  const info = gpu.adapterInfo;
+  const timing = gpu.hasTimestamps ? 'timestamp-query' : 'wall-clock (drained queue)';
+  console.log(`adapter: ${info.name}${info.isSoftware ? ' (software adapter)' : ''} [${[info.vendor, info.architecture, info.device, info.description].join(' | ')}]`);
+  console.log(`timing: ${timing}; warm-up ${args.warmup}, median of ${args.runs}; workgroup storage ${gpu.limits.maxComputeWorkgroupStorageSize} B, ${gpu.limits.maxComputeInvocationsPerWorkgroup} invocations`);
+  const pool = args.candidates === 'wide' ? WIDE : args.candidates === 'default' ? TUNE_CANDIDATES : (JSON.parse(args.candidates) as MatmulTile[]);
+  const candidates = candidateTiles(gpu.limits, pool);
+  const outPath = args.out ?? (process.env.OUT ? join(process.env.OUT, 'matmul-tune.json') : null);
+  const result = {
+    date: new Date().toISOString(),
+    adapter: info,
+    timing,
+    args,
+    limits: { workgroupStorage: gpu.limits.maxComputeWorkgroupStorageSize, invocations: gpu.limits.maxComputeInvocationsPerWorkgroup, maxStorageBufferBindingSize: gpu.limits.maxStorageBufferBindingSize },
+    defaultTile: defaultMatmulTile(info, gpu.limits),
+    rows: [] as Row[],
+    best: {} as Record<string, Row>,
+    autotune: null as unknown,
+    elapsedS: 0,
+  };
+  const save = () => {
+    result.elapsedS = (performance.now() - started) / 1000;
+    if (outPath) writeFileSync(outPath, JSON.stringify(result, null, 2));
+  };
+
+  let unsafe: { gpu: GpuContext; cache: PipelineCache } | null = null;
+  if (args.unsafe) {
+    const u = await GpuContext.create(createNodeGpu(['enable-dawn-features=allow_unsafe_apis,vulkan_enable_f16_on_nvidia,disable_robustness,disable_workgroup_init', 'disable-dawn-features=timestamp_quantization']));
+    unsafe = { gpu: u, cache: new PipelineCache(u) };
+  }
+
+  for (const key of args.shapes) {
+    const shape = SHAPES[key]!(args.quick);
+    console.log(`\n${shape.name}: M ${shape.M} N ${shape.N} K ${shape.K} batch ${shape.batch}${shape.transB ? ' transB' : ''} ${shape.causal}; ${(shape.flops / 1e12).toFixed(3)} TFLOP counted`);
+    const data = new ShapeData(gpu, cache, shape);
+    try {
+      await data.init(7);
+      for (const tile of candidates) {
+        if ((performance.now() - started) / 1000 > args.budgetS) {
+          console.log(`  (time budget of ${args.budgetS} s spent: remaining candidates skipped)`);
+          break;
+        }
+        const row = await timeCandidate(gpu, cache, data, tile, args, 'default');
+        result.rows.push(row);
+        console.log(fmt(row));
+      }
+      const ok = result.rows.filter((r) => r.shape === shape.name && r.device === 'default' && r.check?.passed);
+      const best = ok.reduce<Row | null>((x, y) => (!x || y.medianMs! < x.medianMs! ? y : x), null);
+      if (best) {
+        result.best[shape.name] = best;
+        if (unsafe) {
+          const u = new ShapeData(unsafe.gpu, unsafe.cache, shape);
+          try {
+            await u.init(7);
+            const row = await timeCandidate(unsafe.gpu, unsafe.cache, u, best.config, args, 'unsafe (no robustness, no workgroup init)');
+            result.rows.push(row);
+            console.log(fmt(row));
+          } finally {
+            u.destroy();
+          }
+        }
+      }
+    } finally {
+      data.destroy();
+    }
+    save();
+  }
+
+  if (args.autotune) {
+    const lines: string[] = [];
+    const r = await autotuneMatmul(gpu, cache, { tune: true, retune: true, log: (l) => lines.push(l) });
+    result.autotune = { ...r, tile: describeTile(r.tile), config: r.tile };
+    console.log(`\nautotune (${r.shape ? `${r.shape.M}x${r.shape.N}x${r.shape.K}${r.shape.transB ? ' transB' : ''}` : ''}, ${r.timing}): ${describeTile(r.tile)} in ${((r.tuneMs ?? 0) / 1000).toFixed(1)} s`);
+    for (const l of lines) console.log(`  ${l}`);
+  }
+
+  console.log(`\nbest per shape (${timing}, ${result.date}, ${info.name}):`);
+  for (const [shape, r] of Object.entries(result.best)) console.log(`  ${shape.padEnd(32)} ${fmt(r).trim()}`);
+  save();
+  if (outPath) console.log(`\nwrote ${outPath} (${((performance.now() - started) / 1000).toFixed(0)} s in all)`);
+  unsafe?.gpu.destroy();
+  gpu.destroy();
+}
+
+await main();

@@ -1,0 +1,319 @@
+// Per-adapter choice of the matmul tile configuration (shaders/matmul.wgsl).
+//
+// Without tuning, prepareMatmul uses `defaultMatmulTile` (matmul.ts): configs measured on known
+// adapters, no GPU work. `autotuneMatmul` times a few candidates once on a
+// representative product, with timestamp queries (the drained queue's wall clock without them),
+// checks each candidate's output against float64 samples, and caches the winner per adapter:
+// in memory, and in an optional store (a JSON text the caller keeps, e.g. a file in Node; this
+// module imports nothing from Node). Software adapters are not tuned unless asked: it is slow
+// there and their default was measured.
+
+import { createStorage, poison, readBack, upload } from '../gpu/buffers.js';
+import type { AdapterDescription, GpuContext } from '../gpu/device.js';
+import type { PipelineCache } from '../gpu/pipelines.js';
+import { PassTimer } from '../gpu/timing.js';
+import { encode, release, type PreparedDispatch } from './dispatch.js';
+import { defaultMatmulTile, describeTile, matmulFlops, prepareMatmul, tileProblem, type MatmulCall, type MatmulTile, type TileLimits } from './matmul.js';
+
+/** Bumped when the kernel changes enough to invalidate stored choices. */
+export const TUNE_VERSION = 1;
+
+/**
+ * What the autotuner times, before filtering by the adapter's limits: the H100's best and
+ * runners-up (fewer threads, other tile shapes, single-buffered, scalar loads), so adapters with
+ * other register files, workgroup memory or subgroup widths find theirs.
+ */
+export const TUNE_CANDIDATES: readonly MatmulTile[] = ([
+  { wgX: 16, wgY: 16, tk: 8, rb: 8, stages: 2 },
+  { wgX: 16, wgY: 16, tk: 8, rb: 8, stages: 1 },
+  { wgX: 16, wgY: 16, tk: 4, rb: 8, stages: 2 },
+  { wgX: 16, wgY: 16, tk: 16, rb: 8, stages: 2 },
+  { wgX: 8, wgY: 32, tk: 8, rb: 8, stages: 2 },
+  { wgX: 16, wgY: 32, tk: 8, rb: 8, stages: 2 },
+  { wgX: 16, wgY: 8, tk: 8, rb: 8, stages: 2 },
+  { wgX: 16, wgY: 16, tk: 8, rb: 4, stages: 2 },
+  { wgX: 16, wgY: 16, tk: 8, rb: 8, stages: 2, vec4: false },
+] as MatmulTile[]).map((t) => ({ vec4: true, groupM: 8, ...t }));
+
+export const adapterKey = (a: Pick<AdapterDescription, 'vendor' | 'architecture' | 'device' | 'description'>): string =>
+  [a.vendor, a.architecture, a.device, a.description].join('|');
+
+export const candidateTiles = (limits: TileLimits, candidates: readonly MatmulTile[] = TUNE_CANDIDATES): MatmulTile[] =>
+  candidates.filter((t) => tileProblem(t, limits) === null);
+
+/** Where the tuned choice is kept between processes: the caller reads and writes the text. */
+export interface TuneStore {
+  load(): string | null;
+  save(text: string): void;
+}
+
+export interface TuneMeasurement {
+  tile: MatmulTile;
+  /** Median of the timed runs; Infinity when the candidate failed. */
+  ms: number;
+  tflops: number;
+  error?: string;
+}
+
+export interface TuneResult {
+  tile: MatmulTile;
+  /** memory / store: an earlier choice; tuned: timed now; default: not tuned (software adapter, or tune: false). */
+  source: 'memory' | 'store' | 'tuned' | 'default';
+  key: string;
+  timing?: 'timestamp-query' | 'wall-clock';
+  shape?: TuneShape;
+  measurements?: TuneMeasurement[];
+  /** Wall time the tuning took. */
+  tuneMs?: number;
+  /** Why tuning fell back to the default (e.g. out of memory for its buffers). */
+  error?: string;
+}
+
+export interface TuneShape {
+  M: number;
+  N: number;
+  K: number;
+  transB: boolean;
+}
+
+export interface AutotuneOptions {
+  store?: TuneStore;
+  /** true: tune (unless cached); false: never time anything; 'auto' (default): tune hardware adapters only. */
+  tune?: boolean | 'auto';
+  /** Ignore cached choices and time again. */
+  retune?: boolean;
+  candidates?: readonly MatmulTile[];
+  /** Default 4096×4096×1024 with transB on hardware (about 4 waves of 128×128 tiles on an H100), 256³ on software. */
+  shape?: TuneShape;
+  warmup?: number;
+  runs?: number;
+  log?: (line: string) => void;
+}
+
+interface StoredChoices {
+  version: number;
+  entries: Record<string, { tile: MatmulTile; tflops: number; shape: TuneShape; date: string; timing: string }>;
+}
+
+const memory = new Map<string, Promise<TuneResult>>();
+
+/**
+ * The tile config for this adapter: from memory, the store, a timing of the candidates, or the
+ * default, in that order. Concurrent calls for one adapter share one tuning.
+ */
+export function autotuneMatmul(gpu: GpuContext, cache: PipelineCache, options: AutotuneOptions = {}): Promise<TuneResult> {
+  const key = adapterKey(gpu.adapterInfo);
+  const tune = options.tune ?? 'auto';
+  if (tune === false || (tune === 'auto' && gpu.adapterInfo.isSoftware)) {
+    const stored = options.retune ? null : (loadStored(options.store, key, gpu.limits) ?? null);
+    if (stored) return Promise.resolve({ tile: stored, source: 'store', key });
+    return Promise.resolve({ tile: defaultMatmulTile(gpu.adapterInfo, gpu.limits), source: 'default', key });
+  }
+  // In memory per adapter and per the limits a tile depends on (one adapter can give devices
+  // with different limits).
+  const l = gpu.limits;
+  const memoryKey = [key, l.maxComputeWorkgroupStorageSize, l.maxComputeInvocationsPerWorkgroup, l.maxComputeWorkgroupSizeX, l.maxComputeWorkgroupSizeY].join('|');
+  if (!options.retune) {
+    const inMemory = memory.get(memoryKey);
+    if (inMemory) return inMemory.then((r) => ({ ...r, source: 'memory' as const }));
+  }
+  const pending = (async (): Promise<TuneResult> => {
+    const stored = options.retune ? null : loadStored(options.store, key, gpu.limits);
+    if (stored) return { tile: stored, source: 'store', key };
+    let result: TuneResult;
+    try {
+      result = await runTuning(gpu, cache, key, options);
+    } catch (e) {
+      // Tuning is an optimisation: a failure (its buffers, a lost candidate) leaves the default.
+      if (gpu.lostReason) throw e;
+      return { tile: defaultMatmulTile(gpu.adapterInfo, gpu.limits), source: 'default', key, error: (e as Error).message };
+    }
+    saveStored(options.store, key, result);
+    return result;
+  })();
+  memory.set(memoryKey, pending);
+  pending.catch(() => memory.delete(memoryKey));
+  return pending;
+}
+
+/** Forgets in-memory choices (tests). */
+export function clearTuneMemory(): void {
+  memory.clear();
+}
+
+function loadStored(store: TuneStore | undefined, key: string, limits: TileLimits): MatmulTile | null {
+  const text = store?.load();
+  if (!text) return null;
+  try {
+    const parsed = JSON.parse(text) as StoredChoices;
+    if (parsed.version !== TUNE_VERSION) return null;
+    const tile = parsed.entries?.[key]?.tile;
+    return tile && tileProblem(tile, limits) === null ? tile : null;
+  } catch {
+    return null; // an unreadable store is ignored and rewritten
+  }
+}
+
+function saveStored(store: TuneStore | undefined, key: string, r: TuneResult): void {
+  if (!store || r.source !== 'tuned') return;
+  let choices: StoredChoices = { version: TUNE_VERSION, entries: {} };
+  try {
+    const old = JSON.parse(store.load() ?? '') as StoredChoices;
+    if (old.version === TUNE_VERSION && old.entries) choices = old;
+  } catch {
+    // start afresh
+  }
+  const best = r.measurements!.find((m) => m.tile === r.tile)!;
+  choices.entries[key] = { tile: r.tile, tflops: best.tflops, shape: r.shape!, date: new Date().toISOString(), timing: r.timing! };
+  store.save(JSON.stringify(choices, null, 2));
+}
+
+/** Seeded uniform values in [-1, 1): the same inputs for every candidate. */
+export function randomMatrix(elements: number, seed: number): Float32Array {
+  const out = new Float32Array(elements);
+  let s = seed >>> 0 || 1;
+  for (let i = 0; i < elements; i++) {
+    s ^= s << 13;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    out[i] = (s >>> 0) / 2 ** 31 - 1;
+  }
+  return out;
+}
+
+async function runTuning(gpu: GpuContext, cache: PipelineCache, key: string, options: AutotuneOptions): Promise<TuneResult> {
+  const started = performance.now();
+  const log = options.log ?? (() => {});
+  const software = gpu.adapterInfo.isSoftware;
+  let shape = options.shape ?? (software ? { M: 256, N: 256, K: 256, transB: true } : { M: 4096, N: 4096, K: 1024, transB: true });
+  // Keep every binding within the adapter's limit (C is the largest).
+  while (shape.M * shape.N * 4 > gpu.limits.maxStorageBufferBindingSize || Math.max(shape.M, shape.N) * shape.K * 4 > gpu.limits.maxStorageBufferBindingSize) {
+    shape = { ...shape, M: shape.M / 2, N: shape.N / 2 };
+  }
+  const { M, N, K, transB } = shape;
+  const candidates = candidateTiles(gpu.limits, options.candidates ?? TUNE_CANDIDATES);
+  const fallback = defaultMatmulTile(gpu.adapterInfo, gpu.limits);
+  if (candidates.length === 0) return { tile: fallback, source: 'default', key };
+
+  const aHost = randomMatrix(M * K, 1);
+  const bHost = randomMatrix(N * K, 2);
+  const owned: GPUBuffer[] = [];
+  try {
+    const [a, b, c, dummy] = await gpu.scoped('autotune: buffers', () => {
+      const list = [upload(gpu, aHost, 'autotune A'), upload(gpu, bHost, 'autotune B'), createStorage(gpu, M * N, 'autotune C'), createStorage(gpu, 4, 'autotune no bias')];
+      owned.push(...list);
+      return list;
+    });
+    // Sampled rows of C checked against float64: first, last and one in the middle.
+    const rows = [...new Set([0, M >> 1, M - 1])];
+    const expected = rows.map((m) => {
+      const row = new Float64Array(N);
+      const scale = new Float64Array(N);
+      for (let n = 0; n < N; n++) {
+        let s = 0;
+        let abs = 0;
+        for (let k = 0; k < K; k++) {
+          const p = aHost[m * K + k]! * (transB ? bHost[n * K + k]! : bHost[k * N + n]!);
+          s += p;
+          abs += Math.abs(p);
+        }
+        row[n] = s;
+        scale[n] = abs;
+      }
+      return { row, scale };
+    });
+    const timer = new PassTimer(gpu, 64);
+    const measurements: TuneMeasurement[] = [];
+    try {
+      for (const tile of candidates) {
+        const call: MatmulCall = { label: `autotune ${describeTile(tile)}`, M, N, K, a: { buffer: a! }, b: { buffer: b! }, c: { buffer: c! }, transB, tile };
+        let d: PreparedDispatch | undefined;
+        try {
+          d = await gpu.scoped(call.label, () => prepareMatmul(gpu, cache, call, dummy!));
+          poison(gpu, c!, M * N);
+          const times = await timeDispatch(gpu, timer, d, { warmup: options.warmup ?? 2, runs: options.runs ?? 5, minSampleMs: software ? 0 : 10 });
+          const ms = median(times.ms);
+          // Every sampled element written and within fp32's error of a K-long sum (see the tests).
+          for (let i = 0; i < rows.length; i++) {
+            const got = await readBack(gpu, c!, N, rows[i]! * N);
+            const { row, scale } = expected[i]!;
+            for (let n = 0; n < N; n++) {
+              if (!(Math.abs(got[n]! - row[n]!) <= 1e-5 * scale[n]! + 1e-6)) {
+                throw new Error(`wrong result at (${rows[i]}, ${n}): ${got[n]} instead of ${row[n]}`);
+              }
+            }
+          }
+          const tflops = matmulFlops(M, N, K) / (ms * 1e9);
+          measurements.push({ tile, ms, tflops });
+          log(`autotune ${describeTile(tile)}: ${ms.toFixed(3)} ms, ${tflops.toFixed(2)} TFLOP/s (${times.source})`);
+        } catch (e) {
+          measurements.push({ tile, ms: Infinity, tflops: 0, error: (e as Error).message });
+          log(`autotune ${describeTile(tile)}: failed: ${(e as Error).message}`);
+        } finally {
+          if (d) release([d]);
+        }
+      }
+    } finally {
+      timer.destroy();
+    }
+    const best = measurements.reduce((x, y) => (y.ms < x.ms ? y : x));
+    if (!Number.isFinite(best.ms)) return { tile: fallback, source: 'default', key, measurements };
+    return {
+      tile: best.tile,
+      source: 'tuned',
+      key,
+      timing: timer.enabled ? 'timestamp-query' : 'wall-clock',
+      shape,
+      measurements,
+      tuneMs: performance.now() - started,
+    };
+  } finally {
+    for (const buffer of owned) buffer.destroy();
+  }
+}
+
+export const median = (xs: number[]): number => {
+  const s = [...xs].sort((x, y) => x - y);
+  const mid = s.length >> 1;
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+};
+
+export const quantile = (xs: number[], q: number): number => {
+  const s = [...xs].sort((x, y) => x - y);
+  return s[Math.min(s.length - 1, Math.max(0, Math.round(q * (s.length - 1))))]!;
+};
+
+/**
+ * Times a prepared dispatch: `warmup` untimed passes, then `runs` timed passes, each its own
+ * submission; returns milliseconds per dispatch. GPU time from timestamp queries when the adapter
+ * has them, else the wall clock from submission until the queue drained. With `minSampleMs`, each
+ * timed pass repeats the dispatch enough times to last that long (from the last warm-up), so
+ * timestamp quantization (Dawn rounds to 2¹⁶ ns by default) and submission overhead stay small.
+ * Repeating must be harmless: not for dispatches that accumulate into their output.
+ */
+export async function timeDispatch(
+  gpu: GpuContext,
+  timer: PassTimer,
+  d: PreparedDispatch,
+  opts: { warmup: number; runs: number; minSampleMs?: number; maxRepeat?: number },
+): Promise<{ ms: number[]; repeat: number; source: 'timestamp-query' | 'wall-clock' }> {
+  const once = async (repeat: number): Promise<number> => {
+    const encoder = gpu.device.createCommandEncoder({ label: d.label });
+    const pass = timer.beginPass(encoder, d.label);
+    for (let r = 0; r < repeat; r++) encode(pass, d);
+    pass.end();
+    const read = timer.resolve(encoder);
+    const start = performance.now();
+    gpu.device.queue.submit([encoder.finish()]);
+    await gpu.drain(d.label);
+    const wall = performance.now() - start;
+    const gpuMs = read ? (await read())[0]!.ms : null;
+    return (gpuMs !== null && gpuMs > 0 ? gpuMs : wall) / repeat;
+  };
+  let last = 0;
+  for (let i = 0; i < Math.max(1, opts.warmup); i++) last = await once(1);
+  const repeat = opts.minSampleMs ? Math.min(opts.maxRepeat ?? 64, Math.max(1, Math.ceil(opts.minSampleMs / Math.max(last, 1e-3)))) : 1;
+  const ms: number[] = [];
+  for (let i = 0; i < opts.runs; i++) ms.push(await once(repeat));
+  return { ms, repeat, source: timer.enabled ? 'timestamp-query' : 'wall-clock' };
+}

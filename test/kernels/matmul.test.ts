@@ -1,0 +1,386 @@
+// shaders/matmul.wgsl against the float64 reference (src/reference/attention.ts), for every tile
+// config the project ships, both load variants (vec4 and scalar), odd sizes, strides, offsets,
+// batches, bias, accumulation and both causal modes; and the autotuner's choice logic.
+// Fresh random inputs each run; a failure prints its seed.
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createStorage, poison, readBack, upload } from '../../src/gpu/buffers.js';
+import { GpuContext } from '../../src/gpu/device.js';
+import { PipelineCache } from '../../src/gpu/pipelines.js';
+import { createNodeGpu } from '../../src/node/dawn.js';
+import { matmul as refMatmul, matmulTransB as refMatmulTransB } from '../../src/reference/attention.js';
+import { TUNE_CANDIDATES, adapterKey, autotuneMatmul, candidateTiles, clearTuneMemory, type TuneStore } from '../../src/kernels/autotune.js';
+import { encode, release } from '../../src/kernels/dispatch.js';
+import {
+  ADAPTER_DEFAULTS,
+  DEFAULT_TILE,
+  FALLBACK_TILES,
+  defaultMatmulTile,
+  describeTile,
+  matmulVariant,
+  prepareMatmul,
+  tileProblem,
+  tileStorageBytes,
+  usesVec4,
+  vec4Aligned,
+  type CausalMode,
+  type MatmulCall,
+  type MatmulTile,
+  type TileLimits,
+} from '../../src/kernels/matmul.js';
+
+let gpu: GpuContext | undefined;
+let cache: PipelineCache;
+let dummy: GPUBuffer;
+
+beforeAll(async () => {
+  gpu = await GpuContext.create(createNodeGpu());
+  cache = new PipelineCache(gpu);
+  dummy = createStorage(gpu, 4, 'no bias');
+  console.log(`matmul tests on ${gpu.adapterInfo.name}${gpu.adapterInfo.isSoftware ? ' (software adapter)' : ''}`);
+});
+afterAll(() => gpu?.destroy());
+
+const ctx = (): GpuContext => {
+  if (!gpu) throw new Error('no GPU context (see the beforeAll error)');
+  return gpu;
+};
+
+/** mulberry32: a small seeded generator, so a failing case can be replayed from its seed. */
+function rng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
+  };
+}
+
+const randomArray = (n: number, next: () => number): Float32Array => Float32Array.from({ length: n }, () => 2 * next() - 1);
+
+interface Case {
+  M: number;
+  N: number;
+  K: number;
+  transB: boolean;
+  tile: MatmulTile;
+  batch?: number;
+  lda?: number;
+  ldb?: number;
+  ldc?: number;
+  offA?: number;
+  offB?: number;
+  offC?: number;
+  batchA?: number;
+  batchB?: number;
+  batchC?: number;
+  bias?: boolean;
+  offBias?: number;
+  accumulate?: boolean;
+  alpha?: number;
+  causal?: CausalMode;
+  causalOffset?: number;
+  /** Whether the call must run the vec4 variant (checked, so a test of it cannot silently run scalar). */
+  vec4: boolean;
+}
+
+/**
+ * Runs one matmul on fresh random data and checks, element by element:
+ * - inside C's [M, N] windows: |gpu − ref| ≤ 1e-5·(|alpha|·Σ|a·b| + |bias| + |c₀|) + 1e-6, with ref in float64.
+ *   fp32 rounds each of the K ≤ 130 steps by 2⁻²⁴ ≈ 6e-8 of the running sum, so the worst case is
+ *   K·6e-8·Σ|a·b| ≈ 8e-6·Σ|a·b| and the typical √K·6e-8 ≈ 7e-7 of it; 1e-5 passes any order of
+ *   summation while a single missing or doubled product (≈ Σ|a·b|/K ≥ 0.8% of it) fails.
+ *   With 'skip-masked-tiles', masked entries (col > row + offset) may hold anything.
+ * - everywhere else in C's buffer (strides' gaps, guard tail): the value before the run, bit for
+ *   bit (NaN poison, or the accumulated input), so no write strays.
+ */
+async function check(c: Case, seed = Math.floor(Math.random() * 2 ** 31)): Promise<void> {
+  const g = ctx();
+  const next = rng(seed);
+  const batch = c.batch ?? 1;
+  const lda = c.lda ?? c.K;
+  const ldb = c.ldb ?? (c.transB ? c.K : c.N);
+  const ldc = c.ldc ?? c.N;
+  const [offA, offB, offC, offBias] = [c.offA ?? 0, c.offB ?? 0, c.offC ?? 0, c.offBias ?? 0];
+  const batchA = c.batchA ?? (batch > 1 ? c.M * lda : 0);
+  const batchB = c.batchB ?? (batch > 1 ? (c.transB ? c.N : c.K) * ldb : 0);
+  const batchC = c.batchC ?? c.M * ldc;
+  const extent = (off: number, bs: number, rows: number, ld: number, cols: number) => off + (batch - 1) * bs + (rows - 1) * ld + cols;
+  const guard = 5; // elements past the last one the call may touch
+  const aHost = randomArray(extent(offA, batchA, c.M, lda, c.K) + guard, next);
+  const bHost = c.transB ? randomArray(extent(offB, batchB, c.N, ldb, c.K) + guard, next) : randomArray(extent(offB, batchB, c.K, ldb, c.N) + guard, next);
+  const cLength = extent(offC, batchC, c.M, ldc, c.N) + guard;
+  const c0 = c.accumulate ? randomArray(cLength, next) : new Float32Array(cLength).fill(Number.NaN);
+  const biasHost = c.bias ? randomArray(offBias + c.N + guard, next) : null;
+  const alpha = c.alpha ?? 1;
+  const causalOffset = c.causalOffset ?? 0;
+  const visible = (m: number, k: number) => k <= m + causalOffset;
+  // 'limit-k' multiplies a causal pattern: zero past each row's limit (the kernel relies on it).
+  if (c.causal === 'limit-k') {
+    for (let z = 0; z < batch; z++) {
+      for (let m = 0; m < c.M; m++) for (let k = 0; k < c.K; k++) if (!visible(m, k)) aHost[offA + z * batchA + m * lda + k] = 0;
+    }
+  }
+
+  const owned: GPUBuffer[] = [];
+  const own = (b: GPUBuffer) => (owned.push(b), b);
+  try {
+    const a = own(upload(g, aHost, 'A'));
+    const b = own(upload(g, bHost, 'B'));
+    const cBuf = own(upload(g, c0, 'C'));
+    if (!c.accumulate) poison(g, cBuf);
+    const biasBuf = biasHost ? own(upload(g, biasHost, 'bias')) : undefined;
+    const call: MatmulCall = {
+      label: `matmul test seed ${seed}`,
+      M: c.M, N: c.N, K: c.K,
+      a: { buffer: a }, b: { buffer: b }, c: { buffer: cBuf },
+      bias: biasBuf ? { buffer: biasBuf } : undefined,
+      transB: c.transB, accumulate: c.accumulate, alpha,
+      lda, ldb, ldc, offA, offB, offC, offBias,
+      batch, batchA, batchB, batchC,
+      causal: c.causal, causalOffset, tile: c.tile,
+    };
+    expect(usesVec4(call), `vec4 variant chosen for ${JSON.stringify({ ...c, tile: describeTile(c.tile) })}`).toBe(c.vec4);
+    const d = await g.scoped('matmul test', () => prepareMatmul(g, cache, call, dummy));
+    try {
+      const encoder = g.device.createCommandEncoder();
+      const pass = encoder.beginComputePass();
+      encode(pass, d);
+      pass.end();
+      g.device.queue.submit([encoder.finish()]);
+      await g.drain('matmul test');
+    } finally {
+      release([d]);
+    }
+    const out = await readBack(g, cBuf, cLength);
+
+    const written = new Uint8Array(cLength);
+    let worst = { excess: -Infinity, at: -1, got: 0, want: 0 };
+    for (let z = 0; z < batch; z++) {
+      const aDense = new Float64Array(c.M * c.K);
+      const bDense = new Float64Array(c.N * c.K);
+      for (let m = 0; m < c.M; m++) for (let k = 0; k < c.K; k++) aDense[m * c.K + k] = aHost[offA + z * batchA + m * lda + k]!;
+      for (let n = 0; n < c.N; n++) {
+        for (let k = 0; k < c.K; k++) {
+          // transB: B [N, K]; else B [K, N]. Both stored densely here in the reference's own layout.
+          if (c.transB) bDense[n * c.K + k] = bHost[offB + z * batchB + n * ldb + k]!;
+          else bDense[k * c.N + n] = bHost[offB + z * batchB + k * ldb + n]!;
+        }
+      }
+      const ref = c.transB ? refMatmulTransB(aDense, bDense, c.M, c.N, c.K) : refMatmul(aDense, bDense, c.M, c.N, c.K);
+      const abs = (x: Float64Array) => x.map(Math.abs);
+      const scale = c.transB ? refMatmulTransB(abs(aDense), abs(bDense), c.M, c.N, c.K) : refMatmul(abs(aDense), abs(bDense), c.M, c.N, c.K);
+      for (let m = 0; m < c.M; m++) {
+        for (let n = 0; n < c.N; n++) {
+          const at = offC + z * batchC + m * ldc + n;
+          written[at] = 1;
+          if (c.causal === 'skip-masked-tiles' && !visible(m, n)) continue;
+          const bias = biasHost ? biasHost[offBias + n]! : 0;
+          const want = alpha * ref[m * c.N + n]! + bias + (c.accumulate ? c0[at]! : 0);
+          const tol = 1e-5 * (Math.abs(alpha) * scale[m * c.N + n]! + Math.abs(bias) + (c.accumulate ? Math.abs(c0[at]!) : 0)) + 1e-6;
+          const err = Math.abs(out[at]! - want);
+          const excess = Number.isFinite(err) ? err - tol : Infinity;
+          if (excess > worst.excess) worst = { excess, at, got: out[at]!, want };
+        }
+      }
+    }
+    const where = (at: number) => {
+      const z = Math.floor((at - offC) / batchC);
+      const r = at - offC - z * batchC;
+      return `batch ${z} row ${Math.floor(r / ldc)} col ${r % ldc}`;
+    };
+    const label = `seed ${seed}, ${describeTile(c.tile)}, ${JSON.stringify({ ...c, tile: undefined })}`;
+    expect(worst.excess <= 0, `${label}: worst element ${where(worst.at)}: ${worst.got} vs ${worst.want}`).toBe(true);
+    for (let i = 0; i < cLength; i++) {
+      if (written[i]) continue;
+      const same = Object.is(out[i], c0[i]) || (Number.isNaN(out[i]!) && Number.isNaN(c0[i]!));
+      if (!same) expect.fail(`${label}: element ${i} outside every C window changed: ${c0[i]} → ${out[i]}`);
+    }
+  } finally {
+    for (const buffer of owned) buffer.destroy();
+  }
+}
+
+// The configs the project ships: the portable default, every adapter's measured defaults, and the
+// compatibility fallbacks (each a few pipelines to compile, slowly, on lavapipe).
+const SHIPPED: MatmulTile[] = [];
+for (const t of [DEFAULT_TILE, ...ADAPTER_DEFAULTS.flatMap((d) => d.tiles), ...FALLBACK_TILES]) {
+  if (!SHIPPED.some((s) => JSON.stringify(s) === JSON.stringify(t))) SHIPPED.push(t);
+}
+const scalar = (t: MatmulTile): MatmulTile => ({ ...t, vec4: false });
+
+describe('matmul tile configs (no GPU)', () => {
+  const webgpuDefault: TileLimits = {
+    maxComputeInvocationsPerWorkgroup: 256,
+    maxComputeWorkgroupSizeX: 256,
+    maxComputeWorkgroupSizeY: 256,
+    maxComputeWorkgroupStorageSize: 16384,
+  };
+  const compat: TileLimits = { ...webgpuDefault, maxComputeInvocationsPerWorkgroup: 128, maxComputeWorkgroupSizeX: 128, maxComputeWorkgroupSizeY: 128 };
+  const h100: TileLimits = { maxComputeInvocationsPerWorkgroup: 1024, maxComputeWorkgroupSizeX: 1024, maxComputeWorkgroupSizeY: 1024, maxComputeWorkgroupStorageSize: 49152 };
+
+  it('the default runs within WebGPU’s default limits', () => {
+    expect(tileProblem(DEFAULT_TILE, webgpuDefault)).toBeNull();
+    expect(tileStorageBytes(DEFAULT_TILE)).toBe(8 * (33 + 33) * 16);
+  });
+  it('every shipped config is valid somewhere, and a fallback fits compatibility limits', () => {
+    for (const t of SHIPPED) expect(tileProblem(t, h100), describeTile(t)).toBeNull();
+    expect(tileProblem(defaultMatmulTile({ vendor: '', architecture: '', device: '', description: '' }, compat), compat)).toBeNull();
+    expect(defaultMatmulTile({ vendor: '', architecture: '', device: '', description: '' }, webgpuDefault)).toEqual(DEFAULT_TILE);
+  });
+  it('per-adapter defaults respect the limits', () => {
+    const nv = { vendor: 'nvidia', architecture: 'hopper', device: '', description: '' };
+    expect(tileProblem(defaultMatmulTile(nv, h100), h100)).toBeNull();
+    expect(tileProblem(defaultMatmulTile(nv, webgpuDefault), webgpuDefault)).toBeNull();
+    expect(tileProblem(defaultMatmulTile(nv, compat), compat)).toBeNull();
+    const lvp = { vendor: 'mesa', architecture: '', device: 'llvmpipe (LLVM 19.1.7, 256 bits)', description: '' };
+    expect(defaultMatmulTile(lvp, { ...h100, maxComputeWorkgroupStorageSize: 32768 })).toEqual(ADAPTER_DEFAULTS.find((d) => d.label.startsWith('lavapipe'))!.tiles[0]);
+  });
+  it('the candidates are filtered by the limits', () => {
+    for (const t of candidateTiles(webgpuDefault)) expect(tileProblem(t, webgpuDefault)).toBeNull();
+    expect(candidateTiles(webgpuDefault).length).toBeLessThan(TUNE_CANDIDATES.length);
+    expect(candidateTiles(h100).length).toBe(TUNE_CANDIDATES.length);
+    expect(tileProblem({ wgX: 16, wgY: 16, tk: 12, rb: 8 }, h100)).toMatch(/tk/);
+    expect(tileProblem({ wgX: 4, wgY: 4, tk: 32, rb: 8 }, h100)).toMatch(/stage/);
+    expect(tileProblem({ wgX: 32, wgY: 32, tk: 8, rb: 8 }, webgpuDefault)).toMatch(/maxComputeInvocationsPerWorkgroup/);
+  });
+  it('vec4 needs aligned strides, offsets, batch strides and bindings', () => {
+    const buffer = { size: 4096 } as GPUBuffer;
+    const base: MatmulCall = { label: 't', M: 5, N: 6, K: 7, a: { buffer }, b: { buffer }, c: { buffer }, transB: true, lda: 8, ldb: 12 };
+    expect(vec4Aligned(base)).toBe(true);
+    expect(vec4Aligned({ ...base, lda: 7 })).toBe(false);
+    expect(vec4Aligned({ ...base, offB: 2 })).toBe(false);
+    expect(vec4Aligned({ ...base, batch: 2, batchA: 6 })).toBe(false);
+    expect(vec4Aligned({ ...base, batch: 1, batchA: 6 })).toBe(true);
+    expect(vec4Aligned({ ...base, b: { buffer, offset: 256, size: 1000 } })).toBe(false);
+    expect(usesVec4({ ...base, tile: scalar(DEFAULT_TILE) })).toBe(false);
+    const key = (v: boolean) => JSON.stringify(matmulVariant({ ...base, tile: DEFAULT_TILE }, v).flags);
+    expect(key(true)).not.toBe(key(false));
+  });
+});
+
+describe('matmul vs float64', () => {
+  const sizes = [1, 7, 33, 65, 130];
+
+  it('odd sizes, every M×N×K combination (default tile, both load variants, both B layouts)', async () => {
+    for (const M of sizes) {
+      for (const N of sizes) {
+        for (const K of sizes) {
+          // Dense operands: vec4 applies when K (A's and a transposed B's stride) and N (B's) are multiples of 4.
+          await check({ M, N, K, transB: true, tile: DEFAULT_TILE, vec4: K % 4 === 0 });
+          await check({ M, N, K, transB: false, tile: scalar(DEFAULT_TILE), vec4: false });
+        }
+      }
+    }
+  });
+
+  it('odd sizes with padded strides: the vec4 variant on every size, K = 1 included', async () => {
+    for (const [M, N, K] of [[1, 1, 1], [7, 33, 1], [65, 7, 130], [130, 65, 33], [33, 130, 65], [130, 130, 7]] as const) {
+      const pad = (x: number) => Math.ceil(x / 4) * 4 + 4;
+      await check({ M, N, K, transB: true, lda: pad(K), ldb: pad(K), ldc: N + 3, tile: DEFAULT_TILE, vec4: true });
+      await check({ M, N, K, transB: false, lda: pad(K), ldb: pad(N), ldc: N + 1, tile: DEFAULT_TILE, vec4: true });
+    }
+  });
+
+  it('strides, offsets, batches, bias, accumulation, alpha', async () => {
+    // Heads side by side, as attention binds them: A [seq, heads·dHead] with batch stride dHead.
+    await check({ M: 33, N: 65, K: 16, transB: true, batch: 3, lda: 48, ldb: 48, batchA: 16, batchB: 16, ldc: 65, batchC: 33 * 65, offA: 4, offB: 8, offC: 3, alpha: 0.25, tile: DEFAULT_TILE, vec4: true });
+    await check({ M: 33, N: 13, K: 65, transB: false, batch: 2, lda: 70, ldb: 39, batchA: 33 * 70, batchB: 13, ldc: 39, batchC: 13, offA: 1, offB: 2, offC: 5, tile: DEFAULT_TILE, vec4: false });
+    await check({ M: 65, N: 130, K: 33, transB: true, bias: true, offBias: 7, accumulate: true, alpha: -1.5, offA: 4, lda: 36, ldb: 36, tile: DEFAULT_TILE, vec4: true });
+    await check({ M: 130, N: 33, K: 65, transB: false, bias: true, accumulate: true, ldc: 40, offC: 2, tile: scalar(DEFAULT_TILE), vec4: false });
+    // A transposed B with scalar loads (K's stride not a multiple of 4).
+    await check({ M: 7, N: 65, K: 130, transB: true, alpha: 2, lda: 131, tile: DEFAULT_TILE, vec4: false });
+  });
+
+  it('causal modes: skipped tiles and a K range limited by the diagonal', async () => {
+    for (const tile of [DEFAULT_TILE, scalar(DEFAULT_TILE)]) {
+      const vec4 = tile.vec4 !== false;
+      for (const [n, offset] of [[130, 0], [65, 0], [200, 0], [33, 20], [1, 0]] as const) {
+        const contextSeq = n + offset;
+        // Scores q·kᵀ over 2 heads side by side (d = 8), masked tiles skipped.
+        await check({
+          M: n, N: contextSeq, K: 8, transB: true, batch: 2, lda: 16, ldb: 16, batchA: 8, batchB: 8, ldc: contextSeq, batchC: n * contextSeq,
+          alpha: 0.35, causal: 'skip-masked-tiles', causalOffset: offset, tile, vec4,
+        });
+        // Weighted sums pattern·v: the pattern is 0 past the limit, so K stops there.
+        const lda = vec4 ? Math.ceil(contextSeq / 4) * 4 : contextSeq + 1;
+        await check({
+          M: n, N: 12, K: contextSeq, transB: false, batch: 2, lda, batchA: n * lda, ldb: 24,
+          batchB: 12, ldc: 24, batchC: 12, causal: 'limit-k', causalOffset: offset, tile, vec4,
+        });
+      }
+    }
+  });
+
+  it('every shipped tile config (vec4 and scalar, A·B and A·Bᵀ, causal, bias + accumulation)', async () => {
+    for (const tile of SHIPPED) {
+      if (tileProblem(tile, ctx().limits)) {
+        console.log(`skipping ${describeTile(tile)} on this adapter: ${tileProblem(tile, ctx().limits)}`);
+        continue;
+      }
+      // Two variants per config cover its code paths: vec4 loads with the transposing B store,
+      // and scalar loads with the row-major B store and the bias/accumulate epilogue.
+      await check({ M: 130, N: 65, K: 33, transB: true, lda: 36, ldb: 40, tile, vec4: true });
+      await check({ M: 200, N: 200, K: 16, transB: true, batch: 2, lda: 32, ldb: 32, batchA: 16, batchB: 16, causal: 'skip-masked-tiles', tile, vec4: true });
+      await check({ M: 65, N: 130, K: 65, transB: false, bias: true, accumulate: true, batch: 2, lda: 67, ldb: 131, tile: scalar(tile), vec4: false });
+      await check({ M: 130, N: 12, K: 130, transB: false, ldb: 24, causal: 'limit-k', causalOffset: 3, tile: scalar(tile), vec4: false, bias: true, accumulate: true });
+    }
+  });
+});
+
+describe('autotune', () => {
+  const memoryStore = (): TuneStore & { text: string | null } => {
+    const s = {
+      text: null as string | null,
+      load: () => s.text,
+      save: (t: string) => {
+        s.text = t;
+      },
+    };
+    return s;
+  };
+
+  it('software adapters get their measured default without timing anything', async () => {
+    const g = ctx();
+    clearTuneMemory();
+    const store = memoryStore();
+    const r = await autotuneMatmul(g, cache, { store });
+    if (g.adapterInfo.isSoftware) {
+      expect(r.source).toBe('default');
+      expect(r.tile).toEqual(defaultMatmulTile(g.adapterInfo, g.limits));
+      expect(store.text).toBeNull();
+    }
+    expect(r.key).toBe(adapterKey(g.adapterInfo));
+    expect(tileProblem(r.tile, g.limits)).toBeNull();
+  });
+
+  it('tunes when asked, keeps the winner in memory and in the store, and reads it back', async () => {
+    const g = ctx();
+    clearTuneMemory();
+    const store = memoryStore();
+    const lines: string[] = [];
+    // Two candidates the other tests compiled already (A·Bᵀ, vec4), on a small product.
+    const candidates = [DEFAULT_TILE, scalar(DEFAULT_TILE)];
+    const tuned = await autotuneMatmul(g, cache, { tune: true, store, candidates, shape: { M: 128, N: 96, K: 64, transB: true }, warmup: 1, runs: 3, log: (l) => lines.push(l) });
+    console.log(lines.join('\n'));
+    expect(tuned.source).toBe('tuned');
+    expect(tuned.measurements!.every((m) => Number.isFinite(m.ms) && !m.error)).toBe(true);
+    expect(candidates).toContainEqual(tuned.tile);
+    expect(JSON.parse(store.text!).entries[tuned.key].tile).toEqual(tuned.tile);
+    const again = await autotuneMatmul(g, cache, { tune: true, store });
+    expect(again.source).toBe('memory');
+    expect(again.tile).toEqual(tuned.tile);
+    clearTuneMemory();
+    const fromStore = await autotuneMatmul(g, cache, { tune: true, store });
+    expect(fromStore.source).toBe('store');
+    expect(fromStore.tile).toEqual(tuned.tile);
+    // A stale or corrupt store is ignored.
+    clearTuneMemory();
+    const corrupt = memoryStore();
+    corrupt.text = '{not json';
+    const fallback = await autotuneMatmul(g, cache, { tune: false, store: corrupt });
+    expect(fallback.source).toBe('default');
+  });
+});
