@@ -20,6 +20,8 @@ export interface BenchArgs {
   seed: number;
   /** Per peer call (warm-up and timed runs together); null: 30 s (software, quick), 180 s (software), 300 s (GPU). */
   peerTimeoutS: number | null;
+  /** The matmul tile config: 'auto' times candidates once per hardware adapter (autotune.ts). */
+  tune: boolean | 'auto';
   help: boolean;
 }
 
@@ -33,7 +35,9 @@ export const USAGE = `Usage: npm run bench -- [options]
   --runs N            timed runs per measurement, median reported (default 10)
   --warmup N          untimed runs first (default 1 on a software adapter with --quick, else 3)
   --seed N            seed of the generated inputs (default 1)
-  --peer-timeout S    seconds before a peer call is reported as timed out (default 30 software quick, 180 software, 300 GPU)`;
+  --peer-timeout S    seconds before a peer call is reported as timed out (default 30 software quick, 180 software, 300 GPU)
+  --tune | --no-tune  matmul tile config: timed once per adapter and kept in the tune file as \`run\` does
+                      (default: hardware adapters only), or the adapter's measured default`;
 
 export class ArgsError extends Error {
   override name = 'ArgsError';
@@ -56,7 +60,7 @@ function list<T extends string>(flag: string, v: string | undefined, allowed: re
 }
 
 export function parseArgs(argv: readonly string[]): BenchArgs {
-  const a: BenchArgs = { quick: false, json: false, jsonFile: null, plot: null, suites: null, peers: [...PEERS], runs: 10, warmup: null, seed: 1, peerTimeoutS: null, help: false };
+  const a: BenchArgs = { quick: false, json: false, jsonFile: null, plot: null, suites: null, peers: [...PEERS], runs: 10, warmup: null, seed: 1, peerTimeoutS: null, tune: 'auto', help: false };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i]!;
     const [name, inline] = flag.includes('=') ? [flag.slice(0, flag.indexOf('=')), flag.slice(flag.indexOf('=') + 1)] : [flag, undefined];
@@ -65,6 +69,8 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
       case '--quick': a.quick = true; break;
       case '--json': a.json = true; break;
       case '--help': case '-h': a.help = true; break;
+      case '--tune': a.tune = true; break;
+      case '--no-tune': a.tune = false; break;
       case '--plot': case '--json-file': {
         const v = value();
         if (!v) throw new ArgsError(`${name} needs a file name`);

@@ -7,7 +7,7 @@ import type { GpuContext } from '../src/gpu/device.js';
 import type { PipelineCache } from '../src/gpu/pipelines.js';
 import { MAP_READ, Usage } from '../src/gpu/usage.js';
 import { release, type PreparedDispatch } from '../src/kernels/dispatch.js';
-import { prepareMatmul } from '../src/kernels/matmul.js';
+import { prepareMatmul, type MatmulTile } from '../src/kernels/matmul.js';
 import { prepareSoftmax } from '../src/kernels/softmax.js';
 import type { GpuStage } from './harness.js';
 import { outputElements, type OpCase, type OpInputs } from './inputs.js';
@@ -22,7 +22,8 @@ export interface OursPrepared {
 
 const F32 = 4;
 
-export async function prepareOurs(gpu: GpuContext, cache: PipelineCache, c: OpCase, inputs: OpInputs): Promise<OursPrepared> {
+/** `baseTile`: the engine's matmul config (tuned or the adapter's default), fitted to each product as the engine does. */
+export async function prepareOurs(gpu: GpuContext, cache: PipelineCache, c: OpCase, inputs: OpInputs, baseTile?: MatmulTile): Promise<OursPrepared> {
   const owned: GPUBuffer[] = [];
   const dispatches: PreparedDispatch[] = [];
   const keep = (b: GPUBuffer) => (owned.push(b), b);
@@ -41,7 +42,7 @@ export async function prepareOurs(gpu: GpuContext, cache: PipelineCache, c: OpCa
           label: `bench matmul`, M: c.M, N: c.N, K: c.K,
           a: { buffer: keep(upload(gpu, inputs.a, 'A')) }, b: { buffer: keep(upload(gpu, inputs.b, 'B')) }, c: { buffer: out },
           transB: c.transB, batch: c.batch, batchA: c.M * c.K, batchB: c.K * c.N, batchC: c.M * c.N,
-          causal: c.pattern ? 'limit-k' : 'none',
+          causal: c.pattern ? 'limit-k' : 'none', baseTile,
         }, dummy);
         dispatches.push(d);
         return { stages: [{ name: c.pattern ? 'weighted' : 'matmul', dispatches: [d] }] };
@@ -53,7 +54,7 @@ export async function prepareOurs(gpu: GpuContext, cache: PipelineCache, c: OpCa
         dispatches.push(d);
         return { stages: [{ name: 'softmax', dispatches: [d] }], reset: (e) => e.copyBufferToBuffer(src, 0, out, 0, c.rows * c.cols * F32) };
       }
-      if (c.op === 'attention' && inputs.op === 'attention') return { stages: await attentionStages(gpu, cache, c, inputs, keep, alloc, out, dummy, dispatches) };
+      if (c.op === 'attention' && inputs.op === 'attention') return { stages: await attentionStages(gpu, cache, c, inputs, keep, alloc, out, dummy, dispatches, baseTile) };
       throw new Error(`prepareOurs: inputs of ${inputs.op} for a ${c.op} case`);
     });
     return { ...stages, read: (indices) => readElements(gpu, out, outputElements(c), indices), destroy };
@@ -65,7 +66,7 @@ export async function prepareOurs(gpu: GpuContext, cache: PipelineCache, c: OpCa
 
 /** scores = q_h·k_hᵀ/√dHead → causal softmax → pattern·v_h, per group of heads whose pattern fits one binding. */
 async function attentionStages(gpu: GpuContext, cache: PipelineCache, c: Extract<OpCase, { op: 'attention' }>, x: Extract<OpInputs, { op: 'attention' }>,
-  keep: (b: GPUBuffer) => GPUBuffer, alloc: (n: number, label: string) => GPUBuffer, out: GPUBuffer, dummy: GPUBuffer, dispatches: PreparedDispatch[]): Promise<GpuStage[]> {
+  keep: (b: GPUBuffer) => GPUBuffer, alloc: (n: number, label: string) => GPUBuffer, out: GPUBuffer, dummy: GPUBuffer, dispatches: PreparedDispatch[], baseTile?: MatmulTile): Promise<GpuStage[]> {
   const inner = c.heads * c.dHead;
   const perHead = c.seq * c.seq;
   const groupSize = Math.max(1, Math.min(c.heads, Math.floor(gpu.limits.maxStorageBufferBindingSize / (perHead * F32))));
@@ -86,14 +87,14 @@ async function attentionStages(gpu: GpuContext, cache: PipelineCache, c: Extract
       label: 'bench scores', M: c.seq, N: c.seq, K: c.dHead, a: { buffer: q }, b: { buffer: k }, c: binding,
       lda: inner, ldb: inner, ldc: c.seq, offA: first * c.dHead, offB: first * c.dHead,
       batch: count, batchA: c.dHead, batchB: c.dHead, batchC: perHead,
-      alpha: 1 / Math.sqrt(c.dHead), transB: true, causal: c.causal ? 'skip-masked-tiles' : 'none', causalOffset: 0,
+      alpha: 1 / Math.sqrt(c.dHead), transB: true, causal: c.causal ? 'skip-masked-tiles' : 'none', causalOffset: 0, baseTile,
     }, dummy));
     add('softmax', await prepareSoftmax(gpu, cache, { label: 'bench softmax', scores: binding, rows: count * c.seq, cols: c.seq, seq: c.seq, causal: c.causal }));
     add('weighted', await prepareMatmul(gpu, cache, {
       label: 'bench weighted sums', M: c.seq, N: c.dHead, K: c.seq, a: binding, b: { buffer: v }, c: { buffer: out },
       lda: c.seq, ldb: inner, ldc: inner, offB: first * c.dHead, offC: first * c.dHead,
       batch: count, batchA: perHead, batchB: c.dHead, batchC: c.dHead,
-      transB: false, causal: c.causal ? 'limit-k' : 'none', causalOffset: 0,
+      transB: false, causal: c.causal ? 'limit-k' : 'none', causalOffset: 0, baseTile,
     }, dummy));
   }
   return stages;

@@ -7,6 +7,8 @@ import os from 'node:os';
 import { writeFileSync } from 'node:fs';
 import { Engine } from '../src/model/engine.js';
 import { createNodeGpu } from '../src/node/dawn.js';
+import { fileTuneStore } from '../src/node/tune-store.js';
+import { describeTile } from '../src/kernels/matmul.js';
 import { ArgsError, parseArgs, USAGE, type SuiteName } from './args.js';
 import { peakFor } from './metrics.js';
 import { renderPlot } from './plot.js';
@@ -54,6 +56,9 @@ async function main(): Promise<number> {
   const scale = chooseScale(info.isSoftware, args.quick);
   const run = { warmup: args.warmup ?? (info.isSoftware && args.quick ? 1 : 3), runs: args.runs };
   const peerTimeoutMs = (args.peerTimeoutS ?? (info.isSoftware ? (args.quick ? 30 : 180) : 300)) * 1000;
+  const tuning = await engine.tuneMatmul({ tune: args.tune, store: fileTuneStore(), log: (l) => log(l) });
+  const matmulTile = `${describeTile(tuning.tile)} (${tuning.source})`;
+  log(`matmul tile config: ${matmulTile}, fitted to each product's shape`);
   log(`adapter: ${adapter}; timestamps: ${engine.gpu.hasTimestamps ? 'yes' : 'no (wall clock)'}; shapes: ${scale.label}; ${run.warmup} warm-up + ${run.runs} timed runs`);
 
   // Peers load before anything is timed (ORT's child would otherwise share the CPU with our runs).
@@ -90,7 +95,7 @@ async function main(): Promise<number> {
 
   if (args.json) process.stdout.write(toJson(records) + '\n');
   else {
-    console.log(`\nwebgpu-attention benchmark — ${adapter}; ${scale.label}; ${run.warmup} warm-up + ${run.runs} timed runs\n`);
+    console.log(`\nwebgpu-attention benchmark — ${adapter}; ${scale.label}; ${run.warmup} warm-up + ${run.runs} timed runs; matmul ${matmulTile}\n`);
     console.log(formatTable(records));
     console.log('\n' + formatNotes(records, adapter, peak));
   }

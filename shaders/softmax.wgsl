@@ -7,10 +7,16 @@
 // A row with no visible key (cannot occur with causalOffset >= 0, but guarded) is written as
 // zeros rather than NaN.
 //
-// One workgroup per row; WG threads stride over the columns; tree reductions in workgroup
-// memory (no subgroup ops, so every adapter runs it). Grid: rows folded into x and y.
+// One workgroup per row; WG threads stride over the columns. Grid: rows folded into x and y.
+// Reductions: with the `subgroups` flag (the adapter has the feature) each subgroup reduces in
+// registers and one value per subgroup crosses workgroup memory, which every thread then reads:
+// two barriers per reduction instead of log2(WG) + 2, and barriers are what a software adapter
+// pays most for. Without it, a tree in workgroup memory, so every adapter runs the kernel.
+
+//#subgroups enable subgroups;
 
 override WG: u32 = 256;
+const USE_SUBGROUPS = false; //#subgroups const USE_SUBGROUPS = true;
 
 struct Params {
   rows: u32,
@@ -27,24 +33,31 @@ struct Params {
 
 var<workgroup> partial: array<f32, WG>;
 
-fn reduceMax(li: u32, v: f32) -> f32 {
-  partial[li] = v;
-  workgroupBarrier();
-  for (var stride = WG / 2u; stride > 0u; stride >>= 1u) {
-    if (li < stride) { partial[li] = max(partial[li], partial[li + stride]); }
-    workgroupBarrier();
-  }
-  let result = partial[0];
-  // Everyone must read partial[0] before the next reduction reuses the array.
-  workgroupBarrier();
-  return result;
+// MAX or SUM of every thread's v, returned to all of them. `sg`: (invocation id, size) of the
+// thread's subgroup; unused without subgroups.
+const MAX = 0u;
+const SUM = 1u;
+
+fn combine(op: u32, x: f32, y: f32) -> f32 {
+  return select(x + y, max(x, y), op == MAX);
 }
 
-fn reduceSum(li: u32, v: f32) -> f32 {
+fn reduce(op: u32, li: u32, v: f32, sg: vec2u) -> f32 {
+  if (USE_SUBGROUPS) {
+    var x = v;
+    //#subgroups if (op == MAX) { x = subgroupMax(v); } else { x = subgroupAdd(v); }
+    if (sg.x == 0u) { partial[li / sg.y] = x; }
+    workgroupBarrier();
+    var r = partial[0];
+    for (var i = 1u; i < (WG + sg.y - 1u) / sg.y; i++) { r = combine(op, r, partial[i]); }
+    // Everyone must read the partials before the next reduction reuses the array.
+    workgroupBarrier();
+    return r;
+  }
   partial[li] = v;
   workgroupBarrier();
   for (var stride = WG / 2u; stride > 0u; stride >>= 1u) {
-    if (li < stride) { partial[li] += partial[li + stride]; }
+    if (li < stride) { partial[li] = combine(op, partial[li], partial[li + stride]); }
     workgroupBarrier();
   }
   let result = partial[0];
@@ -53,7 +66,11 @@ fn reduceSum(li: u32, v: f32) -> f32 {
 }
 
 @compute @workgroup_size(WG)
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: u32) {
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: u32
+        //#subgroups , @builtin(subgroup_invocation_id) sgi: u32, @builtin(subgroup_size) sgs: u32
+        ) {
+  var sg = vec2u(0u, 1u);
+  //#subgroups sg = vec2u(sgi, sgs);
   let row = wid.y * p.groupsX + wid.x;
   // The whole workgroup shares `row`, so this early exit keeps the barriers uniform.
   if (row >= p.rows) { return; }
@@ -63,11 +80,11 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: 
 
   var m = -0x1.fffffep+127f; // lowest finite f32: -inf is not a WGSL literal
   for (var j = li; j < visible; j += WG) { m = max(m, s[base + j]); }
-  m = reduceMax(li, m);
+  m = reduce(MAX, li, m, sg);
 
   var sum = 0.0;
   for (var j = li; j < visible; j += WG) { sum += exp(s[base + j] - m); }
-  sum = reduceSum(li, sum);
+  sum = reduce(SUM, li, sum, sg);
 
   var inv = 0.0;
   if (sum > 0.0) { inv = 1.0 / sum; }

@@ -56,7 +56,7 @@ export async function runCase(ctx: BenchContext, meta: CaseMeta, c: OpCase, cpu?
   // Ours.
   const { gpu, cache } = ctx.engine;
   try {
-    const ours = await prepareOurs(gpu, cache, c, inputs);
+    const ours = await prepareOurs(gpu, cache, c, inputs, ctx.engine.matmulTile);
     try {
       const t = await timeStages(gpu, `${meta.suite} ${meta.name}`, ours.stages, ctx.run, ours.reset);
       const check = checkOutput(c, await ours.read(indices), ref, indices);

@@ -24,6 +24,9 @@ export const RUN_FLAGS = {
   output: { type: 'string' },
   json: { type: 'boolean' },
   force: { type: 'boolean' },
+  tune: { type: 'boolean' },
+  'no-tune': { type: 'boolean' },
+  retune: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 

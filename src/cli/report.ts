@@ -4,8 +4,10 @@ import type { RunResult } from '../model/engine.js';
 import type { Verification } from '../verify/exact.js';
 import type { LayerVerification } from '../verify/sampled.js';
 import { formatBytes } from '../gpu/errors.js';
+import type { TuneResult } from '../kernels/autotune.js';
+import { describeTile } from '../kernels/matmul.js';
 
-export function runReport(result: RunResult, verification: Verification | null, layerChecks: LayerVerification[]) {
+export function runReport(result: RunResult, verification: Verification | null, layerChecks: LayerVerification[], tuning?: TuneResult) {
   const t = result.timings;
   return {
     adapter: result.adapter,
@@ -23,6 +25,8 @@ export function runReport(result: RunResult, verification: Verification | null, 
     flops: result.flops,
     tflops: result.tflops,
     peakBytes: result.peakBytes,
+    // The config each product's tile was fitted from, and where it came from (tuned, stored, default).
+    matmul: { tile: describeTile(result.matmulTile), config: result.matmulTile, source: tuning?.source ?? 'given' },
     plan: { headGroup: result.plan.headGroup, headGroups: result.plan.headGroups, qkvChunkRows: result.plan.qkvChunkRows, outputChunkRows: result.plan.outputChunkRows },
     verification: verification ?? { mode: 'none', passed: true, maxAbsError: null, maxRelError: null, tolerance: null, detail: 'not verified' },
     layerChecks,
@@ -41,6 +45,7 @@ export function printRunSummary(r: ReturnType<typeof runReport>): void {
       (r.stopped ? `, stopped after ${r.layersRun} layers` : ''),
     `throughput   ${gflops >= 1000 ? (gflops / 1000).toFixed(2) + ' TFLOP/s' : gflops.toFixed(2) + ' GFLOP/s'} (${(r.flops.total / 1e9).toFixed(2)} GFLOP)`,
     `stages       ${Object.entries(r.timings.stagesMs).map(([k, v]) => `${k} ${v.toFixed(2)} ms`).join(', ')}`,
+    `matmul       ${r.matmul.tile} (${r.matmul.source}), fitted to each product`,
     `memory       ${formatBytes(r.peakBytes)} on the GPU` + (r.plan.headGroups > 1 ? `, pattern in ${r.plan.headGroups} head groups of ${r.plan.headGroup}` : ''),
     `verification ${r.verification.passed ? 'passed' : 'FAILED'} (${r.verification.mode}): ` +
       (r.verification.maxAbsError === null ? r.verification.detail :

@@ -10,6 +10,9 @@ import { layerFlops } from '../model/flops.js';
 import { seededInputs } from '../model/seeded.js';
 import type { Inputs, WeightSource } from '../model/weights.js';
 import { createNodeGpu } from '../node/dawn.js';
+import { fileTuneStore } from '../node/tune-store.js';
+import type { TuneResult } from '../kernels/autotune.js';
+import { describeTile } from '../kernels/matmul.js';
 import { inputsFromFile, SafetensorsFile, weightFileShape, weightsFromFile, writeOutputFile } from '../node/safetensors-file.js';
 import { verifyExact, type Verification } from '../verify/exact.js';
 import { summarizeSampled, verifyLayerSampled, type LayerVerification } from '../verify/sampled.js';
@@ -29,7 +32,11 @@ export const RUN_USAGE = `webgpu-attention run [flags]
   --verify exact|sampled|none      float64 CPU check: whole output, or Freivalds + sampled heads per layer
   --verify-layers N                sampled mode: how many layers to check (default: all, at most 8 spread out)
   --json                           one JSON object on stdout
-  --force                          run a configuration a software adapter would take very long for`;
+  --force                          run a configuration a software adapter would take very long for
+  --tune | --no-tune | --retune    matmul tile config: by default timed once per hardware adapter (about a
+                                   second) and kept in ~/.cache/webgpu-attention/matmul-tiles.json
+                                   (WEBGPU_ATTENTION_TUNE_FILE); --tune also on a software adapter,
+                                   --no-tune uses the adapter's measured default, --retune times again`;
 
 /** CPU float64 work we accept for `--verify exact` before suggesting `sampled`. */
 const EXACT_FLOP_LIMIT = 2e10;
@@ -57,6 +64,7 @@ export async function runCommand(argv: string[]): Promise<number> {
       engine.plan(cfg, { inputs }); // every size check, before any GPU work
       refuseSlowSoftwareRun(engine, cfg, flags.force === true);
       if (!json) console.error(`adapter: ${engine.adapter.name}${engine.adapter.isSoftware ? ' (software adapter)' : ''}`);
+      const tuning = await tuneMatmul(engine, flags, json);
 
       const abort = new AbortController();
       const onSigint = () => {
@@ -88,7 +96,7 @@ export async function runCommand(argv: string[]): Promise<number> {
       else if (mode === 'sampled') verification = summarizeSampled(layerChecks);
       if (flags.output) writeOutputFile(String(flags.output), result.output, cfg);
 
-      const report = runReport(result, verification, layerChecks);
+      const report = runReport(result, verification, layerChecks, tuning);
       if (json) console.log(JSON.stringify(report, null, 2));
       else printRunSummary(report);
       if (result.stopped) return 130;
@@ -100,6 +108,16 @@ export async function runCommand(argv: string[]): Promise<number> {
     files.weights?.close();
     files.input?.close();
   }
+}
+
+async function tuneMatmul(engine: Engine, flags: Flags, quiet: boolean): Promise<TuneResult> {
+  if (flags['no-tune'] && (flags.tune || flags.retune)) throw new ConfigError('--no-tune contradicts --tune and --retune');
+  const tune = flags['no-tune'] ? false : flags.tune || flags.retune ? true : 'auto';
+  const result = await engine.tuneMatmul({ tune, retune: flags.retune === true, store: fileTuneStore() });
+  if (!quiet && result.source === 'tuned') {
+    console.error(`matmul tuned in ${((result.tuneMs ?? 0) / 1000).toFixed(1)} s: ${describeTile(result.tile)}`);
+  }
+  return result;
 }
 
 function openFiles(flags: Flags): { weights: SafetensorsFile | null; input: SafetensorsFile | null } {

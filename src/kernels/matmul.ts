@@ -134,6 +134,29 @@ export function defaultMatmulTile(adapter: Pick<AdapterDescription, 'vendor' | '
   return { ...fits };
 }
 
+/** Fitted tiles keep at least this many threads (one warp on NVIDIA, four SIMD-8 rows on lavapipe). */
+const MIN_FITTED_THREADS = 32;
+
+/**
+ * `base` with its threads along M or N halved while that cuts the padded work of an M × N
+ * product: a 16-row projection (a short sequence) or a 32-wide head would otherwise compute a
+ * 128-row or 128-column tile whose rows or columns are mostly past the edge, every FMA of them
+ * still paid. Shapes that fill the base tile keep it unchanged; a tile never grows, and stops
+ * at MIN_FITTED_THREADS or at a config the shader or the limits reject.
+ */
+export function fitTileToShape(base: MatmulTile, M: number, N: number, limits: TileLimits): MatmulTile {
+  const padded = (t: MatmulTile) => Math.ceil(M / tileRows(t)) * tileRows(t) * Math.ceil(N / tileCols(t)) * tileCols(t);
+  let t = base;
+  for (;;) {
+    const smaller = [{ ...t, wgY: t.wgY / 2 }, { ...t, wgX: t.wgX / 2 }].filter(
+      (c) => Number.isInteger(c.wgX) && Number.isInteger(c.wgY) && tileThreads(c) >= Math.min(MIN_FITTED_THREADS, tileThreads(base)) &&
+        padded(c) < padded(t) && tileProblem(c, limits) === null,
+    );
+    if (smaller.length === 0) return t;
+    t = smaller.reduce((x, y) => (padded(y) < padded(x) ? y : x));
+  }
+}
+
 export type CausalMode = 'none' | 'skip-masked-tiles' | 'limit-k';
 const CAUSAL_CODE: Record<CausalMode, number> = { none: 0, 'skip-masked-tiles': 1, 'limit-k': 2 };
 
@@ -164,7 +187,10 @@ export interface MatmulCall {
   batchC?: number;
   causal?: CausalMode;
   causalOffset?: number;
+  /** Used exactly as given. */
   tile?: MatmulTile;
+  /** Without `tile`: the config to fit to this call's shape (fitTileToShape); default the adapter's. */
+  baseTile?: MatmulTile;
 }
 
 const bindingBytes = (b: Binding): number => b.size ?? b.buffer.size - (b.offset ?? 0);
@@ -216,11 +242,11 @@ export function matmulGrid(call: Pick<MatmulCall, 'M' | 'N' | 'batch' | 'tile'>)
 }
 
 /**
- * Pipeline, parameters and grid of one call. Without `call.tile`, the adapter's measured default
- * (defaultMatmulTile); autotune.ts can choose one by timing instead.
+ * Pipeline, parameters and grid of one call. Without `call.tile`, `call.baseTile` (autotune.ts
+ * chooses one by timing) or the adapter's measured default (defaultMatmulTile), fitted to the shape.
  */
 export async function prepareMatmul(gpu: GpuContext, cache: PipelineCache, inputCall: MatmulCall, dummy: GPUBuffer): Promise<PreparedDispatch> {
-  const t = inputCall.tile ?? defaultMatmulTile(gpu.adapterInfo, gpu.limits);
+  const t = inputCall.tile ?? fitTileToShape(inputCall.baseTile ?? defaultMatmulTile(gpu.adapterInfo, gpu.limits), inputCall.M, inputCall.N, gpu.limits);
   const call = { ...inputCall, tile: t };
   const problem = tileProblem(t, gpu.limits);
   if (problem) throw new InputError(`${call.label}: matmul tile ${describeTile(t)}: ${problem}`);

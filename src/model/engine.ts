@@ -15,7 +15,8 @@ import { PipelineCache } from '../gpu/pipelines.js';
 import { PassTimer } from '../gpu/timing.js';
 import { encode, release, type PreparedDispatch } from '../kernels/dispatch.js';
 import { prepareFill } from '../kernels/fill_random.js';
-import type { MatmulTile } from '../kernels/matmul.js';
+import { autotuneMatmul, type AutotuneOptions, type TuneResult } from '../kernels/autotune.js';
+import { defaultMatmulTile, type MatmulTile } from '../kernels/matmul.js';
 
 export interface LayerProgress {
   layer: number;
@@ -44,6 +45,8 @@ export interface RunOptions {
   /** Default: seeded from `seed`. */
   inputs?: Inputs;
   seed?: number;
+  /** Every product with exactly this matmul tile config (tests, tuning). Default: the engine's
+   * config (`tuneMatmul`, else the adapter's measured default) fitted to each product's shape. */
   tile?: MatmulTile;
   /** Overrides of the adapter's limits (smaller only): forces weight chunks and head groups in tests. */
   limits?: Partial<PlanLimits>;
@@ -88,6 +91,8 @@ export interface RunResult {
   tflops: number;
   plan: MemoryPlan;
   peakBytes: number;
+  /** The matmul tile config: the one given, or the engine's that each product's shape was fitted from. */
+  matmulTile: MatmulTile;
 }
 
 const PATTERN_CAPTURE_LIMIT = 64 * 1024 * 1024;
@@ -95,9 +100,25 @@ const PROJECTIONS: Projection[] = ['q', 'k', 'v', 'o'];
 
 export class Engine {
   readonly cache: PipelineCache;
+  private tuned: MatmulTile | null = null;
 
   private constructor(readonly gpu: GpuContext) {
     this.cache = new PipelineCache(gpu);
+  }
+
+  /** The matmul tile config runs start from: tuned, or the adapter's measured default. */
+  get matmulTile(): MatmulTile {
+    return this.tuned ?? defaultMatmulTile(this.gpu.adapterInfo, this.gpu.limits);
+  }
+
+  /**
+   * Chooses the matmul tile config for this adapter (autotune.ts): a stored or remembered choice,
+   * a timing of the candidates, or the default when tuning is off ('auto': hardware adapters only).
+   */
+  async tuneMatmul(options: AutotuneOptions = {}): Promise<TuneResult> {
+    const result = await autotuneMatmul(this.gpu, this.cache, options);
+    this.tuned = result.tile;
+    return result;
   }
 
   static async create(gpu: GPU, options: DeviceOptions = {}): Promise<Engine> {
@@ -165,7 +186,8 @@ export class Engine {
       // Poison every intermediate: an element a kernel fails to write shows up as NaN.
       for (const buffer of [buffers.q, buffers.k, buffers.v, buffers.weighted, buffers.pattern]) poison(gpu, buffer);
 
-      const stages = await gpu.scoped('preparing pipelines', () => prepareLayer(gpu, this.cache, cfg, plan, buffers, options.tile));
+      const tiles = options.tile ? { tile: options.tile } : { baseTile: this.matmulTile };
+      const stages = await gpu.scoped('preparing pipelines', () => prepareLayer(gpu, this.cache, cfg, plan, buffers, tiles));
       for (const s of stages) dispatches.push(...s.dispatches);
       const fills = weights.kind === 'seeded' ? await prepareSeededFills(gpu, this.cache, cfg, buffers, weights.seed) : null;
       if (fills) dispatches.push(...fills.map((f) => f.dispatch));
@@ -264,6 +286,7 @@ export class Engine {
         tflops: gpuMs > 0 ? (flops.total * layersRun) / (gpuMs * 1e9) : 0,
         plan,
         peakBytes: owned.reduce((sum, b) => sum + b.size, 0),
+        matmulTile: tiles.tile ?? tiles.baseTile,
       };
     } catch (e) {
       if (gpu.lostReason && !(e instanceof GpuError)) throw new GpuError(gpu.lostReason, 'lost');

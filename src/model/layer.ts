@@ -9,7 +9,7 @@ import type { MemoryPlan } from './plan.js';
 import type { GpuContext } from '../gpu/device.js';
 import type { PipelineCache } from '../gpu/pipelines.js';
 import type { PreparedDispatch } from '../kernels/dispatch.js';
-import { prepareMatmul, type MatmulTile } from '../kernels/matmul.js';
+import { prepareMatmul, type MatmulCall } from '../kernels/matmul.js';
 import { prepareSoftmax } from '../kernels/softmax.js';
 
 export interface LayerBuffers {
@@ -45,7 +45,8 @@ export async function prepareLayer(
   cfg: AttentionConfig,
   plan: MemoryPlan,
   b: LayerBuffers,
-  tile?: MatmulTile,
+  /** `tile` for every product as given, or `baseTile` fitted to each product's shape. */
+  tiles: Pick<MatmulCall, 'tile' | 'baseTile'> = {},
 ): Promise<Stage[]> {
   const inner = innerWidth(cfg);
   const source = b.context ?? b.x;
@@ -66,7 +67,7 @@ export async function prepareLayer(
         ldc: outWidth, offC: n0,
         transB: true, accumulate,
         bias: biasOffset === null ? undefined : { buffer: b.bias! }, offBias: (biasOffset ?? 0) + n0,
-        tile,
+        ...tiles,
       }, b.dummy));
     }
     return list;
@@ -101,7 +102,7 @@ export async function prepareLayer(
         batch: count, batchA: cfg.dHead, batchB: cfg.dHead, batchC: perHead,
         alpha: 1 / Math.sqrt(cfg.dHead), transB: true,
         causal: cfg.mask ? 'skip-masked-tiles' : 'none', causalOffset,
-        tile,
+        ...tiles,
       }, b.dummy)],
     });
     stages.push({
@@ -124,7 +125,7 @@ export async function prepareLayer(
         batch: count, batchA: perHead, batchB: cfg.dHead, batchC: cfg.dHead,
         transB: false,
         causal: cfg.mask ? 'limit-k' : 'none', causalOffset,
-        tile,
+        ...tiles,
       }, b.dummy)],
     });
   }

@@ -17,7 +17,11 @@ import {
   FALLBACK_TILES,
   defaultMatmulTile,
   describeTile,
+  fitTileToShape,
   matmulVariant,
+  tileCols,
+  tileRows,
+  tileThreads,
   prepareMatmul,
   tileProblem,
   tileStorageBytes,
@@ -246,6 +250,30 @@ describe('matmul tile configs (no GPU)', () => {
     expect(tileProblem({ wgX: 4, wgY: 4, tk: 32, rb: 8 }, h100)).toMatch(/stage/);
     expect(tileProblem({ wgX: 32, wgY: 32, tk: 8, rb: 8 }, webgpuDefault)).toMatch(/maxComputeInvocationsPerWorkgroup/);
   });
+  it('tiles fitted to a shape shrink only to cut padded work, within the limits', () => {
+    const base = ADAPTER_DEFAULTS[0]!.tiles[0]!; // 128×128
+    // Shapes that fill the tile keep it: the GPT-3 projections and heads at n = 2048.
+    expect(fitTileToShape(base, 2048, 12288, h100)).toEqual(base);
+    expect(fitTileToShape(base, 2048, 128, h100)).toEqual(base);
+    // A 16-token sequence: 16 rows, not 128.
+    const short = fitTileToShape(base, 16, 12288, h100);
+    expect(tileRows(short)).toBe(16);
+    expect(tileCols(short)).toBe(128);
+    // A 32-wide head: 32 columns.
+    expect(tileCols(fitTileToShape(base, 2048, 32, h100))).toBe(32);
+    expect(tileRows(fitTileToShape(base, 2048, 32, h100))).toBe(128);
+    for (const [M, N] of [[1, 1], [7, 13], [16, 32], [33, 65], [130, 7], [200, 12]]) {
+      for (const limits of [h100, webgpuDefault, compat]) {
+        const from = defaultMatmulTile({ vendor: '', architecture: '', device: '', description: '' }, limits);
+        const t = fitTileToShape(from, M!, N!, limits);
+        expect(tileProblem(t, limits), `${M}×${N}: ${describeTile(t)}`).toBeNull();
+        expect(tileThreads(t)).toBeGreaterThanOrEqual(Math.min(32, tileThreads(from)));
+        expect(tileRows(t)).toBeLessThanOrEqual(tileRows(from));
+        expect(tileCols(t)).toBeLessThanOrEqual(tileCols(from));
+        expect({ ...t, wgX: 0, wgY: 0 }).toEqual({ ...from, wgX: 0, wgY: 0 });
+      }
+    }
+  });
   it('vec4 needs aligned strides, offsets, batch strides and bindings', () => {
     const buffer = { size: 4096 } as GPUBuffer;
     const base: MatmulCall = { label: 't', M: 5, N: 6, K: 7, a: { buffer }, b: { buffer }, c: { buffer }, transB: true, lda: 8, ldb: 12 };
@@ -311,6 +339,18 @@ describe('matmul vs float64', () => {
           batchB: 12, ldc: 24, batchC: 12, causal: 'limit-k', causalOffset: offset, tile, vec4,
         });
       }
+    }
+  });
+
+  it('tiles fitted to small shapes (short sequences, narrow heads), A·B and A·Bᵀ, causal', async () => {
+    const base = defaultMatmulTile(ctx().adapterInfo, ctx().limits);
+    for (const [M, N, K] of [[16, 130, 40], [7, 12, 33], [1, 65, 16], [130, 32, 24], [33, 13, 65]] as const) {
+      const tile = fitTileToShape(base, M, N, ctx().limits);
+      expect(tileRows(tile) * tileCols(tile), `${M}×${N} fitted ${describeTile(tile)}`).toBeLessThan(tileRows(base) * tileCols(base));
+      await check({ M, N, K, transB: true, lda: 68, ldb: 68, tile, vec4: true });
+      await check({ M, N, K, transB: false, bias: true, accumulate: true, tile: scalar(tile), vec4: false });
+      await check({ M, N, K: M, transB: false, causal: 'limit-k', batch: 2, ldb: 2 * N, batchB: N, ldc: 2 * N, batchC: N, lda: M + 1, tile: scalar(tile), vec4: false });
+      await check({ M, N: M, K, transB: true, causal: 'skip-masked-tiles', batch: 3, lda: 3 * K, ldb: 3 * K, batchA: K, batchB: K, tile, vec4: K % 4 === 0 });
     }
   });
 

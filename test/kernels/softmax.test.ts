@@ -18,12 +18,12 @@ beforeAll(async () => {
 });
 afterAll(() => gpu?.destroy());
 
-async function gpuSoftmax(scores: Float32Array, rows: number, cols: number, seq: number, causal: boolean, causalOffset = 0) {
+async function gpuSoftmax(scores: Float32Array, rows: number, cols: number, seq: number, causal: boolean, causalOffset = 0, subgroups?: boolean) {
   // A guard tail past the rows must stay untouched (NaN).
   const padded = new Float32Array(scores.length + 8).fill(Number.NaN);
   padded.set(scores);
   const buffer = upload(gpu, padded, 'scores');
-  const d = await prepareSoftmax(gpu, cache, { label: 'softmax test', scores: { buffer }, rows, cols, seq, causal, causalOffset });
+  const d = await prepareSoftmax(gpu, cache, { label: 'softmax test', scores: { buffer }, rows, cols, seq, causal, causalOffset, subgroups });
   try {
     await gpu.scoped('softmax test', () => {
       const encoder = gpu.device.createCommandEncoder();
@@ -57,27 +57,36 @@ describe('softmax kernel', () => {
     { heads: 2, seq: 17, cols: 17, causal: false },
     { heads: 2, seq: 5, cols: 300, causal: false },
     { heads: 4, seq: 33, cols: 33, causal: true },
+    // Rows past the registers' 8 × 256 columns: the re-reading tail, unmasked and masked.
+    { heads: 2, seq: 3, cols: 2500, causal: false },
+    { heads: 1, seq: 4, cols: 2300, causal: true, causalOffset: 2296 },
+    { heads: 1, seq: 3, cols: 2049, causal: true, causalOffset: 2046 },
   ];
   for (const c of cases) {
-    it(`${c.heads} heads × ${c.seq} rows × ${c.cols} keys, ${c.causal ? 'causal' : 'unmasked'}`, async () => {
+    const offset = c.causalOffset ?? 0;
+    it(`${c.heads} heads × ${c.seq} rows × ${c.cols} keys, ${c.causal ? `causal${offset ? ` (offset ${offset})` : ''}` : 'unmasked'}`, async () => {
       const seed = Math.floor(Math.random() * 2 ** 31);
       const rows = c.heads * c.seq;
       const scores = randomScores(rows * c.cols, 8, seed);
-      const { out, tail } = await gpuSoftmax(scores, rows, c.cols, c.seq, c.causal);
-      const ref = softmaxRows(Float64Array.from(scores), rows, c.cols, { causal: c.causal, queryRowsPerBlock: c.seq });
-      // Each probability is one exp and one division in f32: a few ulps of values ≤ 1.
-      const cmp = compare(out, ref, { atol: 1e-6, rtol: 1e-5 });
-      expect(cmp.passed, `seed ${seed}: max abs error ${cmp.maxAbsError} at ${cmp.worstIndex}`).toBe(true);
-      for (let r = 0; r < rows; r++) {
-        let sum = 0;
-        for (let j = 0; j < c.cols; j++) {
-          const v = out[r * c.cols + j]!;
-          if (c.causal && j > r % c.seq) expect(v, `row ${r} key ${j} is masked`).toBe(0);
-          sum += v;
+      // Both reductions: subgroups where the device has them, and the portable tree.
+      for (const subgroups of gpu.hasSubgroups ? [true, false] : [false]) {
+        const variant = subgroups ? 'subgroup reductions' : 'tree reductions';
+        const { out, tail } = await gpuSoftmax(scores, rows, c.cols, c.seq, c.causal, offset, subgroups);
+        const ref = softmaxRows(Float64Array.from(scores), rows, c.cols, { causal: c.causal, queryRowsPerBlock: c.seq, offset });
+        // Each probability is one exp and one division in f32: a few ulps of values ≤ 1.
+        const cmp = compare(out, ref, { atol: 1e-6, rtol: 1e-5 });
+        expect(cmp.passed, `${variant}, seed ${seed}: max abs error ${cmp.maxAbsError} at ${cmp.worstIndex}`).toBe(true);
+        for (let r = 0; r < rows; r++) {
+          let sum = 0;
+          for (let j = 0; j < c.cols; j++) {
+            const v = out[r * c.cols + j]!;
+            if (c.causal && j > (r % c.seq) + offset) expect(v, `${variant}: row ${r} key ${j} is masked`).toBe(0);
+            sum += v;
+          }
+          expect(Math.abs(sum - 1), `${variant}: row ${r} sums to ${sum}`).toBeLessThan(1e-5);
         }
-        expect(Math.abs(sum - 1), `row ${r} sums to ${sum}`).toBeLessThan(1e-5);
+        expect([...tail].every(Number.isNaN), `${variant}: the guard tail past the last row was written`).toBe(true);
       }
-      expect([...tail].every(Number.isNaN), 'the guard tail past the last row was written').toBe(true);
     });
   }
 
@@ -89,10 +98,12 @@ describe('softmax kernel', () => {
     scores[2] = Number.NaN;
     scores[3] = Number.NaN;
     scores[6] = Number.NaN;
-    const { out } = await gpuSoftmax(scores, seq, seq, seq, true);
-    expect([...out].every(Number.isFinite)).toBe(true);
-    expect([...out.subarray(0, 4)]).toEqual([1, 0, 0, 0]);
-    expect(out[4]).toBeCloseTo(0.5, 6);
-    expect(out[9]).toBeCloseTo(1, 6);
+    for (const subgroups of gpu.hasSubgroups ? [true, false] : [false]) {
+      const { out } = await gpuSoftmax(scores, seq, seq, seq, true, 0, subgroups);
+      expect([...out].every(Number.isFinite)).toBe(true);
+      expect([...out.subarray(0, 4)]).toEqual([1, 0, 0, 0]);
+      expect(out[4]).toBeCloseTo(0.5, 6);
+      expect(out[9]).toBeCloseTo(1, 6);
+    }
   });
 });
