@@ -1,7 +1,7 @@
 // The command as a user runs it: the esbuild bundle in a child process, JSON on stdout,
 // exit status, safetensors in and out, and clear errors for bad input.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -12,8 +12,11 @@ import { attentionStack } from '../../src/reference/attention.js';
 import { resolveConfig } from '../../src/model/config.js';
 import { compare, FP32_TOLERANCE } from '../../src/verify/compare.js';
 
+// The matmul tuning file of these runs: a fresh one, never the user's.
+const tuneFile = join(mkdtempSync(join(tmpdir(), 'wa-tune-')), 'matmul-tiles.json');
 const cli = (...args: string[]) => {
-  const r = spawnSync(process.execPath, [join(root, 'dist/cli.mjs'), ...args], { encoding: 'utf8', env: { ...process.env, XDG_RUNTIME_DIR: '/tmp' } });
+  const env = { ...process.env, XDG_RUNTIME_DIR: '/tmp', WEBGPU_ATTENTION_TUNE_FILE: tuneFile };
+  const r = spawnSync(process.execPath, [join(root, 'dist/cli.mjs'), ...args], { encoding: 'utf8', env });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 };
 const json = (...args: string[]) => {
@@ -39,6 +42,27 @@ describe('webgpu-attention run', () => {
       expect(r.timings.perLayerMs).toHaveLength(2);
       expect(r.flops.total).toBeGreaterThan(0);
     }
+  });
+
+  it('--tune times the matmul configs once, keeps the winner per adapter, and later runs reuse it', () => {
+    const small = ['--layers', '1', '--heads', '2', '--d-model', '64', '--d-head', '32', '--seq', '9'];
+    const first = json('run', ...small, '--no-tune');
+    expect(first.matmul.source).toBe('default');
+    const tuned = json('run', ...small, '--tune');
+    expect(tuned.matmul.source).toBe('tuned');
+    expect(tuned.verification.passed).toBe(true);
+    const stored = JSON.parse(readFileSync(tuneFile, 'utf8'));
+    const entries = Object.values(stored.entries) as { tile: unknown; tflops: number }[];
+    expect(entries).toHaveLength(1);
+    expect(entries[0]!.tile).toEqual(tuned.matmul.config);
+    expect(entries[0]!.tflops).toBeGreaterThan(0);
+    // Without a flag, a software adapter is not timed, but a stored choice is used.
+    const again = json('run', ...small);
+    expect(again.matmul.source).toBe('store');
+    expect(again.matmul.config).toEqual(tuned.matmul.config);
+    const bad = cli('run', ...small, '--tune', '--no-tune');
+    expect(bad.status).not.toBe(0);
+    expect(bad.stderr).toMatch(/--no-tune contradicts --tune/);
   });
 
   it('sampled verification passes and reports each layer', () => {
