@@ -9,6 +9,7 @@ import { MAP_READ, Usage } from '../src/gpu/usage.js';
 import { release, type PreparedDispatch } from '../src/kernels/dispatch.js';
 import { prepareMatmul, type MatmulTile } from '../src/kernels/matmul.js';
 import { prepareSoftmax } from '../src/kernels/softmax.js';
+import { prepareAttention } from '../src/kernels/attention.js';
 import type { GpuStage } from './harness.js';
 import { outputElements, type OpCase, type OpInputs } from './inputs.js';
 
@@ -22,8 +23,15 @@ export interface OursPrepared {
 
 const F32 = 4;
 
-/** `baseTile`: the engine's matmul config (tuned or the adapter's default), fitted to each product as the engine does. */
-export async function prepareOurs(gpu: GpuContext, cache: PipelineCache, c: OpCase, inputs: OpInputs, baseTile?: MatmulTile): Promise<OursPrepared> {
+export interface OursOptions {
+  /** The engine's matmul config (tuned or the adapter's default), fitted to each product as the engine does. */
+  baseTile?: MatmulTile;
+  /** The attention core as one fused dispatch (shaders/attention.wgsl) instead of three passes. */
+  fused?: boolean;
+}
+
+export async function prepareOurs(gpu: GpuContext, cache: PipelineCache, c: OpCase, inputs: OpInputs, options: OursOptions = {}): Promise<OursPrepared> {
+  const { baseTile } = options;
   const owned: GPUBuffer[] = [];
   const dispatches: PreparedDispatch[] = [];
   const keep = (b: GPUBuffer) => (owned.push(b), b);
@@ -53,6 +61,16 @@ export async function prepareOurs(gpu: GpuContext, cache: PipelineCache, c: OpCa
         const d = await prepareSoftmax(gpu, cache, { label: 'bench softmax', scores: { buffer: out }, rows: c.rows, cols: c.cols, seq: c.seq, causal: c.causal });
         dispatches.push(d);
         return { stages: [{ name: 'softmax', dispatches: [d] }], reset: (e) => e.copyBufferToBuffer(src, 0, out, 0, c.rows * c.cols * F32) };
+      }
+      if (c.op === 'attention' && inputs.op === 'attention' && options.fused) {
+        const width = c.heads * c.dHead;
+        const d = await prepareAttention(gpu, cache, {
+          label: 'bench fused attention', q: { buffer: keep(upload(gpu, inputs.q, 'q')) }, k: { buffer: keep(upload(gpu, inputs.k, 'k')) },
+          v: { buffer: keep(upload(gpu, inputs.v, 'v')) }, out: { buffer: out },
+          seq: c.seq, ctx: c.seq, heads: c.heads, dHead: c.dHead, ldQ: width, ldK: width, ldO: width, causal: c.causal,
+        });
+        dispatches.push(d);
+        return { stages: [{ name: 'fused', dispatches: [d] }] };
       }
       if (c.op === 'attention' && inputs.op === 'attention') return { stages: await attentionStages(gpu, cache, c, inputs, keep, alloc, out, dummy, dispatches, baseTile) };
       throw new Error(`prepareOurs: inputs of ${inputs.op} for a ${c.op} case`);

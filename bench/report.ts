@@ -42,6 +42,8 @@ export interface BenchRecord {
   wallMedianMs?: number;
   /** Ours, per stage: median GPU ms (timestamp queries). */
   stagesMs?: Record<string, number>;
+  /** Ours, when `name` names one of our variants ('core causal, fused'): the peers' name to compare with. */
+  comparedWith?: string;
   /** Ours: each peer's median ÷ ours (both wall clock to a drained queue), or why there is no ratio. */
   speedups?: Partial<Record<Impl, number | string>>;
   error?: string;
@@ -102,7 +104,7 @@ export function addSpeedups(records: BenchRecord[]): void {
     const oursMs = ours.wallMedianMs ?? ours.medianMs;
     const speedups: Partial<Record<Impl, number | string>> = {};
     for (const peer of records) {
-      if (peer === ours || peer.suite !== ours.suite || peer.name !== ours.name || peer.shape !== ours.shape) continue;
+      if (peer.impl === 'webgpu-attention' || peer.suite !== ours.suite || peer.name !== (ours.comparedWith ?? ours.name) || peer.shape !== ours.shape) continue;
       if (!ours.verified) speedups[peer.impl] = 'ours wrong';
       else if (peer.status !== 'ok' || !peer.verified) speedups[peer.impl] = peer.status === 'ok' ? 'wrong' : peer.status;
       else if (peer.medianMs && oursMs) speedups[peer.impl] = peer.medianMs / oursMs;

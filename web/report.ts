@@ -12,6 +12,7 @@ const STAGES: [keyof StageTimings, string][] = [
   ['scores', 'scores Q·Kᵀ'],
   ['softmax', 'softmax (mask)'],
   ['weighted', 'pattern · V'],
+  ['fused', 'fused attention softmax(Q·Kᵀ)·V'],
   ['output', 'output projection + residual'],
 ];
 
@@ -36,7 +37,9 @@ export function renderTimings(r: RunResult): void {
   const head = table.insertRow();
   for (const h of ['stage', 'GPU ms (all layers)', 'share']) head.appendChild(document.createElement('th')).textContent = h;
   if (t.source === 'timestamp-query') {
+    const skipped = r.plan.attention === 'fused' ? ['scores', 'softmax', 'weighted'] : ['fused'];
     for (const [key, name] of STAGES) {
+      if (skipped.includes(key)) continue;
       const row = table.insertRow();
       row.dataset.stage = key;
       row.insertCell().textContent = name;

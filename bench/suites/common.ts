@@ -53,20 +53,24 @@ export async function runCase(ctx: BenchContext, meta: CaseMeta, c: OpCase, cpu?
   const ref = referenceAt(c, inputs, indices);
   const records: BenchRecord[] = [];
 
-  // Ours.
+  // Ours: each variant of the op (the attention core: materialized pattern, and fused).
   const { gpu, cache } = ctx.engine;
-  try {
-    const ours = await prepareOurs(gpu, cache, c, inputs, ctx.engine.matmulTile);
+  for (const variant of c.op === 'attention' ? [{ fused: false, suffix: '' }, { fused: true, suffix: ', fused' }] : [{ fused: false, suffix: '' }]) {
+    const mine = { ...m('webgpu-attention', ctx.adapter), name: meta.name + variant.suffix };
+    const compared = variant.suffix ? { comparedWith: meta.name } : {};
     try {
-      const t = await timeStages(gpu, `${meta.suite} ${meta.name}`, ours.stages, ctx.run, ours.reset);
-      const check = checkOutput(c, await ours.read(indices), ref, indices);
-      const stages = Object.keys(t.stagesMs).length > 1 ? { stagesMs: t.stagesMs } : {};
-      records.push(makeRecord(m('webgpu-attention', ctx.adapter), t.source, t.summary, check, ctx.peak, { wallMedianMs: t.wall.medianMs, ...stages }));
-    } finally {
-      ours.destroy();
+      const ours = await prepareOurs(gpu, cache, c, inputs, { baseTile: ctx.engine.matmulTile, fused: variant.fused });
+      try {
+        const t = await timeStages(gpu, `${meta.suite} ${mine.name}`, ours.stages, ctx.run, ours.reset);
+        const check = checkOutput(c, await ours.read(indices), ref, indices);
+        const stages = Object.keys(t.stagesMs).length > 1 ? { stagesMs: t.stagesMs } : {};
+        records.push(makeRecord(mine, t.source, t.summary, check, ctx.peak, { wallMedianMs: t.wall.medianMs, ...stages, ...compared }));
+      } finally {
+        ours.destroy();
+      }
+    } catch (e) {
+      records.push({ ...failedRecord(mine, 'error', (e as Error).message, 'timestamp-query'), ...compared });
     }
-  } catch (e) {
-    records.push(failedRecord(m('webgpu-attention', ctx.adapter), 'error', (e as Error).message, 'timestamp-query'));
   }
 
   // Peers.

@@ -24,6 +24,7 @@ export const RUN_FLAGS = {
   output: { type: 'string' },
   json: { type: 'boolean' },
   force: { type: 'boolean' },
+  attention: { type: 'string' },
   tune: { type: 'boolean' },
   'no-tune': { type: 'boolean' },
   retune: { type: 'boolean' },

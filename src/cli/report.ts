@@ -27,7 +27,7 @@ export function runReport(result: RunResult, verification: Verification | null, 
     peakBytes: result.peakBytes,
     // The config each product's tile was fitted from, and where it came from (tuned, stored, default).
     matmul: { tile: describeTile(result.matmulTile), config: result.matmulTile, source: tuning?.source ?? 'given' },
-    plan: { headGroup: result.plan.headGroup, headGroups: result.plan.headGroups, qkvChunkRows: result.plan.qkvChunkRows, outputChunkRows: result.plan.outputChunkRows },
+    plan: { attention: result.plan.attention, headGroup: result.plan.headGroup, headGroups: result.plan.headGroups, qkvChunkRows: result.plan.qkvChunkRows, outputChunkRows: result.plan.outputChunkRows },
     verification: verification ?? { mode: 'none', passed: true, maxAbsError: null, maxRelError: null, tolerance: null, detail: 'not verified' },
     layerChecks,
   };
@@ -44,9 +44,9 @@ export function printRunSummary(r: ReturnType<typeof runReport>): void {
     `time         ${r.timings.gpuMs.toFixed(2)} ms GPU (${r.timings.source}), ${r.timings.totalMs.toFixed(1)} ms wall` +
       (r.stopped ? `, stopped after ${r.layersRun} layers` : ''),
     `throughput   ${gflops >= 1000 ? (gflops / 1000).toFixed(2) + ' TFLOP/s' : gflops.toFixed(2) + ' GFLOP/s'} (${(r.flops.total / 1e9).toFixed(2)} GFLOP)`,
-    `stages       ${Object.entries(r.timings.stagesMs).map(([k, v]) => `${k} ${v.toFixed(2)} ms`).join(', ')}`,
+    `stages       ${Object.entries(r.timings.stagesMs).filter(([k]) => (r.plan.attention === 'fused' ? !['scores', 'softmax', 'weighted'].includes(k) : k !== 'fused')).map(([k, v]) => `${k} ${v.toFixed(2)} ms`).join(', ')}`,
     `matmul       ${r.matmul.tile} (${r.matmul.source}), fitted to each product`,
-    `memory       ${formatBytes(r.peakBytes)} on the GPU` + (r.plan.headGroups > 1 ? `, pattern in ${r.plan.headGroups} head groups of ${r.plan.headGroup}` : ''),
+    `memory       ${formatBytes(r.peakBytes)} on the GPU` + (r.plan.attention === 'fused' ? ', fused attention (no pattern buffer)' : '') + (r.plan.headGroups > 1 ? `, pattern in ${r.plan.headGroups} head groups of ${r.plan.headGroup}` : ''),
     `verification ${r.verification.passed ? 'passed' : 'FAILED'} (${r.verification.mode}): ` +
       (r.verification.maxAbsError === null ? r.verification.detail :
         `max abs error ${fmt(r.verification.maxAbsError)}, max rel error ${fmt(r.verification.maxRelError!)}, ${r.verification.detail}`),

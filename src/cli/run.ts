@@ -33,6 +33,9 @@ export const RUN_USAGE = `webgpu-attention run [flags]
   --verify-layers N                sampled mode: how many layers to check (default: all, at most 8 spread out)
   --json                           one JSON object on stdout
   --force                          run a configuration a software adapter would take very long for
+  --attention auto|fused|materialized   the attention core: three passes over a pattern buffer, or one
+                                   fused pass without it (d_head <= 128); auto: fused only where one
+                                   head's pattern would not fit a storage binding
   --tune | --no-tune | --retune    matmul tile config: by default timed once per hardware adapter (about a
                                    second) and kept in ~/.cache/webgpu-attention/matmul-tiles.json
                                    (WEBGPU_ATTENTION_TUNE_FILE); --tune also on a software adapter,
@@ -58,10 +61,11 @@ export async function runCommand(argv: string[]): Promise<number> {
     const weights: WeightSource = files.weights ? weightsFromFile(files.weights, cfg) : { kind: 'seeded', seed };
     const inputs: Inputs = files.input ? inputsFromFile(files.input, cfg) : seededInputs(seed, cfg);
     const json = flags.json === true;
+    const attention = attentionFlag(flags);
 
     const engine = await Engine.create(createNodeGpu());
     try {
-      engine.plan(cfg, { inputs }); // every size check, before any GPU work
+      engine.plan(cfg, { inputs, attention }); // every size check, before any GPU work
       refuseSlowSoftwareRun(engine, cfg, flags.force === true);
       if (!json) console.error(`adapter: ${engine.adapter.name}${engine.adapter.isSoftware ? ' (software adapter)' : ''}`);
       const tuning = await tuneMatmul(engine, flags, json);
@@ -87,7 +91,7 @@ export async function runCommand(argv: string[]): Promise<number> {
       };
       let result;
       try {
-        result = await engine.run(cfg, { seed, weights, inputs, keepLayerInput: mode === 'sampled', onLayer, signal: abort.signal });
+        result = await engine.run(cfg, { seed, weights, inputs, attention, keepLayerInput: mode === 'sampled', onLayer, signal: abort.signal });
       } finally {
         process.off('SIGINT', onSigint);
       }
@@ -108,6 +112,12 @@ export async function runCommand(argv: string[]): Promise<number> {
     files.weights?.close();
     files.input?.close();
   }
+}
+
+function attentionFlag(flags: Flags): 'auto' | 'fused' | 'materialized' {
+  const value = (flags.attention as string | undefined) ?? 'auto';
+  if (value !== 'auto' && value !== 'fused' && value !== 'materialized') throw new ConfigError(`--attention must be auto, fused or materialized, got '${value}'`);
+  return value;
 }
 
 async function tuneMatmul(engine: Engine, flags: Flags, quiet: boolean): Promise<TuneResult> {

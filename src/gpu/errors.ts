@@ -29,4 +29,7 @@ export class OutOfMemoryError extends GpuError {
 
 export const MiB = 1024 * 1024;
 export const formatBytes = (bytes: number): string =>
-  bytes >= 1024 * MiB ? `${(bytes / (1024 * MiB)).toFixed(2)} GiB` : `${(bytes / MiB).toFixed(1)} MiB`;
+  bytes >= 1024 * MiB ? `${(bytes / (1024 * MiB)).toFixed(2)} GiB`
+    : bytes >= MiB / 10 ? `${(bytes / MiB).toFixed(1)} MiB`
+      : bytes >= 1024 ? `${(bytes / 1024).toFixed(1)} KiB`
+        : `${bytes} B`;

@@ -5,7 +5,7 @@
 import { resolveConfig, innerWidth, type AttentionConfig } from './config.js';
 import { layerFlops } from './flops.js';
 import { prepareLayer, type LayerBuffers, type Stage } from './layer.js';
-import { planMemory, type MemoryPlan, type PlanLimits, type PlanOptions } from './plan.js';
+import { planMemory, type AttentionMode, type MemoryPlan, type PlanLimits, type PlanOptions } from './plan.js';
 import { biasScale, seededInputs, streamKey, weightScale, weightStream, type Projection } from './seeded.js';
 import { checkInputs, checkLayerTensors, type Inputs, type LayerTensors, type WeightSource } from './weights.js';
 import { createStorage, poison, readBack, upload } from '../gpu/buffers.js';
@@ -16,6 +16,7 @@ import { PassTimer } from '../gpu/timing.js';
 import { encode, release, type PreparedDispatch } from '../kernels/dispatch.js';
 import { prepareFill } from '../kernels/fill_random.js';
 import { autotuneMatmul, type AutotuneOptions, type TuneResult } from '../kernels/autotune.js';
+import { chooseAttentionTile, MAX_FUSED_D_HEAD } from '../kernels/attention.js';
 import { defaultMatmulTile, type MatmulTile } from '../kernels/matmul.js';
 
 export interface LayerProgress {
@@ -51,6 +52,12 @@ export interface RunOptions {
   /** Overrides of the adapter's limits (smaller only): forces weight chunks and head groups in tests. */
   limits?: Partial<PlanLimits>;
   plan?: PlanOptions;
+  /**
+   * The attention core: 'materialized' (scores, softmax, weighted sums over a pattern buffer),
+   * 'fused' (shaders/attention.wgsl, no pattern buffer; d_head up to 128), or 'auto' (default):
+   * materialized, fused when one head's pattern would not fit a binding.
+   */
+  attention?: 'auto' | AttentionMode;
   /** Read back every head's pattern of every layer (small configurations: the browser's heatmaps). */
   capturePatterns?: boolean;
   /** Keep each layer's input so probes can read it (sampled verification of the residual). */
@@ -65,6 +72,8 @@ export interface StageTimings {
   scores: number;
   softmax: number;
   weighted: number;
+  /** The fused attention core (scores, softmax and weighted sums in one pass). */
+  fused: number;
   output: number;
 }
 
@@ -137,7 +146,7 @@ export class Engine {
       maxBufferSize: Math.min(this.gpu.limits.maxBufferSize, options.limits?.maxBufferSize ?? Infinity),
       minStorageBufferOffsetAlignment: Math.max(this.gpu.limits.minStorageBufferOffsetAlignment, options.limits?.minStorageBufferOffsetAlignment ?? 0),
     };
-    const plan = planMemory(cfg, limits, options.plan);
+    const plan = planMemory(cfg, limits, { ...options.plan, attention: this.attentionMode(cfg, limits, options) });
     if (options.inputs) checkInputs(options.inputs, cfg);
     if (options.capturePatterns) {
       const bytes = cfg.layers * cfg.heads * cfg.seq * cfg.contextSeq * 4;
@@ -146,6 +155,19 @@ export class Engine {
       }
     }
     return { cfg, plan };
+  }
+
+  private attentionMode(cfg: AttentionConfig, limits: PlanLimits, options: RunOptions): AttentionMode {
+    const wanted = options.attention ?? options.plan?.attention ?? 'auto';
+    const fusedFits = chooseAttentionTile(cfg.dHead, this.gpu.limits, this.gpu.adapterInfo.isSoftware) !== null;
+    if (wanted === 'fused') {
+      if (options.capturePatterns) throw new InputError('capturing patterns needs the materialized attention (the fused kernel never stores them): drop --attention fused');
+      if (!fusedFits) throw new InputError(`--attention fused: --d-head ${cfg.dHead} fits no fused attention tile on this adapter (at most ${MAX_FUSED_D_HEAD}, within maxComputeWorkgroupStorageSize ${this.gpu.limits.maxComputeWorkgroupStorageSize})`);
+      return 'fused';
+    }
+    if (wanted === 'materialized' || options.capturePatterns || !fusedFits) return 'materialized';
+    const patternCap = Math.min(limits.maxStorageBufferBindingSize, options.plan?.patternBytes ?? Infinity);
+    return cfg.seq * cfg.contextSeq * 4 > patternCap ? 'fused' : 'materialized';
   }
 
   async run(config: Partial<AttentionConfig>, options: RunOptions = {}): Promise<RunResult> {
@@ -173,7 +195,7 @@ export class Engine {
         k: alloc(cfg.contextSeq * inner, 'k'),
         v: alloc(cfg.contextSeq * inner, 'v'),
         weighted: alloc(cfg.seq * inner, 'weighted sums'),
-        pattern: alloc(plan.headGroup * cfg.seq * cfg.contextSeq, 'pattern'),
+        pattern: plan.attention === 'materialized' ? alloc(plan.headGroup * cfg.seq * cfg.contextSeq, 'pattern') : null,
         wq: alloc(inner * cfg.dModel, 'W_Q'),
         wk: alloc(inner * cfg.dModel, 'W_K'),
         wv: alloc(inner * cfg.dModel, 'W_V'),
@@ -184,7 +206,7 @@ export class Engine {
       const layerInput = options.keepLayerInput ? alloc(cfg.seq * cfg.dModel, 'layer input') : null;
       const patterns = options.capturePatterns ? alloc(cfg.layers * cfg.heads * cfg.seq * cfg.contextSeq, 'captured patterns') : null;
       // Poison every intermediate: an element a kernel fails to write shows up as NaN.
-      for (const buffer of [buffers.q, buffers.k, buffers.v, buffers.weighted, buffers.pattern]) poison(gpu, buffer);
+      for (const buffer of [buffers.q, buffers.k, buffers.v, buffers.weighted, buffers.pattern]) if (buffer) poison(gpu, buffer);
 
       const tiles = options.tile ? { tile: options.tile } : { baseTile: this.matmulTile };
       const stages = await gpu.scoped('preparing pipelines', () => prepareLayer(gpu, this.cache, cfg, plan, buffers, tiles));
@@ -195,7 +217,7 @@ export class Engine {
       const flops = layerFlops(cfg);
       const perLayerMs: number[] = [];
       const perLayerStagesMs: StageTimings[] = [];
-      const stagesMs: StageTimings = { qkv: 0, scores: 0, softmax: 0, weighted: 0, output: 0 };
+      const stagesMs: StageTimings = { qkv: 0, scores: 0, softmax: 0, weighted: 0, fused: 0, output: 0 };
       let weightsMs = 0;
       let gpuMs = 0;
       let stopped = false;
@@ -241,7 +263,7 @@ export class Engine {
             if (patterns && stage.name === 'softmax') {
               const perHead = cfg.seq * cfg.contextSeq * 4;
               const at = (layer * cfg.heads + stage.heads!.first) * perHead;
-              encoder.copyBufferToBuffer(buffers.pattern, 0, patterns, at, stage.heads!.count * perHead);
+              encoder.copyBufferToBuffer(buffers.pattern!, 0, patterns, at, stage.heads!.count * perHead);
             }
           }
           const readTimes = timer.resolve(encoder);
@@ -250,7 +272,7 @@ export class Engine {
           let layerMs = performance.now() - layerStart;
           if (readTimes) {
             layerMs = 0;
-            const own: StageTimings = { qkv: 0, scores: 0, softmax: 0, weighted: 0, output: 0 };
+            const own: StageTimings = { qkv: 0, scores: 0, softmax: 0, weighted: 0, fused: 0, output: 0 };
             for (const { label, ms } of await readTimes()) {
               if (label === 'weights') weightsMs += ms;
               else {

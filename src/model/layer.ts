@@ -1,6 +1,7 @@
 // One attention block as GPU dispatches, prepared once and encoded for every layer:
 //   q = x·W_Qᵀ, k = c·W_Kᵀ, v = c·W_Vᵀ          (c = x, or the context for cross-attention)
 //   per head group: scores = q_h·k_hᵀ/√dHead → softmax (causal mask) → weighted sums pattern·v_h
+//   (or, with the fused attention, all three in one dispatch without the pattern)
 //   x += weighted·W_Oᵀ                           (value-up of all heads, added to the residual)
 // Buffers are owned by the caller; this module only decides bindings and dispatch order.
 
@@ -11,6 +12,7 @@ import type { PipelineCache } from '../gpu/pipelines.js';
 import type { PreparedDispatch } from '../kernels/dispatch.js';
 import { prepareMatmul, type MatmulCall } from '../kernels/matmul.js';
 import { prepareSoftmax } from '../kernels/softmax.js';
+import { prepareAttention } from '../kernels/attention.js';
 
 export interface LayerBuffers {
   x: GPUBuffer;
@@ -19,7 +21,8 @@ export interface LayerBuffers {
   k: GPUBuffer;
   v: GPUBuffer;
   weighted: GPUBuffer;
-  pattern: GPUBuffer;
+  /** [headGroup, seq, contextSeq]; null with the fused attention. */
+  pattern: GPUBuffer | null;
   wq: GPUBuffer;
   wk: GPUBuffer;
   wv: GPUBuffer;
@@ -31,7 +34,7 @@ export interface LayerBuffers {
 }
 
 export interface Stage {
-  name: 'qkv' | 'scores' | 'softmax' | 'weighted' | 'output';
+  name: 'qkv' | 'scores' | 'softmax' | 'weighted' | 'fused' | 'output';
   dispatches: PreparedDispatch[];
   /** Heads [first, first + count) this stage covers (attention stages only). */
   heads?: { first: number; count: number };
@@ -85,11 +88,23 @@ export async function prepareLayer(
   // Only self-attention is masked, where contextSeq = seq: keys up to the query's own position.
   const causalOffset = cfg.mask ? cfg.contextSeq - cfg.seq : 0;
   const perHead = cfg.seq * cfg.contextSeq;
-  for (let first = 0; first < cfg.heads; first += plan.headGroup) {
+  if (plan.attention === 'fused') {
+    stages.push({
+      name: 'fused',
+      heads: { first: 0, count: cfg.heads },
+      dispatches: [await prepareAttention(gpu, cache, {
+        label: 'fused attention softmax(q·kᵀ/√dHead)·v',
+        q: { buffer: b.q }, k: { buffer: b.k }, v: { buffer: b.v }, out: { buffer: b.weighted },
+        seq: cfg.seq, ctx: cfg.contextSeq, heads: cfg.heads, dHead: cfg.dHead, ldQ: inner, ldK: inner, ldO: inner,
+        causal: cfg.mask, causalOffset,
+      })],
+    });
+  }
+  for (let first = 0; plan.attention === 'materialized' && first < cfg.heads; first += plan.headGroup) {
     const count = Math.min(plan.headGroup, cfg.heads - first);
     const heads = { first, count };
     const group = plan.headGroups > 1 ? ` heads ${first}..${first + count}` : '';
-    const patternBinding = { buffer: b.pattern, size: count * perHead * F32 };
+    const patternBinding = { buffer: b.pattern!, size: count * perHead * F32 };
     stages.push({
       name: 'scores',
       heads,

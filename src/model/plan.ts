@@ -1,7 +1,8 @@
 // The memory plan: which buffers a run allocates and how they are bound, from the adapter's
 // real limits. One layer's weights live on the GPU at a time (regenerated or streamed per
 // layer); a weight matrix larger than a storage binding is bound in row chunks; the attention
-// pattern is computed a group of heads at a time so one group fits a binding.
+// pattern is computed a group of heads at a time so one group fits a binding, or not stored at
+// all (the fused kernel).
 
 import { innerWidth, type AttentionConfig } from './config.js';
 import { formatBytes, InputError, OutOfMemoryError } from '../gpu/errors.js';
@@ -12,7 +13,15 @@ export interface PlanLimits {
   minStorageBufferOffsetAlignment: number;
 }
 
+export type AttentionMode = 'materialized' | 'fused';
+
 export interface PlanOptions {
+  /**
+   * materialized: scores, softmax and weighted sums as three passes over a pattern buffer, in head
+   * groups that fit a binding; fused: one pass per head block (shaders/attention.wgsl), no pattern
+   * buffer. Default materialized. The engine picks fused when one head's pattern would not fit.
+   */
+  attention?: AttentionMode;
   /** Cap on the pattern buffer (bytes); default: one binding. Smaller values force head groups. */
   patternBytes?: number;
   /** Device memory the plan may use in all; default unlimited (WebGPU does not report it). */
@@ -25,7 +34,8 @@ export interface BufferPlan {
 }
 
 export interface MemoryPlan {
-  /** Heads whose patterns are computed together, and how many groups that makes. */
+  attention: AttentionMode;
+  /** Heads whose patterns are computed together, and how many groups that makes (fused: all, 1). */
   headGroup: number;
   headGroups: number;
   /** Rows of a [out, in] weight bound at once: the whole matrix when it fits a binding. */
@@ -61,14 +71,16 @@ export function planMemory(cfg: AttentionConfig, limits: PlanLimits, options: Pl
   const qkvChunkRows = chunkRows(inner, cfg.dModel, binding, limits.minStorageBufferOffsetAlignment, 'W_Q/W_K/W_V');
   const outputChunkRows = chunkRows(cfg.dModel, inner, binding, limits.minStorageBufferOffsetAlignment, 'W_O');
 
+  const attention = options.attention ?? 'materialized';
   const perHead = cfg.seq * cfg.contextSeq * F32;
   const patternCap = Math.min(binding, options.patternBytes ?? binding);
-  if (perHead > patternCap) {
+  if (attention === 'materialized' && perHead > patternCap) {
     throw new InputError(
-      `one head's pattern (--seq ${cfg.seq} × --context-seq ${cfg.contextSeq}) needs ${formatBytes(perHead)}, over the ${formatBytes(patternCap)} a pattern binding may take`,
+      `one head's pattern (--seq ${cfg.seq} × --context-seq ${cfg.contextSeq}) needs ${formatBytes(perHead)}, over the ${formatBytes(patternCap)} a pattern binding may take` +
+        ' (the fused attention kernel needs no pattern buffer: --attention fused)',
     );
   }
-  const headGroup = Math.min(cfg.heads, Math.floor(patternCap / perHead));
+  const headGroup = attention === 'fused' ? cfg.heads : Math.min(cfg.heads, Math.floor(patternCap / perHead));
   const headGroups = Math.ceil(cfg.heads / headGroup);
 
   const weights: BufferPlan[] = [
@@ -83,13 +95,14 @@ export function planMemory(cfg: AttentionConfig, limits: PlanLimits, options: Pl
       throw new OutOfMemoryError(`${w.name} needs ${formatBytes(w.elements * F32)}, over the adapter's maxBufferSize of ${formatBytes(limits.maxBufferSize)}`);
     }
   }
-  const buffers = [...activations, ...weights, { name: `pattern [${headGroup} heads, seq, contextSeq]`, elements: headGroup * cfg.seq * cfg.contextSeq }];
+  const buffers = [...activations, ...weights];
+  if (attention === 'materialized') buffers.push({ name: `pattern [${headGroup} heads, seq, contextSeq]`, elements: headGroup * cfg.seq * cfg.contextSeq });
   const peakBytes = buffers.reduce((sum, b) => sum + b.elements * F32, 0);
   if (options.memoryBytes !== undefined && peakBytes > options.memoryBytes) {
     const list = buffers.map((b) => `${b.name} ${formatBytes(b.elements * F32)}`).join(', ');
     throw new OutOfMemoryError(`the plan needs ${formatBytes(peakBytes)}, over the ${formatBytes(options.memoryBytes)} allowed: ${list}`);
   }
-  return { headGroup, headGroups, qkvChunkRows, outputChunkRows, buffers, peakBytes };
+  return { attention, headGroup, headGroups, qkvChunkRows, outputChunkRows, buffers, peakBytes };
 }
 
 /** Rows of a [rows, cols] matrix per binding, a multiple of what keeps offsets aligned. */

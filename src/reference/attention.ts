@@ -140,6 +140,45 @@ export function attentionPattern(q: Float64Array, k: Float64Array, cfg: Attentio
   return softmaxRows(scores, seq, kr, { causal: cfg.mask && !cfg.cross });
 }
 
+/**
+ * The attention core of every head: attn[i, h·d + e] = Σ_j softmax_j(q_h·k_hᵀ·scale)[i, j]·v[j, h·d + e],
+ * q [seq, heads·d], k and v [ctx, heads·d]. Causal: key j is visible to query i when j <= i + causalOffset.
+ */
+export function attentionCore(
+  q: ArrayLike<number>,
+  k: ArrayLike<number>,
+  v: ArrayLike<number>,
+  shape: { seq: number; ctx: number; heads: number; dHead: number; causal: boolean; causalOffset?: number; scale?: number },
+): Float64Array {
+  const { seq, ctx, heads, dHead } = shape;
+  const width = heads * dHead;
+  expectLength('attentionCore q', q, seq * width, `[${seq}, ${width}]`);
+  expectLength('attentionCore k', k, ctx * width, `[${ctx}, ${width}]`);
+  expectLength('attentionCore v', v, ctx * width, `[${ctx}, ${width}]`);
+  const scale = shape.scale ?? 1 / Math.sqrt(dHead);
+  const attn = new Float64Array(seq * width);
+  const scores = new Float64Array(seq * ctx);
+  for (let h = 0; h < heads; h++) {
+    const col = h * dHead;
+    for (let i = 0; i < seq; i++) {
+      for (let j = 0; j < ctx; j++) {
+        let s = 0;
+        for (let d = 0; d < dHead; d++) s += q[i * width + col + d]! * k[j * width + col + d]!;
+        scores[i * ctx + j] = s * scale;
+      }
+    }
+    const p = softmaxRows(scores, seq, ctx, { causal: shape.causal, offset: shape.causalOffset ?? 0 });
+    for (let i = 0; i < seq; i++) {
+      for (let d = 0; d < dHead; d++) {
+        let s = 0;
+        for (let j = 0; j < ctx; j++) s += p[i * ctx + j]! * v[j * width + col + d]!;
+        attn[i * width + col + d] = s;
+      }
+    }
+  }
+  return attn;
+}
+
 /** One attention block with its residual: y = x + concat_h(pattern_h·v_h)·Woᵀ (+ bo). */
 export function attentionLayer(
   x: ArrayLike<number>,
@@ -158,18 +197,7 @@ export function attentionLayer(
   const q = matmulTransB(x, w.q, seq, width, dModel, w.qBias);
   const k = matmulTransB(c, w.k, kr, width, dModel, w.kBias);
   const v = matmulTransB(c, w.v, kr, width, dModel, w.vBias);
-  const attn = new Float64Array(seq * width);
-  for (let h = 0; h < cfg.heads; h++) {
-    const p = attentionPattern(q, k, cfg, h);
-    const col = h * dHead;
-    for (let i = 0; i < seq; i++) {
-      for (let d = 0; d < dHead; d++) {
-        let s = 0;
-        for (let j = 0; j < kr; j++) s += p[i * kr + j]! * v[j * width + col + d]!;
-        attn[i * width + col + d] = s;
-      }
-    }
-  }
+  const attn = attentionCore(q, k, v, { seq, ctx: kr, heads: cfg.heads, dHead, causal: cfg.mask && !cfg.cross });
   const out = matmulTransB(attn, w.o, seq, dModel, width, w.oBias);
   const y = new Float64Array(seq * dModel);
   for (let i = 0; i < y.length; i++) y[i] = x[i]! + out[i]!;

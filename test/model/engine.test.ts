@@ -48,6 +48,34 @@ describe('engine vs float64 reference', () => {
     await check({ layers: 1, heads: 3, dModel: 200, dHead: 40, seq: 9, cross: true, contextSeq: 13 },
       { limits: { maxStorageBufferBindingSize: 40 * 1024 }, plan: { patternBytes: 500 } });
   });
+  it('fused attention: causal, unmasked, cross, odd shapes and biases match the reference', async () => {
+    const fused: RunOptions = { attention: 'fused' };
+    const runs = [
+      await check({ layers: 2, heads: 4, dModel: 256, dHead: 64, seq: 33 }, fused),
+      await check({ layers: 1, heads: 3, dModel: 48, dHead: 13, seq: 7 }, fused),
+      await check({ layers: 2, heads: 3, dModel: 48, dHead: 16, seq: 1 }, fused),
+      await check({ layers: 2, heads: 2, dModel: 40, dHead: 12, seq: 17, mask: false, bias: true }, fused),
+      await check({ layers: 2, heads: 3, dModel: 48, dHead: 8, seq: 5, cross: true, contextSeq: 11 }, fused),
+      await check({ layers: 1, heads: 2, dModel: 40, dHead: 12, seq: 70, cross: true, contextSeq: 3 }, fused),
+    ];
+    for (const r of runs) {
+      expect(r.plan.attention).toBe('fused');
+      expect(r.plan.buffers.some((b) => b.name.startsWith('pattern'))).toBe(false);
+      expect(r.timings.stagesMs.fused).toBeGreaterThan(0);
+      expect(r.timings.stagesMs.scores + r.timings.stagesMs.softmax + r.timings.stagesMs.weighted).toBe(0);
+    }
+  });
+  it('a pattern over every binding: auto takes the fused kernel, materialized names the way out', async () => {
+    // A 40×40 pattern (6.25 KiB) per head over a 4 KiB pattern cap.
+    const cfg = { layers: 2, heads: 2, dModel: 64, dHead: 32, seq: 40 };
+    const r = await check(cfg, { plan: { patternBytes: 4096 } });
+    expect(r.plan.attention).toBe('fused');
+    expect(() => engine().plan(cfg, { attention: 'materialized', plan: { patternBytes: 4096 } })).toThrow(/over the 4\.0 KiB a pattern binding may take.*--attention fused/);
+    expect(engine().plan(cfg).plan.attention).toBe('materialized');
+    // Patterns are only captured from the materialized path.
+    expect(() => engine().plan(cfg, { attention: 'fused', capturePatterns: true })).toThrow(/capturing patterns needs the materialized attention/);
+    expect(() => engine().plan({ ...cfg, dHead: 160, heads: 1, dModel: 160 }, { attention: 'fused' })).toThrow(/--d-head 160 fits no fused attention tile/);
+  });
   it('is deterministic: the same seed gives bit-identical output twice', async () => {
     const cfg = { layers: 2, heads: 3, dModel: 48, dHead: 16, seq: 19 };
     const a = await engine().run(cfg, { seed: 5 });

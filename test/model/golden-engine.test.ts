@@ -24,7 +24,7 @@ describe('engine vs golden cases', () => {
     expect(cases.length).toBeGreaterThan(0);
   });
   for (const c of cases) {
-    it(c.name, async () => {
+    for (const attention of ['materialized', 'fused'] as const) it(`${c.name} (${attention} attention)`, async () => {
       const cfg = resolveConfig({
         layers: c.layers, heads: c.heads, dModel: c.dModel, dHead: c.dHead, seq: c.seq,
         mask: c.mask, cross: c.cross, contextSeq: c.contextSeq ?? c.seq,
@@ -33,7 +33,8 @@ describe('engine vs golden cases', () => {
       const inputFile = new SafetensorsFile(join(GOLDEN_DIR, `${c.name}.input.safetensors`));
       const expectedFile = new SafetensorsFile(join(GOLDEN_DIR, `${c.name}.expected.safetensors`));
       try {
-        const r = await engine().run(cfg, { weights: weightsFromFile(weightsFile, cfg), inputs: inputsFromFile(inputFile, cfg) });
+        const r = await engine().run(cfg, { weights: weightsFromFile(weightsFile, cfg), inputs: inputsFromFile(inputFile, cfg), attention });
+        expect(r.plan.attention).toBe(attention);
         const expected = expectedFile.read('y', [c.seq, c.dModel]);
         // fp32 GPU arithmetic against float64 rounded to f32: the fp32 tolerance of the golden README (1e-5 relative).
         const cmp = compare(r.output, expected, { atol: 1e-5, rtol: 1e-4 });

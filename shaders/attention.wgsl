@@ -1,0 +1,180 @@
+// attention: the attention core of every head in one pass, without the pattern in memory
+// (FlashAttention-2's forward pass, fp32):
+//   out_h = softmax(q_h·k_hᵀ·scale, causal mask) · v_h
+//
+// Layouts: q [seq, ldQ], k and v [ctx, ldK], out [seq, ldO], all row-major; head h's d columns
+// start at offX + h·d (heads side by side, as the projections write them).
+// Causal mask: key j is visible to query i when j <= i + causalOffset.
+//
+// A workgroup takes BR query rows of one head (x: row block, y: head) and walks the keys BC at a
+// time. Per key block:
+//   S = q_blk·k_blkᵀ·scale, masked                    registers → workgroup memory (tileP)
+//   per row: m' = max(m, max_j S), P = exp(S − m'), l' = l·exp(m − m') + Σ_j P
+//   O = O·exp(m − m') + P·v_blk                       registers
+// and at the end out = O / l. The pattern never leaves the workgroup: no [heads, seq, ctx] buffer,
+// one read of q, k, v and one write of out.
+//
+// Threads: TX along columns × TY = BR / RPT along rows. Thread (tx, ty) holds rows ty + TY·i
+// (i < RPT) of S (columns tx + TX·j, j < SC = BC / TX) and of O (columns tx + TX·j, j < DJ).
+// Thread r < BR also keeps row r's running max and sum: it alone updates them (then the rows'
+// rescale factors go through workgroup memory to everyone).
+// Workgroup tiles, row stride DS = TX·DJ + 1 (odd, so threads reading different rows hit
+// different banks): tileQ [BR][DS] (scaled, loaded once), tileKV [BC][DS] (k, then v: one
+// buffer), tileP [BR][BC + 1]. Columns d..TX·DJ of the tiles read as 0.
+//
+// Preconditions enforced by src/kernels/attention.ts: d <= TX·DJ, DJ <= MAX_DJ, SC <= MAX_SC,
+// TX >= RPT (so THREADS >= BR), BC a multiple of TX; the tiles fit maxComputeWorkgroupStorageSize;
+// every index fits a u32; inputs are finite (so only masked scores hold the sentinel).
+
+override BR: u32 = 32;
+override BC: u32 = 32;
+override TX: u32 = 16;
+override DJ: u32 = 8;
+
+const RPT: u32 = 4u;
+// Function-scope arrays cannot be override-sized: these bound DJ and SC.
+const MAX_DJ: u32 = 16u;
+const MAX_SC: u32 = 4u;
+// The lowest finite f32 marks a masked score (-inf is not a WGSL literal).
+const MASKED: f32 = -0x1.fffffep+127f;
+
+override TY: u32 = BR / RPT;
+override THREADS: u32 = TX * TY;
+override SC: u32 = BC / TX;
+override DW: u32 = TX * DJ;
+override DS: u32 = DW + 1u;
+override PS: u32 = BC + 1u;
+
+struct Params {
+  seq: u32, ctx: u32, d: u32,
+  ldQ: u32, ldK: u32, ldO: u32,
+  offQ: u32, offK: u32, offV: u32, offO: u32,
+  causal: u32, causalOffset: u32,
+  scale: f32,
+}
+
+@group(0) @binding(0) var<storage, read> q: array<f32>;
+@group(0) @binding(1) var<storage, read> k: array<f32>;
+@group(0) @binding(2) var<storage, read> v: array<f32>;
+@group(0) @binding(3) var<storage, read_write> o: array<f32>;
+@group(0) @binding(4) var<uniform> p: Params;
+
+var<workgroup> tileQ: array<f32, BR * DS>;
+var<workgroup> tileKV: array<f32, BC * DS>;
+var<workgroup> tileP: array<f32, BR * PS>;
+var<workgroup> rescale: array<f32, BR>;
+
+// Rows j0 .. j0 + BC of k or v (from element `off` of each row) into tileKV; rows past ctx and
+// columns past d as 0.
+fn loadKeys(src: u32, j0: u32, off: u32, li: u32) {
+  for (var l = li; l < BC * DW; l += THREADS) {
+    let c = l / DW;
+    let col = l % DW;
+    var x = 0.0;
+    if (j0 + c < p.ctx && col < p.d) {
+      let at = (j0 + c) * p.ldK + off + col;
+      if (src == 0u) { x = k[at]; } else { x = v[at]; }
+    }
+    tileKV[c * DS + col] = x;
+  }
+}
+
+@compute @workgroup_size(TX, TY)
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u,
+        @builtin(local_invocation_index) li: u32) {
+  let q0 = wid.x * BR;
+  let head = wid.y * p.d;
+  let tx = lid.x;
+  let ty = lid.y;
+
+  // The queries, scaled once here rather than every score.
+  for (var l = li; l < BR * DW; l += THREADS) {
+    let r = l / DW;
+    let col = l % DW;
+    var x = 0.0;
+    if (q0 + r < p.seq && col < p.d) { x = q[(q0 + r) * p.ldQ + p.offQ + head + col] * p.scale; }
+    tileQ[r * DS + col] = x;
+  }
+
+  // Keys past the block's last query are masked for all of its rows: stop there.
+  let lastRow = min(q0 + BR, p.seq) - 1u;
+  var kEnd = p.ctx;
+  if (p.causal != 0u) { kEnd = min(p.ctx, lastRow + p.causalOffset + 1u); }
+
+  var acc: array<f32, RPT * MAX_DJ>; // acc[i * MAX_DJ + j]: row ty + TY·i, column tx + TX·j
+  for (var i = 0u; i < RPT * MAX_DJ; i++) { acc[i] = 0.0; }
+  var rowMax = MASKED; // row li's, for li < BR
+  var rowSum = 0.0;
+
+  for (var j0 = 0u; j0 < kEnd; j0 += BC) {
+    loadKeys(0u, j0, p.offK + head, li);
+    workgroupBarrier(); // tileQ (first block) and tileKV = k are complete
+
+    var s: array<f32, RPT * MAX_SC>;
+    for (var i = 0u; i < RPT * MAX_SC; i++) { s[i] = 0.0; }
+    for (var dd = 0u; dd < p.d; dd++) {
+      var qv: array<f32, RPT>;
+      for (var i = 0u; i < RPT; i++) { qv[i] = tileQ[(ty + TY * i) * DS + dd]; }
+      for (var j = 0u; j < SC; j++) {
+        let kv = tileKV[(tx + TX * j) * DS + dd];
+        for (var i = 0u; i < RPT; i++) { s[i * MAX_SC + j] = fma(qv[i], kv, s[i * MAX_SC + j]); }
+      }
+    }
+    for (var i = 0u; i < RPT; i++) {
+      let row = q0 + ty + TY * i;
+      for (var j = 0u; j < SC; j++) {
+        let key = j0 + tx + TX * j;
+        let visible = key < p.ctx && (p.causal == 0u || key <= row + p.causalOffset);
+        tileP[(ty + TY * i) * PS + tx + TX * j] = select(MASKED, s[i * MAX_SC + j], visible);
+      }
+    }
+    workgroupBarrier(); // the scores are complete; tileKV is free for v
+
+    loadKeys(1u, j0, p.offV + head, li);
+    // Online softmax of row li: masked scores give exactly 0, and a row with nothing visible yet
+    // keeps max MASKED and sum 0 (its rescale exp(0) = 1 multiplies zeros).
+    if (li < BR) {
+      var blockMax = MASKED;
+      for (var c = 0u; c < BC; c++) { blockMax = max(blockMax, tileP[li * PS + c]); }
+      let newMax = max(rowMax, blockMax);
+      var sum = 0.0;
+      for (var c = 0u; c < BC; c++) {
+        let x = tileP[li * PS + c];
+        let e = select(exp(x - newMax), 0.0, x == MASKED);
+        tileP[li * PS + c] = e;
+        sum += e;
+      }
+      let factor = exp(rowMax - newMax);
+      rowSum = rowSum * factor + sum;
+      rowMax = newMax;
+      rescale[li] = factor;
+    }
+    workgroupBarrier(); // P, the rescale factors and tileKV = v are complete
+
+    for (var i = 0u; i < RPT; i++) {
+      let f = rescale[ty + TY * i];
+      for (var j = 0u; j < DJ; j++) { acc[i * MAX_DJ + j] *= f; }
+    }
+    for (var c = 0u; c < BC; c++) {
+      var pv: array<f32, RPT>;
+      for (var i = 0u; i < RPT; i++) { pv[i] = tileP[(ty + TY * i) * PS + c]; }
+      for (var j = 0u; j < DJ; j++) {
+        let x = tileKV[c * DS + tx + TX * j];
+        for (var i = 0u; i < RPT; i++) { acc[i * MAX_DJ + j] = fma(pv[i], x, acc[i * MAX_DJ + j]); }
+      }
+    }
+    workgroupBarrier(); // everyone is done with tileKV and tileP before the next block
+  }
+
+  if (li < BR) { rescale[li] = select(0.0, 1.0 / rowSum, rowSum > 0.0); }
+  workgroupBarrier();
+  for (var i = 0u; i < RPT; i++) {
+    let r = ty + TY * i;
+    if (q0 + r >= p.seq) { continue; }
+    let inv = rescale[r];
+    for (var j = 0u; j < DJ; j++) {
+      let col = tx + TX * j;
+      if (col < p.d) { o[(q0 + r) * p.ldO + p.offO + head + col] = acc[i * MAX_DJ + j] * inv; }
+    }
+  }
+}

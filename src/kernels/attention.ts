@@ -1,0 +1,133 @@
+// Host side of shaders/attention.wgsl: the fused attention core (scores, masked softmax and
+// weighted sums of every head in one dispatch, no pattern buffer): tile configs and their limits,
+// parameter packing, grid.
+
+import attentionSource from '../../shaders/attention.wgsl';
+import { createUniform } from '../gpu/buffers.js';
+import type { GpuContext } from '../gpu/device.js';
+import { InputError } from '../gpu/errors.js';
+import type { PipelineCache } from '../gpu/pipelines.js';
+import { bindGroup, checkGrid, checkIndexRange, type Binding, type PreparedDispatch } from './dispatch.js';
+import type { TileLimits } from './matmul.js';
+
+/** Rows of S and O per thread, and the shader's register bounds (RPT, MAX_DJ, MAX_SC). */
+const RPT = 4;
+const MAX_DJ = 16;
+const MAX_SC = 4;
+
+export interface AttentionTile {
+  /** Query rows per workgroup (a multiple of 4). */
+  br: number;
+  /** Keys per block (a multiple of tx). */
+  bc: number;
+  /** Threads along the columns of S and O. */
+  tx: number;
+}
+
+/**
+ * Best first; the first that fits a call's head width and the adapter's limits runs. Hardware:
+ * 128 threads and 37 KiB of tiles at d_head 128 (not measured on a GPU yet, bench/RESULTS.md),
+ * then 32 threads for WebGPU's default 16 KiB of workgroup storage. Software (each invocation
+ * costs CPU time): on lavapipe, 8 heads × n 256 × d 64 causal, br32 bc16 tx4 took 24.5 ms,
+ * br16 bc16 tx8 32.2 ms; d_head over 64 takes the second.
+ */
+export const HARDWARE_ATTENTION_TILES: readonly AttentionTile[] = [
+  { br: 32, bc: 32, tx: 16 },
+  { br: 16, bc: 16, tx: 8 },
+  { br: 16, bc: 8, tx: 8 },
+];
+export const SOFTWARE_ATTENTION_TILES: readonly AttentionTile[] = [
+  { br: 32, bc: 16, tx: 4 },
+  { br: 16, bc: 16, tx: 8 },
+  { br: 16, bc: 8, tx: 8 },
+];
+
+/** Column registers per thread for a head width: ceil(d / tx). */
+const columnsPerThread = (t: AttentionTile, dHead: number): number => Math.ceil(dHead / t.tx);
+
+export function attentionStorageBytes(t: AttentionTile, dHead: number): number {
+  const ds = t.tx * columnsPerThread(t, dHead) + 1;
+  return 4 * (t.br * ds + t.bc * ds + t.br * (t.bc + 1) + t.br);
+}
+
+/** The widest head the fused kernel takes: GPT-3's 128 (wider heads use the materialized path). */
+export const MAX_FUSED_D_HEAD = 128;
+
+/** Why a tile cannot run a head width on these limits, or null when it can. */
+export function attentionTileProblem(t: AttentionTile, dHead: number, limits: TileLimits): string | null {
+  const threads = t.tx * (t.br / RPT);
+  if (dHead > MAX_FUSED_D_HEAD) return `d_head ${dHead} is over the fused kernel's ${MAX_FUSED_D_HEAD}`;
+  if (!Number.isInteger(t.br / RPT) || t.br <= 0) return `br ${t.br} must be a positive multiple of ${RPT}`;
+  if (t.tx < RPT || !Number.isInteger(t.bc / t.tx) || t.bc / t.tx > MAX_SC) return `bc ${t.bc} must be tx (${t.tx} ≥ ${RPT}) times 1..${MAX_SC}`;
+  if (columnsPerThread(t, dHead) > MAX_DJ) return `d_head ${dHead} needs ${columnsPerThread(t, dHead)} columns per thread (at most ${MAX_DJ} with tx ${t.tx})`;
+  if (threads > limits.maxComputeInvocationsPerWorkgroup) return `${threads} invocations exceed maxComputeInvocationsPerWorkgroup (${limits.maxComputeInvocationsPerWorkgroup})`;
+  if (t.tx > limits.maxComputeWorkgroupSizeX || t.br / RPT > limits.maxComputeWorkgroupSizeY) return 'the workgroup exceeds maxComputeWorkgroupSizeX/Y';
+  const bytes = attentionStorageBytes(t, dHead);
+  if (bytes > limits.maxComputeWorkgroupStorageSize) return `${bytes} bytes of tiles exceed maxComputeWorkgroupStorageSize (${limits.maxComputeWorkgroupStorageSize})`;
+  return null;
+}
+
+/** The first tile for this adapter kind that runs `dHead`, or null (use the materialized path). */
+export function chooseAttentionTile(dHead: number, limits: TileLimits, software: boolean): AttentionTile | null {
+  const list = software ? SOFTWARE_ATTENTION_TILES : HARDWARE_ATTENTION_TILES;
+  return list.find((t) => attentionTileProblem(t, dHead, limits) === null) ?? null;
+}
+
+export interface AttentionCall {
+  label: string;
+  /** q [seq, ldQ]; k and v [ctx, ldK]; out [seq, ldO]; head h's columns at off + h·dHead. */
+  q: Binding;
+  k: Binding;
+  v: Binding;
+  out: Binding;
+  seq: number;
+  ctx: number;
+  heads: number;
+  dHead: number;
+  ldQ: number;
+  ldK: number;
+  ldO: number;
+  offQ?: number;
+  offK?: number;
+  offV?: number;
+  offO?: number;
+  causal: boolean;
+  /** Key j is visible to query i when j <= i + causalOffset (self-attention: ctx − seq). */
+  causalOffset?: number;
+  /** Default 1/√dHead. */
+  scale?: number;
+  tile?: AttentionTile;
+}
+
+export async function prepareAttention(gpu: GpuContext, cache: PipelineCache, call: AttentionCall): Promise<PreparedDispatch> {
+  const t = call.tile ?? chooseAttentionTile(call.dHead, gpu.limits, gpu.adapterInfo.isSoftware);
+  if (!t) throw new InputError(`${call.label}: d_head ${call.dHead} fits no fused attention tile on this adapter (at most ${MAX_FUSED_D_HEAD}, and the tiles must fit its workgroup storage)`);
+  const problem = attentionTileProblem(t, call.dHead, gpu.limits);
+  if (problem) throw new InputError(`${call.label}: fused attention tile br ${t.br} bc ${t.bc} tx ${t.tx}: ${problem}`);
+  const width = call.heads * call.dHead;
+  checkIndexRange(`${call.label} q`, (call.offQ ?? 0) + (call.seq - 1) * call.ldQ + width);
+  checkIndexRange(`${call.label} k`, Math.max(call.offK ?? 0, call.offV ?? 0) + (call.ctx - 1) * call.ldK + width);
+  checkIndexRange(`${call.label} out`, (call.offO ?? 0) + (call.seq - 1) * call.ldO + width);
+  const pipeline = await cache.get({
+    name: 'attention',
+    source: attentionSource,
+    constants: { BR: t.br, BC: t.bc, TX: t.tx, DJ: columnsPerThread(t, call.dHead) },
+  });
+  const grid: [number, number, number] = [Math.ceil(call.seq / t.br), call.heads, 1];
+  checkGrid(gpu, call.label, grid);
+  const uniform = createUniform(
+    gpu,
+    [
+      { u32: call.seq }, { u32: call.ctx }, { u32: call.dHead },
+      { u32: call.ldQ }, { u32: call.ldK }, { u32: call.ldO },
+      { u32: call.offQ ?? 0 }, { u32: call.offK ?? 0 }, { u32: call.offV ?? 0 }, { u32: call.offO ?? 0 },
+      { u32: call.causal ? 1 : 0 }, { u32: call.causalOffset ?? 0 },
+      { f32: call.scale ?? 1 / Math.sqrt(call.dHead) },
+    ],
+    `${call.label} params`,
+  );
+  const group = bindGroup(gpu, pipeline, call.label, [call.q, call.k, call.v, call.out, uniform]);
+  return { label: call.label, pipeline, bindGroup: group, grid, owned: [uniform] };
+}
+
+export const attentionTileLabel = (t: AttentionTile): string => `br${t.br} bc${t.bc} tx${t.tx}`;

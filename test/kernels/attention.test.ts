@@ -1,0 +1,188 @@
+// shaders/attention.wgsl (the fused attention core) against the float64 reference
+// (src/reference/attention.ts attentionCore), for every tile config that fits this adapter: odd
+// sizes that are no multiple of any tile, causal (with and without an offset) and unmasked,
+// self- and cross-shaped, heads side by side with strides and offsets; the output is poisoned
+// first and nothing outside its windows may change. Fresh random inputs; a failure prints its seed.
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { poison, readBack, upload } from '../../src/gpu/buffers.js';
+import { GpuContext } from '../../src/gpu/device.js';
+import { InputError } from '../../src/gpu/errors.js';
+import { PipelineCache } from '../../src/gpu/pipelines.js';
+import {
+  HARDWARE_ATTENTION_TILES,
+  MAX_FUSED_D_HEAD,
+  SOFTWARE_ATTENTION_TILES,
+  attentionStorageBytes,
+  attentionTileProblem,
+  chooseAttentionTile,
+  prepareAttention,
+  type AttentionTile,
+} from '../../src/kernels/attention.js';
+import { encode, release } from '../../src/kernels/dispatch.js';
+import { createNodeGpu } from '../../src/node/dawn.js';
+import { attentionCore } from '../../src/reference/attention.js';
+
+let gpu: GpuContext | undefined;
+let cache: PipelineCache;
+
+beforeAll(async () => {
+  gpu = await GpuContext.create(createNodeGpu());
+  cache = new PipelineCache(gpu);
+});
+afterAll(() => gpu?.destroy());
+
+const ctx = (): GpuContext => {
+  if (!gpu) throw new Error('no GPU context (see the beforeAll error)');
+  return gpu;
+};
+
+function rng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
+  };
+}
+
+interface Case {
+  seq: number;
+  ctx: number;
+  heads: number;
+  dHead: number;
+  causal: boolean;
+  causalOffset?: number;
+  /** Extra columns around the heads in q, k/v and out (strides wider than heads·dHead). */
+  pad?: number;
+  /** Scale of the random q and k entries (large: extreme scores). */
+  spread?: number;
+  tile: AttentionTile;
+}
+
+async function check(c: Case, seed = Math.floor(Math.random() * 2 ** 31)): Promise<void> {
+  const g = ctx();
+  const next = rng(seed);
+  const width = c.heads * c.dHead;
+  const pad = c.pad ?? 0;
+  const ld = width + 2 * pad; // heads start at column `pad`
+  const spread = c.spread ?? 1;
+  const dense = (rows: number, scale: number) => Float32Array.from({ length: rows * width }, () => (2 * next() - 1) * scale);
+  const [q, k, v] = [dense(c.seq, spread), dense(c.ctx, spread), dense(c.ctx, 1)];
+  const strided = (x: Float32Array, rows: number) => {
+    const out = Float32Array.from({ length: rows * ld + 3 }, () => 2 * next() - 1);
+    for (let r = 0; r < rows; r++) out.set(x.subarray(r * width, (r + 1) * width), r * ld + pad);
+    return out;
+  };
+  const label = `seed ${seed}, tile ${JSON.stringify(c.tile)}, ${JSON.stringify({ ...c, tile: undefined })}`;
+  const owned: GPUBuffer[] = [];
+  try {
+    const qb = upload(g, strided(q, c.seq), 'q');
+    const kb = upload(g, strided(k, c.ctx), 'k');
+    const vb = upload(g, strided(v, c.ctx), 'v');
+    const outLength = c.seq * ld + 3;
+    const ob = upload(g, new Float32Array(outLength), 'out');
+    owned.push(qb, kb, vb, ob);
+    poison(g, ob);
+    const d = await g.scoped('attention test', () =>
+      prepareAttention(g, cache, {
+        label: `attention test ${label}`, q: { buffer: qb }, k: { buffer: kb }, v: { buffer: vb }, out: { buffer: ob },
+        seq: c.seq, ctx: c.ctx, heads: c.heads, dHead: c.dHead, ldQ: ld, ldK: ld, ldO: ld,
+        offQ: pad, offK: pad, offV: pad, offO: pad, causal: c.causal, causalOffset: c.causalOffset, tile: c.tile,
+      }),
+    );
+    try {
+      const encoder = g.device.createCommandEncoder();
+      const pass = encoder.beginComputePass();
+      encode(pass, d);
+      pass.end();
+      g.device.queue.submit([encoder.finish()]);
+      await g.drain('attention test');
+    } finally {
+      release([d]);
+    }
+    const out = await readBack(g, ob, outLength);
+    const ref = attentionCore(q, k, v, { seq: c.seq, ctx: c.ctx, heads: c.heads, dHead: c.dHead, causal: c.causal, causalOffset: c.causalOffset });
+    // Each output is a softmax-weighted mean of values in [-1, 1]: fp32 scores, exponentials and a
+    // ctx-long sum stay within 2e-5; one key dropped or counted twice moves it by ~1/ctx.
+    let worst = { err: 0, at: -1 };
+    for (let i = 0; i < c.seq; i++) {
+      for (let e = 0; e < width; e++) {
+        const got = out[i * ld + pad + e]!;
+        const want = ref[i * width + e]!;
+        const err = Math.abs(got - want);
+        const excess = Number.isFinite(err) ? err - (2e-5 + 1e-4 * Math.abs(want)) : Infinity;
+        if (excess > 0 && (worst.at < 0 || err > worst.err)) worst = { err: Number.isFinite(err) ? err : Infinity, at: i * width + e };
+      }
+    }
+    expect(worst.at, `${label}: worst at row ${Math.floor(worst.at / width)} column ${worst.at % width}, error ${worst.err}`).toBe(-1);
+    // Nothing outside the heads' windows is written (the padding keeps its NaN poison).
+    for (let i = 0; i < outLength; i++) {
+      const row = Math.floor(i / ld);
+      const colInRow = i % ld;
+      if (row < c.seq && colInRow >= pad && colInRow < pad + width) continue;
+      if (!Number.isNaN(out[i]!)) expect.fail(`${label}: element ${i} outside the output windows was written: ${out[i]}`);
+    }
+  } finally {
+    for (const b of owned) b.destroy();
+  }
+}
+
+const runnable = (dHead: number): AttentionTile[] => {
+  const all = [...HARDWARE_ATTENTION_TILES, ...SOFTWARE_ATTENTION_TILES].filter((t, i, a) => a.findIndex((u) => JSON.stringify(u) === JSON.stringify(t)) === i);
+  return all.filter((t) => attentionTileProblem(t, dHead, ctx().limits) === null);
+};
+
+describe('fused attention vs float64', () => {
+  const cases: Omit<Case, 'tile'>[] = [
+    { seq: 1, ctx: 1, heads: 1, dHead: 1, causal: true },
+    { seq: 7, ctx: 7, heads: 3, dHead: 13, causal: true },
+    { seq: 33, ctx: 33, heads: 2, dHead: 64, causal: false },
+    { seq: 5, ctx: 37, heads: 2, dHead: 32, causal: false, pad: 3 },
+    { seq: 9, ctx: 20, heads: 2, dHead: 16, causal: true, causalOffset: 11, pad: 1 },
+    { seq: 70, ctx: 70, heads: 2, dHead: 128, causal: true, pad: 4 },
+    { seq: 45, ctx: 45, heads: 1, dHead: 100, causal: true },
+  ];
+  for (const c of cases) {
+    it(`seq ${c.seq}, ctx ${c.ctx}, ${c.heads} heads × ${c.dHead}, ${c.causal ? `causal${c.causalOffset ? ` offset ${c.causalOffset}` : ''}` : 'unmasked'}, every tile`, async () => {
+      const tiles = runnable(c.dHead);
+      expect(tiles.length, 'some fused tile runs on this adapter').toBeGreaterThan(0);
+      for (const tile of tiles) await check({ ...c, tile });
+    });
+  }
+
+  it('extreme scores give no NaN, masked or not', async () => {
+    const tile = chooseAttentionTile(32, ctx().limits, ctx().adapterInfo.isSoftware)!;
+    await check({ seq: 20, ctx: 20, heads: 2, dHead: 32, causal: true, spread: 30, tile });
+    await check({ seq: 20, ctx: 25, heads: 1, dHead: 32, causal: false, spread: 30, tile });
+  });
+});
+
+describe('fused attention tiles (no GPU)', () => {
+  const h100 = { maxComputeInvocationsPerWorkgroup: 1024, maxComputeWorkgroupSizeX: 1024, maxComputeWorkgroupSizeY: 1024, maxComputeWorkgroupStorageSize: 49152 };
+  const webgpuDefault = { maxComputeInvocationsPerWorkgroup: 256, maxComputeWorkgroupSizeX: 256, maxComputeWorkgroupSizeY: 256, maxComputeWorkgroupStorageSize: 16384 };
+
+  it('each adapter kind gets a tile for every head width up to the maximum, within its limits', () => {
+    for (const limits of [h100, webgpuDefault]) {
+      for (const software of [false, true]) {
+        for (const dHead of [1, 13, 32, 64, 100, 128]) {
+          const t = chooseAttentionTile(dHead, limits, software);
+          expect(t, `d ${dHead}`).not.toBeNull();
+          expect(attentionStorageBytes(t!, dHead)).toBeLessThanOrEqual(limits.maxComputeWorkgroupStorageSize);
+        }
+      }
+    }
+    expect(chooseAttentionTile(128, h100, false)).toEqual(HARDWARE_ATTENTION_TILES[0]);
+    expect(chooseAttentionTile(MAX_FUSED_D_HEAD + 1, h100, false)).toBeNull();
+  });
+
+  it('a head too wide is refused before any GPU work, naming the limit', async () => {
+    const g = ctx();
+    const b = { buffer: { size: 1 << 20 } as GPUBuffer };
+    const call = { label: 'wide', q: b, k: b, v: b, out: b, seq: 2, ctx: 2, heads: 1, dHead: 200, ldQ: 200, ldK: 200, ldO: 200, causal: true };
+    await expect(prepareAttention(g, cache, call)).rejects.toThrow(InputError);
+    await expect(prepareAttention(g, cache, call)).rejects.toThrow(/d_head 200.*at most 128/);
+  });
+});
