@@ -108,6 +108,35 @@ fn valid(inside: bool, start: u32, end: u32) -> u32 {
   return select(0u, min(4u, end - start), inside && start < end);
 }
 
+// Where a workgroup's C tile starts, and where its K range ends.
+struct TileOrigin { row0: u32, col0: u32, baseA: u32, baseB: u32, kEnd: u32 }
+
+// This thread's share of the K step from k0 on, global memory → registers. Word l of A's step:
+// row l / KQ, elements 4·(l % KQ) .. +3 along K. Consecutive threads walk along K, which is
+// contiguous in A (and in a transposed B): coalesced. Without TRANS_B, word l of B is k row
+// l / (TN/4), columns 4·(l % (TN/4)) .. +3, contiguous in B.
+fn loadStep(t: TileOrigin, k0: u32, li: u32, stagedA: ptr<function, array<vec4f, MAX_STAGED>>,
+            stagedB: ptr<function, array<vec4f, MAX_STAGED>>) {
+  for (var i = 0u; i < LOADS_A; i++) {
+    let l = li + i * THREADS;
+    let gr = t.row0 + l / KQ;
+    let gk = k0 + (l % KQ) * 4u;
+    (*stagedA)[i] = loadA(t.baseA + gr * p.lda + gk, valid(l < WORDS_A && gr < p.M, gk, t.kEnd));
+  }
+  for (var i = 0u; i < LOADS_B; i++) {
+    let l = li + i * THREADS;
+    if (TRANS_B) {
+      let gc = t.col0 + l / KQ;
+      let gk = k0 + (l % KQ) * 4u;
+      (*stagedB)[i] = loadB(t.baseB + gc * p.ldb + gk, valid(l < WORDS_B && gc < p.N, gk, t.kEnd));
+    } else {
+      let gk = k0 + l / (TN / 4u);
+      let gc = t.col0 + (l % (TN / 4u)) * 4u;
+      (*stagedB)[i] = loadB(t.baseB + gk * p.ldb + gc, valid(l < WORDS_B && gk < t.kEnd, gc, p.N));
+    }
+  }
+}
+
 @compute @workgroup_size(WG_X, WG_Y)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) groups: vec3u,
         @builtin(local_invocation_id) lid: vec3u, @builtin(local_invocation_index) li: u32) {
@@ -133,28 +162,9 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) groups: vec3
   var stagedB: array<vec4f, MAX_STAGED>;
   let steps = (kEnd + TK - 1u) / TK;
 
-  // Word l of A's K step: row l / KQ, elements 4·(l % KQ) .. +3 along K. Consecutive threads walk
-  // along K, which is contiguous in A (and in a transposed B): coalesced. Without TRANS_B, word l
-  // of B is k row l / (TN/4), columns 4·(l % (TN/4)) .. +3, contiguous in B.
+  let tile = TileOrigin(row0, col0, baseA, baseB, kEnd);
   var k0 = 0u;
-  for (var i = 0u; i < LOADS_A; i++) {
-    let l = li + i * THREADS;
-    let gr = row0 + l / KQ;
-    let gk = k0 + (l % KQ) * 4u;
-    stagedA[i] = loadA(baseA + gr * p.lda + gk, valid(l < WORDS_A && gr < p.M, gk, kEnd));
-  }
-  for (var i = 0u; i < LOADS_B; i++) {
-    let l = li + i * THREADS;
-    if (TRANS_B) {
-      let gc = col0 + l / KQ;
-      let gk = k0 + (l % KQ) * 4u;
-      stagedB[i] = loadB(baseB + gc * p.ldb + gk, valid(l < WORDS_B && gc < p.N, gk, kEnd));
-    } else {
-      let gk = k0 + l / (TN / 4u);
-      let gc = col0 + (l % (TN / 4u)) * 4u;
-      stagedB[i] = loadB(baseB + gk * p.ldb + gc, valid(l < WORDS_B && gk < kEnd, gc, p.N));
-    }
-  }
+  loadStep(tile, k0, li, &stagedA, &stagedB);
 
   for (var step = 0u; step < steps; step++) {
     let stage = step % STAGES;
@@ -194,24 +204,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) groups: vec3
     // Next step's loads, in flight while this step computes.
     if (step + 1u < steps) {
       k0 += TK;
-      for (var i = 0u; i < LOADS_A; i++) {
-        let l = li + i * THREADS;
-        let gr = row0 + l / KQ;
-        let gk = k0 + (l % KQ) * 4u;
-        stagedA[i] = loadA(baseA + gr * p.lda + gk, valid(l < WORDS_A && gr < p.M, gk, kEnd));
-      }
-      for (var i = 0u; i < LOADS_B; i++) {
-        let l = li + i * THREADS;
-        if (TRANS_B) {
-          let gc = col0 + l / KQ;
-          let gk = k0 + (l % KQ) * 4u;
-          stagedB[i] = loadB(baseB + gc * p.ldb + gk, valid(l < WORDS_B && gc < p.N, gk, kEnd));
-        } else {
-          let gk = k0 + l / (TN / 4u);
-          let gc = col0 + (l % (TN / 4u)) * 4u;
-          stagedB[i] = loadB(baseB + gk * p.ldb + gc, valid(l < WORDS_B && gk < kEnd, gc, p.N));
-        }
-      }
+      loadStep(tile, k0, li, &stagedA, &stagedB);
     }
 
     for (var k = 0u; k < TK; k++) {

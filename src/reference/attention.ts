@@ -115,6 +115,19 @@ export function softmaxRows(scores: Float64Array, rows: number, cols: number, op
 /** Rows of keys/values: the context for cross-attention, the queries' own rows otherwise. */
 export const keyRows = (cfg: AttentionConfig): number => (cfg.cross ? cfg.contextSeq : cfg.seq);
 
+/** Scores [rows, keys] of the head at columns col … col + dHead: q_h·k_hᵀ·scale, rows of width `width`. */
+function headScores(q: ArrayLike<number>, k: ArrayLike<number>, rows: number, keys: number, width: number, col: number, dHead: number, scale: number): Float64Array {
+  const scores = new Float64Array(rows * keys);
+  for (let i = 0; i < rows; i++) {
+    for (let j = 0; j < keys; j++) {
+      let s = 0;
+      for (let d = 0; d < dHead; d++) s += q[i * width + col + d]! * k[j * width + col + d]!;
+      scores[i * keys + j] = s * scale;
+    }
+  }
+  return scores;
+}
+
 /**
  * Pattern [seq, keyRows] of one head: softmax(q_h·k_hᵀ/√dHead), causal when cfg.mask
  * (cross-attention is never masked). q [seq, heads·dHead], k [keyRows, heads·dHead];
@@ -127,16 +140,7 @@ export function attentionPattern(q: Float64Array, k: Float64Array, cfg: Attentio
   expectLength('attentionPattern q', q, seq * width, `[${seq}, ${width}]`);
   expectLength('attentionPattern k', k, kr * width, `[${kr}, ${width}]`);
   if (!Number.isInteger(head) || head < 0 || head >= cfg.heads) throw new Error(`head ${head} is not in [0, ${cfg.heads})`);
-  const scale = 1 / Math.sqrt(dHead);
-  const scores = new Float64Array(seq * kr);
-  const col = head * dHead;
-  for (let i = 0; i < seq; i++) {
-    for (let j = 0; j < kr; j++) {
-      let s = 0;
-      for (let d = 0; d < dHead; d++) s += q[i * width + col + d]! * k[j * width + col + d]!;
-      scores[i * kr + j] = s * scale;
-    }
-  }
+  const scores = headScores(q, k, seq, kr, width, head * dHead, dHead, 1 / Math.sqrt(dHead));
   return softmaxRows(scores, seq, kr, { causal: cfg.mask && !cfg.cross });
 }
 
@@ -157,16 +161,9 @@ export function attentionCore(
   expectLength('attentionCore v', v, ctx * width, `[${ctx}, ${width}]`);
   const scale = shape.scale ?? 1 / Math.sqrt(dHead);
   const attn = new Float64Array(seq * width);
-  const scores = new Float64Array(seq * ctx);
   for (let h = 0; h < heads; h++) {
     const col = h * dHead;
-    for (let i = 0; i < seq; i++) {
-      for (let j = 0; j < ctx; j++) {
-        let s = 0;
-        for (let d = 0; d < dHead; d++) s += q[i * width + col + d]! * k[j * width + col + d]!;
-        scores[i * ctx + j] = s * scale;
-      }
-    }
+    const scores = headScores(q, k, seq, ctx, width, col, dHead, scale);
     const p = softmaxRows(scores, seq, ctx, { causal: shape.causal, offset: shape.causalOffset ?? 0 });
     for (let i = 0; i < seq; i++) {
       for (let d = 0; d < dHead; d++) {

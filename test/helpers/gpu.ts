@@ -2,6 +2,8 @@
 // No adapter is a failure with the reason, never a silent skip.
 
 import { afterAll, beforeAll } from 'vitest';
+import { GpuContext } from '../../src/gpu/device.js';
+import { PipelineCache } from '../../src/gpu/pipelines.js';
 import { Engine } from '../../src/model/engine.js';
 import { createNodeGpu } from '../../src/node/dawn.js';
 
@@ -14,5 +16,35 @@ export function useEngine(): () => Engine {
   return () => {
     if (!engine) throw new Error('the engine was not created (see the beforeAll error)');
     return engine;
+  };
+}
+
+/** A bare GPU context and its pipeline cache per test file, for the kernel tests. */
+export function useGpuContext(): { ctx: () => GpuContext; cache: () => PipelineCache } {
+  let gpu: GpuContext | undefined;
+  let cache: PipelineCache | undefined;
+  beforeAll(async () => {
+    gpu = await GpuContext.create(createNodeGpu());
+    cache = new PipelineCache(gpu);
+  });
+  afterAll(() => gpu?.destroy());
+  return {
+    ctx: () => {
+      if (!gpu) throw new Error('no GPU context (see the beforeAll error)');
+      return gpu;
+    },
+    cache: () => cache!,
+  };
+}
+
+/** mulberry32: a small seeded generator, so a failing case can be replayed from its seed. */
+export function rng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
   };
 }

@@ -4,11 +4,10 @@
 // self- and cross-shaped, heads side by side with strides and offsets; the output is poisoned
 // first and nothing outside its windows may change. Fresh random inputs; a failure prints its seed.
 
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { rng, useGpuContext } from '../helpers/gpu.js';
 import { poison, readBack, upload } from '../../src/gpu/buffers.js';
-import { GpuContext } from '../../src/gpu/device.js';
 import { InputError } from '../../src/gpu/errors.js';
-import { PipelineCache } from '../../src/gpu/pipelines.js';
 import {
   HARDWARE_ATTENTION_TILES,
   MAX_FUSED_D_HEAD,
@@ -23,30 +22,7 @@ import { encode, release } from '../../src/kernels/dispatch.js';
 import { createNodeGpu } from '../../src/node/dawn.js';
 import { attentionCore } from '../../src/reference/attention.js';
 
-let gpu: GpuContext | undefined;
-let cache: PipelineCache;
-
-beforeAll(async () => {
-  gpu = await GpuContext.create(createNodeGpu());
-  cache = new PipelineCache(gpu);
-});
-afterAll(() => gpu?.destroy());
-
-const ctx = (): GpuContext => {
-  if (!gpu) throw new Error('no GPU context (see the beforeAll error)');
-  return gpu;
-};
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
+const { ctx, cache: pipelines } = useGpuContext();
 
 interface Case {
   seq: number;
@@ -87,7 +63,7 @@ async function check(c: Case, seed = Math.floor(Math.random() * 2 ** 31)): Promi
     owned.push(qb, kb, vb, ob);
     poison(g, ob);
     const d = await g.scoped('attention test', () =>
-      prepareAttention(g, cache, {
+      prepareAttention(g, pipelines(), {
         label: `attention test ${label}`, q: { buffer: qb }, k: { buffer: kb }, v: { buffer: vb }, out: { buffer: ob },
         seq: c.seq, ctx: c.ctx, heads: c.heads, dHead: c.dHead, ldQ: ld, ldK: ld, ldO: ld,
         offQ: pad, offK: pad, offV: pad, offO: pad, causal: c.causal, causalOffset: c.causalOffset, tile: c.tile,
@@ -182,7 +158,7 @@ describe('fused attention tiles (no GPU)', () => {
     const g = ctx();
     const b = { buffer: { size: 1 << 20 } as GPUBuffer };
     const call = { label: 'wide', q: b, k: b, v: b, out: b, seq: 2, ctx: 2, heads: 1, dHead: 200, ldQ: 200, ldK: 200, ldO: 200, causal: true };
-    await expect(prepareAttention(g, cache, call)).rejects.toThrow(InputError);
-    await expect(prepareAttention(g, cache, call)).rejects.toThrow(/d_head 200.*at most 128/);
+    await expect(prepareAttention(g, pipelines(), call)).rejects.toThrow(InputError);
+    await expect(prepareAttention(g, pipelines(), call)).rejects.toThrow(/d_head 200.*at most 128/);
   });
 });

@@ -3,11 +3,9 @@
 // batches, bias, accumulation and both causal modes; and the autotuner's choice logic.
 // Fresh random inputs each run; a failure prints its seed.
 
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { rng, useGpuContext } from '../helpers/gpu.js';
 import { createStorage, poison, readBack, upload } from '../../src/gpu/buffers.js';
-import { GpuContext } from '../../src/gpu/device.js';
-import { PipelineCache } from '../../src/gpu/pipelines.js';
-import { createNodeGpu } from '../../src/node/dawn.js';
 import { matmul as refMatmul, matmulTransB as refMatmulTransB } from '../../src/reference/attention.js';
 import { TUNE_CANDIDATES, adapterKey, autotuneMatmul, candidateTiles, clearTuneMemory, type TuneStore } from '../../src/kernels/autotune.js';
 import { encode, release } from '../../src/kernels/dispatch.js';
@@ -33,34 +31,12 @@ import {
   type TileLimits,
 } from '../../src/kernels/matmul.js';
 
-let gpu: GpuContext | undefined;
-let cache: PipelineCache;
+const { ctx, cache: pipelines } = useGpuContext();
 let dummy: GPUBuffer;
-
-beforeAll(async () => {
-  gpu = await GpuContext.create(createNodeGpu());
-  cache = new PipelineCache(gpu);
-  dummy = createStorage(gpu, 4, 'no bias');
-  console.log(`matmul tests on ${gpu.adapterInfo.name}${gpu.adapterInfo.isSoftware ? ' (software adapter)' : ''}`);
+beforeAll(() => {
+  dummy = createStorage(ctx(), 4, 'no bias');
+  console.log(`matmul tests on ${ctx().adapterInfo.name}${ctx().adapterInfo.isSoftware ? ' (software adapter)' : ''}`);
 });
-afterAll(() => gpu?.destroy());
-
-const ctx = (): GpuContext => {
-  if (!gpu) throw new Error('no GPU context (see the beforeAll error)');
-  return gpu;
-};
-
-/** mulberry32: a small seeded generator, so a failing case can be replayed from its seed. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
 
 const randomArray = (n: number, next: () => number): Float32Array => Float32Array.from({ length: n }, () => 2 * next() - 1);
 
@@ -147,7 +123,7 @@ async function check(c: Case, seed = Math.floor(Math.random() * 2 ** 31)): Promi
       causal: c.causal, causalOffset, tile: c.tile,
     };
     expect(usesVec4(call), `vec4 variant chosen for ${JSON.stringify({ ...c, tile: describeTile(c.tile) })}`).toBe(c.vec4);
-    const d = await g.scoped('matmul test', () => prepareMatmul(g, cache, call, dummy));
+    const d = await g.scoped('matmul test', () => prepareMatmul(g, pipelines(), call, dummy));
     try {
       const encoder = g.device.createCommandEncoder();
       const pass = encoder.beginComputePass();
@@ -386,7 +362,7 @@ describe('autotune', () => {
     const g = ctx();
     clearTuneMemory();
     const store = memoryStore();
-    const r = await autotuneMatmul(g, cache, { store });
+    const r = await autotuneMatmul(g, pipelines(), { store });
     if (g.adapterInfo.isSoftware) {
       expect(r.source).toBe('default');
       expect(r.tile).toEqual(defaultMatmulTile(g.adapterInfo, g.limits));
@@ -403,24 +379,24 @@ describe('autotune', () => {
     const lines: string[] = [];
     // Two candidates the other tests compiled already (A·Bᵀ, vec4), on a small product.
     const candidates = [DEFAULT_TILE, scalar(DEFAULT_TILE)];
-    const tuned = await autotuneMatmul(g, cache, { tune: true, store, candidates, shape: { M: 128, N: 96, K: 64, transB: true }, warmup: 1, runs: 3, log: (l) => lines.push(l) });
+    const tuned = await autotuneMatmul(g, pipelines(), { tune: true, store, candidates, shape: { M: 128, N: 96, K: 64, transB: true }, warmup: 1, runs: 3, log: (l) => lines.push(l) });
     console.log(lines.join('\n'));
     expect(tuned.source).toBe('tuned');
     expect(tuned.measurements!.every((m) => Number.isFinite(m.ms) && !m.error)).toBe(true);
     expect(candidates).toContainEqual(tuned.tile);
     expect(JSON.parse(store.text!).entries[tuned.key].tile).toEqual(tuned.tile);
-    const again = await autotuneMatmul(g, cache, { tune: true, store });
+    const again = await autotuneMatmul(g, pipelines(), { tune: true, store });
     expect(again.source).toBe('memory');
     expect(again.tile).toEqual(tuned.tile);
     clearTuneMemory();
-    const fromStore = await autotuneMatmul(g, cache, { tune: true, store });
+    const fromStore = await autotuneMatmul(g, pipelines(), { tune: true, store });
     expect(fromStore.source).toBe('store');
     expect(fromStore.tile).toEqual(tuned.tile);
     // A stale or corrupt store is ignored.
     clearTuneMemory();
     const corrupt = memoryStore();
     corrupt.text = '{not json';
-    const fallback = await autotuneMatmul(g, cache, { tune: false, store: corrupt });
+    const fallback = await autotuneMatmul(g, pipelines(), { tune: false, store: corrupt });
     expect(fallback.source).toBe('default');
   });
 });
