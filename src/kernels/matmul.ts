@@ -42,6 +42,8 @@ export interface AdapterDefaults {
 
 /**
  * Configs measured on real adapters with bench/matmul-tune.ts (median of 7, timestamp queries).
+ * The H100 lines are an earlier session's tuning notes whose raw output was not kept; they are
+ * why this config ships, not a quoted result (bench/RESULTS.md says what is measured).
  * NVIDIA H100 80GB HBM3 (Dawn/Vulkan, driver 580.159.04), 2026-11-25, 128×128 wg16×16 rb8 tk8 s2:
  *   8192³ A·B 29.6 ms = 37.1 TFLOP/s; [2048×12288]·[12288×12288]ᵀ 16.7 ms = 37.0 TFLOP/s;
  *   4096³ 36.8 TFLOP/s; 96-head causal q·kᵀ (n 2048, d 128) ≈ 1.97 ms = 26 TFLOP/s and
