@@ -1,16 +1,15 @@
-// The engine against the outside oracle (../shared/golden, computed by numpy): weights and
+// The engine against the outside oracle (the golden cases, computed by numpy; test/helpers/golden.ts): weights and
 // inputs are read from the cases' safetensors files through the same path as `--weights` and
 // `--input`. A missing folder fails rather than skips.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { GOLDEN_DIR } from '../helpers/golden.js';
 import { useEngine } from '../helpers/gpu.js';
 import { resolveConfig } from '../../src/model/config.js';
 import { inputsFromFile, SafetensorsFile, weightsFromFile } from '../../src/node/safetensors-file.js';
 import { compare } from '../../src/verify/compare.js';
 
-const GOLDEN_DIR = process.env.GOLDEN_DIR ?? fileURLToPath(new URL('../../../shared/golden/', import.meta.url));
 const engine = useEngine();
 
 interface GoldenCase { name: string; seq: number; dModel: number; heads: number; dHead: number; layers: number; mask: boolean; cross: boolean; contextSeq: number | null }

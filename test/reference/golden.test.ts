@@ -4,13 +4,11 @@
 import { describe, it, expect } from 'vitest';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { GOLDEN_DIR } from '../helpers/golden.js';
 import { getF32, parseSafetensorsHeader, weightName } from '../../src/io/safetensors.js';
 import { attentionStack, type LayerWeights } from '../../src/reference/attention.js';
 import { resolveConfig, type AttentionConfig } from '../../src/model/config.js';
 import { compare, describeComparison } from '../../src/verify/compare.js';
-
-const GOLDEN_DIR = process.env.GOLDEN_DIR ?? fileURLToPath(new URL('../../../shared/golden/', import.meta.url));
 
 interface GoldenCase {
   name: string;
