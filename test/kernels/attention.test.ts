@@ -35,6 +35,8 @@ interface Case {
   pad?: number;
   /** Scale of the random q and k entries (large: extreme scores). */
   spread?: number;
+  /** Absolute tolerance (default 2e-5). */
+  atol?: number;
   tile: AttentionTile;
 }
 
@@ -89,7 +91,7 @@ async function check(c: Case, seed = Math.floor(Math.random() * 2 ** 31)): Promi
         const got = out[i * ld + pad + e]!;
         const want = ref[i * width + e]!;
         const err = Math.abs(got - want);
-        const excess = Number.isFinite(err) ? err - (2e-5 + 1e-4 * Math.abs(want)) : Infinity;
+        const excess = Number.isFinite(err) ? err - ((c.atol ?? 2e-5) + 1e-4 * Math.abs(want)) : Infinity;
         if (excess > 0 && (worst.at < 0 || err > worst.err)) worst = { err: Number.isFinite(err) ? err : Infinity, at: i * width + e };
       }
     }
@@ -130,9 +132,11 @@ describe('fused attention vs float64', () => {
   }
 
   it('extreme scores give no NaN, masked or not', async () => {
+    // Scores up to ±5000: their fp32 rounding (about 2⁻²⁴·d·Σ|q·k| ≈ 1e-3) moves the weights of
+    // keys that compete by as much, whatever the kernel; what this guards is finite outputs.
     const tile = chooseAttentionTile(32, ctx().limits, ctx().adapterInfo.isSoftware)!;
-    await check({ seq: 20, ctx: 20, heads: 2, dHead: 32, causal: true, spread: 30, tile });
-    await check({ seq: 20, ctx: 25, heads: 1, dHead: 32, causal: false, spread: 30, tile });
+    await check({ seq: 20, ctx: 20, heads: 2, dHead: 32, causal: true, spread: 30, atol: 2e-3, tile });
+    await check({ seq: 20, ctx: 25, heads: 1, dHead: 32, causal: false, spread: 30, atol: 2e-3, tile });
   });
 });
 
