@@ -1,6 +1,6 @@
 // The command as a user runs it: the esbuild bundle in a child process, JSON on stdout,
 // exit status, safetensors in and out, and clear errors for bad input.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -63,6 +63,28 @@ describe('webgpu-attention run', () => {
     const bad = cli('run', ...small, '--tune', '--no-tune');
     expect(bad.status).not.toBe(0);
     expect(bad.stderr).toMatch(/--no-tune contradicts --tune/);
+  });
+
+  it('Ctrl-C stops after the current layer, reports the layers run, and exits 130', async () => {
+    const child = spawn(process.execPath, [join(root, 'dist/cli.mjs'), 'run', '--layers', '400', '--heads', '2', '--d-model', '64', '--d-head', '32', '--seq', '64', '--verify', 'exact', '--json'], {
+      env: { ...process.env, XDG_RUNTIME_DIR: '/tmp', WEBGPU_ATTENTION_TUNE_FILE: tuneFile },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => {
+      stderr += d;
+      if (/layer 3\/400/.test(stderr) && !child.killed) child.kill('SIGINT');
+    });
+    const status = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    expect(status, stderr).toBe(130);
+    expect(stderr).toMatch(/interrupted: stopping after the current layer/);
+    const r = JSON.parse(stdout);
+    expect(r.stopped).toBe(true);
+    expect(r.layersRun).toBeGreaterThanOrEqual(3);
+    expect(r.layersRun).toBeLessThan(400);
+    // What ran is still checked: the float64 reference of the layers run.
+    expect(r.verification.passed).toBe(true);
   });
 
   it('sampled verification passes and reports each layer', () => {
