@@ -78,7 +78,10 @@ export interface TuneShape {
 
 export interface AutotuneOptions {
   store?: TuneStore;
-  /** true: tune (unless cached); false: never time anything; 'auto' (default): tune hardware adapters only. */
+  /**
+   * true: tune (unless cached); false: the adapter's default, neither timed nor read from the store;
+   * 'auto' (default): tune hardware adapters, and on software ones use a stored choice if any.
+   */
   tune?: boolean | 'auto';
   /** Ignore cached choices and time again. */
   retune?: boolean;
@@ -104,10 +107,12 @@ const memory = new Map<string, Promise<TuneResult>>();
 export function autotuneMatmul(gpu: GpuContext, cache: PipelineCache, options: AutotuneOptions = {}): Promise<TuneResult> {
   const key = adapterKey(gpu.adapterInfo);
   const tune = options.tune ?? 'auto';
-  if (tune === false || (tune === 'auto' && gpu.adapterInfo.isSoftware)) {
-    const stored = options.retune ? null : (loadStored(options.store, key, gpu.limits) ?? null);
-    if (stored) return Promise.resolve({ tile: stored, source: 'store', key });
-    return Promise.resolve({ tile: defaultMatmulTile(gpu.adapterInfo, gpu.limits), source: 'default', key });
+  const fallback = (): Promise<TuneResult> => Promise.resolve({ tile: defaultMatmulTile(gpu.adapterInfo, gpu.limits), source: 'default', key });
+  if (tune === false) return fallback();
+  if (tune === 'auto' && gpu.adapterInfo.isSoftware) {
+    // Not timed here, but an earlier `tune: true` on this adapter is used.
+    const stored = options.retune ? null : loadStored(options.store, key, gpu.limits);
+    return stored ? Promise.resolve({ tile: stored, source: 'store', key }) : fallback();
   }
   // In memory per adapter and per the limits a tile depends on (one adapter can give devices
   // with different limits).

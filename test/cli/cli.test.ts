@@ -60,6 +60,7 @@ describe('webgpu-attention run', () => {
     const again = json('run', ...small);
     expect(again.matmul.source).toBe('store');
     expect(again.matmul.config).toEqual(tuned.matmul.config);
+    expect(json('run', ...small, '--no-tune').matmul.source).toBe('default');
     const bad = cli('run', ...small, '--tune', '--no-tune');
     expect(bad.status).not.toBe(0);
     expect(bad.stderr).toMatch(/--no-tune contradicts --tune/);

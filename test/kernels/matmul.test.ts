@@ -396,7 +396,10 @@ describe('autotune', () => {
     clearTuneMemory();
     const corrupt = memoryStore();
     corrupt.text = '{not json';
-    const fallback = await autotuneMatmul(g, pipelines(), { tune: false, store: corrupt });
-    expect(fallback.source).toBe('default');
+    const fallback = await autotuneMatmul(g, pipelines(), { tune: 'auto', store: corrupt, candidates, shape: { M: 128, N: 96, K: 64, transB: true }, warmup: 1, runs: 3 });
+    expect(fallback.source).toBe(g.adapterInfo.isSoftware ? 'default' : 'tuned');
+    // tune: false never reads the store, even a valid one.
+    clearTuneMemory();
+    expect((await autotuneMatmul(g, pipelines(), { tune: false, store })).source).toBe('default');
   });
 });
