@@ -15,25 +15,26 @@
 // one read of q, k, v and one write of out.
 //
 // Threads: TX along columns × TY = BR / RPT along rows. Thread (tx, ty) holds rows ty + TY·i
-// (i < RPT) of S (columns tx + TX·j, j < SC = BC / TX) and of O (columns tx + TX·j, j < DJ).
-// Thread r < BR also keeps row r's running max and sum: it alone updates them (then the rows'
-// rescale factors go through workgroup memory to everyone).
-// Workgroup tiles, row stride DS = TX·DJ + 1 (odd, so threads reading different rows hit
-// different banks): tileQ [BR][DS] (scaled, loaded once), tileKV [BC][DS] (k, then v: one
-// buffer), tileP [BR][BC + 1]. Columns d..TX·DJ of the tiles read as 0.
+// (i < RPT) of S (keys tx + TX·j, j < SC = BC / TX) and of O (the four columns from
+// 4·(tx + TX·j) on, j < G). Thread r < BR also keeps row r's running max and sum: it alone
+// updates them (then the rows' rescale factors go through workgroup memory to everyone).
+// Workgroup tiles hold q, k and v rows as vec4 words (4 columns): a 16-byte read feeds 4 FMAs.
+// Row stride DS = TX·G + 1 words (odd, so threads reading different rows hit different banks):
+// tileQ [BR][DS] (scaled, loaded once), tileKV [BC][DS] (k, then v: one buffer), tileP
+// [BR][BC + 1] (scores, then weights). Columns d .. 4·TX·G of the tiles read as 0.
 //
-// Preconditions enforced by src/kernels/attention.ts: d <= TX·DJ, DJ <= MAX_DJ, SC <= MAX_SC,
+// Preconditions enforced by src/kernels/attention.ts: d <= 4·TX·G, G <= MAX_G, SC <= MAX_SC,
 // TX >= RPT (so THREADS >= BR), BC a multiple of TX; the tiles fit maxComputeWorkgroupStorageSize;
 // every index fits a u32; inputs are finite (so only masked scores hold the sentinel).
 
 override BR: u32 = 32;
 override BC: u32 = 32;
 override TX: u32 = 16;
-override DJ: u32 = 8;
+override G: u32 = 2;
 
 const RPT: u32 = 4u;
-// Function-scope arrays cannot be override-sized: these bound DJ and SC.
-const MAX_DJ: u32 = 16u;
+// Function-scope arrays cannot be override-sized: these bound G and SC.
+const MAX_G: u32 = 4u;
 const MAX_SC: u32 = 4u;
 // The lowest finite f32 marks a masked score (-inf is not a WGSL literal).
 const MASKED: f32 = -0x1.fffffep+127f;
@@ -41,8 +42,8 @@ const MASKED: f32 = -0x1.fffffep+127f;
 override TY: u32 = BR / RPT;
 override THREADS: u32 = TX * TY;
 override SC: u32 = BC / TX;
-override DW: u32 = TX * DJ;
-override DS: u32 = DW + 1u;
+override DQ: u32 = TX * G;   // vec4 words of a tile row
+override DS: u32 = DQ + 1u;  // its stride
 override PS: u32 = BC + 1u;
 
 struct Params {
@@ -59,23 +60,32 @@ struct Params {
 @group(0) @binding(3) var<storage, read_write> o: array<f32>;
 @group(0) @binding(4) var<uniform> p: Params;
 
-var<workgroup> tileQ: array<f32, BR * DS>;
-var<workgroup> tileKV: array<f32, BC * DS>;
+var<workgroup> tileQ: array<vec4f, BR * DS>;
+var<workgroup> tileKV: array<vec4f, BC * DS>;
 var<workgroup> tileP: array<f32, BR * PS>;
 var<workgroup> rescale: array<f32, BR>;
 
-// Rows j0 .. j0 + BC of k or v (from element `off` of each row) into tileKV; rows past ctx and
-// columns past d as 0.
-fn loadKeys(src: u32, j0: u32, off: u32, li: u32) {
-  for (var l = li; l < BC * DW; l += THREADS) {
-    let c = l / DW;
-    let col = l % DW;
-    var x = 0.0;
-    if (j0 + c < p.ctx && col < p.d) {
-      let at = (j0 + c) * p.ldK + off + col;
-      if (src == 0u) { x = k[at]; } else { x = v[at]; }
+// Columns col .. col + 3 of a row starting at element `at` of q (src 0), k (1) or v (2); those
+// at or past d read as 0.
+fn fetch4(src: u32, at: u32, col: u32) -> vec4f {
+  var x = vec4f(0.0);
+  for (var e = 0u; e < 4u; e++) {
+    if (col + e < p.d) {
+      if (src == 0u) { x[e] = q[at + col + e]; } else if (src == 1u) { x[e] = k[at + col + e]; } else { x[e] = v[at + col + e]; }
     }
-    tileKV[c * DS + col] = x;
+  }
+  return x;
+}
+
+// Rows j0 .. j0 + BC of k (src 1) or v (src 2), from element `off` of each row, into tileKV;
+// rows past ctx as 0.
+fn loadKeys(src: u32, j0: u32, off: u32, li: u32) {
+  for (var l = li; l < BC * DQ; l += THREADS) {
+    let c = l / DQ;
+    let w = l % DQ;
+    var x = vec4f(0.0);
+    if (j0 + c < p.ctx) { x = fetch4(src, (j0 + c) * p.ldK + off, 4u * w); }
+    tileKV[c * DS + w] = x;
   }
 }
 
@@ -86,14 +96,15 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
   let head = wid.y * p.d;
   let tx = lid.x;
   let ty = lid.y;
+  let words = (p.d + 3u) / 4u; // vec4 words that hold the head's d columns
 
   // The queries, scaled once here rather than every score.
-  for (var l = li; l < BR * DW; l += THREADS) {
-    let r = l / DW;
-    let col = l % DW;
-    var x = 0.0;
-    if (q0 + r < p.seq && col < p.d) { x = q[(q0 + r) * p.ldQ + p.offQ + head + col] * p.scale; }
-    tileQ[r * DS + col] = x;
+  for (var l = li; l < BR * DQ; l += THREADS) {
+    let r = l / DQ;
+    let w = l % DQ;
+    var x = vec4f(0.0);
+    if (q0 + r < p.seq) { x = fetch4(0u, (q0 + r) * p.ldQ + p.offQ + head, 4u * w) * p.scale; }
+    tileQ[r * DS + w] = x;
   }
 
   // Keys past the block's last query are masked for all of its rows: stop there.
@@ -101,23 +112,23 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
   var kEnd = p.ctx;
   if (p.causal != 0u) { kEnd = min(p.ctx, lastRow + p.causalOffset + 1u); }
 
-  var acc: array<f32, RPT * MAX_DJ>; // acc[i * MAX_DJ + j]: row ty + TY·i, column tx + TX·j
-  for (var i = 0u; i < RPT * MAX_DJ; i++) { acc[i] = 0.0; }
+  var acc: array<vec4f, RPT * MAX_G>; // acc[i * MAX_G + j]: row ty + TY·i, columns 4·(tx + TX·j) .. +3
+  for (var i = 0u; i < RPT * MAX_G; i++) { acc[i] = vec4f(0.0); }
   var rowMax = MASKED; // row li's, for li < BR
   var rowSum = 0.0;
 
   for (var j0 = 0u; j0 < kEnd; j0 += BC) {
-    loadKeys(0u, j0, p.offK + head, li);
+    loadKeys(1u, j0, p.offK + head, li);
     workgroupBarrier(); // tileQ (first block) and tileKV = k are complete
 
     var s: array<f32, RPT * MAX_SC>;
     for (var i = 0u; i < RPT * MAX_SC; i++) { s[i] = 0.0; }
-    for (var dd = 0u; dd < p.d; dd++) {
-      var qv: array<f32, RPT>;
-      for (var i = 0u; i < RPT; i++) { qv[i] = tileQ[(ty + TY * i) * DS + dd]; }
+    for (var w = 0u; w < words; w++) {
+      var qv: array<vec4f, RPT>;
+      for (var i = 0u; i < RPT; i++) { qv[i] = tileQ[(ty + TY * i) * DS + w]; }
       for (var j = 0u; j < SC; j++) {
-        let kv = tileKV[(tx + TX * j) * DS + dd];
-        for (var i = 0u; i < RPT; i++) { s[i * MAX_SC + j] = fma(qv[i], kv, s[i * MAX_SC + j]); }
+        let kv = tileKV[(tx + TX * j) * DS + w];
+        for (var i = 0u; i < RPT; i++) { s[i * MAX_SC + j] += dot(qv[i], kv); }
       }
     }
     for (var i = 0u; i < RPT; i++) {
@@ -130,7 +141,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
     }
     workgroupBarrier(); // the scores are complete; tileKV is free for v
 
-    loadKeys(1u, j0, p.offV + head, li);
+    loadKeys(2u, j0, p.offV + head, li);
     // Online softmax of row li: masked scores give exactly 0, and a row with nothing visible yet
     // keeps max MASKED and sum 0 (its rescale exp(0) = 1 multiplies zeros).
     if (li < BR) {
@@ -153,14 +164,14 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
 
     for (var i = 0u; i < RPT; i++) {
       let f = rescale[ty + TY * i];
-      for (var j = 0u; j < DJ; j++) { acc[i * MAX_DJ + j] *= f; }
+      for (var j = 0u; j < G; j++) { acc[i * MAX_G + j] *= f; }
     }
     for (var c = 0u; c < BC; c++) {
       var pv: array<f32, RPT>;
       for (var i = 0u; i < RPT; i++) { pv[i] = tileP[(ty + TY * i) * PS + c]; }
-      for (var j = 0u; j < DJ; j++) {
+      for (var j = 0u; j < G; j++) {
         let x = tileKV[c * DS + tx + TX * j];
-        for (var i = 0u; i < RPT; i++) { acc[i * MAX_DJ + j] = fma(pv[i], x, acc[i * MAX_DJ + j]); }
+        for (var i = 0u; i < RPT; i++) { acc[i * MAX_G + j] = fma(vec4f(pv[i]), x, acc[i * MAX_G + j]); }
       }
     }
     workgroupBarrier(); // everyone is done with tileKV and tileP before the next block
@@ -172,9 +183,13 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
     let r = ty + TY * i;
     if (q0 + r >= p.seq) { continue; }
     let inv = rescale[r];
-    for (var j = 0u; j < DJ; j++) {
-      let col = tx + TX * j;
-      if (col < p.d) { o[(q0 + r) * p.ldO + p.offO + head + col] = acc[i * MAX_DJ + j] * inv; }
+    let at = (q0 + r) * p.ldO + p.offO + head;
+    for (var j = 0u; j < G; j++) {
+      let col = 4u * (tx + TX * j);
+      let x = acc[i * MAX_G + j] * inv;
+      for (var e = 0u; e < 4u; e++) {
+        if (col + e < p.d) { o[at + col + e] = x[e]; }
+      }
     }
   }
 }

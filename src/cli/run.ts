@@ -34,8 +34,8 @@ export const RUN_USAGE = `webgpu-attention run [flags]
   --json                           one JSON object on stdout
   --force                          run a configuration a software adapter would take very long for
   --attention auto|fused|materialized   the attention core: three passes over a pattern buffer, or one
-                                   fused pass without it (d_head <= 128); auto: fused only where one
-                                   head's pattern would not fit a storage binding
+                                   fused pass without it (d_head <= 128); auto: fused on a software
+                                   adapter, and on a GPU where one head's pattern would not fit a binding
   --tune | --no-tune | --retune    matmul tile config: by default timed once per hardware adapter (about a
                                    second) and kept in ~/.cache/webgpu-attention/matmul-tiles.json
                                    (WEBGPU_ATTENTION_TUNE_FILE); --tune also on a software adapter,

@@ -10,9 +10,9 @@ import type { PipelineCache } from '../gpu/pipelines.js';
 import { bindGroup, checkGrid, checkIndexRange, type Binding, type PreparedDispatch } from './dispatch.js';
 import type { TileLimits } from './matmul.js';
 
-/** Rows of S and O per thread, and the shader's register bounds (RPT, MAX_DJ, MAX_SC). */
+/** Rows of S and O per thread, and the shader's register bounds (RPT, MAX_G, MAX_SC). */
 const RPT = 4;
-const MAX_DJ = 16;
+const MAX_G = 4;
 const MAX_SC = 4;
 
 export interface AttentionTile {
@@ -42,12 +42,12 @@ export const SOFTWARE_ATTENTION_TILES: readonly AttentionTile[] = [
   { br: 16, bc: 8, tx: 8 },
 ];
 
-/** Column registers per thread for a head width: ceil(d / tx). */
-const columnsPerThread = (t: AttentionTile, dHead: number): number => Math.ceil(dHead / t.tx);
+/** Groups of 4 output columns per thread for a head width (G in the shader): ceil(d / 4·tx). */
+const columnGroups = (t: AttentionTile, dHead: number): number => Math.ceil(dHead / (4 * t.tx));
 
 export function attentionStorageBytes(t: AttentionTile, dHead: number): number {
-  const ds = t.tx * columnsPerThread(t, dHead) + 1;
-  return 4 * (t.br * ds + t.bc * ds + t.br * (t.bc + 1) + t.br);
+  const ds = t.tx * columnGroups(t, dHead) + 1; // vec4 words per tile row
+  return 16 * (t.br * ds + t.bc * ds) + 4 * (t.br * (t.bc + 1) + t.br);
 }
 
 /** The widest head the fused kernel takes: GPT-3's 128 (wider heads use the materialized path). */
@@ -59,7 +59,7 @@ export function attentionTileProblem(t: AttentionTile, dHead: number, limits: Ti
   if (dHead > MAX_FUSED_D_HEAD) return `d_head ${dHead} is over the fused kernel's ${MAX_FUSED_D_HEAD}`;
   if (!Number.isInteger(t.br / RPT) || t.br <= 0) return `br ${t.br} must be a positive multiple of ${RPT}`;
   if (t.tx < RPT || !Number.isInteger(t.bc / t.tx) || t.bc / t.tx > MAX_SC) return `bc ${t.bc} must be tx (${t.tx} ≥ ${RPT}) times 1..${MAX_SC}`;
-  if (columnsPerThread(t, dHead) > MAX_DJ) return `d_head ${dHead} needs ${columnsPerThread(t, dHead)} columns per thread (at most ${MAX_DJ} with tx ${t.tx})`;
+  if (columnGroups(t, dHead) > MAX_G) return `d_head ${dHead} needs ${4 * columnGroups(t, dHead)} columns per thread (at most ${4 * MAX_G} with tx ${t.tx})`;
   if (threads > limits.maxComputeInvocationsPerWorkgroup) return `${threads} invocations exceed maxComputeInvocationsPerWorkgroup (${limits.maxComputeInvocationsPerWorkgroup})`;
   if (t.tx > limits.maxComputeWorkgroupSizeX || t.br / RPT > limits.maxComputeWorkgroupSizeY) return 'the workgroup exceeds maxComputeWorkgroupSizeX/Y';
   const bytes = attentionStorageBytes(t, dHead);
@@ -111,7 +111,7 @@ export async function prepareAttention(gpu: GpuContext, cache: PipelineCache, ca
   const pipeline = await cache.get({
     name: 'attention',
     source: attentionSource,
-    constants: { BR: t.br, BC: t.bc, TX: t.tx, DJ: columnsPerThread(t, call.dHead) },
+    constants: { BR: t.br, BC: t.bc, TX: t.tx, G: columnGroups(t, call.dHead) },
   });
   const grid: [number, number, number] = [Math.ceil(call.seq / t.br), call.heads, 1];
   checkGrid(gpu, call.label, grid);

@@ -55,7 +55,8 @@ export interface RunOptions {
   /**
    * The attention core: 'materialized' (scores, softmax, weighted sums over a pattern buffer),
    * 'fused' (shaders/attention.wgsl, no pattern buffer; d_head up to 128), or 'auto' (default):
-   * materialized, fused when one head's pattern would not fit a binding.
+   * fused on software adapters (measured faster there), on hardware ones where one head's pattern
+   * would not fit a binding; materialized otherwise and whenever patterns are captured.
    */
   attention?: 'auto' | AttentionMode;
   /** Read back every head's pattern of every layer (small configurations: the browser's heatmaps). */
@@ -166,6 +167,9 @@ export class Engine {
       return 'fused';
     }
     if (wanted === 'materialized' || options.capturePatterns || !fusedFits) return 'materialized';
+    // Measured faster on lavapipe (bench/RESULTS.md); on hardware adapters not measured yet, so
+    // there only where the pattern would not fit.
+    if (this.gpu.adapterInfo.isSoftware) return 'fused';
     const patternCap = Math.min(limits.maxStorageBufferBindingSize, options.plan?.patternBytes ?? Infinity);
     return cfg.seq * cfg.contextSeq * 4 > patternCap ? 'fused' : 'materialized';
   }
