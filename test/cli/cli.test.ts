@@ -127,6 +127,8 @@ describe('webgpu-attention run', () => {
     [['--weights', '/nonexistent.safetensors'], /no such file|ENOENT/],
     [['--context-seq', '5'], /--context-seq applies to cross-attention only/],
     [['--frobnicate'], /Unknown option '--frobnicate'/],
+    [['--attention', 'flash'], /--attention must be auto, fused or materialized, got 'flash'/],
+    [['--attention', 'fused', '--heads', '1', '--d-head', '160', '--d-model', '160'], /--attention fused: --d-head 160 fits no fused attention tile/],
   ])('refuses %j', (args, message) => {
     const r = cli('run', ...args);
     expect(r.status).not.toBe(0);
