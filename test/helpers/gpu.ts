@@ -4,6 +4,7 @@
 import { afterAll, beforeAll } from 'vitest';
 import { GpuContext } from '../../src/gpu/device.js';
 import { PipelineCache } from '../../src/gpu/pipelines.js';
+import { encode, release, type PreparedDispatch } from '../../src/kernels/dispatch.js';
 import { Engine } from '../../src/model/engine.js';
 import { createNodeGpu } from '../../src/node/dawn.js';
 
@@ -47,4 +48,20 @@ export function rng(seed: number): () => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
   };
+}
+
+/** Encodes one prepared dispatch, submits it, waits for the queue (errors reported), releases it. */
+export async function runDispatch(gpu: GpuContext, d: PreparedDispatch, label: string): Promise<void> {
+  try {
+    await gpu.scoped(label, () => {
+      const encoder = gpu.device.createCommandEncoder({ label });
+      const pass = encoder.beginComputePass();
+      encode(pass, d);
+      pass.end();
+      gpu.device.queue.submit([encoder.finish()]);
+    });
+    await gpu.drain(label);
+  } finally {
+    release([d]);
+  }
 }

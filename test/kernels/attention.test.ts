@@ -5,7 +5,7 @@
 // first and nothing outside its windows may change. Fresh random inputs; a failure prints its seed.
 
 import { describe, expect, it } from 'vitest';
-import { rng, useGpuContext } from '../helpers/gpu.js';
+import { rng, runDispatch, useGpuContext } from '../helpers/gpu.js';
 import { poison, readBack, upload } from '../../src/gpu/buffers.js';
 import { InputError } from '../../src/gpu/errors.js';
 import {
@@ -18,7 +18,6 @@ import {
   prepareAttention,
   type AttentionTile,
 } from '../../src/kernels/attention.js';
-import { encode, release } from '../../src/kernels/dispatch.js';
 import { createNodeGpu } from '../../src/node/dawn.js';
 import { attentionCore } from '../../src/reference/attention.js';
 
@@ -71,16 +70,7 @@ async function check(c: Case, seed = Math.floor(Math.random() * 2 ** 31)): Promi
         offQ: pad, offK: pad, offV: pad, offO: pad, causal: c.causal, causalOffset: c.causalOffset, tile: c.tile,
       }),
     );
-    try {
-      const encoder = g.device.createCommandEncoder();
-      const pass = encoder.beginComputePass();
-      encode(pass, d);
-      pass.end();
-      g.device.queue.submit([encoder.finish()]);
-      await g.drain('attention test');
-    } finally {
-      release([d]);
-    }
+    await runDispatch(g, d, 'attention test');
     const out = await readBack(g, ob, outLength);
     const ref = attentionCore(q, k, v, { seq: c.seq, ctx: c.ctx, heads: c.heads, dHead: c.dHead, causal: c.causal, causalOffset: c.causalOffset });
     // Each output is a softmax-weighted mean of values in [-1, 1]: fp32 scores, exponentials and a

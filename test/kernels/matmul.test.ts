@@ -4,11 +4,10 @@
 // Fresh random inputs each run; a failure prints its seed.
 
 import { beforeAll, describe, expect, it } from 'vitest';
-import { rng, useGpuContext } from '../helpers/gpu.js';
+import { rng, runDispatch, useGpuContext } from '../helpers/gpu.js';
 import { createStorage, poison, readBack, upload } from '../../src/gpu/buffers.js';
 import { matmul as refMatmul, matmulTransB as refMatmulTransB } from '../../src/reference/attention.js';
 import { TUNE_CANDIDATES, adapterKey, autotuneMatmul, candidateTiles, clearTuneMemory, type TuneStore } from '../../src/kernels/autotune.js';
-import { encode, release } from '../../src/kernels/dispatch.js';
 import {
   ADAPTER_DEFAULTS,
   DEFAULT_TILE,
@@ -124,16 +123,7 @@ async function check(c: Case, seed = Math.floor(Math.random() * 2 ** 31)): Promi
     };
     expect(usesVec4(call), `vec4 variant chosen for ${JSON.stringify({ ...c, tile: describeTile(c.tile) })}`).toBe(c.vec4);
     const d = await g.scoped('matmul test', () => prepareMatmul(g, pipelines(), call, dummy));
-    try {
-      const encoder = g.device.createCommandEncoder();
-      const pass = encoder.beginComputePass();
-      encode(pass, d);
-      pass.end();
-      g.device.queue.submit([encoder.finish()]);
-      await g.drain('matmul test');
-    } finally {
-      release([d]);
-    }
+    await runDispatch(g, d, 'matmul test');
     const out = await readBack(g, cBuf, cLength);
 
     const written = new Uint8Array(cLength);

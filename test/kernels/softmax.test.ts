@@ -1,41 +1,26 @@
 // The masked softmax alone against the float64 reference: rows sum to 1, masked entries are
 // exactly 0, no NaN from extreme rows, every element written (the buffer is poisoned first).
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { GpuContext } from '../../src/gpu/device.js';
-import { PipelineCache } from '../../src/gpu/pipelines.js';
+import { describe, expect, it } from 'vitest';
 import { poison, readBack, upload } from '../../src/gpu/buffers.js';
-import { encode, release } from '../../src/kernels/dispatch.js';
 import { prepareSoftmax } from '../../src/kernels/softmax.js';
 import { softmaxRows } from '../../src/reference/attention.js';
 import { compare } from '../../src/verify/compare.js';
-import { createNodeGpu } from '../../src/node/dawn.js';
+import { runDispatch, useGpuContext } from '../helpers/gpu.js';
 
-let gpu: GpuContext;
-let cache: PipelineCache;
-beforeAll(async () => {
-  gpu = await GpuContext.create(createNodeGpu());
-  cache = new PipelineCache(gpu);
-});
-afterAll(() => gpu?.destroy());
+const { ctx, cache } = useGpuContext();
 
 async function gpuSoftmax(scores: Float32Array, rows: number, cols: number, seq: number, causal: boolean, causalOffset = 0, subgroups?: boolean) {
   // A guard tail past the rows must stay untouched (NaN).
+  const gpu = ctx();
   const padded = new Float32Array(scores.length + 8).fill(Number.NaN);
   padded.set(scores);
   const buffer = upload(gpu, padded, 'scores');
-  const d = await prepareSoftmax(gpu, cache, { label: 'softmax test', scores: { buffer }, rows, cols, seq, causal, causalOffset, subgroups });
+  const d = await prepareSoftmax(gpu, cache(), { label: 'softmax test', scores: { buffer }, rows, cols, seq, causal, causalOffset, subgroups });
   try {
-    await gpu.scoped('softmax test', () => {
-      const encoder = gpu.device.createCommandEncoder();
-      const pass = encoder.beginComputePass();
-      encode(pass, d);
-      pass.end();
-      gpu.device.queue.submit([encoder.finish()]);
-    });
+    await runDispatch(gpu, d, 'softmax test');
     const all = await readBack(gpu, buffer, padded.length);
     return { out: all.subarray(0, scores.length), tail: all.subarray(scores.length) };
   } finally {
-    release([d]);
     buffer.destroy();
   }
 }
@@ -69,7 +54,7 @@ describe('softmax kernel', () => {
       const rows = c.heads * c.seq;
       const scores = randomScores(rows * c.cols, 8, seed);
       // Both reductions: subgroups where the device has them, and the portable tree.
-      for (const subgroups of gpu.hasSubgroups ? [true, false] : [false]) {
+      for (const subgroups of ctx().hasSubgroups ? [true, false] : [false]) {
         const variant = subgroups ? 'subgroup reductions' : 'tree reductions';
         const { out, tail } = await gpuSoftmax(scores, rows, c.cols, c.seq, c.causal, offset, subgroups);
         const ref = softmaxRows(Float64Array.from(scores), rows, c.cols, { causal: c.causal, queryRowsPerBlock: c.seq, offset });
@@ -98,7 +83,7 @@ describe('softmax kernel', () => {
     scores[2] = Number.NaN;
     scores[3] = Number.NaN;
     scores[6] = Number.NaN;
-    for (const subgroups of gpu.hasSubgroups ? [true, false] : [false]) {
+    for (const subgroups of ctx().hasSubgroups ? [true, false] : [false]) {
       const { out } = await gpuSoftmax(scores, seq, seq, seq, true, 0, subgroups);
       expect([...out].every(Number.isFinite)).toBe(true);
       expect([...out.subarray(0, 4)]).toEqual([1, 0, 0, 0]);
