@@ -8,6 +8,7 @@
 import { layerFlops } from '../../src/model/flops.js';
 import type { AttentionConfig } from '../../src/model/config.js';
 import type { LayerProbe, RunResult } from '../../src/model/engine.js';
+import type { AttentionMode } from '../../src/model/plan.js';
 import { seededInputs } from '../../src/model/seeded.js';
 import { verifyExact } from '../../src/verify/exact.js';
 import { summarize, type Summary } from '../metrics.js';
@@ -24,14 +25,15 @@ interface EngineRun {
   check: Check;
 }
 
-async function runEngine(ctx: BenchContext, layers: number): Promise<EngineRun> {
+async function runEngine(ctx: BenchContext, layers: number, attention: AttentionMode | 'auto' = 'auto'): Promise<EngineRun> {
   const { heads, seq, dHead, dModel } = ctx.scale.model;
   const partial: Partial<AttentionConfig> = { layers, heads, seq, dHead, dModel, mask: true, cross: false, bias: false };
-  const { cfg } = ctx.engine.plan(partial);
+  const { cfg } = ctx.engine.plan(partial, { attention });
   const exact = (layerFlops(cfg).total / 2) * layers <= EXACT_LIMIT;
   let sampled: Check | null = null;
   const result = await ctx.engine.run(partial, {
     seed: ctx.seed,
+    attention,
     keepLayerInput: !exact,
     onLayer: async (_progress, probe: LayerProbe) => {
       if (!exact && probe.layer === layers - 1) sampled = await checkLayerSampled(probe, cfg, ctx.seed);
@@ -58,21 +60,32 @@ function measurement(ctx: BenchContext, suite: string, name: string, layers: num
   };
 }
 
+/** The stages a plan runs: the fused one, or the three it replaces. */
+function planStages(result: RunResult, stagesMs: Record<string, number>): Record<string, number> {
+  const skip = result.plan.attention === 'fused' ? ['scores', 'softmax', 'weighted'] : ['fused'];
+  return Object.fromEntries(Object.entries(stagesMs).filter(([k]) => !skip.includes(k)));
+}
+
+/** One layer with each attention core: the pattern materialized, and fused ('one layer, fused'). */
 export async function layerSuite(ctx: BenchContext): Promise<BenchRecord[]> {
   const drop = Math.max(1, ctx.run.warmup);
-  const m = measurement(ctx, 'layer', 'one layer', 1);
-  ctx.log(`layer: ${drop} + ${ctx.run.runs} layers, ${m.shape}`);
-  try {
-    const { result, check } = await runEngine(ctx, drop + ctx.run.runs);
-    const t = result.timings;
-    const stages = t.perLayerStagesMs.slice(drop);
-    const stagesMs: Record<string, number> = {};
-    if (stages.length) for (const key of Object.keys(stages[0]!)) stagesMs[key] = summarize(stages.map((s) => s[key as keyof typeof s])).medianMs;
-    const source = t.source === 'timestamp-query' ? 'timestamp-query' : 'wall-clock';
-    return [makeRecord(m, source, summarize(t.perLayerMs.slice(drop)), check, ctx.peak, { stagesMs })];
-  } catch (e) {
-    return [failedRecord(m, 'error', (e as Error).message, 'timestamp-query')];
+  const records: BenchRecord[] = [];
+  for (const attention of ['materialized', 'fused'] as const) {
+    const m = measurement(ctx, 'layer', attention === 'fused' ? 'one layer, fused' : 'one layer', 1);
+    ctx.log(`layer (${attention} attention): ${drop} + ${ctx.run.runs} layers, ${m.shape}`);
+    try {
+      const { result, check } = await runEngine(ctx, drop + ctx.run.runs, attention);
+      const t = result.timings;
+      const stages = t.perLayerStagesMs.slice(drop);
+      const stagesMs: Record<string, number> = {};
+      if (stages.length) for (const key of Object.keys(stages[0]!)) stagesMs[key] = summarize(stages.map((s) => s[key as keyof typeof s])).medianMs;
+      const source = t.source === 'timestamp-query' ? 'timestamp-query' : 'wall-clock';
+      records.push(makeRecord(m, source, summarize(t.perLayerMs.slice(drop)), check, ctx.peak, { stagesMs: planStages(result, stagesMs) }));
+    } catch (e) {
+      records.push(failedRecord(m, 'error', (e as Error).message, 'timestamp-query'));
+    }
   }
+  return records;
 }
 
 export async function stackSuite(ctx: BenchContext): Promise<BenchRecord[]> {
@@ -80,11 +93,12 @@ export async function stackSuite(ctx: BenchContext): Promise<BenchRecord[]> {
   const m = measurement(ctx, 'stack', `${layers} layers`, layers);
   ctx.log(`stack: ${m.shape}`);
   try {
+    // The engine's own choice of attention core ('auto'), as `run` makes it.
     const { result, check } = await runEngine(ctx, layers);
     const t = result.timings;
     const total: Summary = { ...summarize([t.gpuMs]) };
     const source = t.source === 'timestamp-query' ? 'timestamp-query' : 'wall-clock';
-    return [makeRecord(m, source, total, check, ctx.peak, { stagesMs: { ...t.stagesMs, weights: t.weightsMs } })];
+    return [makeRecord(m, source, total, check, ctx.peak, { stagesMs: { ...planStages(result, { ...t.stagesMs }), weights: t.weightsMs } })];
   } catch (e) {
     return [failedRecord(m, 'error', (e as Error).message, 'timestamp-query')];
   }
