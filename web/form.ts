@@ -1,7 +1,7 @@
 // The configuration form: shows the preset's values with the URL's overrides on top, and turns
 // each edit into an override (so shared links carry only what differs from the preset).
 
-import { NUMBER_KEYS, paramName, presetConfig, serializeState, type PageState } from './params.js';
+import { NUMBER_KEYS, paramName, parseAttention, presetConfig, serializeState, type PageState } from './params.js';
 
 const form = () => document.getElementById('config') as HTMLFormElement;
 const field = <T extends HTMLElement = HTMLInputElement>(name: string) => form().elements.namedItem(name) as T | null;
@@ -41,6 +41,7 @@ export function showState(s: PageState, tokenCounts: { seq?: number; contextSeq?
   field('context-text')!.value = s.contextText;
   (document.getElementById('context-text-label') as HTMLElement).hidden = !(shown.cross && s.input === 'text');
   field<HTMLSelectElement>('verify')!.value = s.verify;
+  field<HTMLSelectElement>('attention')!.value = s.attention;
   const query = serializeState(s);
   history.replaceState(null, '', query + location.hash);
   (document.getElementById('share') as HTMLAnchorElement).href = query;
@@ -82,6 +83,9 @@ export function applyEdit(s: PageState, target: HTMLInputElement | HTMLSelectEle
       break;
     case 'verify':
       next.verify = target.value === 'none' ? 'none' : 'exact';
+      break;
+    case 'attention':
+      next.attention = parseAttention(target.value);
       break;
     default: {
       const key = NUMBER_KEYS.find((k) => paramName(k) === name);

@@ -1,6 +1,6 @@
 // The page's whole state lives in the query string so a run can be shared as a link:
 //   ?preset=small&layers=1&heads=2&d-model=64&d-head=32&mask=1&cross=0&seed=1
-//    &input=text&text=...&context-text=...&verify=exact&autorun=1
+//    &input=text&text=...&context-text=...&verify=exact&attention=auto&autorun=1
 // Dimension names are the CLI's flags without the dashes (d-model = --d-model); camelCase
 // (dModel) is accepted too. Only values present in the URL override the preset.
 
@@ -8,6 +8,9 @@ import { PRESETS, SMALL, flagName, type AttentionConfig } from '../src/index.js'
 
 export type InputMode = 'text' | 'seeded';
 export type VerifyMode = 'exact' | 'none';
+/** The engine's attention core (RunOptions.attention): patterns are drawn only when materialized. */
+export type AttentionChoice = 'auto' | 'materialized' | 'fused';
+const ATTENTION_CHOICES: readonly AttentionChoice[] = ['auto', 'materialized', 'fused'];
 
 export interface PageState {
   preset: 'small' | 'gpt3';
@@ -18,6 +21,7 @@ export interface PageState {
   text: string;
   contextText: string;
   verify: VerifyMode;
+  attention: AttentionChoice;
   autorun: boolean;
   /** Run even where the page estimates a software adapter would take too long. */
   force: boolean;
@@ -31,6 +35,8 @@ export type NumberKey = (typeof NUMBER_KEYS)[number];
 const FLAG_KEYS = ['mask', 'cross', 'bias'] as const;
 
 export const paramName = (key: string): string => flagName(key).slice(2);
+
+export const parseAttention = (value: string): AttentionChoice => ATTENTION_CHOICES.find((a) => a === value) ?? 'auto';
 
 export function presetConfig(preset: PageState['preset']): AttentionConfig {
   return preset === 'gpt3' ? PRESETS.gpt3! : SMALL;
@@ -58,6 +64,7 @@ export function parseState(search: string): PageState {
     text: q.get('text') ?? DEFAULT_TEXT,
     contextText: q.get('context-text') ?? DEFAULT_CONTEXT_TEXT,
     verify: q.get('verify') === 'none' ? 'none' : 'exact',
+    attention: parseAttention(q.get('attention') ?? ''),
     autorun: q.get('autorun') === '1',
     force: q.get('force') === '1',
   };
@@ -82,6 +89,7 @@ export function serializeState(s: PageState, autorun = false): string {
     if (s.overrides.cross) q.set('context-text', s.contextText);
   }
   q.set('verify', s.verify);
+  if (s.attention !== 'auto') q.set('attention', s.attention);
   if (s.force) q.set('force', '1');
   if (autorun) q.set('autorun', '1');
   return '?' + q.toString();

@@ -117,17 +117,20 @@ export async function runOnGpu(
 ): Promise<GpuRun> {
   const inputs = p.inputs ?? undefined;
   // Genuine limit errors (InputError naming the buffer) first; then time; then whether patterns fit.
-  engine.plan(p.cfg, { inputs });
+  const attention = s.attention;
+  engine.plan(p.cfg, { inputs, attention });
   checkAffordable(engine, p.cfg, s.force);
-  let captured = true;
-  let captureNote = '';
-  try {
-    engine.plan(p.cfg, { inputs, capturePatterns: true });
-  } catch (e) {
-    if (!(e instanceof InputError)) throw e;
-    captured = false;
-    captureNote = `Patterns not captured: ${e.message}`;
+  let captured = attention !== 'fused';
+  let captureNote = captured ? '' : 'Patterns not drawn: the fused attention never stores them (choose materialized or auto to see them).';
+  if (captured) {
+    try {
+      engine.plan(p.cfg, { inputs, capturePatterns: true, attention });
+    } catch (e) {
+      if (!(e instanceof InputError)) throw e;
+      captured = false;
+      captureNote = `Patterns not captured: ${e.message}`;
+    }
   }
-  const result = await engine.run(p.cfg, { seed: s.seed, inputs, capturePatterns: captured, onLayer, signal });
+  const result = await engine.run(p.cfg, { seed: s.seed, inputs, capturePatterns: captured, attention, onLayer, signal });
   return { result, captured, captureNote };
 }

@@ -88,6 +88,16 @@ describe.each<Profile>(['swiftshader', 'compat'])('page on %s', (profile) => {
     await page.screenshot({ path: join(OUT, `page-${profile}.png`), fullPage: true });
   });
 
+  test('the fused attention core verifies too, and says why no pattern is drawn', async () => {
+    await page.goto(server.url + SMALL_RUN + '&attention=fused');
+    const outcome = await waitForOutcome(page, 90_000);
+    expect(outcome.error, `#error: ${outcome.error}`).toBe('');
+    expect(outcome.verification).toMatch(/^passed: max abs error/);
+    expect((await pageData(page)).patternShape).toBeNull();
+    expect(await page.textContent('#patterns-note')).toMatch(/fused attention never stores them/);
+    expect(await page.inputValue('select[name=attention]')).toBe('fused');
+  });
+
   test('a configuration over the adapter limits shows an error, not a blank page', async () => {
     // x alone is 2048 × 262144 floats = 2 GiB: over both software adapters' storage binding (1 GiB, 128 MiB).
     await page.goto(server.url + '?input=seeded&layers=1&heads=1&d-head=64&seq=2048&d-model=262144&verify=none&autorun=1');

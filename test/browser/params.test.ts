@@ -12,7 +12,7 @@ describe('page state in the URL', () => {
   test('defaults: small preset, the sentence, exact verification, no autorun', () => {
     expect(parseState('')).toEqual({
       preset: 'small', overrides: {}, seed: 1, input: 'text', text: DEFAULT_TEXT,
-      contextText: expect.any(String), verify: 'exact', autorun: false, force: false,
+      contextText: expect.any(String), verify: 'exact', attention: 'auto', autorun: false, force: false,
     });
   });
 
@@ -24,7 +24,9 @@ describe('page state in the URL', () => {
   });
 
   test('serialize then parse gives the same state', () => {
-    const s = parseState('?layers=3&heads=2&cross=1&mask=0&context-seq=5&input=text&text=hello%20world&context-text=x%20y&seed=9');
+    const s = parseState('?layers=3&heads=2&cross=1&mask=0&context-seq=5&input=text&text=hello%20world&context-text=x%20y&seed=9&attention=fused');
+    expect(s.attention).toBe('fused');
+    expect(parseState('?attention=flash').attention).toBe('auto');
     const again = parseState(serializeState(s, true));
     expect(again).toEqual({ ...s, autorun: true });
     expect(serializeState(s)).not.toContain('autorun');
