@@ -22,6 +22,8 @@ export interface BenchArgs {
   peerTimeoutS: number | null;
   /** The matmul tile config: 'auto' times candidates once per hardware adapter (autotune.ts). */
   tune: boolean | 'auto';
+  /** Probe the adapter's FMA and copy peaks (bench/peak.ts) even where a published peak is known. */
+  measurePeak: boolean;
   help: boolean;
 }
 
@@ -37,7 +39,9 @@ export const USAGE = `Usage: npm run bench -- [options]
   --seed N            seed of the generated inputs (default 1)
   --peer-timeout S    seconds before a peer call is reported as timed out (default 30 software quick, 180 software, 300 GPU)
   --tune | --no-tune  matmul tile config: timed once per adapter and kept in the tune file as \`run\` does
-                      (default: hardware adapters only), or the adapter's measured default`;
+                      (default: hardware adapters only), or the adapter's measured default
+  --measure-peak      "% peak" against peaks probed in this run even where a published one is known
+                      (an adapter without one is always probed)`;
 
 export class ArgsError extends Error {
   override name = 'ArgsError';
@@ -60,7 +64,7 @@ function list<T extends string>(flag: string, v: string | undefined, allowed: re
 }
 
 export function parseArgs(argv: readonly string[]): BenchArgs {
-  const a: BenchArgs = { quick: false, json: false, jsonFile: null, plot: null, suites: null, peers: [...PEERS], runs: 10, warmup: null, seed: 1, peerTimeoutS: null, tune: 'auto', help: false };
+  const a: BenchArgs = { quick: false, json: false, jsonFile: null, plot: null, suites: null, peers: [...PEERS], runs: 10, warmup: null, seed: 1, peerTimeoutS: null, tune: 'auto', measurePeak: false, help: false };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i]!;
     const [name, inline] = flag.includes('=') ? [flag.slice(0, flag.indexOf('=')), flag.slice(flag.indexOf('=') + 1)] : [flag, undefined];
@@ -71,6 +75,7 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
       case '--help': case '-h': a.help = true; break;
       case '--tune': a.tune = true; break;
       case '--no-tune': a.tune = false; break;
+      case '--measure-peak': a.measurePeak = true; break;
       case '--plot': case '--json-file': {
         const v = value();
         if (!v) throw new ArgsError(`${name} needs a file name`);

@@ -11,6 +11,7 @@ import { fileTuneStore } from '../src/node/tune-store.js';
 import { describeTile } from '../src/kernels/matmul.js';
 import { ArgsError, parseArgs, USAGE, type SuiteName } from './args.js';
 import { peakFor } from './metrics.js';
+import { measurePeak } from './peak.js';
 import { renderPlot } from './plot.js';
 import { addSpeedups, formatNotes, formatTable, toJson, type BenchRecord } from './report.js';
 import { chooseScale } from './scale.js';
@@ -52,7 +53,9 @@ async function main(): Promise<number> {
   const engine = await Engine.create(gpuApi);
   const info = engine.adapter;
   const adapter = info.isSoftware ? `${info.name} (software adapter)` : info.name;
-  const peak = peakFor([info.vendor, info.architecture, info.device, info.description].join(' '));
+  const known = args.measurePeak ? null : peakFor([info.vendor, info.architecture, info.device, info.description].join(' '));
+  const peak = known ?? (await measurePeak(engine.gpu, engine.cache, info.isSoftware));
+  log(`peak: ${peak.source}`);
   const scale = chooseScale(info.isSoftware, args.quick);
   const run = { warmup: args.warmup ?? (info.isSoftware && args.quick ? 1 : 3), runs: args.runs };
   const peerTimeoutMs = (args.peerTimeoutS ?? (info.isSoftware ? (args.quick ? 30 : 180) : 300)) * 1000;

@@ -1,0 +1,71 @@
+// Measured peaks for "% peak" on adapters without a published one (bench/metrics.ts KNOWN_PEAKS):
+// the best fp32 FMA rate and device-memory copy rate that bench/peak.wgsl's probes reach here,
+// timed like every kernel (timestamp queries, else a drained queue; median of the timed runs).
+
+import peakSource from './peak.wgsl';
+import { createStorage, createUniform, readBack } from '../src/gpu/buffers.js';
+import type { GpuContext } from '../src/gpu/device.js';
+import type { PipelineCache } from '../src/gpu/pipelines.js';
+import { PassTimer } from '../src/gpu/timing.js';
+import { median, timeDispatch } from '../src/kernels/autotune.js';
+import { bindGroup, release, type PreparedDispatch } from '../src/kernels/dispatch.js';
+import type { Peak } from './metrics.js';
+
+const FMAS_PER_STEP = 32;
+
+export async function measurePeak(gpu: GpuContext, cache: PipelineCache, software: boolean): Promise<Peak> {
+  const timer = new PassTimer(gpu, 64);
+  const owned: GPUBuffer[] = [];
+  const dispatches: PreparedDispatch[] = [];
+  try {
+    // Copy: up to 256 MiB a side (64 MiB on a software adapter), within one binding.
+    const cap = software ? 64 * 2 ** 20 : 256 * 2 ** 20;
+    const bytes = Math.floor(Math.min(cap, gpu.limits.maxStorageBufferBindingSize, gpu.limits.maxBufferSize) / 16) * 16;
+    const words = bytes / 16;
+    const src = createStorage(gpu, words * 4, 'peak src');
+    const dst = createStorage(gpu, words * 4, 'peak dst');
+    owned.push(src, dst);
+    const prepare = async (entryPoint: 'fmaProbe' | 'copyProbe', wg: number, groups: number, iters: number): Promise<PreparedDispatch> => {
+      const pipeline = await cache.get({ name: 'peak', source: peakSource, entryPoint, constants: { WG: wg, ITERS: iters } });
+      const uniform = createUniform(gpu, [{ u32: words }, { u32: wg * groups }], `peak ${entryPoint} params`);
+      const d = { label: `peak ${entryPoint}`, pipeline, bindGroup: bindGroup(gpu, pipeline, `peak ${entryPoint}`, [src, dst, uniform]), grid: [groups, 1, 1] as [number, number, number], owned: [uniform] };
+      dispatches.push(d);
+      return d;
+    };
+    const time = async (d: PreparedDispatch) => median((await timeDispatch(gpu, timer, d, { warmup: 1, runs: 5, minSampleMs: software ? 0 : 5 })).ms);
+
+    // FMA: the best of a few workgroup sizes (a CPU adapter prefers few threads, a GPU many).
+    let fmaTflops = 0;
+    for (const wg of software ? [32, 64, 256] : [128, 256]) {
+      const groups = software ? 64 : 8 * 1024;
+      const iters = software ? 256 : 4096;
+      const ms = await time(await prepare('fmaProbe', wg, groups, iters));
+      fmaTflops = Math.max(fmaTflops, (2 * FMAS_PER_STEP * iters * wg * groups) / (ms * 1e9));
+      await checkFmaProbe(gpu, dst, iters);
+    }
+    const copyMs = await time(await prepare('copyProbe', 256, Math.min(4096, Math.ceil(words / 256)), 1));
+    const memoryGbps = (2 * bytes) / (copyMs * 1e6);
+    return {
+      fp32Tflops: fmaTflops,
+      memoryGbps,
+      source: `measured in this run: FMA probe ${formatRate(fmaTflops)}, copy ${memoryGbps.toFixed(1)} GB/s (bench/peak.wgsl)`,
+    };
+  } finally {
+    release(dispatches);
+    timer.destroy();
+    for (const b of owned) b.destroy();
+  }
+}
+
+/**
+ * A probe that skipped its work would report an absurd peak: thread 0's sum must be the chains'
+ * closed form, x_n = 1 + (x_0 − 1)·0.9999ⁿ for x_0 = 0, 0.1, …, 0.7 (src is zeros).
+ */
+async function checkFmaProbe(gpu: GpuContext, dst: GPUBuffer, iters: number): Promise<void> {
+  const got = (await readBack(gpu, dst, 4))[0]!;
+  let want = 0;
+  for (let c = 0; c < 8; c++) want += 1 + (c / 10 - 1) * 0.9999 ** iters;
+  if (!(Math.abs(got - want) <= 1e-3 * want)) throw new Error(`the FMA peak probe computed ${got} instead of ${want}: its timing is not trusted`);
+}
+
+const formatRate = (tflops: number): string => (tflops >= 1 ? `${tflops.toFixed(1)} TFLOP/s` : `${(tflops * 1000).toFixed(1)} GFLOP/s`);
