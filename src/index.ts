@@ -2,7 +2,7 @@
 // Nothing here imports Node: pass a GPU object (navigator.gpu, or createNodeGpu() from
 // 'webgpu-attention/node') to Engine.create.
 
-export { Engine } from './model/engine.js';
+export { Engine, planStages } from './model/engine.js';
 export type { RunOptions, RunResult, LayerProgress, LayerProbe, StageTimings } from './model/engine.js';
 export { GPT3, SMALL, PRESETS, resolveConfig, validateConfig, ConfigError, innerWidth, flagName } from './model/config.js';
 export type { AttentionConfig } from './model/config.js';

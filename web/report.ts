@@ -1,7 +1,7 @@
 // Renders a finished run: throughput, per-stage GPU time, per-layer time, and the pattern
 // heatmaps with their layer and head pickers.
 
-import type { AttentionConfig, RunResult, StageTimings } from '../src/index.js';
+import { planStages, type AttentionConfig, type RunResult, type StageTimings } from '../src/index.js';
 import { cellAt, drawHeatmap, legendGradient, type DrawnHeatmap } from './heatmap.js';
 import { label } from './tokens.js';
 
@@ -37,9 +37,9 @@ export function renderTimings(r: RunResult): void {
   const head = table.insertRow();
   for (const h of ['stage', 'GPU ms (all layers)', 'share']) head.appendChild(document.createElement('th')).textContent = h;
   if (t.source === 'timestamp-query') {
-    const skipped = r.plan.attention === 'fused' ? ['scores', 'softmax', 'weighted'] : ['fused'];
+    const run = planStages(r.plan.attention);
     for (const [key, name] of STAGES) {
-      if (skipped.includes(key)) continue;
+      if (!run.includes(key)) continue;
       const row = table.insertRow();
       row.dataset.stage = key;
       row.insertCell().textContent = name;

@@ -7,7 +7,7 @@
 
 import { layerFlops } from '../../src/model/flops.js';
 import type { AttentionConfig } from '../../src/model/config.js';
-import type { LayerProbe, RunResult } from '../../src/model/engine.js';
+import { planStages, type LayerProbe, type RunResult } from '../../src/model/engine.js';
 import type { AttentionMode } from '../../src/model/plan.js';
 import { seededInputs } from '../../src/model/seeded.js';
 import { verifyExact } from '../../src/verify/exact.js';
@@ -60,10 +60,9 @@ function measurement(ctx: BenchContext, suite: string, name: string, layers: num
   };
 }
 
-/** The stages a plan runs: the fused one, or the three it replaces. */
-function planStages(result: RunResult, stagesMs: Record<string, number>): Record<string, number> {
-  const skip = result.plan.attention === 'fused' ? ['scores', 'softmax', 'weighted'] : ['fused'];
-  return Object.fromEntries(Object.entries(stagesMs).filter(([k]) => !skip.includes(k)));
+/** The medians of the stages the run's plan has (the fused core, or the three it replaces). */
+function stagesOfPlan(result: RunResult, stagesMs: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(planStages(result.plan.attention).map((k) => [k, stagesMs[k]!]));
 }
 
 /** One layer with each attention core: the pattern materialized, and fused ('one layer, fused'). */
@@ -80,7 +79,7 @@ export async function layerSuite(ctx: BenchContext): Promise<BenchRecord[]> {
       const stagesMs: Record<string, number> = {};
       if (stages.length) for (const key of Object.keys(stages[0]!)) stagesMs[key] = summarize(stages.map((s) => s[key as keyof typeof s])).medianMs;
       const source = t.source === 'timestamp-query' ? 'timestamp-query' : 'wall-clock';
-      records.push(makeRecord(m, source, summarize(t.perLayerMs.slice(drop)), check, ctx.peak, { stagesMs: planStages(result, stagesMs) }));
+      records.push(makeRecord(m, source, summarize(t.perLayerMs.slice(drop)), check, ctx.peak, { stagesMs: stagesOfPlan(result, stagesMs) }));
     } catch (e) {
       records.push(failedRecord(m, 'error', (e as Error).message, 'timestamp-query'));
     }
@@ -98,7 +97,7 @@ export async function stackSuite(ctx: BenchContext): Promise<BenchRecord[]> {
     const t = result.timings;
     const total: Summary = { ...summarize([t.gpuMs]) };
     const source = t.source === 'timestamp-query' ? 'timestamp-query' : 'wall-clock';
-    return [makeRecord(m, source, total, check, ctx.peak, { stagesMs: { ...planStages(result, { ...t.stagesMs }), weights: t.weightsMs } })];
+    return [makeRecord(m, source, total, check, ctx.peak, { stagesMs: { ...stagesOfPlan(result, { ...t.stagesMs }), weights: t.weightsMs } })];
   } catch (e) {
     return [failedRecord(m, 'error', (e as Error).message, 'timestamp-query')];
   }

@@ -1,6 +1,6 @@
 // What `run` prints: one JSON object for machines, a short summary for people.
 
-import type { RunResult } from '../model/engine.js';
+import { planStages, type RunResult } from '../model/engine.js';
 import type { Verification } from '../verify/exact.js';
 import type { LayerVerification } from '../verify/sampled.js';
 import { formatBytes } from '../gpu/errors.js';
@@ -44,7 +44,7 @@ export function printRunSummary(r: ReturnType<typeof runReport>): void {
     `time         ${r.timings.gpuMs.toFixed(2)} ms GPU (${r.timings.source}), ${r.timings.totalMs.toFixed(1)} ms wall` +
       (r.stopped ? `, stopped after ${r.layersRun} layers` : ''),
     `throughput   ${gflops >= 1000 ? (gflops / 1000).toFixed(2) + ' TFLOP/s' : gflops.toFixed(2) + ' GFLOP/s'} (${(r.flops.total / 1e9).toFixed(2)} GFLOP)`,
-    `stages       ${Object.entries(r.timings.stagesMs).filter(([k]) => (r.plan.attention === 'fused' ? !['scores', 'softmax', 'weighted'].includes(k) : k !== 'fused')).map(([k, v]) => `${k} ${v.toFixed(2)} ms`).join(', ')}`,
+    `stages       ${planStages(r.plan.attention).map((k) => `${k} ${r.timings.stagesMs[k].toFixed(2)} ms`).join(', ')}`,
     `matmul       ${r.matmul.tile} (${r.matmul.source}), fitted to each product`,
     `memory       ${formatBytes(r.peakBytes)} on the GPU` + (r.plan.attention === 'fused' ? ', fused attention (no pattern buffer)' : '') + (r.plan.headGroups > 1 ? `, pattern in ${r.plan.headGroups} head groups of ${r.plan.headGroup}` : ''),
     `verification ${r.verification.passed ? 'passed' : 'FAILED'} (${r.verification.mode}): ` +

@@ -105,6 +105,11 @@ export interface RunResult {
   matmulTile: MatmulTile;
 }
 
+/** The stages a plan's layers run, in order: the fused core replaces scores, softmax and weighted sums. */
+export function planStages(attention: AttentionMode): (keyof StageTimings)[] {
+  return attention === 'fused' ? ['qkv', 'fused', 'output'] : ['qkv', 'scores', 'softmax', 'weighted', 'output'];
+}
+
 const PATTERN_CAPTURE_LIMIT = 64 * 1024 * 1024;
 const PROJECTIONS: Projection[] = ['q', 'k', 'v', 'o'];
 
@@ -159,7 +164,7 @@ export class Engine {
   }
 
   private attentionMode(cfg: AttentionConfig, limits: PlanLimits, options: RunOptions): AttentionMode {
-    const wanted = options.attention ?? options.plan?.attention ?? 'auto';
+    const wanted = options.attention ?? 'auto';
     const fusedFits = chooseAttentionTile(cfg.dHead, this.gpu.limits, this.gpu.adapterInfo.isSoftware) !== null;
     if (wanted === 'fused') {
       if (options.capturePatterns) throw new InputError('capturing patterns needs the materialized attention (the fused kernel never stores them): drop --attention fused');
