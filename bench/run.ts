@@ -7,7 +7,7 @@ import os from 'node:os';
 import { writeFileSync } from 'node:fs';
 import { Engine } from '../src/model/engine.js';
 import { createNodeGpu } from '../src/node/dawn.js';
-import { fileTuneStore } from '../src/node/tune-store.js';
+import { defaultTuneStore } from '../src/node/tune-store.js';
 import { describeTile } from '../src/kernels/matmul.js';
 import { ArgsError, parseArgs, USAGE, type SuiteName } from './args.js';
 import { peakFor } from './metrics.js';
@@ -59,9 +59,15 @@ async function main(): Promise<number> {
   const scale = chooseScale(info.isSoftware, args.quick);
   const run = { warmup: args.warmup ?? (info.isSoftware && args.quick ? 1 : 3), runs: args.runs };
   const peerTimeoutMs = (args.peerTimeoutS ?? (info.isSoftware ? (args.quick ? 30 : 180) : 300)) * 1000;
-  const tuning = await engine.tuneMatmul({ tune: args.tune, store: fileTuneStore(), log: (l) => log(l) });
+  const tuning = await engine.tuneMatmul({ tune: args.tune, store: defaultTuneStore('matmul'), log: (l) => log(l) });
   const matmulTile = `${describeTile(tuning.tile)} (${tuning.source})`;
   log(`matmul tile config: ${matmulTile}, fitted to each product's shape`);
+  // The stack suite runs the engine's own attention choice: timed here like `run` does.
+  const attention = await engine.tuneAttention(scale.model.dHead, { tune: args.tune, store: defaultTuneStore('attention') });
+  if (attention.mode) {
+    const timed = attention.source === 'tuned' ? ` (materialized ${attention.materializedMs!.toFixed(2)} ms, fused ${attention.fusedMs!.toFixed(2)} ms per layer)` : '';
+    log(`attention core for d_head ${scale.model.dHead}: ${attention.mode}, ${attention.source}${timed}`);
+  }
   log(`adapter: ${adapter}; timestamps: ${engine.gpu.hasTimestamps ? 'yes' : 'no (wall clock)'}; shapes: ${scale.label}; ${run.warmup} warm-up + ${run.runs} timed runs`);
 
   // Peers load before anything is timed (ORT's child would otherwise share the CPU with our runs).

@@ -5,15 +5,15 @@
 # Here first:  npm ci && node scripts/build-gpu.mjs        (fills .gpu/, which travels with the tree)
 # There, from the project root:  bash scripts/device-check.sh [STEP ...]   (device tool: carry [".gpu"])
 # STEPs: info tune bench gpt3 (default all four; each ≤ 4 min, so two calls can split them).
-# Writes to $OUT (or /tmp/device-check): info.json, matmul-tune.{txt,json}, matmul-tiles.json
-# (the autotuner's choice), bench.{txt,json}, gpt3.{json,err}. Copy the figures into
+# Writes to $OUT (or /tmp/device-check): info.json, matmul-tune.{txt,json}, tune/ (the autotuner's
+# matmul config and attention-core choice), bench.{txt,json}, gpt3.{json,err}. Copy the figures into
 # bench/RESULTS.md with the date, the adapter and these commands.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 source .gpu/env.sh
 out=${OUT:-/tmp/device-check}
 mkdir -p "$out"
-export WEBGPU_ATTENTION_TUNE_FILE="$out/matmul-tiles.json"
+export WEBGPU_ATTENTION_TUNE_DIR="$out/tune"
 step() { echo "== $1 ($(date -u +%H:%M:%S))"; }
 steps=" ${*:-info tune bench gpt3} "
 want() { [[ "$steps" == *" $1 "* ]]; }

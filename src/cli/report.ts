@@ -5,9 +5,11 @@ import type { Verification } from '../verify/exact.js';
 import type { LayerVerification } from '../verify/sampled.js';
 import { formatBytes } from '../gpu/errors.js';
 import type { TuneResult } from '../kernels/autotune.js';
+import type { AttentionTuneResult } from '../model/attention-tune.js';
 import { describeTile } from '../kernels/matmul.js';
 
-export function runReport(result: RunResult, verification: Verification | null, layerChecks: LayerVerification[], tuning?: TuneResult) {
+export function runReport(result: RunResult, verification: Verification | null, layerChecks: LayerVerification[],
+  tuning?: { matmul: TuneResult; attention: AttentionTuneResult }) {
   const t = result.timings;
   return {
     adapter: result.adapter,
@@ -26,7 +28,9 @@ export function runReport(result: RunResult, verification: Verification | null, 
     tflops: result.tflops,
     peakBytes: result.peakBytes,
     // The config each product's tile was fitted from, and where it came from (tuned, stored, default).
-    matmul: { tile: describeTile(result.matmulTile), config: result.matmulTile, source: tuning?.source ?? 'given' },
+    matmul: { tile: describeTile(result.matmulTile), config: result.matmulTile, source: tuning?.matmul.source ?? 'given' },
+    // The core that ran, and whether a timing (tuned now or stored) chose it.
+    attention: { mode: result.plan.attention, source: tuning?.attention.mode === result.plan.attention ? tuning.attention.source : 'rule' },
     plan: { attention: result.plan.attention, headGroup: result.plan.headGroup, headGroups: result.plan.headGroups, qkvChunkRows: result.plan.qkvChunkRows, outputChunkRows: result.plan.outputChunkRows },
     verification: verification ?? { mode: 'none', passed: true, maxAbsError: null, maxRelError: null, tolerance: null, detail: 'not verified' },
     layerChecks,
@@ -46,6 +50,7 @@ export function printRunSummary(r: ReturnType<typeof runReport>): void {
     `throughput   ${gflops >= 1000 ? (gflops / 1000).toFixed(2) + ' TFLOP/s' : gflops.toFixed(2) + ' GFLOP/s'} (${(r.flops.total / 1e9).toFixed(2)} GFLOP)`,
     `stages       ${planStages(r.plan.attention).map((k) => `${k} ${r.timings.stagesMs[k].toFixed(2)} ms`).join(', ')}`,
     `matmul       ${r.matmul.tile} (${r.matmul.source}), fitted to each product`,
+    `attention    ${r.attention.mode}${r.attention.source === 'rule' ? '' : ` (${r.attention.source})`}`,
     `memory       ${formatBytes(r.peakBytes)} on the GPU` + (r.plan.attention === 'fused' ? ', fused attention (no pattern buffer)' : '') + (r.plan.headGroups > 1 ? `, pattern in ${r.plan.headGroups} head groups of ${r.plan.headGroup}` : ''),
     `verification ${r.verification.passed ? 'passed' : 'FAILED'} (${r.verification.mode}): ` +
       (r.verification.maxAbsError === null ? r.verification.detail :

@@ -10,7 +10,8 @@ import { layerFlops } from '../model/flops.js';
 import { seededInputs } from '../model/seeded.js';
 import type { Inputs, WeightSource } from '../model/weights.js';
 import { createNodeGpu } from '../node/dawn.js';
-import { fileTuneStore } from '../node/tune-store.js';
+import { defaultTuneStore } from '../node/tune-store.js';
+import type { AttentionTuneResult } from '../model/attention-tune.js';
 import type { TuneResult } from '../kernels/autotune.js';
 import { describeTile } from '../kernels/matmul.js';
 import { inputsFromFile, SafetensorsFile, weightFileShape, weightsFromFile, writeOutputFile } from '../node/safetensors-file.js';
@@ -37,9 +38,10 @@ export const RUN_USAGE = `webgpu-attention run [flags]
                                    fused pass without it (d_head <= 128); auto: fused on a software
                                    adapter, and on a GPU where one head's pattern would not fit a binding
   --tune | --no-tune | --retune    matmul tile config: by default timed once per hardware adapter (about a
-                                   second) and kept in ~/.cache/webgpu-attention/matmul-tiles.json
-                                   (WEBGPU_ATTENTION_TUNE_FILE); --tune also on a software adapter,
-                                   --no-tune uses the adapter's measured default, --retune times again`;
+                                   second) and kept in ~/.cache/webgpu-attention/ (WEBGPU_ATTENTION_TUNE_DIR),
+                                   and likewise which attention core is faster for this d_head (auto);
+                                   --tune also on a software adapter, --no-tune uses the measured
+                                   defaults, --retune times again`;
 
 /** CPU float64 work we accept for `--verify exact` before suggesting `sampled`. */
 const EXACT_FLOP_LIMIT = 2e10;
@@ -68,7 +70,7 @@ export async function runCommand(argv: string[]): Promise<number> {
       engine.plan(cfg, { inputs, attention }); // every size check, before any GPU work
       refuseSlowSoftwareRun(engine, cfg, flags.force === true);
       if (!json) console.error(`adapter: ${engine.adapter.name}${engine.adapter.isSoftware ? ' (software adapter)' : ''}`);
-      const tuning = await tuneMatmul(engine, flags, json);
+      const tuning = await tune(engine, flags, cfg.dHead, json);
 
       const abort = new AbortController();
       const onSigint = () => {
@@ -120,14 +122,23 @@ function attentionFlag(flags: Flags): 'auto' | 'fused' | 'materialized' {
   return value;
 }
 
-async function tuneMatmul(engine: Engine, flags: Flags, quiet: boolean): Promise<TuneResult> {
+/** The matmul tile config and, for this head width, the attention core: stored, timed, or default. */
+async function tune(engine: Engine, flags: Flags, dHead: number, quiet: boolean): Promise<{ matmul: TuneResult; attention: AttentionTuneResult }> {
   if (flags['no-tune'] && (flags.tune || flags.retune)) throw new ConfigError('--no-tune contradicts --tune and --retune');
   const tune = flags['no-tune'] ? false : flags.tune || flags.retune ? true : 'auto';
-  const result = await engine.tuneMatmul({ tune, retune: flags.retune === true, store: fileTuneStore() });
-  if (!quiet && result.source === 'tuned') {
-    console.error(`matmul tuned in ${((result.tuneMs ?? 0) / 1000).toFixed(1)} s: ${describeTile(result.tile)}`);
+  const retune = flags.retune === true;
+  const matmul = await engine.tuneMatmul({ tune, retune, store: defaultTuneStore('matmul') });
+  if (!quiet && matmul.source === 'tuned') {
+    console.error(`matmul tuned in ${((matmul.tuneMs ?? 0) / 1000).toFixed(1)} s: ${describeTile(matmul.tile)}`);
   }
-  return result;
+  // Only the engine's own choice (--attention auto) needs the timing.
+  const attention = flags.attention === undefined || flags.attention === 'auto'
+    ? await engine.tuneAttention(dHead, { tune, retune, store: defaultTuneStore('attention') })
+    : { mode: null, source: 'default' as const };
+  if (!quiet && attention.source === 'tuned') {
+    console.error(`attention core timed: ${attention.mode} (materialized ${attention.materializedMs!.toFixed(2)} ms, fused ${attention.fusedMs!.toFixed(2)} ms per layer)`);
+  }
+  return { matmul, attention };
 }
 
 function openFiles(flags: Flags): { weights: SafetensorsFile | null; input: SafetensorsFile | null } {

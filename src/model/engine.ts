@@ -15,7 +15,8 @@ import { PipelineCache } from '../gpu/pipelines.js';
 import { PassTimer } from '../gpu/timing.js';
 import { encode, release, type PreparedDispatch } from '../kernels/dispatch.js';
 import { prepareFill } from '../kernels/fill_random.js';
-import { autotuneMatmul, type AutotuneOptions, type TuneResult } from '../kernels/autotune.js';
+import { adapterKey, autotuneMatmul, type AutotuneOptions, type TuneResult, type TuneStore } from '../kernels/autotune.js';
+import { attentionKey, loadAttentionChoice, saveAttentionChoice, steadyLayerMs, tuneShape, type AttentionTuneResult } from './attention-tune.js';
 import { chooseAttentionTile, MAX_FUSED_D_HEAD } from '../kernels/attention.js';
 import { defaultMatmulTile, type MatmulTile } from '../kernels/matmul.js';
 
@@ -55,8 +56,9 @@ export interface RunOptions {
   /**
    * The attention core: 'materialized' (scores, softmax, weighted sums over a pattern buffer),
    * 'fused' (shaders/attention.wgsl, no pattern buffer; d_head up to 128), or 'auto' (default):
-   * fused on software adapters (measured faster there), on hardware ones where one head's pattern
-   * would not fit a binding; materialized otherwise and whenever patterns are captured.
+   * fused where one head's pattern would not fit a binding; else the core `tuneAttention` timed
+   * faster for this head width; else fused on software adapters (measured faster there) and
+   * materialized on hardware ones. Materialized whenever patterns are captured.
    */
   attention?: 'auto' | AttentionMode;
   /** Read back every head's pattern of every layer (small configurations: the browser's heatmaps). */
@@ -116,6 +118,8 @@ const PROJECTIONS: Projection[] = ['q', 'k', 'v', 'o'];
 export class Engine {
   readonly cache: PipelineCache;
   private tuned: MatmulTile | null = null;
+  /** The faster attention core per head width, once timed or read from a store (tuneAttention). */
+  private readonly attentionChoices = new Map<number, AttentionMode>();
 
   private constructor(readonly gpu: GpuContext) {
     this.cache = new PipelineCache(gpu);
@@ -134,6 +138,34 @@ export class Engine {
     const result = await autotuneMatmul(this.gpu, this.cache, options);
     this.tuned = result.tile;
     return result;
+  }
+
+  /**
+   * Chooses the attention core for this adapter and head width (attention-tune.ts): a stored
+   * choice, or a timing of both cores on a short causal stack ('auto': hardware adapters only;
+   * false: neither, the rule of `RunOptions.attention` applies). 'auto' runs then use the choice
+   * wherever the pattern fits a binding.
+   */
+  async tuneAttention(dHead: number, options: { store?: TuneStore; tune?: boolean | 'auto'; retune?: boolean } = {}): Promise<AttentionTuneResult> {
+    const tune = options.tune ?? 'auto';
+    if (tune === false) return { mode: null, source: 'default' };
+    const software = this.gpu.adapterInfo.isSoftware;
+    const key = attentionKey(adapterKey(this.gpu.adapterInfo), dHead);
+    const stored = options.retune ? null : loadAttentionChoice(options.store, key);
+    if (stored) {
+      this.attentionChoices.set(dHead, stored);
+      return { mode: stored, source: 'store' };
+    }
+    if ((tune === 'auto' && software) || chooseAttentionTile(dHead, this.gpu.limits, software) === null) return { mode: null, source: 'default' };
+    const shape = tuneShape(dHead, software);
+    const cfg = { layers: 4, heads: shape.heads, dHead, dModel: shape.heads * dHead, seq: shape.seq, context: Math.max(2048, shape.seq), mask: true, cross: false, bias: false };
+    const timeOf = async (attention: AttentionMode) => steadyLayerMs((await this.run(cfg, { attention, seed: 1 })).timings.perLayerMs);
+    const materializedMs = await timeOf('materialized');
+    const fusedMs = await timeOf('fused');
+    const mode: AttentionMode = fusedMs < materializedMs ? 'fused' : 'materialized';
+    saveAttentionChoice(options.store, key, { mode, shape, materializedMs, fusedMs });
+    this.attentionChoices.set(dHead, mode);
+    return { mode, source: 'tuned', shape, materializedMs, fusedMs };
   }
 
   static async create(gpu: GPU, options: DeviceOptions = {}): Promise<Engine> {
@@ -172,11 +204,11 @@ export class Engine {
       return 'fused';
     }
     if (wanted === 'materialized' || options.capturePatterns || !fusedFits) return 'materialized';
-    // Measured faster on lavapipe (bench/RESULTS.md); on hardware adapters not measured yet, so
-    // there only where the pattern would not fit.
-    if (this.gpu.adapterInfo.isSoftware) return 'fused';
     const patternCap = Math.min(limits.maxStorageBufferBindingSize, options.plan?.patternBytes ?? Infinity);
-    return cfg.seq * cfg.contextSeq * 4 > patternCap ? 'fused' : 'materialized';
+    if (cfg.seq * cfg.contextSeq * 4 > patternCap) return 'fused';
+    // The timed choice (tuneAttention), else: fused on software adapters, where it measured faster
+    // (bench/RESULTS.md); materialized on hardware ones until timed there.
+    return this.attentionChoices.get(cfg.dHead) ?? (this.gpu.adapterInfo.isSoftware ? 'fused' : 'materialized');
   }
 
   async run(config: Partial<AttentionConfig>, options: RunOptions = {}): Promise<RunResult> {

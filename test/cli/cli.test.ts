@@ -12,10 +12,12 @@ import { attentionStack } from '../../src/reference/attention.js';
 import { resolveConfig } from '../../src/model/config.js';
 import { compare, FP32_TOLERANCE } from '../../src/verify/compare.js';
 
-// The matmul tuning file of these runs: a fresh one, never the user's.
-const tuneFile = join(mkdtempSync(join(tmpdir(), 'wa-tune-')), 'matmul-tiles.json');
+// The tuning folder of these runs: a fresh one, never the user's.
+const tuneDir = mkdtempSync(join(tmpdir(), 'wa-tune-'));
+const tuneFile = join(tuneDir, 'matmul-tiles.json');
+const attentionFile = join(tuneDir, 'attention-cores.json');
 const cli = (...args: string[]) => {
-  const env = { ...process.env, XDG_RUNTIME_DIR: '/tmp', WEBGPU_ATTENTION_TUNE_FILE: tuneFile };
+  const env = { ...process.env, XDG_RUNTIME_DIR: '/tmp', WEBGPU_ATTENTION_TUNE_DIR: tuneDir };
   const r = spawnSync(process.execPath, [join(root, 'dist/cli.mjs'), ...args], { encoding: 'utf8', env });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 };
@@ -44,13 +46,20 @@ describe('webgpu-attention run', () => {
     }
   });
 
-  it('--tune times the matmul configs once, keeps the winner per adapter, and later runs reuse it', () => {
+  it('--tune times the matmul configs and the attention cores once, keeps the winners per adapter, and later runs reuse them', () => {
     const small = ['--layers', '1', '--heads', '2', '--d-model', '64', '--d-head', '32', '--seq', '9'];
     const first = json('run', ...small, '--no-tune');
     expect(first.matmul.source).toBe('default');
+    expect(first.attention.source).toBe('rule');
     const tuned = json('run', ...small, '--tune');
     expect(tuned.matmul.source).toBe('tuned');
+    expect(tuned.attention.source).toBe('tuned');
     expect(tuned.verification.passed).toBe(true);
+    const cores = JSON.parse(readFileSync(attentionFile, 'utf8'));
+    const timed = Object.values(cores.entries) as { mode: string; materializedMs: number; fusedMs: number }[];
+    expect(timed).toHaveLength(1);
+    expect(timed[0]!.mode).toBe(tuned.attention.mode);
+    expect(timed[0]!.mode).toBe(timed[0]!.fusedMs < timed[0]!.materializedMs ? 'fused' : 'materialized');
     const stored = JSON.parse(readFileSync(tuneFile, 'utf8'));
     const entries = Object.values(stored.entries) as { tile: unknown; tflops: number }[];
     expect(entries).toHaveLength(1);
@@ -60,7 +69,10 @@ describe('webgpu-attention run', () => {
     const again = json('run', ...small);
     expect(again.matmul.source).toBe('store');
     expect(again.matmul.config).toEqual(tuned.matmul.config);
-    expect(json('run', ...small, '--no-tune').matmul.source).toBe('default');
+    expect(again.attention).toEqual({ mode: tuned.attention.mode, source: 'store' });
+    const untuned = json('run', ...small, '--no-tune');
+    expect(untuned.matmul.source).toBe('default');
+    expect(untuned.attention.source).toBe('rule');
     const bad = cli('run', ...small, '--tune', '--no-tune');
     expect(bad.status).not.toBe(0);
     expect(bad.stderr).toMatch(/--no-tune contradicts --tune/);
@@ -68,7 +80,7 @@ describe('webgpu-attention run', () => {
 
   it('Ctrl-C stops after the current layer, reports the layers run, and exits 130', async () => {
     const child = spawn(process.execPath, [join(root, 'dist/cli.mjs'), 'run', '--layers', '400', '--heads', '2', '--d-model', '64', '--d-head', '32', '--seq', '64', '--verify', 'exact', '--json'], {
-      env: { ...process.env, XDG_RUNTIME_DIR: '/tmp', WEBGPU_ATTENTION_TUNE_FILE: tuneFile },
+      env: { ...process.env, XDG_RUNTIME_DIR: '/tmp', WEBGPU_ATTENTION_TUNE_DIR: tuneDir },
     });
     let stdout = '';
     let stderr = '';

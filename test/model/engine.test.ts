@@ -114,3 +114,28 @@ describe('engine vs float64 reference', () => {
     expect(r.layersRun).toBe(2);
   });
 });
+
+describe('engine.tuneAttention', () => {
+  it('times both cores once, keeps the faster for the head width, and auto runs use it', async () => {
+    const e = engine();
+    let text: string | null = null;
+    const store = { load: () => text, save: (t: string) => void (text = t) };
+    expect((await e.tuneAttention(24, { tune: false, store })).source).toBe('default');
+    const r = await e.tuneAttention(24, { tune: true, store });
+    expect(r.source).toBe('tuned');
+    expect(r.materializedMs).toBeGreaterThan(0);
+    expect(r.fusedMs).toBeGreaterThan(0);
+    expect(r.mode).toBe(r.fusedMs! < r.materializedMs! ? 'fused' : 'materialized');
+    const cfg = { layers: 1, heads: 2, dModel: 48, dHead: 24, seq: 9 };
+    expect(e.plan(cfg).plan.attention).toBe(r.mode);
+    // Explicit choices and captured patterns still win over the timing.
+    expect(e.plan(cfg, { attention: 'materialized' }).plan.attention).toBe('materialized');
+    expect(e.plan(cfg, { capturePatterns: true }).plan.attention).toBe('materialized');
+    const again = await e.tuneAttention(24, { store });
+    expect(again).toEqual({ mode: r.mode, source: 'store' });
+    // A corrupt store is ignored ('auto' on a software adapter: not timed, no choice).
+    const corrupt = { load: () => '{oops', save: () => {} };
+    const fresh = await e.tuneAttention(40, { store: corrupt });
+    expect(fresh.source).toBe(e.adapter.isSoftware ? 'default' : 'tuned');
+  });
+});
