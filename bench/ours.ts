@@ -9,7 +9,7 @@ import { MAP_READ, Usage } from '../src/gpu/usage.js';
 import { release, type PreparedDispatch } from '../src/kernels/dispatch.js';
 import { prepareMatmul, type MatmulTile } from '../src/kernels/matmul.js';
 import { prepareSoftmax } from '../src/kernels/softmax.js';
-import { prepareAttention } from '../src/kernels/attention.js';
+import { prepareAttention, type AttentionTile } from '../src/kernels/attention.js';
 import type { GpuStage } from './harness.js';
 import { outputElements, type OpCase, type OpInputs } from './inputs.js';
 
@@ -28,6 +28,8 @@ export interface OursOptions {
   baseTile?: MatmulTile;
   /** The attention core as one fused dispatch (shaders/attention.wgsl) instead of three passes. */
   fused?: boolean;
+  /** The fused kernel's tile config (default: the adapter's first that fits). */
+  attentionTile?: AttentionTile;
 }
 
 export async function prepareOurs(gpu: GpuContext, cache: PipelineCache, c: OpCase, inputs: OpInputs, options: OursOptions = {}): Promise<OursPrepared> {
@@ -68,6 +70,7 @@ export async function prepareOurs(gpu: GpuContext, cache: PipelineCache, c: OpCa
           label: 'bench fused attention', q: { buffer: keep(upload(gpu, inputs.q, 'q')) }, k: { buffer: keep(upload(gpu, inputs.k, 'k')) },
           v: { buffer: keep(upload(gpu, inputs.v, 'v')) }, out: { buffer: out },
           seq: c.seq, ctx: c.seq, heads: c.heads, dHead: c.dHead, ldQ: width, ldK: width, ldO: width, causal: c.causal,
+          tile: options.attentionTile,
         });
         dispatches.push(d);
         return { stages: [{ name: 'fused', dispatches: [d] }] };

@@ -2,6 +2,7 @@
 //   .gpu/bench.mjs, .gpu/ort-child.mjs   the benchmark and its onnxruntime child process (minified)
 //   .gpu/cli.mjs                         the CLI, when src/cli/main.ts exists
 //   .gpu/matmul-tune.mjs                 every matmul tile config on the attention shapes
+//   .gpu/attention-tune.mjs              every fused attention tile config beside the materialized core
 //   .gpu/ort.tar.xz                      onnxruntime-node's linux-x64 native files and JS, with onnxruntime-common
 //                                        (xz -9: 45 MB of libonnxruntime.so.1 become ≈ 12.5 MB)
 // Node, the Vulkan loader and Dawn's addon are put there first by ../shared/device/pack.sh (run here when
@@ -37,7 +38,8 @@ if (!existsSync(join(out, 'env.sh'))) {
 
 const minified = { minify: true, sourcemap: false, legalComments: 'none' };
 await bundleBench(out, minified);
-await bundleTune(join(out, 'matmul-tune.mjs'), minified);
+await bundleTune('matmul', join(out, 'matmul-tune.mjs'), minified);
+await bundleTune('attention', join(out, 'attention-tune.mjs'), minified);
 if (existsSync(join(root, 'src/cli/main.ts'))) {
   await bundle({ entryPoints: ['src/cli/main.ts'], outfile: join(out, 'cli.mjs'), platform: 'node', external: ['webgpu'], ...minified });
 }
@@ -58,5 +60,5 @@ else if (!existsSync(tarball) || statSync(tarball).mtimeMs < statSync(so).mtimeM
 }
 
 const total = du(out);
-for (const name of ['bench.mjs', 'ort-child.mjs', 'cli.mjs', 'matmul-tune.mjs', 'ort.tar.xz']) if (existsSync(join(out, name))) console.log(`.gpu/${name}: ${MiB(du(join(out, name)))}`);
+for (const name of ['bench.mjs', 'ort-child.mjs', 'cli.mjs', 'matmul-tune.mjs', 'attention-tune.mjs', 'ort.tar.xz']) if (existsSync(join(out, name))) console.log(`.gpu/${name}: ${MiB(du(join(out, name)))}`);
 console.log(`.gpu/ is ${MiB(total)}${total > LIMIT ? ` — OVER ${MiB(LIMIT)}: rebuild with NO_ORT=1 (onnxruntime cannot travel)` : ''}`);

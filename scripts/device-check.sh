@@ -5,7 +5,7 @@
 # Here first:  npm ci && node scripts/build-gpu.mjs        (fills .gpu/, which travels with the tree)
 # There, from the project root:  bash scripts/device-check.sh [STEP ...]   (device tool: carry [".gpu"])
 # STEPs: info tune bench gpt3 (default all four; each ≤ 4 min, so two calls can split them).
-# Writes to $OUT (or /tmp/device-check): info.json, matmul-tune.{txt,json}, tune/ (the autotuner's
+# Writes to $OUT (or /tmp/device-check): info.json, matmul-tune.{txt,json}, attention-tune.{txt,json}, tune/ (the autotuner's
 # matmul config and attention-core choice), bench.{txt,json}, gpt3.{json,err}. Copy the figures into
 # bench/RESULTS.md with the date, the adapter and these commands.
 set -uo pipefail
@@ -24,6 +24,9 @@ if want tune; then
   step "matmul tile configs on the attention shapes"
   timeout 150 node .gpu/matmul-tune.mjs --shapes 8192,proj,qk,pv --budget-s 120 --out "$out/matmul-tune.json" > "$out/matmul-tune.txt" 2>&1
   tail -6 "$out/matmul-tune.txt"
+  step "fused attention tile configs beside the materialized core"
+  timeout 90 node .gpu/attention-tune.mjs --out "$out/attention-tune.json" > "$out/attention-tune.txt" 2>&1
+  cat "$out/attention-tune.txt"
 fi
 
 if want bench; then

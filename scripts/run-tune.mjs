@@ -1,14 +1,18 @@
-// `npm run tune -- FLAGS`: bundles bench/matmul-tune.ts (every matmul tile config on the attention
-// shapes, each output spot-checked) into dist/matmul-tune.mjs and runs it with the same arguments.
+// `npm run tune -- FLAGS`: bundles a tuning script into dist/ and runs it with the same arguments:
+//   bench/matmul-tune.ts     every matmul tile config on the attention shapes, each output spot-checked
+//   bench/attention-tune.ts  with --attention: every fused attention tile config beside the materialized core
 import { pathToFileURL } from 'node:url';
 import { join } from 'node:path';
 import { bundle, root } from './build.mjs';
 
-export const bundleTune = (outfile, extra = {}) =>
-  bundle({ entryPoints: ['bench/matmul-tune.ts'], outfile, platform: 'node', external: ['webgpu'], ...extra });
+export const TUNERS = { matmul: 'bench/matmul-tune.ts', attention: 'bench/attention-tune.ts' };
+
+export const bundleTune = (kind, outfile, extra = {}) =>
+  bundle({ entryPoints: [TUNERS[kind]], outfile, platform: 'node', external: ['webgpu'], ...extra });
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const outfile = join(root, 'dist', 'matmul-tune.mjs');
-  await bundleTune(outfile);
+  const kind = process.argv.includes('--attention') ? 'attention' : 'matmul';
+  const outfile = join(root, 'dist', `${kind}-tune.mjs`);
+  await bundleTune(kind, outfile);
   await import(pathToFileURL(outfile).href);
 }
