@@ -26,10 +26,11 @@ export interface AttentionTile {
 
 /**
  * Best first; the first that fits a call's head width and the adapter's limits runs. Hardware:
- * 128 threads and 37 KiB of tiles at d_head 128 (not measured on a GPU yet, bench/RESULTS.md),
- * then 32 threads for WebGPU's default 16 KiB of workgroup storage. Software (each invocation
- * costs CPU time): on lavapipe, 8 heads × n 256 × d 64 causal, br32 bc16 tx4 took 24.5 ms,
- * br16 bc16 tx8 32.2 ms; d_head over 64 takes the second.
+ * 128 threads and 38 KiB of tiles at d_head 128 (not measured on a GPU yet: `npm run tune --
+ * --attention` ranks every config there), then 32 threads for WebGPU's default 16 KiB of
+ * workgroup storage. Software (each invocation costs CPU time): on lavapipe, 8 heads × n 256 ×
+ * d 64 causal, br32 bc16 tx4 17.1 ms, br16 bc16 tx4 19.0 ms, br32 bc16 tx8 24.1 ms
+ * (bench/RESULTS.md); d_head over 64 takes the second entry.
  */
 export const HARDWARE_ATTENTION_TILES: readonly AttentionTile[] = [
   { br: 32, bc: 32, tx: 16 },

@@ -19,7 +19,7 @@ export interface PlanOptions {
   /**
    * materialized: scores, softmax and weighted sums as three passes over a pattern buffer, in head
    * groups that fit a binding; fused: one pass per head block (shaders/attention.wgsl), no pattern
-   * buffer. Default materialized. The engine picks fused when one head's pattern would not fit.
+   * buffer. Default materialized; the engine decides (RunOptions.attention).
    */
   attention?: AttentionMode;
   /** Cap on the pattern buffer (bytes); default: one binding. Smaller values force head groups. */
