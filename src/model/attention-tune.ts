@@ -23,6 +23,8 @@ export interface AttentionTuneResult {
   shape?: AttentionTuneShape;
   materializedMs?: number;
   fusedMs?: number;
+  /** Why the timing could not run (the rule applies then). */
+  error?: string;
 }
 
 interface StoredAttention {
@@ -47,7 +49,7 @@ export function loadAttentionChoice(store: TuneStore | undefined, key: string): 
   }
 }
 
-export function saveAttentionChoice(store: TuneStore | undefined, key: string, r: Required<Omit<AttentionTuneResult, 'source'>>): void {
+export function saveAttentionChoice(store: TuneStore | undefined, key: string, r: Required<Omit<AttentionTuneResult, 'source' | 'error'>>): void {
   if (!store || !r.mode) return;
   let choices: StoredAttention = { version: ATTENTION_TUNE_VERSION, entries: {} };
   try {

@@ -160,8 +160,16 @@ export class Engine {
     const shape = tuneShape(dHead, software);
     const cfg = { layers: 4, heads: shape.heads, dHead, dModel: shape.heads * dHead, seq: shape.seq, context: Math.max(2048, shape.seq), mask: true, cross: false, bias: false };
     const timeOf = async (attention: AttentionMode) => steadyLayerMs((await this.run(cfg, { attention, seed: 1 })).timings.perLayerMs);
-    const materializedMs = await timeOf('materialized');
-    const fusedMs = await timeOf('fused');
+    let materializedMs: number;
+    let fusedMs: number;
+    try {
+      materializedMs = await timeOf('materialized');
+      fusedMs = await timeOf('fused');
+    } catch (e) {
+      // Tuning is an optimisation: a timing that cannot run (memory, limits) leaves the rule.
+      if (this.gpu.lostReason) throw e;
+      return { mode: null, source: 'default', error: (e as Error).message };
+    }
     const mode: AttentionMode = fusedMs < materializedMs ? 'fused' : 'materialized';
     saveAttentionChoice(options.store, key, { mode, shape, materializedMs, fusedMs });
     this.attentionChoices.set(dHead, mode);
