@@ -35,8 +35,9 @@ export const RUN_USAGE = `webgpu-attention run [flags]
   --json                           one JSON object on stdout
   --force                          run a configuration a software adapter would take very long for
   --attention auto|fused|materialized   the attention core: three passes over a pattern buffer, or one
-                                   fused pass without it (d_head <= 128); auto: fused on a software
-                                   adapter, and on a GPU where one head's pattern would not fit a binding
+                                   fused pass without it (d_head <= 128); auto: fused where one head's
+                                   pattern would not fit a binding, else the core timed faster here
+                                   (see --tune), else fused on a software adapter, materialized on a GPU
   --tune | --no-tune | --retune    matmul tile config: by default timed once per hardware adapter (about a
                                    second) and kept in ~/.cache/webgpu-attention/ (WEBGPU_ATTENTION_TUNE_DIR),
                                    and likewise which attention core is faster for this d_head (auto);
@@ -70,7 +71,7 @@ export async function runCommand(argv: string[]): Promise<number> {
       engine.plan(cfg, { inputs, attention }); // every size check, before any GPU work
       refuseSlowSoftwareRun(engine, cfg, flags.force === true);
       if (!json) console.error(`adapter: ${engine.adapter.name}${engine.adapter.isSoftware ? ' (software adapter)' : ''}`);
-      const tuning = await tune(engine, flags, cfg.dHead, json);
+      const tuning = await tune(engine, flags, cfg.dHead, attention, json);
 
       const abort = new AbortController();
       const onSigint = () => {
@@ -123,17 +124,18 @@ function attentionFlag(flags: Flags): 'auto' | 'fused' | 'materialized' {
 }
 
 /** The matmul tile config and, for this head width, the attention core: stored, timed, or default. */
-async function tune(engine: Engine, flags: Flags, dHead: number, quiet: boolean): Promise<{ matmul: TuneResult; attention: AttentionTuneResult }> {
+async function tune(engine: Engine, flags: Flags, dHead: number, attentionFlag: 'auto' | 'fused' | 'materialized', quiet: boolean):
+  Promise<{ matmul: TuneResult; attention: AttentionTuneResult }> {
   if (flags['no-tune'] && (flags.tune || flags.retune)) throw new ConfigError('--no-tune contradicts --tune and --retune');
-  const tune = flags['no-tune'] ? false : flags.tune || flags.retune ? true : 'auto';
+  const when = flags['no-tune'] ? false : flags.tune || flags.retune ? true : 'auto';
   const retune = flags.retune === true;
-  const matmul = await engine.tuneMatmul({ tune, retune, store: defaultTuneStore('matmul') });
+  const matmul = await engine.tuneMatmul({ tune: when, retune, store: defaultTuneStore('matmul') });
   if (!quiet && matmul.source === 'tuned') {
     console.error(`matmul tuned in ${((matmul.tuneMs ?? 0) / 1000).toFixed(1)} s: ${describeTile(matmul.tile)}`);
   }
   // Only the engine's own choice (--attention auto) needs the timing.
-  const attention = flags.attention === undefined || flags.attention === 'auto'
-    ? await engine.tuneAttention(dHead, { tune, retune, store: defaultTuneStore('attention') })
+  const attention = attentionFlag === 'auto'
+    ? await engine.tuneAttention(dHead, { tune: when, retune, store: defaultTuneStore('attention') })
     : { mode: null, source: 'default' as const };
   if (!quiet && attention.source === 'tuned') {
     console.error(`attention core timed: ${attention.mode} (materialized ${attention.materializedMs!.toFixed(2)} ms, fused ${attention.fusedMs!.toFixed(2)} ms per layer)`);
