@@ -93,9 +93,12 @@ export interface AutotuneOptions {
   log?: (line: string) => void;
 }
 
-interface StoredChoices {
-  version: number;
-  entries: Record<string, { tile: MatmulTile; tflops: number; shape: TuneShape; date: string; timing: string }>;
+interface StoredChoice {
+  tile: MatmulTile;
+  tflops: number;
+  shape: TuneShape;
+  date: string;
+  timing: string;
 }
 
 const memory = new Map<string, Promise<TuneResult>>();
@@ -146,31 +149,36 @@ export function clearTuneMemory(): void {
   memory.clear();
 }
 
-function loadStored(store: TuneStore | undefined, key: string, limits: TileLimits): MatmulTile | null {
-  const text = store?.load();
-  if (!text) return null;
+/**
+ * A store's text is `{ version, entries: { key: entry } }`. The entries of the right version, or
+ * none (no store, another version, unreadable text: rewritten by the next save).
+ */
+export function readTuneEntries<T>(store: TuneStore | undefined, version: number): Record<string, T> {
   try {
-    const parsed = JSON.parse(text) as StoredChoices;
-    if (parsed.version !== TUNE_VERSION) return null;
-    const tile = parsed.entries?.[key]?.tile;
-    return tile && tileProblem(tile, limits) === null ? tile : null;
+    const parsed = JSON.parse(store?.load() ?? '') as { version?: number; entries?: Record<string, T> };
+    return parsed.version === version && parsed.entries ? parsed.entries : {};
   } catch {
-    return null; // an unreadable store is ignored and rewritten
+    return {};
   }
 }
 
+/** Sets one entry of a store (read, modified, written whole), keeping the others of its version. */
+export function saveTuneEntry<T>(store: TuneStore | undefined, version: number, key: string, entry: T): void {
+  if (!store) return;
+  const entries = readTuneEntries<T>(store, version);
+  entries[key] = entry;
+  store.save(JSON.stringify({ version, entries }, null, 2));
+}
+
+function loadStored(store: TuneStore | undefined, key: string, limits: TileLimits): MatmulTile | null {
+  const tile = readTuneEntries<StoredChoice>(store, TUNE_VERSION)[key]?.tile;
+  return tile && tileProblem(tile, limits) === null ? tile : null;
+}
+
 function saveStored(store: TuneStore | undefined, key: string, r: TuneResult): void {
-  if (!store || r.source !== 'tuned') return;
-  let choices: StoredChoices = { version: TUNE_VERSION, entries: {} };
-  try {
-    const old = JSON.parse(store.load() ?? '') as StoredChoices;
-    if (old.version === TUNE_VERSION && old.entries) choices = old;
-  } catch {
-    // start afresh
-  }
+  if (r.source !== 'tuned') return;
   const best = r.measurements!.find((m) => m.tile === r.tile)!;
-  choices.entries[key] = { tile: r.tile, tflops: best.tflops, shape: r.shape!, date: new Date().toISOString(), timing: r.timing! };
-  store.save(JSON.stringify(choices, null, 2));
+  saveTuneEntry<StoredChoice>(store, TUNE_VERSION, key, { tile: r.tile, tflops: best.tflops, shape: r.shape!, date: new Date().toISOString(), timing: r.timing! });
 }
 
 /** Seeded uniform values in [-1, 1): the same inputs for every candidate. */

@@ -5,7 +5,7 @@
 // compare them. Software adapters are not timed unless asked: their default was measured.
 
 import type { AttentionMode } from './plan.js';
-import type { TuneStore } from '../kernels/autotune.js';
+import { median, readTuneEntries, saveTuneEntry, type TuneStore } from '../kernels/autotune.js';
 
 /** Bumped when either kernel changes enough to invalidate stored choices. */
 export const ATTENTION_TUNE_VERSION = 1;
@@ -28,8 +28,11 @@ export interface AttentionTuneResult {
 }
 
 interface StoredAttention {
-  version: number;
-  entries: Record<string, { mode: AttentionMode; materializedMs: number; fusedMs: number; shape: AttentionTuneShape; date: string }>;
+  mode: AttentionMode;
+  materializedMs: number;
+  fusedMs: number;
+  shape: AttentionTuneShape;
+  date: string;
 }
 
 /** The timed shape: GPT-3's n = 2048 with 16 heads on a GPU; 4 heads of 128 tokens on a CPU adapter. */
@@ -39,33 +42,17 @@ export const tuneShape = (dHead: number, software: boolean): AttentionTuneShape 
 export const attentionKey = (adapterKey: string, dHead: number): string => `${adapterKey}|dHead ${dHead}`;
 
 export function loadAttentionChoice(store: TuneStore | undefined, key: string): AttentionMode | null {
-  try {
-    const parsed = JSON.parse(store?.load() ?? '') as StoredAttention;
-    if (parsed.version !== ATTENTION_TUNE_VERSION) return null;
-    const mode = parsed.entries?.[key]?.mode;
-    return mode === 'fused' || mode === 'materialized' ? mode : null;
-  } catch {
-    return null; // no store, or an unreadable one (rewritten by the next tuning)
-  }
+  const mode = readTuneEntries<StoredAttention>(store, ATTENTION_TUNE_VERSION)[key]?.mode;
+  return mode === 'fused' || mode === 'materialized' ? mode : null;
 }
 
 export function saveAttentionChoice(store: TuneStore | undefined, key: string, r: Required<Omit<AttentionTuneResult, 'source' | 'error'>>): void {
-  if (!store || !r.mode) return;
-  let choices: StoredAttention = { version: ATTENTION_TUNE_VERSION, entries: {} };
-  try {
-    const old = JSON.parse(store.load() ?? '') as StoredAttention;
-    if (old.version === ATTENTION_TUNE_VERSION && old.entries) choices = old;
-  } catch {
-    // start afresh
-  }
-  choices.entries[key] = { mode: r.mode, materializedMs: r.materializedMs, fusedMs: r.fusedMs, shape: r.shape, date: new Date().toISOString() };
-  store.save(JSON.stringify(choices, null, 2));
+  if (!r.mode) return;
+  saveTuneEntry<StoredAttention>(store, ATTENTION_TUNE_VERSION, key, { mode: r.mode, materializedMs: r.materializedMs, fusedMs: r.fusedMs, shape: r.shape, date: new Date().toISOString() });
 }
 
 /** Median of the layer times after the first (which builds pipelines and, on lavapipe, JIT-compiles). */
 export function steadyLayerMs(perLayerMs: readonly number[]): number {
-  const rest = [...perLayerMs.slice(1)].sort((a, b) => a - b);
-  if (rest.length === 0) throw new Error('steadyLayerMs: at least two layers are needed');
-  const mid = rest.length >> 1;
-  return rest.length % 2 ? rest[mid]! : (rest[mid - 1]! + rest[mid]!) / 2;
+  if (perLayerMs.length < 2) throw new Error('steadyLayerMs: at least two layers are needed');
+  return median(perLayerMs.slice(1));
 }
