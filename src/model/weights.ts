@@ -15,6 +15,9 @@ export interface LayerTensors {
   kBias?: Float32Array;
   vBias?: Float32Array;
   oBias?: Float32Array;
+  /** The pre-attention LayerNorm (input_layernorm.weight, .bias), [dModel] each, for norm 'layernorm'. */
+  lnGain?: Float32Array;
+  lnBias?: Float32Array;
 }
 
 export type WeightSource =
