@@ -46,6 +46,17 @@ export class GpuContext {
   lostReason: string | null = null;
   private uncaptured: string[] = [];
   private destroyed = false;
+  /** The device's loss, once it happened (also after destroy()). */
+  private lostInfo: GPUDeviceLostInfo | null = null;
+  /**
+   * The drains waiting now, each failed by the one device.lost handler. One handler per device:
+   * a `.then` or Promise.race on device.lost per drain would keep a reaction (and its closure)
+   * on that never-settling promise for every drain ever made.
+   */
+  private readonly lostWaiters = new Set<(info: GPUDeviceLostInfo) => void>();
+  private readonly onUncaptured = (event: Event): void => {
+    this.uncaptured.push((event as GPUUncapturedErrorEvent).error.message);
+  };
 
   private constructor(
     readonly adapter: GPUAdapter,
@@ -58,11 +69,13 @@ export class GpuContext {
     this.hasSubgroups = device.features.has('subgroups');
     this.hasSubgroupMatrix = device.features.has('chromium-experimental-subgroup-matrix' as GPUFeatureName);
     void device.lost.then((info) => {
+      this.lostInfo = info;
       if (!this.destroyed) this.lostReason = `GPU device lost (${info.reason}): ${info.message}`;
+      const waiters = [...this.lostWaiters];
+      this.lostWaiters.clear();
+      for (const fail of waiters) fail(info);
     });
-    device.addEventListener('uncapturederror', (event) => {
-      this.uncaptured.push((event as GPUUncapturedErrorEvent).error.message);
-    });
+    device.addEventListener('uncapturederror', this.onUncaptured);
   }
 
   /** Requests an adapter (a hardware one first) and a device with every limit the adapter offers. */
@@ -128,16 +141,38 @@ export class GpuContext {
 
   /** Waits until the queue is empty, failing fast if the device is lost meanwhile. */
   async drain(step = 'GPU work'): Promise<void> {
-    const lost = this.device.lost.then((info) => {
-      throw new GpuError(`${step}: GPU device lost (${info.reason}): ${info.message}`, 'lost');
+    const lostError = (info: GPUDeviceLostInfo) => new GpuError(`${step}: GPU device lost (${info.reason}): ${info.message}`, 'lost');
+    if (this.lostInfo) throw lostError(this.lostInfo);
+    await new Promise<void>((resolve, reject) => {
+      const fail = (info: GPUDeviceLostInfo) => reject(lostError(info));
+      this.lostWaiters.add(fail);
+      this.device.queue.onSubmittedWorkDone().then(
+        () => {
+          this.lostWaiters.delete(fail);
+          resolve();
+        },
+        (e: unknown) => {
+          this.lostWaiters.delete(fail);
+          reject(e);
+        },
+      );
     });
-    await Promise.race([this.device.queue.onSubmittedWorkDone(), lost]);
     this.check(step);
   }
 
+  /** Drains waiting for the queue or the device's loss now (0 between runs; the soak test reads it). */
+  get pendingDrains(): number {
+    return this.lostWaiters.size;
+  }
+
+  /**
+   * Frees the device (every buffer, pipeline and query set made on it) and drops the listener,
+   * so nothing the device holds points back at this context. Idempotent.
+   */
   destroy(): void {
     if (this.destroyed) return;
     this.destroyed = true;
+    this.device.removeEventListener('uncapturederror', this.onUncaptured);
     this.device.destroy();
   }
 }
