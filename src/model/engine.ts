@@ -368,6 +368,11 @@ export class Engine {
     }
   }
 
+  /**
+   * Frees the device and everything made on it (buffers, pipelines, query sets); in Node the
+   * Dawn instance behind it is released once its last device is destroyed (src/node/dawn.ts).
+   * Idempotent; the engine cannot run afterwards.
+   */
   destroy(): void {
     this.gpu.destroy();
   }
@@ -384,8 +389,3 @@ function splitPatterns(all: Float32Array, cfg: AttentionConfig): Float32Array[][
     Array.from({ length: cfg.heads }, (_, h) => all.subarray((l * cfg.heads + h) * perHead, (l * cfg.heads + h + 1) * perHead)),
   );
 }
-  /**
-   * Frees the device and everything made on it (buffers, pipelines, query sets); in Node the
-   * Dawn instance behind it is released once its last device is destroyed (src/node/dawn.ts).
-   * Idempotent; the engine cannot run afterwards.
-   */
