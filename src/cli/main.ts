@@ -1,6 +1,7 @@
 // The `webgpu-attention` command: run | info | params | help. Errors print one clear line
 // (the engine's messages name the argument and the limit) and exit non-zero.
 
+import { terminalSafeMessage } from '../io/escape.js';
 import { infoCommand } from './info.js';
 import { paramsCommand } from './params.js';
 import { RUN_USAGE, runCommand } from './run.js';
@@ -38,9 +39,11 @@ async function main(argv: string[]): Promise<number> {
 
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
-  (e: Error) => {
-    console.error(`error: ${e.message}`);
-    if (process.env.WEBGPU_ATTENTION_DEBUG) console.error(e.stack);
+  (e: unknown) => {
+    // Messages quote input escaped at the source; this last guard keeps the terminal safe from
+    // any that did not (no raw ESC, bidi override or forged line reaches it).
+    console.error(`error: ${terminalSafeMessage(e instanceof Error ? e.message : String(e))}`);
+    if (process.env.WEBGPU_ATTENTION_DEBUG) console.error(terminalSafeMessage(String((e as Error)?.stack), 1000, 200));
     process.exit(1);
   },
 );

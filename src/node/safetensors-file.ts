@@ -6,9 +6,10 @@ import { closeSync, fstatSync, openSync, readSync, writeFileSync } from 'node:fs
 import { innerWidth, type AttentionConfig } from '../model/config.js';
 import type { Inputs, LayerTensors, WeightSource } from '../model/weights.js';
 import {
-  assertFinite, decodeF32, f32TensorInfo, headerLength, parseSafetensorsHeader, serializeSafetensors, weightName,
-  SafetensorsError, type ParsedSafetensors,
+  assertFinite, decodeF32, f32TensorInfo, fileLabel, headerLength, layerNormName, parseSafetensorsHeader, serializeSafetensors,
+  weightName, SafetensorsError, type ParsedSafetensors,
 } from '../io/safetensors.js';
+import { ignoredTensorsNote, layerSet, layersUsedNote } from '../io/layer-set.js';
 
 export class SafetensorsFile {
   readonly parsed: ParsedSafetensors;
@@ -20,7 +21,7 @@ export class SafetensorsFile {
       const size = fstatSync(this.fd).size;
       const prefix = this.readBytes(0, Math.min(8, size));
       const n = headerLength(prefix, path);
-      if (8 + n > size) throw new SafetensorsError(`${path}: header length ${n} exceeds the file size ${size}`);
+      if (8 + n > size) throw new SafetensorsError(`${fileLabel(path)}: header length ${n} exceeds the file size ${size}`, 'header-size');
       this.parsed = parseSafetensorsHeader(this.readBytes(0, 8 + n), path, size);
     } catch (e) {
       this.close();
@@ -59,32 +60,94 @@ export class SafetensorsFile {
     // readSync reads at most 2 GiB at a time.
     while (done < length) {
       const n = readSync(this.fd, out, done, Math.min(length - done, 1 << 30), position + done);
-      if (n === 0) throw new SafetensorsError(`${this.path}: file ended at byte ${position + done}, expected ${position + length}`);
+      if (n === 0) throw new SafetensorsError(`${fileLabel(this.path)}: file ended at byte ${position + done}, expected ${position + length}`, 'truncated');
       done += n;
     }
     return out;
   }
 }
 
-/** What a weights file says about the configuration: the number of layers and the widths. */
-export function weightFileShape(file: SafetensorsFile): { layers: number; dModel: number; inner: number; bias: boolean } {
-  const q = file.shape(weightName(0, 'q'));
-  if (!q || q.length !== 2) {
-    throw new SafetensorsError(`${file.path}: no 2-D tensor '${weightName(0, 'q')}' ([heads·dHead, dModel], PyTorch Linear layout)`);
-  }
-  let layers = 0;
-  while (file.has(weightName(layers, 'q'))) layers++;
-  return { layers, inner: q[0]!, dModel: q[1]!, bias: file.has(weightName(0, 'q', 'bias')) };
+/** What a weights file says about the configuration. */
+export interface WeightFileShape {
+  /** L: the complete layers 0 … L−1 in the file. */
+  layers: number;
+  dModel: number;
+  /** heads·dHead: the rows of W_Q. */
+  inner: number;
+  /** Every layer has the four projection biases. */
+  bias: boolean;
+  /** Every layer has input_layernorm.weight and .bias [dModel]. */
+  layerNorm: boolean;
+  /** Tensors outside the layer set (escape before printing: ignoredTensorsNote does). */
+  ignored: string[];
 }
 
-/** Checks every layer's tensors in the header, then returns a source that reads them per layer. */
+/**
+ * The number of layers and the widths, from a complete layer set (layer-set.ts: layers 0 … L−1
+ * with no gap, each with q, k, v and o, biases and LayerNorm in every layer or none). A missing
+ * or misnamed tensor is an error naming the layer and what it lacks; tensors the stack does not
+ * use are listed in `ignored`, not refused.
+ */
+export function weightFileShape(file: SafetensorsFile): WeightFileShape {
+  const set = layerSet(file.parsed.tensors.keys(), file.path);
+  const q = file.shape(weightName(0, 'q'))!;
+  if (q.length !== 2) {
+    throw new SafetensorsError(
+      `${fileLabel(file.path)}: tensor '${weightName(0, 'q')}' has shape [${q.join(', ')}]; it must be 2-D [heads·dHead, dModel] (PyTorch Linear layout)`,
+      'tensor-shape', weightName(0, 'q'),
+    );
+  }
+  return { layers: set.layers, inner: q[0]!, dModel: q[1]!, bias: set.bias, layerNorm: set.layerNorm, ignored: set.ignored };
+}
+
+const usesLayerNorm = (cfg: AttentionConfig): boolean => (cfg as { norm?: string }).norm === 'layernorm';
+
+/**
+ * Lines for the run's log about a weights file and the config it runs with (each escaped, one
+ * line): layers of the file the run leaves out (--layers smaller than the file: the first
+ * layers are used), biases or LayerNorm tensors the config does not use, and tensors outside
+ * the layer set. Empty when the run uses the whole file.
+ */
+export function weightFileNotes(file: SafetensorsFile, cfg: AttentionConfig): string[] {
+  const w = weightFileShape(file);
+  const notes: string[] = [];
+  const layers = layersUsedNote(file.path, Math.min(cfg.layers, w.layers), w.layers);
+  if (layers) notes.push(layers);
+  if (w.bias && !cfg.bias) notes.push(`${fileLabel(file.path)}: its projection biases are not used (the run has no --bias)`);
+  if (w.layerNorm && !usesLayerNorm(cfg)) notes.push(`${fileLabel(file.path)}: its input_layernorm tensors are not used (the run has no LayerNorm)`);
+  const ignored = ignoredTensorsNote(file.path, w.ignored);
+  if (ignored) notes.push(ignored);
+  return notes;
+}
+
+/** Lines for the run's log about tensors of an inputs file the run does not use (x, and context with --cross, are used). */
+export function inputFileNotes(file: SafetensorsFile, cfg: AttentionConfig): string[] {
+  const used = new Set(cfg.cross ? ['x', 'context'] : ['x']);
+  const note = ignoredTensorsNote(file.path, [...file.parsed.tensors.keys()].filter((n) => !used.has(n)));
+  return note ? [note] : [];
+}
+
+/**
+ * Checks the file's layer set and every layer's tensors in the header, then returns a source
+ * that reads them per layer. With `cfg.norm === 'layernorm'` each layer also carries its
+ * input_layernorm weight and bias (lnGain, lnBias).
+ */
 export function weightsFromFile(file: SafetensorsFile, cfg: AttentionConfig): WeightSource {
+  const set = layerSet(file.parsed.tensors.keys(), file.path);
+  if (cfg.layers > set.layers) {
+    throw new SafetensorsError(`${fileLabel(file.path)}: the run needs ${cfg.layers} layers but the file holds ${set.layers}`, 'layer-set');
+  }
   const inner = innerWidth(cfg);
+  const norm = usesLayerNorm(cfg);
   const shapes = { q: [inner, cfg.dModel], k: [inner, cfg.dModel], v: [inner, cfg.dModel], o: [cfg.dModel, inner] } as const;
   for (let l = 0; l < cfg.layers; l++) {
     for (const p of ['q', 'k', 'v', 'o'] as const) {
       file.check(weightName(l, p), [...shapes[p]]);
       if (cfg.bias) file.check(weightName(l, p, 'bias'), [shapes[p][0]]);
+    }
+    if (norm) {
+      file.check(layerNormName(l, 'weight'), [cfg.dModel]);
+      file.check(layerNormName(l, 'bias'), [cfg.dModel]);
     }
   }
   const readLayer = (l: number): LayerTensors => {
@@ -97,6 +160,10 @@ export function weightsFromFile(file: SafetensorsFile, cfg: AttentionConfig): We
       t.kBias = file.read(weightName(l, 'k', 'bias'));
       t.vBias = file.read(weightName(l, 'v', 'bias'));
       t.oBias = file.read(weightName(l, 'o', 'bias'));
+    }
+    if (norm) {
+      t.lnGain = file.read(layerNormName(l, 'weight'));
+      t.lnBias = file.read(layerNormName(l, 'bias'));
     }
     return t;
   };
@@ -118,6 +185,7 @@ export function weightsFromFile(file: SafetensorsFile, cfg: AttentionConfig): We
   };
 }
 
+/** x [seq, dModel] and, for cross-attention, context [contextSeq, dModel], from a file the strict reader accepted. */
 export function inputsFromFile(file: SafetensorsFile, cfg: AttentionConfig): Inputs {
   const x = file.read('x', [cfg.seq, cfg.dModel]);
   const context = cfg.cross ? file.read('context', [cfg.contextSeq, cfg.dModel]) : null;
