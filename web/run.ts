@@ -103,6 +103,8 @@ export function checkAffordable(engine: Engine, cfg: AttentionConfig, force: boo
 
 export interface GpuRun {
   result: RunResult;
+  /** The residual stream before the first layer and after each one (the layer-local check's input); empty with verify=none. */
+  states: Float32Array[];
   captured: boolean;
   /** Why patterns were not captured, when they were not. */
   captureNote: string;
@@ -131,6 +133,19 @@ export async function runOnGpu(
       captureNote = `Patterns not captured: ${e.message}`;
     }
   }
-  const result = await engine.run(p.cfg, { seed: s.seed, inputs, capturePatterns: captured, attention, onLayer, signal });
-  return { result, captured, captureNote };
+  // The exact check is layer-local: it needs the GPU's residual stream after every layer.
+  const states: Float32Array[] = [];
+  const keepStates = s.verify !== 'none';
+  const result = await engine.run(p.cfg, {
+    seed: s.seed, inputs, capturePatterns: captured, attention, signal,
+    onLayer: async (progress, probe) => {
+      if (keepStates) {
+        if (states.length === 0) states.push(await probe.readInput());
+        states.push(await probe.readOutput());
+      }
+      onLayer(progress);
+    },
+    keepLayerInput: keepStates,
+  });
+  return { result, states, captured, captureNote };
 }

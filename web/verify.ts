@@ -10,13 +10,12 @@ export interface VerifyRequest {
   seed: number;
   /** null: the worker regenerates the seeded inputs itself. */
   inputs: Inputs | null;
-  output: Float32Array;
-  /** Layers that ran (fewer than cfg.layers after Stop): the reference stops there too. */
-  layers: number;
+  /** The GPU's residual stream before the first layer and after each layer that ran. */
+  states: Float32Array[];
 }
 
 export type VerifyResponse =
-  | { id: number; ok: true; verification: Omit<Verification, 'comparison'>; ms: number }
+  | { id: number; ok: true; verification: Verification; ms: number }
   | { id: number; ok: false; error: string };
 
 /**

@@ -2,19 +2,18 @@
 // painting and answering clicks while a multi-second verification runs.
 
 import { seededInputs } from '../src/model/seeded.js';
-import { verifyExact } from '../src/verify/exact.js';
+import { verifyExactLayers } from '../src/verify/exact.js';
 import type { VerifyRequest, VerifyResponse } from './verify.js';
 
 const scope = self as unknown as DedicatedWorkerGlobalScope;
 
 scope.onmessage = async (event: MessageEvent<VerifyRequest>) => {
-  const { id, cfg, seed, inputs, output, layers } = event.data;
+  const { id, cfg, seed, inputs, states } = event.data;
   const started = performance.now();
   let reply: VerifyResponse;
   try {
     // Seeded inputs are regenerated here rather than copied across: same seed, same values.
-    const v = await verifyExact(cfg, { kind: 'seeded', seed }, inputs ?? seededInputs(seed, cfg), output, undefined, layers);
-    const { comparison: _, ...verification } = v;
+    const { layers: _, ...verification } = await verifyExactLayers(cfg, { kind: 'seeded', seed }, inputs ?? seededInputs(seed, cfg), states);
     reply = { id, ok: true, verification, ms: performance.now() - started };
   } catch (e) {
     const err = e instanceof Error ? e : new Error(String(e));

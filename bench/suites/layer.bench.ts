@@ -10,7 +10,7 @@ import type { AttentionConfig } from '../../src/model/config.js';
 import { planStages, type LayerProbe, type RunResult } from '../../src/model/engine.js';
 import type { AttentionMode } from '../../src/model/plan.js';
 import { seededInputs } from '../../src/model/seeded.js';
-import { verifyExact } from '../../src/verify/exact.js';
+import { verifyExactLayers } from '../../src/verify/exact.js';
 import { summarize, type Summary } from '../metrics.js';
 import { failedRecord, makeRecord, type BenchRecord, type Measurement } from '../report.js';
 import type { Check } from '../verify.js';
@@ -31,17 +31,21 @@ async function runEngine(ctx: BenchContext, layers: number, attention: Attention
   const { cfg } = ctx.engine.plan(partial, { attention });
   const exact = (layerFlops(cfg).total / 2) * layers <= EXACT_LIMIT;
   let sampled: Check | null = null;
+  const states: Float32Array[] = [];
   const result = await ctx.engine.run(partial, {
     seed: ctx.seed,
     attention,
-    keepLayerInput: !exact,
+    keepLayerInput: true,
     onLayer: async (_progress, probe: LayerProbe) => {
-      if (!exact && probe.layer === layers - 1) sampled = await checkLayerSampled(probe, cfg, ctx.seed);
+      if (exact) {
+        if (states.length === 0) states.push(await probe.readInput());
+        states.push(await probe.readOutput());
+      } else if (probe.layer === layers - 1) sampled = await checkLayerSampled(probe, cfg, ctx.seed);
     },
   });
   if (exact) {
-    const v = await verifyExact(cfg, { kind: 'seeded', seed: ctx.seed }, seededInputs(ctx.seed, cfg), result.output);
-    return { result, check: { passed: v.passed, maxRelError: v.maxRelError, maxAbsError: v.maxAbsError, what: `all ${result.output.length} outputs after ${layers} layers` } };
+    const v = await verifyExactLayers(cfg, { kind: 'seeded', seed: ctx.seed }, seededInputs(ctx.seed, cfg), states);
+    return { result, check: { passed: v.passed === true, maxRelError: v.maxRelError!, maxAbsError: v.maxAbsError!, what: `all ${result.output.length} outputs of each of ${layers} layers, layer-local` } };
   }
   if (!sampled) throw new Error('the sampled check of the last layer did not run');
   return { result, check: sampled };
@@ -49,7 +53,7 @@ async function runEngine(ctx: BenchContext, layers: number, attention: Attention
 
 function measurement(ctx: BenchContext, suite: string, name: string, layers: number): Measurement {
   const { heads, seq, dHead, dModel } = ctx.scale.model;
-  const flops = layerFlops({ layers: 1, heads, seq, dHead, dModel, context: seq, mask: true, cross: false, contextSeq: seq, bias: false }).total;
+  const flops = layerFlops({ layers: 1, heads, seq, dHead, dModel, context: seq, mask: true, cross: false, contextSeq: seq, bias: false, norm: 'none' }).total;
   const inner = heads * dHead;
   // Compulsory traffic of one layer: its four weight matrices, x read and x written.
   const bytes = 4 * (4 * dModel * inner + 2 * seq * dModel);

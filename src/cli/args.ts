@@ -2,7 +2,7 @@
 // and every value is checked with a message naming the flag.
 
 import { parseArgs } from 'node:util';
-import { ConfigError, PRESETS, SMALL, type AttentionConfig } from '../model/config.js';
+import { ConfigError, NORM_KINDS, PRESETS, SMALL, type AttentionConfig, type NormKind } from '../model/config.js';
 
 export const RUN_FLAGS = {
   preset: { type: 'string' },
@@ -15,6 +15,9 @@ export const RUN_FLAGS = {
   'context-seq': { type: 'string' },
   cross: { type: 'boolean' },
   'no-mask': { type: 'boolean' },
+  norm: { type: 'string' },
+  'keep-failed-output': { type: 'boolean' },
+  'keep-partial-output': { type: 'boolean' },
   bias: { type: 'boolean' },
   seed: { type: 'string' },
   verify: { type: 'string' },
@@ -74,6 +77,11 @@ export function configFromFlags(flags: Flags): { base: AttentionConfig; override
   if (flags.cross) overrides.cross = true;
   if (flags['no-mask'] || flags.cross) overrides.mask = false;
   if (flags.bias) overrides.bias = true;
+  if (flags.norm !== undefined) {
+    const norm = String(flags.norm);
+    if (!NORM_KINDS.includes(norm as NormKind)) throw new ConfigError(`--norm must be ${NORM_KINDS.join(' or ')}, got '${norm}'`);
+    overrides.norm = norm as NormKind;
+  }
   if (flags['context-seq'] !== undefined && !flags.cross) {
     throw new ConfigError('--context-seq applies to cross-attention only: add --cross');
   }

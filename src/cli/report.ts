@@ -8,7 +8,7 @@ import type { TuneResult } from '../kernels/autotune.js';
 import type { AttentionTuneResult } from '../model/attention-tune.js';
 import { describeTile } from '../kernels/matmul.js';
 
-export function runReport(result: RunResult, verification: Verification | null, layerChecks: LayerVerification[],
+export function runReport(result: RunResult, verification: Verification, layerChecks: LayerVerification[],
   tuning?: { matmul: TuneResult; attention: AttentionTuneResult }) {
   const t = result.timings;
   return {
@@ -16,6 +16,7 @@ export function runReport(result: RunResult, verification: Verification | null, 
     config: result.config,
     layersRun: result.layersRun,
     stopped: result.stopped,
+    firstNonFiniteLayer: result.firstNonFiniteLayer,
     timings: {
       source: t.source,
       totalMs: t.totalMs,
@@ -32,31 +33,37 @@ export function runReport(result: RunResult, verification: Verification | null, 
     // The core that ran, and whether a timing (tuned now or stored) chose it.
     attention: { mode: result.plan.attention, source: tuning?.attention.mode === result.plan.attention ? tuning.attention.source : 'rule' },
     plan: { attention: result.plan.attention, headGroup: result.plan.headGroup, headGroups: result.plan.headGroups, qkvChunkRows: result.plan.qkvChunkRows, outputChunkRows: result.plan.outputChunkRows },
-    verification: verification ?? { mode: 'none', passed: true, maxAbsError: null, maxRelError: null, tolerance: null, detail: 'not verified' },
+    verification,
     layerChecks,
   };
 }
 
-export function printRunSummary(r: ReturnType<typeof runReport>): void {
+export function printRunSummary(r: ReturnType<typeof runReport> & { status: string; message: string; output: { path: string | null; written: boolean; reason: string } }): void {
   const c = r.config;
   const shape = `${c.layers} layers × ${c.heads} heads × d_head ${c.dHead}, d_model ${c.dModel}, seq ${c.seq}` +
-    (c.cross ? `, cross-attention over ${c.contextSeq} context tokens` : c.mask ? ', causal' : ', unmasked') + (c.bias ? ', biases' : '');
+    (c.cross ? `, cross-attention over ${c.contextSeq} context tokens` : c.mask ? ', causal' : ', unmasked') + (c.bias ? ', biases' : '') +
+    (c.norm === 'layernorm' ? ', pre-LayerNorm' : '');
   const gflops = r.tflops * 1000;
   const lines = [
     `adapter      ${r.adapter.name}${r.adapter.isSoftware ? ' (software adapter)' : ''}`,
     `shape        ${shape}`,
     `time         ${r.timings.gpuMs.toFixed(2)} ms GPU (${r.timings.source}), ${r.timings.totalMs.toFixed(1)} ms wall` +
-      (r.stopped ? `, stopped after ${r.layersRun} layers` : ''),
+      (r.stopped ? `, stopped after ${r.layersRun} of ${c.layers} layers` : ''),
     `throughput   ${gflops >= 1000 ? (gflops / 1000).toFixed(2) + ' TFLOP/s' : gflops.toFixed(2) + ' GFLOP/s'} (${(r.flops.total / 1e9).toFixed(2)} GFLOP)`,
-    `stages       ${planStages(r.plan.attention).map((k) => `${k} ${r.timings.stagesMs[k].toFixed(2)} ms`).join(', ')}`,
+    `stages       ${planStages(r.plan.attention, c.norm).map((k) => `${k} ${r.timings.stagesMs[k].toFixed(2)} ms`).join(', ')}`,
     `matmul       ${r.matmul.tile} (${r.matmul.source}), fitted to each product`,
     `attention    ${r.attention.mode}${r.attention.source === 'rule' ? '' : ` (${r.attention.source})`}`,
     `memory       ${formatBytes(r.peakBytes)} on the GPU` + (r.plan.attention === 'fused' ? ', fused attention (no pattern buffer)' : '') + (r.plan.headGroups > 1 ? `, pattern in ${r.plan.headGroups} head groups of ${r.plan.headGroup}` : ''),
-    `verification ${r.verification.passed ? 'passed' : 'FAILED'} (${r.verification.mode}): ` +
+    `verification ${verdict(r.verification)}: ` +
       (r.verification.maxAbsError === null ? r.verification.detail :
-        `max abs error ${fmt(r.verification.maxAbsError)}, max rel error ${fmt(r.verification.maxRelError!)}, ${r.verification.detail}`),
+        `max abs error ${fmt(r.verification.maxAbsError)}, ${r.verification.detail}`),
+    `output       ${r.output.path === null ? 'none' : r.output.written ? `written (${r.output.reason})` : r.output.reason}`,
+    `status       ${r.message}`,
   ];
   console.log(lines.join('\n'));
 }
 
 const fmt = (x: number): string => (x === 0 ? '0' : x.toExponential(2));
+
+/** Never "passed" for what was not checked. */
+const verdict = (v: Verification): string => (v.passed === null ? `not verified (${v.mode})` : `${v.passed ? 'passed' : 'FAILED'} (${v.mode})`);

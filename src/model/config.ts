@@ -19,7 +19,16 @@ export interface AttentionConfig {
   contextSeq: number;
   /** Add the optional biases of the four projections. */
   bias: boolean;
+  /**
+   * Normalisation of the query-side input: 'layernorm' is GPT-3's pre-LN block
+   * x + Attn(LN(x)) (learned gain and bias, eps 1e-5; the cross-attention context is used as
+   * given); 'none' is the chapter's bare block x + Attn(x).
+   */
+  norm: NormKind;
 }
+
+export type NormKind = 'none' | 'layernorm';
+export const NORM_KINDS: readonly NormKind[] = ['none', 'layernorm'];
 
 /** GPT-3 175B's attention: d_model 12288, 96 heads of 128, 96 layers, context 2048. */
 export const GPT3: AttentionConfig = Object.freeze({
@@ -33,6 +42,7 @@ export const GPT3: AttentionConfig = Object.freeze({
   cross: false,
   contextSeq: 2048,
   bias: false,
+  norm: 'layernorm', // GPT-3 is a pre-LN transformer
 });
 
 export const PRESETS: Record<string, AttentionConfig> = { gpt3: GPT3 };
@@ -74,6 +84,7 @@ export function validateConfig(c: AttentionConfig): void {
   if (c.contextSeq > c.context) {
     throw new ConfigError(`--context-seq ${c.contextSeq} exceeds the configured context of ${c.context} tokens`);
   }
+  if (!NORM_KINDS.includes(c.norm)) throw new ConfigError(`--norm must be ${NORM_KINDS.join(' or ')}, got '${String(c.norm)}'`);
   if (c.cross && c.mask) throw new ConfigError('--cross cannot be combined with a causal mask: cross-attention is never masked');
   if (!c.cross && c.contextSeq !== c.seq) {
     throw new ConfigError(`--context-seq (${c.contextSeq}) applies to cross-attention only; self-attention uses --seq (${c.seq})`);
@@ -91,6 +102,7 @@ export const SMALL: AttentionConfig = Object.freeze({
   cross: false,
   contextSeq: 33,
   bias: false,
+  norm: 'none',
 });
 
 export function flagName(key: string): string {

@@ -7,7 +7,7 @@ import { layerFlops } from './flops.js';
 import { prepareLayer, type LayerBuffers, type Stage } from './layer.js';
 import { prepareSeededFills, uploadLayer } from './layer-weights.js';
 import { planMemory, type AttentionMode, type MemoryPlan, type PlanLimits, type PlanOptions } from './plan.js';
-import { seededInputs } from './seeded.js';
+import { seededInputs, seededLayerNorm } from './seeded.js';
 import { checkInputs, checkLayerTensors, type Inputs, type WeightSource } from './weights.js';
 import { createStorage, poison, readBack, upload } from '../gpu/buffers.js';
 import { GpuContext, type AdapterDescription, type DeviceOptions } from '../gpu/device.js';
@@ -19,6 +19,7 @@ import { adapterKey, autotuneMatmul, type AutotuneOptions, type TuneResult, type
 import { attentionKey, loadAttentionChoice, saveAttentionChoice, steadyLayerMs, tuneShape, type AttentionTuneResult } from './attention-tune.js';
 import { chooseAttentionTile, MAX_FUSED_D_HEAD } from '../kernels/attention.js';
 import { defaultMatmulTile, type MatmulTile } from '../kernels/matmul.js';
+import { ALL_FINITE, prepareFiniteCheck } from '../kernels/finite_check.js';
 
 export interface LayerProgress {
   layer: number;
@@ -36,6 +37,8 @@ export interface LayerProbe {
   readK(): Promise<Float32Array>;
   readV(): Promise<Float32Array>;
   readWeighted(): Promise<Float32Array>;
+  /** LN(x), what the projections read (norm 'layernorm' only). */
+  readNormed(): Promise<Float32Array>;
   /** The residual stream before this layer (kept only when `keepLayerInput`). */
   readInput(): Promise<Float32Array>;
   readOutput(): Promise<Float32Array>;
@@ -63,7 +66,7 @@ export interface RunOptions {
   attention?: 'auto' | AttentionMode;
   /** Read back every head's pattern of every layer (small configurations: the browser's heatmaps). */
   capturePatterns?: boolean;
-  /** Keep each layer's input so probes can read it (sampled verification of the residual). */
+  /** Keep each layer's input so probes can read it (layer-local verification, exact or sampled). */
   keepLayerInput?: boolean;
   onLayer?: (progress: LayerProgress, probe: LayerProbe) => void | Promise<void>;
   /** Stops after the current layer (Ctrl-C). */
@@ -71,6 +74,8 @@ export interface RunOptions {
 }
 
 export interface StageTimings {
+  /** LayerNorm of the query-side input (norm 'layernorm'). */
+  norm: number;
   qkv: number;
   scores: number;
   softmax: number;
@@ -88,6 +93,11 @@ export interface RunResult {
   patterns: Float32Array[][] | null;
   layersRun: number;
   stopped: boolean;
+  /**
+   * The first layer after which the residual stream held a NaN or ±Inf (checked on the GPU
+   * after every layer, whatever the verification), or null when it stayed finite.
+   */
+  firstNonFiniteLayer: number | null;
   timings: {
     source: 'timestamp-query' | 'wall-clock';
     totalMs: number;
@@ -107,10 +117,16 @@ export interface RunResult {
   matmulTile: MatmulTile;
 }
 
-/** The stages a plan's layers run, in order: the fused core replaces scores, softmax and weighted sums. */
-export function planStages(attention: AttentionMode): (keyof StageTimings)[] {
-  return attention === 'fused' ? ['qkv', 'fused', 'output'] : ['qkv', 'scores', 'softmax', 'weighted', 'output'];
+/**
+ * The stages a plan's layers run, in order: LayerNorm first with norm 'layernorm'; the fused
+ * core replaces scores, softmax and weighted sums.
+ */
+export function planStages(attention: AttentionMode, norm: AttentionConfig['norm'] = 'none'): (keyof StageTimings)[] {
+  const core: (keyof StageTimings)[] = attention === 'fused' ? ['fused'] : ['scores', 'softmax', 'weighted'];
+  return [...(norm === 'layernorm' ? ['norm' as const] : []), 'qkv', ...core, 'output'];
 }
+
+const zeroTimings = (): StageTimings => ({ norm: 0, qkv: 0, scores: 0, softmax: 0, weighted: 0, fused: 0, output: 0 });
 
 const PATTERN_CAPTURE_LIMIT = 64 * 1024 * 1024;
 
@@ -157,7 +173,7 @@ export class Engine {
     }
     if ((tune === 'auto' && software) || chooseAttentionTile(dHead, this.gpu.limits, software) === null) return { mode: null, source: 'default' };
     const shape = tuneShape(dHead, software);
-    const cfg = { layers: 4, heads: shape.heads, dHead, dModel: shape.heads * dHead, seq: shape.seq, context: Math.max(2048, shape.seq), mask: true, cross: false, bias: false };
+    const cfg = { layers: 4, heads: shape.heads, dHead, dModel: shape.heads * dHead, seq: shape.seq, context: Math.max(2048, shape.seq), mask: true, cross: false, bias: false, norm: 'none' as const };
     const timeOf = async (attention: AttentionMode) => steadyLayerMs((await this.run(cfg, { attention, seed: 1 })).timings.perLayerMs);
     let materializedMs: number;
     let fusedMs: number;
@@ -228,7 +244,7 @@ export class Engine {
     const gpu = this.gpu;
     const owned: GPUBuffer[] = [];
     const dispatches: PreparedDispatch[] = [];
-    const timer = new PassTimer(gpu, 4 + 3 * plan.headGroups + 16);
+    const timer = new PassTimer(gpu, 5 + 3 * plan.headGroups + 16);
     const alloc = (elements: number, label: string) => {
       const buffer = createStorage(gpu, elements, label);
       owned.push(buffer);
@@ -238,6 +254,8 @@ export class Engine {
       const inner = innerWidth(cfg);
       const buffers = await gpu.scoped('allocating buffers', (): LayerBuffers => ({
         x: keep(owned, upload(gpu, inputs.x, 'x')),
+        xn: cfg.norm === 'layernorm' ? alloc(cfg.seq * cfg.dModel, 'LN(x)') : null,
+        ln: cfg.norm === 'layernorm' ? alloc(2 * cfg.dModel, 'LayerNorm gain and bias') : null,
         context: cfg.cross ? keep(owned, upload(gpu, inputs.context!, 'context')) : null,
         q: alloc(cfg.seq * inner, 'q'),
         k: alloc(cfg.contextSeq * inner, 'k'),
@@ -254,18 +272,20 @@ export class Engine {
       const layerInput = options.keepLayerInput ? alloc(cfg.seq * cfg.dModel, 'layer input') : null;
       const patterns = options.capturePatterns ? alloc(cfg.layers * cfg.heads * cfg.seq * cfg.contextSeq, 'captured patterns') : null;
       // Poison every intermediate: an element a kernel fails to write shows up as NaN.
-      for (const buffer of [buffers.q, buffers.k, buffers.v, buffers.weighted, buffers.pattern]) if (buffer) poison(gpu, buffer);
+      for (const buffer of [buffers.xn, buffers.q, buffers.k, buffers.v, buffers.weighted, buffers.pattern]) if (buffer) poison(gpu, buffer);
 
       const tiles = options.tile ? { tile: options.tile } : { baseTile: this.matmulTile };
       const stages = await gpu.scoped('preparing pipelines', () => prepareLayer(gpu, this.cache, cfg, plan, buffers, tiles));
       for (const s of stages) dispatches.push(...s.dispatches);
       const fills = weights.kind === 'seeded' ? await prepareSeededFills(gpu, this.cache, cfg, buffers, weights.seed) : null;
       if (fills) dispatches.push(...fills.map((f) => f.dispatch));
+      const finite = await prepareFiniteCheck(gpu, this.cache, { buffer: buffers.x }, cfg.seq * cfg.dModel);
+      dispatches.push(finite.dispatch);
 
       const flops = layerFlops(cfg);
       const perLayerMs: number[] = [];
       const perLayerStagesMs: StageTimings[] = [];
-      const stagesMs: StageTimings = { qkv: 0, scores: 0, softmax: 0, weighted: 0, fused: 0, output: 0 };
+      const stagesMs = zeroTimings();
       let weightsMs = 0;
       let gpuMs = 0;
       let stopped = false;
@@ -276,6 +296,10 @@ export class Engine {
         readK: () => readBack(gpu, buffers.k, cfg.contextSeq * inner),
         readV: () => readBack(gpu, buffers.v, cfg.contextSeq * inner),
         readWeighted: () => readBack(gpu, buffers.weighted, cfg.seq * inner),
+        readNormed: () => {
+          if (!buffers.xn) throw new Error('readNormed: this run has no LayerNorm (norm none)');
+          return readBack(gpu, buffers.xn, cfg.seq * cfg.dModel);
+        },
         readInput: () => {
           if (!layerInput) throw new Error('readInput needs the run option keepLayerInput');
           return readBack(gpu, layerInput, cfg.seq * cfg.dModel);
@@ -294,9 +318,20 @@ export class Engine {
             const t = await weights.layer(layer);
             checkLayerTensors(t, cfg, layer);
             uploadLayer(gpu, buffers, t);
+            if (buffers.ln) {
+              for (const [name, v] of [['input_layernorm.weight', t.lnGain], ['input_layernorm.bias', t.lnBias]] as const) {
+                if (v?.length !== cfg.dModel) throw new InputError(`layer ${layer}: --norm layernorm needs ${name} [${cfg.dModel}], got ${v ? `${v.length} values` : 'none'}`);
+              }
+              uploadLayerNorm(gpu, buffers.ln, t.lnGain!, t.lnBias!);
+            }
           } else {
             for (const f of fills!) f.setLayer(layer);
+            if (buffers.ln) {
+              const ln = seededLayerNorm(weights.seed, layer, cfg.dModel);
+              uploadLayerNorm(gpu, buffers.ln, ln.gain, ln.bias);
+            }
           }
+          finite.setLayer(layer);
           const encoder = gpu.device.createCommandEncoder({ label: `layer ${layer}` });
           if (fills) {
             const pass = timer.beginPass(encoder, 'weights');
@@ -314,13 +349,16 @@ export class Engine {
               encoder.copyBufferToBuffer(buffers.pattern!, 0, patterns, at, stage.heads!.count * perHead);
             }
           }
+          const check = encoder.beginComputePass({ label: 'finite check' });
+          encode(check, finite.dispatch);
+          check.end();
           const readTimes = timer.resolve(encoder);
           gpu.device.queue.submit([encoder.finish()]);
           await gpu.drain(`layer ${layer}`);
           let layerMs = performance.now() - layerStart;
           if (readTimes) {
             layerMs = 0;
-            const own: StageTimings = { qkv: 0, scores: 0, softmax: 0, weighted: 0, fused: 0, output: 0 };
+            const own = zeroTimings();
             for (const { label, ms } of await readTimes()) {
               if (label === 'weights') weightsMs += ms;
               else {
@@ -341,6 +379,7 @@ export class Engine {
       }
       const output = await readBack(gpu, buffers.x, cfg.seq * cfg.dModel);
       const patternsOut = patterns ? splitPatterns(await readBack(gpu, patterns, cfg.layers * cfg.heads * cfg.seq * cfg.contextSeq), cfg) : null;
+      const firstBad = new Uint32Array((await readBack(gpu, finite.flag, 1)).buffer)[0]!;
       gpu.check('reading the output');
       const totalMs = performance.now() - start;
       const layersRun = perLayerMs.length;
@@ -351,6 +390,7 @@ export class Engine {
         patterns: patternsOut,
         layersRun,
         stopped,
+        firstNonFiniteLayer: firstBad === ALL_FINITE ? null : firstBad,
         timings: { source: timer.enabled ? 'timestamp-query' : 'wall-clock', totalMs, gpuMs, perLayerMs, perLayerStagesMs, stagesMs, weightsMs },
         flops: { perLayer: flops.total, total: flops.total * layersRun },
         tflops: gpuMs > 0 ? (flops.total * layersRun) / (gpuMs * 1e9) : 0,
@@ -376,6 +416,11 @@ export class Engine {
   destroy(): void {
     this.gpu.destroy();
   }
+}
+
+function uploadLayerNorm(gpu: GpuContext, ln: GPUBuffer, gain: Float32Array, bias: Float32Array): void {
+  gpu.device.queue.writeBuffer(ln, 0, gain.buffer, gain.byteOffset, gain.byteLength);
+  gpu.device.queue.writeBuffer(ln, gain.byteLength, bias.buffer, bias.byteOffset, bias.byteLength);
 }
 
 function keep(owned: GPUBuffer[], b: GPUBuffer): GPUBuffer {

@@ -1,5 +1,6 @@
 // One attention block as GPU dispatches, prepared once and encoded for every layer:
-//   q = x·W_Qᵀ, k = c·W_Kᵀ, v = c·W_Vᵀ          (c = x, or the context for cross-attention)
+//   xn = LN(x)·gain + bias                       (norm 'layernorm' only; xn = x otherwise)
+//   q = xn·W_Qᵀ, k = c·W_Kᵀ, v = c·W_Vᵀ         (c = xn, or the context for cross-attention)
 //   per head group: scores = q_h·k_hᵀ/√dHead → softmax (causal mask) → weighted sums pattern·v_h
 //   (or, with the fused attention, all three in one dispatch without the pattern)
 //   x += weighted·W_Oᵀ                           (value-up of all heads, added to the residual)
@@ -13,9 +14,14 @@ import type { PreparedDispatch } from '../kernels/dispatch.js';
 import { prepareMatmul, type MatmulCall } from '../kernels/matmul.js';
 import { prepareSoftmax } from '../kernels/softmax.js';
 import { prepareAttention } from '../kernels/attention.js';
+import { prepareLayerNorm } from '../kernels/layernorm.js';
 
 export interface LayerBuffers {
   x: GPUBuffer;
+  /** LN(x) [seq, dModel], what the projections read, with norm 'layernorm'; null otherwise. */
+  xn: GPUBuffer | null;
+  /** This layer's LayerNorm [gain (dModel) | bias (dModel)] with norm 'layernorm'. */
+  ln: GPUBuffer | null;
   context: GPUBuffer | null;
   q: GPUBuffer;
   k: GPUBuffer;
@@ -34,7 +40,7 @@ export interface LayerBuffers {
 }
 
 export interface Stage {
-  name: 'qkv' | 'scores' | 'softmax' | 'weighted' | 'fused' | 'output';
+  name: 'norm' | 'qkv' | 'scores' | 'softmax' | 'weighted' | 'fused' | 'output';
   dispatches: PreparedDispatch[];
   /** Heads [first, first + count) this stage covers (attention stages only). */
   heads?: { first: number; count: number };
@@ -52,8 +58,15 @@ export async function prepareLayer(
   tiles: Pick<MatmulCall, 'tile' | 'baseTile'> = {},
 ): Promise<Stage[]> {
   const inner = innerWidth(cfg);
-  const source = b.context ?? b.x;
+  const queryInput = b.xn ?? b.x;
+  const source = b.context ?? queryInput;
   const stages: Stage[] = [];
+  if (b.xn) {
+    stages.push({
+      name: 'norm',
+      dispatches: [await prepareLayerNorm(gpu, cache, { label: 'layernorm LN(x)', x: { buffer: b.x }, y: { buffer: b.xn }, params: { buffer: b.ln! }, rows: cfg.seq, dModel: cfg.dModel })],
+    });
+  }
 
   // Projections: W is [out, in]; a W too large for one binding is bound `rows` rows at a time.
   const projection = async (label: string, a: GPUBuffer, M: number, w: GPUBuffer, out: GPUBuffer, outWidth: number, inWidth: number,
@@ -79,7 +92,7 @@ export async function prepareLayer(
   stages.push({
     name: 'qkv',
     dispatches: [
-      ...(await projection('query x·W_Qᵀ', b.x, cfg.seq, b.wq, b.q, inner, cfg.dModel, plan.qkvChunkRows, biasAt(0), false)),
+      ...(await projection(b.xn ? 'query LN(x)·W_Qᵀ' : 'query x·W_Qᵀ', queryInput, cfg.seq, b.wq, b.q, inner, cfg.dModel, plan.qkvChunkRows, biasAt(0), false)),
       ...(await projection('key c·W_Kᵀ', source, cfg.contextSeq, b.wk, b.k, inner, cfg.dModel, plan.qkvChunkRows, biasAt(1), false)),
       ...(await projection('value-down c·W_Vᵀ', source, cfg.contextSeq, b.wv, b.v, inner, cfg.dModel, plan.qkvChunkRows, biasAt(2), false)),
     ],

@@ -58,3 +58,22 @@ export function weightStream(layer: number, projection: Projection, isBias = fal
 export const weightScale = (fanIn: number): number => 1 / Math.sqrt(fanIn);
 /** Biases are small so they matter without dominating. */
 export const biasScale = (fanIn: number): number => 0.1 / Math.sqrt(fanIn);
+
+/**
+ * Stream numbers of layer `layer`'s LayerNorm gain and bias: 2²² + 2·layer + {0, 1}, far from
+ * the weights' 16 + 8·layer + slot (2²² / 8 ≈ 524 k layers apart).
+ */
+export const layerNormStream = (layer: number, isBias: boolean): number => (1 << 22) + 2 * layer + (isBias ? 1 : 0);
+
+/**
+ * Seeded LayerNorm parameters of one layer: gain 1 + U(−0.1, 0.1), bias U(−0.1, 0.1), each
+ * rounded to f32 (the gain's 1 + g in one correctly rounded f32 add). A trained model's gains
+ * sit near 1 and its biases near 0; these do too, but not exactly, so a kernel that ignored
+ * either would be caught. Small ([dModel] each): generated on the CPU and uploaded per layer.
+ */
+export function seededLayerNorm(seed: number, layer: number, dModel: number): { gain: Float32Array; bias: Float32Array } {
+  const gain = seededArray(streamKey(seed, layerNormStream(layer, false)), dModel, 0.1);
+  for (let i = 0; i < dModel; i++) gain[i] = Math.fround(1 + gain[i]!);
+  const bias = seededArray(streamKey(seed, layerNormStream(layer, true)), dModel, 0.1);
+  return { gain, bias };
+}

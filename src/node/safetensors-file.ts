@@ -2,7 +2,8 @@
 // name, dtype and shape is checked before any GPU work), then one tensor's byte range at a time.
 // Weights stream layer by layer; the next layer is read while the GPU runs the current one.
 
-import { closeSync, fstatSync, openSync, readSync, writeFileSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { writeFileAtomic } from './atomic-write.js';
 import { innerWidth, type AttentionConfig } from '../model/config.js';
 import type { Inputs, LayerTensors, WeightSource } from '../model/weights.js';
 import {
@@ -192,6 +193,11 @@ export function inputsFromFile(file: SafetensorsFile, cfg: AttentionConfig): Inp
   return { x, context };
 }
 
-export function writeOutputFile(path: string, y: Float32Array, cfg: AttentionConfig): void {
-  writeFileSync(path, serializeSafetensors({ y: { shape: [cfg.seq, cfg.dModel], data: y } }, { producer: 'webgpu-attention' }));
+/**
+ * Writes y [seq, dModel] atomically (a temporary file in the same folder, then a rename): an
+ * existing file is either the old result or the new one, never a cut-off mix. `metadata` goes
+ * into `__metadata__` (string → string) so the file says how it was made and whether it passed.
+ */
+export function writeOutputFile(path: string, y: Float32Array, cfg: AttentionConfig, metadata: Record<string, string> = {}): void {
+  writeFileAtomic(path, serializeSafetensors({ y: { shape: [cfg.seq, cfg.dModel], data: y } }, { producer: 'webgpu-attention', ...metadata }));
 }

@@ -3,9 +3,11 @@
 // code with what it checks proves little. All arrays are row-major.
 
 import type { AttentionConfig } from '../model/config.js';
+import { layerNorm } from './layernorm.js';
 import {
   biasScale,
   seededArray,
+  seededLayerNorm,
   streamKey,
   weightScale,
   weightStream,
@@ -22,6 +24,9 @@ export interface LayerWeights {
   kBias?: Float32Array;
   vBias?: Float32Array;
   oBias?: Float32Array;
+  /** LayerNorm gain and bias [dModel] (norm 'layernorm'). */
+  lnGain?: Float32Array;
+  lnBias?: Float32Array;
 }
 
 export interface LayerResult {
@@ -33,6 +38,10 @@ export interface LayerResult {
   v: Float64Array;
   /** Pattern-weighted sums of v, heads side by side [seq, heads·dHead], before W_O. */
   attn: Float64Array;
+  /** The query-side input the projections read: LN(x) with norm 'layernorm', x itself otherwise. */
+  xn: ArrayLike<number>;
+  /** The value-up product attn·Woᵀ (+ bo): Δe, added to the residual. */
+  delta: Float64Array;
 }
 
 function expectLength(name: string, a: ArrayLike<number>, n: number, dims: string): void {
@@ -176,29 +185,64 @@ export function attentionCore(
   return attn;
 }
 
-/** One attention block with its residual: y = x + concat_h(pattern_h·v_h)·Woᵀ (+ bo). */
+/**
+ * One query row of one head: softmax(q_i·k_hᵀ·scale)·v_h over the keys row i sees (all, or
+ * j ≤ i + causalOffset under the mask). q [seq, heads·d], k and v [ctx, heads·d]. For sampled
+ * checks, which recompute a few (row, head) pairs of a layer too large to recompute whole.
+ */
+export function attentionRow(
+  q: ArrayLike<number>, k: ArrayLike<number>, v: ArrayLike<number>,
+  shape: { ctx: number; heads: number; dHead: number; causal: boolean; causalOffset?: number },
+  row: number, head: number,
+): Float64Array {
+  const { ctx, dHead } = shape;
+  const width = shape.heads * dHead;
+  const visible = shape.causal ? Math.min(ctx, Math.max(0, row + (shape.causalOffset ?? 0) + 1)) : ctx;
+  const qRow = new Float64Array(width);
+  for (let c = 0; c < width; c++) qRow[c] = q[row * width + c]!;
+  const scores = headScores(qRow, k, 1, visible, width, head * dHead, dHead, 1 / Math.sqrt(dHead));
+  const p = softmaxRows(scores, 1, visible, { causal: false });
+  const out = new Float64Array(dHead);
+  for (let j = 0; j < visible; j++) for (let d = 0; d < dHead; d++) out[d] += p[j]! * v[j * width + head * dHead + d]!;
+  return out;
+}
+
+/**
+ * One attention block with its residual: y = x + concat_h(pattern_h·v_h)·Woᵀ (+ bo), the
+ * heads reading LN(x) instead of x with norm 'layernorm' (for cross-attention, keys and values
+ * come from the context as given). `scale` and `causalOffset` default to the block's own
+ * (1/√dHead, 0); verification tests plant errors through them.
+ */
 export function attentionLayer(
   x: ArrayLike<number>,
   context: ArrayLike<number> | null,
   w: LayerWeights,
   cfg: AttentionConfig,
+  fault: { scale?: number; causalOffset?: number } = {},
 ): LayerResult {
   const { seq, dModel, dHead } = cfg;
   const width = cfg.heads * dHead;
   const kr = keyRows(cfg);
   expectLength('attentionLayer x', x, seq * dModel, `[seq ${seq}, dModel ${dModel}]`);
   if (cfg.cross && !context) throw new Error('attentionLayer: cross-attention needs a context');
-  const c = cfg.cross ? context! : x;
+  let xn: ArrayLike<number> = x;
+  if (cfg.norm === 'layernorm') {
+    if (!w.lnGain || !w.lnBias) throw new Error('attentionLayer: norm layernorm needs lnGain and lnBias');
+    xn = layerNorm(x, seq, dModel, w.lnGain, w.lnBias);
+  }
+  const c = cfg.cross ? context! : xn;
   expectLength('attentionLayer context', c, kr * dModel, `[${kr}, dModel ${dModel}]`);
 
-  const q = matmulTransB(x, w.q, seq, width, dModel, w.qBias);
+  const q = matmulTransB(xn, w.q, seq, width, dModel, w.qBias);
   const k = matmulTransB(c, w.k, kr, width, dModel, w.kBias);
   const v = matmulTransB(c, w.v, kr, width, dModel, w.vBias);
-  const attn = attentionCore(q, k, v, { seq, ctx: kr, heads: cfg.heads, dHead, causal: cfg.mask && !cfg.cross });
-  const out = matmulTransB(attn, w.o, seq, dModel, width, w.oBias);
+  const attn = attentionCore(q, k, v, {
+    seq, ctx: kr, heads: cfg.heads, dHead, causal: cfg.mask && !cfg.cross, scale: fault.scale, causalOffset: fault.causalOffset,
+  });
+  const delta = matmulTransB(attn, w.o, seq, dModel, width, w.oBias);
   const y = new Float64Array(seq * dModel);
-  for (let i = 0; i < y.length; i++) y[i] = x[i]! + out[i]!;
-  return { y, q, k, v, attn };
+  for (let i = 0; i < y.length; i++) y[i] = x[i]! + delta[i]!;
+  return { y, q, k, v, attn, xn, delta };
 }
 
 /** cfg.layers blocks one after another; cross-attention reads the same context in every layer. */
@@ -227,6 +271,11 @@ export function seededLayerWeights(seed: number, layer: number, cfg: AttentionCo
     w.kBias = bias('k');
     w.vBias = bias('v');
     w.oBias = bias('o');
+  }
+  if (cfg.norm === 'layernorm') {
+    const ln = seededLayerNorm(seed, layer, cfg.dModel);
+    w.lnGain = ln.gain;
+    w.lnBias = ln.bias;
   }
   return w;
 }

@@ -1,48 +1,161 @@
-// Exact verification: the whole stack recomputed in float64 on the CPU from the same weights
-// and inputs, compared element by element. For small shapes; GPT-3 scale uses sampled checks.
+// Exact verification, layer by layer: each layer is recomputed in float64 from the GPU's own
+// input to it (the residual stream the GPU produced one layer earlier) and every output element
+// is compared within a tolerance derived from that layer's magnitudes (./layer-bound.ts). One
+// layer's fp32 rounding is then never blamed on the next, so the check keeps its power at any
+// depth. Beside the verdict, the drift of the whole stack from an all-float64 stack is measured
+// per layer: a figure (how far fp32 rounding, amplified through the layers, carried the result),
+// not a verdict.
 
 import type { AttentionConfig } from '../model/config.js';
 import type { Inputs, WeightSource } from '../model/weights.js';
 import { attentionLayer, seededLayerWeights, type LayerWeights } from '../reference/attention.js';
-import { compare, FP32_TOLERANCE, type Comparison, type Tolerance } from './compare.js';
+import { BOUND_LAMBDA, layerOutputError } from './layer-bound.js';
+
+export type VerifyMode = 'exact' | 'sampled' | 'none';
 
 export interface Verification {
-  mode: 'exact' | 'sampled' | 'none';
-  maxAbsError: number;
-  maxRelError: number;
-  tolerance: Tolerance;
-  passed: boolean;
-  /** Human-readable detail: what was checked. */
+  mode: VerifyMode;
+  /** true or false when checked; null when nothing was checked (mode none). */
+  passed: boolean | null;
+  /** Largest |gpu − float64| over what was checked (null: nothing checked). */
+  maxAbsError: number | null;
+  /** Largest |gpu − float64| relative to the RMS of its layer's output. */
+  maxRelError: number | null;
+  /** Worst |gpu − float64| / tolerance: at most 1 passes. */
+  worstRatio: number | null;
+  /** How the tolerance is set, in words. */
+  tolerance: string;
+  /** Layers that failed (0-based). */
+  failedLayers: number[];
+  /** Human-readable detail: what was checked, where the worst element is. */
   detail: string;
+  /** Exact mode: per layer, max |gpu − all-float64 stack| / RMS of the float64 output. */
+  drift?: number[];
+  /** Milliseconds spent verifying. */
+  ms?: number;
 }
 
-export async function referenceOutput(cfg: AttentionConfig, weights: WeightSource, inputs: Inputs, layers = cfg.layers): Promise<Float64Array> {
-  let h: Float64Array = Float64Array.from(inputs.x);
-  const context = inputs.context ? Float64Array.from(inputs.context) : null;
-  for (let l = 0; l < layers; l++) {
-    const w: LayerWeights = weights.kind === 'seeded' ? seededLayerWeights(weights.seed, l, cfg) : await weights.layer(l);
-    h = attentionLayer(h, context, w, cfg).y;
+export interface LayerExactCheck {
+  layer: number;
+  passed: boolean;
+  worstRatio: number;
+  maxAbsError: number;
+  /** max |error| / RMS of the layer's float64 output. */
+  maxRelError: number;
+  /** Where the worst element is, its values and its allowance. */
+  detail: string;
+  nonFinite: number;
+}
+
+export const TOLERANCE_WORDS = `per element λ·e, e the fp32 rounding estimate of the layer from its own magnitudes (λ = ${BOUND_LAMBDA}; src/verify/layer-bound.ts)`;
+
+const rms = (a: ArrayLike<number>): number => {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i]! ** 2;
+  return Math.sqrt(s / Math.max(1, a.length));
+};
+
+/** A layer's weights for the reference: regenerated (seeded) or read again from the source. */
+export async function referenceWeights(cfg: AttentionConfig, weights: WeightSource, layer: number): Promise<LayerWeights> {
+  return weights.kind === 'seeded' ? seededLayerWeights(weights.seed, layer, cfg) : await weights.layer(layer);
+}
+
+/** One layer: `input` is the GPU's residual stream before the layer, `output` after it. */
+export function checkLayer(cfg: AttentionConfig, layer: number, w: LayerWeights, context: ArrayLike<number> | null,
+  input: Float32Array, output: Float32Array): LayerExactCheck {
+  const ref = attentionLayer(input, context, w, cfg);
+  const e = layerOutputError(cfg, input, context, w, ref);
+  const yRms = rms(ref.y) || 1;
+  let worst = 0, worstAt = -1, maxAbs = 0, nonFinite = 0;
+  for (let n = 0; n < output.length; n++) {
+    const g = output[n]!;
+    if (!Number.isFinite(g)) {
+      if (nonFinite++ === 0) { worst = Infinity; worstAt = n; }
+      maxAbs = Infinity;
+      continue;
+    }
+    const err = Math.abs(g - ref.y[n]!);
+    maxAbs = Math.max(maxAbs, err);
+    const ratio = err / (BOUND_LAMBDA * e[n]!);
+    if (ratio > worst) { worst = ratio; worstAt = n; }
   }
-  return h;
-}
-
-export async function verifyExact(
-  cfg: AttentionConfig,
-  weights: WeightSource,
-  inputs: Inputs,
-  output: Float32Array,
-  tolerance: Tolerance = FP32_TOLERANCE,
-  layers = cfg.layers,
-): Promise<Verification & { comparison: Comparison }> {
-  const ref = await referenceOutput(cfg, weights, inputs, layers);
-  const c = compare(output, ref, tolerance);
+  const row = Math.floor(worstAt / cfg.dModel), col = worstAt % cfg.dModel;
   return {
-    mode: 'exact',
-    maxAbsError: c.maxAbsError,
-    maxRelError: c.maxRelError,
-    tolerance,
-    passed: c.passed,
-    detail: `${c.count} outputs against the float64 CPU reference; worst at index ${c.worstIndex}${c.nonFinite ? `, ${c.nonFinite} non-finite` : ''}`,
-    comparison: c,
+    layer,
+    passed: worst <= 1 && nonFinite === 0,
+    worstRatio: worst,
+    maxAbsError: maxAbs,
+    maxRelError: maxAbs / yRms,
+    nonFinite,
+    detail: worstAt < 0 ? 'no output' :
+      `worst ${worst.toPrecision(3)}× the tolerance at token ${row}, dim ${col} (gpu ${output[worstAt]}, float64 ${ref.y[worstAt]!.toPrecision(8)}, ` +
+      `allowed ±${(BOUND_LAMBDA * e[worstAt]!).toExponential(2)})` + (nonFinite ? `, ${nonFinite} non-finite` : ''),
   };
 }
+
+/**
+ * Verifies a stack layer by layer. `states` are the GPU's residual streams: states[0] the
+ * input x, states[l + 1] the output of layer l (a run that stopped early gives fewer).
+ * `signal` stops it between layers (Ctrl-C): the result then says how far it got and its
+ * verdict is null, since not every layer was checked.
+ */
+export async function verifyExactLayers(cfg: AttentionConfig, weights: WeightSource, inputs: Inputs, states: Float32Array[],
+  options: { signal?: AbortSignal; onLayer?: (check: LayerExactCheck) => void } = {}): Promise<Verification & { layers: LayerExactCheck[] }> {
+  const start = performance.now();
+  const layers = states.length - 1;
+  const context = cfg.cross ? inputs.context : null;
+  const checks: LayerExactCheck[] = [];
+  const drift: number[] = [];
+  let h64: Float64Array = Float64Array.from(inputs.x);
+  for (let l = 0; l < layers; l++) {
+    // A macrotask boundary per layer, so a signal handler (or the page) gets to run.
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    if (options.signal?.aborted) {
+      const partial = summarizeExact(checks, drift, performance.now() - start);
+      return { ...partial, passed: null, detail: `interrupted after checking ${checks.length} of ${layers} layer(s): not verified; ${partial.detail}` };
+    }
+    const w = await referenceWeights(cfg, weights, l);
+    const check = checkLayer(cfg, l, w, context, states[l]!, states[l + 1]!);
+    checks.push(check);
+    options.onLayer?.(check);
+    h64 = attentionLayer(h64, context, w, cfg).y;
+    drift.push(driftOf(states[l + 1]!, h64));
+  }
+  return summarizeExact(checks, drift, performance.now() - start);
+}
+
+/** max |gpu − float64 stack| / RMS(float64 stack); Infinity when either is not finite. */
+function driftOf(gpu: Float32Array, ref: Float64Array): number {
+  let max = 0;
+  for (let i = 0; i < gpu.length; i++) {
+    const d = Math.abs(gpu[i]! - ref[i]!);
+    max = Number.isNaN(d) ? Infinity : Math.max(max, d);
+  }
+  return max / (rms(ref) || 1);
+}
+
+export function summarizeExact(checks: LayerExactCheck[], drift: number[], ms: number): Verification & { layers: LayerExactCheck[] } {
+  const failed = checks.filter((c) => !c.passed);
+  let worst: LayerExactCheck | undefined;
+  for (const c of checks) if (!worst || c.worstRatio > worst.worstRatio) worst = c;
+  const finiteDrift = drift.filter(Number.isFinite);
+  return {
+    mode: 'exact',
+    passed: checks.length > 0 && failed.length === 0,
+    maxAbsError: checks.reduce((m, c) => Math.max(m, c.maxAbsError), 0),
+    maxRelError: checks.reduce((m, c) => Math.max(m, c.maxRelError), 0),
+    worstRatio: worst?.worstRatio ?? 0,
+    tolerance: TOLERANCE_WORDS,
+    failedLayers: failed.map((c) => c.layer),
+    detail:
+      `${checks.length} layer(s), every output element against float64 recomputed from the GPU's input to the layer` +
+      (worst ? `; worst: layer ${worst.layer}, ${worst.detail}` : '') +
+      (failed.length ? `; FAILED in layer(s) ${failed.slice(0, 10).map((c) => c.layer).join(', ')}${failed.length > 10 ? ` and ${failed.length - 10} more` : ''}` : '') +
+      (drift.length ? `; drift from an all-float64 stack: ${fmt(drift[drift.length - 1]!)} of the output RMS after the last layer (max ${fmt(Math.max(0, ...finiteDrift))})` : ''),
+    drift,
+    ms,
+    layers: checks,
+  };
+}
+
+const fmt = (x: number): string => (Number.isFinite(x) ? x.toExponential(2) : String(x));

@@ -26,6 +26,8 @@ export interface SampledCheck {
   worstRatio: number;
   /** Smallest single-element error always detected. */
   detectThreshold: number;
+  /** The same, relative to the norm of the row it sits in (max over rows): scale-free, so comparable at any depth. */
+  detectRelative: number;
   /** Chance that errors above detectThreshold slip through (Freivalds: ≤ 2⁻ᵏ when they could cancel). */
   missProbability: number;
   detail: string;
@@ -248,9 +250,12 @@ export function freivalds(p: FreivaldsProblem): SampledCheck {
   let worstRow = 0;
   let worstDiff = 0;
   let maxT = 0;
+  let maxRel = 0;
   for (let i = 0; i < M; i++) {
     const T = lambda * FP32_UNIT * (Math.sqrt(rhs.norms2[i]!) * wNorm + bNorm + (res ? Math.sqrt(res.norms2[i]!) : 0));
     if (T > maxT) maxT = T;
+    const rowNorm = Math.sqrt(lhs.norms2[i]!);
+    if (rowNorm > 0) maxRel = Math.max(maxRel, (2 * T) / rowNorm);
     for (let v = 0; v < W; v++) {
       const d = i * W + v;
       const diff = lhs.dots[d]! - rhs.dots[d]! - br[v]! - (res ? res.dots[d]! : 0);
@@ -270,6 +275,7 @@ export function freivalds(p: FreivaldsProblem): SampledCheck {
     passed: worst <= 1,
     worstRatio: worst,
     detectThreshold: detect,
+    detectRelative: maxRel,
     missProbability: 2 ** -W,
     detail:
       `${M} rows × ${W} random ±1 vectors, ‖W‖_F ${wNorm.toPrecision(4)}, λ ${lambda}; worst row ${worstRow}: ` +

@@ -10,10 +10,12 @@
 
 import { innerWidth, type AttentionConfig } from '../model/config.js';
 import type { LayerProbe } from '../model/engine.js';
-import { biasScale, hash32, seededArray, streamKey, weightScale, weightStream, type Projection } from '../model/seeded.js';
+import { biasScale, hash32, seededArray, seededLayerNorm, streamKey, weightScale, weightStream, type Projection } from '../model/seeded.js';
 import type { LayerTensors, WeightSource } from '../model/weights.js';
-import { FP32_TOLERANCE, type Tolerance } from './compare.js';
 import type { Verification } from './exact.js';
+import { BOUND_LAMBDA, coreError, layerNormError } from './layer-bound.js';
+import { attentionRow } from '../reference/attention.js';
+import { layerNorm } from '../reference/layernorm.js';
 import { DEFAULT_LAMBDA, freivalds, type SampledCheck, type WeightRows } from './freivalds.js';
 
 export type { SampledCheck } from './freivalds.js';
@@ -84,8 +86,10 @@ export function samplePairs(cfg: AttentionConfig, count: number, seed: number, l
 }
 
 /**
- * Exact float64 softmax(q_i·k_hᵀ/√dHead)·v_h for each pair, compared with the GPU's weighted
- * sums at [row, head·dHead …): |gpu − ref| ≤ atol + rtol·|ref| (FP32_TOLERANCE by default).
+ * Exact float64 softmax(q_i·k_hᵀ/√dHead)·v_h for each pair from the GPU's own q, k, v,
+ * compared with the GPU's weighted sums at [row, head·dHead …) within λ·e, e the core's fp32
+ * rounding estimate from these magnitudes (./layer-bound.ts: scores, exp, sums), so the check
+ * keeps the same relative power however large the residual stream has grown.
  * Query i sees keys j ≤ i + (contextSeq − seq) under the causal mask.
  */
 export function checkAttentionCore(
@@ -95,59 +99,49 @@ export function checkAttentionCore(
   v: Float32Array,
   weighted: Float32Array,
   pairs: SamplePair[],
-  tol: Tolerance = FP32_TOLERANCE,
 ): SampledCheck & { maxAbsError: number; maxRelError: number } {
-  const { dHead, seq, contextSeq } = cfg;
+  const { dHead } = cfg;
   const width = innerWidth(cfg);
-  const scale = 1 / Math.sqrt(dHead);
-  const offset = contextSeq - seq;
-  const p = new Float64Array(contextSeq);
-  let worst = 0, maxAbs = 0, maxRel = 0, maxAllowed = 0;
+  const ref = new Float64Array(weighted.length);
+  for (const { row, head } of pairs) {
+    const one = attentionRow(q, k, v, { ctx: cfg.contextSeq, heads: cfg.heads, dHead, causal: cfg.mask && !cfg.cross, causalOffset: cfg.contextSeq - cfg.seq }, row, head);
+    ref.set(one, row * width + head * dHead);
+  }
+  const e = coreError(cfg, q, k, v, null, null, null, ref, pairs);
+  let worst = 0, maxAbs = 0, maxRel = 0, relDetect = 0, maxAllowed = 0;
   let worstAt = '';
   for (const { row, head } of pairs) {
-    const visible = cfg.mask ? Math.min(contextSeq, Math.max(0, row + offset + 1)) : contextSeq;
-    const qo = row * width + head * dHead;
-    let max = -Infinity;
-    for (let j = 0; j < visible; j++) {
-      const ko = j * width + head * dHead;
-      let s = 0;
-      for (let d = 0; d < dHead; d++) s += q[qo + d]! * k[ko + d]!;
-      p[j] = s * scale;
-      max = Math.max(max, p[j]!);
-    }
-    let sum = 0;
-    for (let j = 0; j < visible; j++) {
-      p[j] = Math.exp(p[j]! - max);
-      sum += p[j]!;
-    }
+    const o = row * width + head * dHead;
+    let norm2 = 0;
+    for (let d = 0; d < dHead; d++) norm2 += ref[o + d]! ** 2;
+    const norm = Math.sqrt(norm2);
     for (let d = 0; d < dHead; d++) {
-      let ref = 0;
-      for (let j = 0; j < visible; j++) ref += p[j]! * v[j * width + head * dHead + d]!;
-      if (visible > 0) ref /= sum;
-      const gpu = weighted[qo + d]!;
-      const err = Math.abs(gpu - ref);
-      const allowed = tol.atol + tol.rtol * Math.abs(ref);
+      const gpu = weighted[o + d]!;
+      const allowed = BOUND_LAMBDA * e[o + d]!;
+      const err = Math.abs(gpu - ref[o + d]!);
       let ratio = err === 0 ? 0 : err / allowed;
       if (Number.isNaN(ratio)) ratio = Infinity; // NaN from the GPU (or an unwritten element) fails
-      maxAllowed = Math.max(maxAllowed, allowed);
       maxAbs = Math.max(maxAbs, Number.isFinite(err) ? err : Infinity);
-      maxRel = Math.max(maxRel, Number.isFinite(err) ? err / Math.max(Math.abs(ref), tol.atol) : Infinity);
+      maxRel = Math.max(maxRel, Number.isFinite(err) ? err / (norm || 1) : Infinity);
+      if (norm > 0) relDetect = Math.max(relDetect, (2 * allowed) / norm);
+      maxAllowed = Math.max(maxAllowed, allowed);
       if (ratio > worst || (ratio === Infinity && !worstAt)) {
         worst = ratio;
-        worstAt = `row ${row} head ${head} dim ${d} (gpu ${gpu}, ref ${ref.toPrecision(8)})`;
+        worstAt = `row ${row} head ${head} dim ${d} (gpu ${gpu}, ref ${ref[o + d]!.toPrecision(8)}, allowed ±${allowed.toExponential(2)})`;
       }
     }
   }
-  const total = seq * cfg.heads;
+  const total = cfg.seq * cfg.heads;
   return {
     name: 'attention core',
     passed: worst <= 1,
     worstRatio: worst,
     detectThreshold: 2 * maxAllowed,
+    detectRelative: relDetect,
     // One wrong (row, head) block is seen only if it was sampled.
     missProbability: 1 - pairs.length / total,
     detail:
-      `${pairs.length} of ${total} (query row, head) pairs recomputed in float64 (atol ${tol.atol}, rtol ${tol.rtol})` +
+      `${pairs.length} of ${total} (query row, head) pairs recomputed in float64 (tolerance ${BOUND_LAMBDA}·e from their magnitudes)` +
       (worstAt ? `; worst ${worst.toPrecision(3)}× the allowance at ${worstAt}` : ''),
     maxAbsError: maxAbs,
     maxRelError: maxRel,
@@ -161,13 +155,14 @@ async function layerSource(cfg: AttentionConfig, layer: number, weights: WeightS
     const t: LayerTensors = await weights.layer(layer);
     const rows = (p: Projection): WeightRows => ({ kind: 'tensor', data: t[p] });
     const bias = { q: t.qBias, k: t.kBias, v: t.vBias, o: t.oBias };
-    return { rows, bias: (p: Projection) => (cfg.bias ? bias[p] ?? null : null) };
+    const ln = t.lnGain && t.lnBias ? { gain: t.lnGain, bias: t.lnBias } : null;
+    return { rows, bias: (p: Projection) => (cfg.bias ? bias[p] ?? null : null), ln };
   }
   const fanIn = (p: Projection) => (p === 'o' ? inner : cfg.dModel);
   const rows = (p: Projection): WeightRows => ({ kind: 'seeded', key: streamKey(weights.seed, weightStream(layer, p)), scale: weightScale(fanIn(p)) });
   const bias = (p: Projection) =>
     cfg.bias ? seededArray(streamKey(weights.seed, weightStream(layer, p, true)), p === 'o' ? cfg.dModel : inner, biasScale(fanIn(p))) : null;
-  return { rows, bias };
+  return { rows, bias, ln: cfg.norm === 'layernorm' ? seededLayerNorm(weights.seed, layer, cfg.dModel) : null };
 }
 
 /**
@@ -200,18 +195,26 @@ export async function verifyLayerSampled(
     throw new Error(`sampled verification needs each layer's input: run with keepLayerInput: true (${(e as Error).message})`);
   }
   const src = await layerSource(cfg, layer, weights);
-  const c = cfg.cross ? context! : x;
+  const checks: SampledCheck[] = [];
+  // With LayerNorm the projections read the GPU's LN(x): checked whole (it is cheap), then used.
+  let xn = x;
+  if (cfg.norm === 'layernorm') {
+    if (!src.ln) throw new Error(`layer ${layer}: norm layernorm without LayerNorm parameters`);
+    xn = await probe.readNormed();
+    checks.push(checkLayerNorm(cfg, x, xn, src.ln.gain, src.ln.bias));
+  }
+  const c = cfg.cross ? context! : xn;
+  const input = cfg.norm === 'layernorm' ? 'LN(x)' : 'x';
   const check = (name: string, slot: number, p: Projection, a: Float32Array, out: Float32Array, M: number, N: number, K: number, residual: Float32Array | null = null) =>
     freivalds({ name, a, c: out, M, N, K, w: src.rows(p), bias: src.bias(p), residual, key: verifyKey(seed, layer, slot), vectors, lambda });
 
-  const checks: SampledCheck[] = [];
   const pairs = samplePairs(cfg, samples, seed, layer);
   const q = await probe.readQ();
-  checks.push(check('Q = x·W_Qᵀ', 0, 'q', x, q, cfg.seq, inner, cfg.dModel));
+  checks.push(check(`Q = ${input}·W_Qᵀ`, 0, 'q', xn, q, cfg.seq, inner, cfg.dModel));
   const k = await probe.readK();
-  checks.push(check(`K = ${cfg.cross ? 'context' : 'x'}·W_Kᵀ`, 1, 'k', c, k, cfg.contextSeq, inner, cfg.dModel));
+  checks.push(check(`K = ${cfg.cross ? 'context' : input}·W_Kᵀ`, 1, 'k', c, k, cfg.contextSeq, inner, cfg.dModel));
   const v = await probe.readV();
-  checks.push(check(`V = ${cfg.cross ? 'context' : 'x'}·W_Vᵀ`, 2, 'v', c, v, cfg.contextSeq, inner, cfg.dModel));
+  checks.push(check(`V = ${cfg.cross ? 'context' : input}·W_Vᵀ`, 2, 'v', c, v, cfg.contextSeq, inner, cfg.dModel));
   const weighted = await probe.readWeighted();
   const core = checkAttentionCore(cfg, q, k, v, weighted, pairs);
   const { maxAbsError, maxRelError, ...coreCheck } = core;
@@ -222,13 +225,41 @@ export async function verifyLayerSampled(
   return { layer, passed: checks.every((ch) => ch.passed), checks, maxError: maxAbsError, maxRelError, ms: performance.now() - start };
 }
 
+/** LN(x) recomputed in float64 for every row, within λ·e of ./layer-bound.ts (3). */
+export function checkLayerNorm(cfg: AttentionConfig, x: Float32Array, xn: Float32Array, gain: Float32Array, bias: Float32Array): SampledCheck {
+  const ref = layerNorm(x, cfg.seq, cfg.dModel, gain, bias);
+  const e = layerNormError(x, ref, gain, bias, cfg.seq, cfg.dModel);
+  let worst = 0, at = -1, maxAllowed = 0, rel = 0;
+  for (let n = 0; n < ref.length; n++) {
+    const allowed = BOUND_LAMBDA * e[n]!;
+    maxAllowed = Math.max(maxAllowed, allowed);
+    let ratio = Math.abs(xn[n]! - ref[n]!) / allowed;
+    if (Number.isNaN(ratio)) ratio = Infinity;
+    if (ratio > worst || (ratio === Infinity && at < 0)) { worst = ratio; at = n; }
+  }
+  // LN rows have RMS ≈ |gain| ≈ 1, so the relative detection bound is about the absolute one.
+  for (let r = 0; r < cfg.seq; r++) {
+    let s = 0;
+    for (let j = 0; j < cfg.dModel; j++) s += ref[r * cfg.dModel + j]! ** 2;
+    if (s > 0) rel = Math.max(rel, (2 * maxAllowed) / Math.sqrt(s));
+  }
+  return {
+    name: 'LN(x)', passed: worst <= 1, worstRatio: worst, detectThreshold: 2 * maxAllowed, detectRelative: rel, missProbability: 0,
+    detail: `all ${ref.length} elements recomputed in float64` + (at >= 0 ? `; worst ${worst.toPrecision(3)}× the allowance at token ${Math.floor(at / cfg.dModel)}, dim ${at % cfg.dModel}` : ''),
+  };
+}
+
 function randomSeed(): number {
   const a = new Uint32Array(1);
   globalThis.crypto.getRandomValues(a);
   return a[0]!;
 }
 
-/** One Verification for the run: every layer must pass; errors are the recomputed core elements'. */
+/**
+ * One Verification for the run: every layer must pass. The detection bound is stated relative
+ * to the norm of the row an error sits in, the largest over every row and check, so it says the
+ * same at layer 0 and at layer 200 where the residual stream is hundreds of times larger.
+ */
 export function summarizeSampled(layers: LayerVerification[]): Verification {
   let worst: { ratio: number; where: string } = { ratio: 0, where: '' };
   let maxAbsError = 0, maxRelError = 0, detect = 0, miss = 0;
@@ -238,7 +269,7 @@ export function summarizeSampled(layers: LayerVerification[]): Verification {
     for (const ch of l.checks) {
       if (ch.worstRatio > worst.ratio) worst = { ratio: ch.worstRatio, where: `layer ${l.layer} ${ch.name}` };
       if (ch.name !== 'attention core') {
-        detect = Math.max(detect, ch.detectThreshold);
+        detect = Math.max(detect, ch.detectRelative);
         miss = Math.max(miss, ch.missProbability);
       }
     }
@@ -250,13 +281,16 @@ export function summarizeSampled(layers: LayerVerification[]): Verification {
     mode: 'sampled',
     maxAbsError,
     maxRelError,
-    tolerance: { ...FP32_TOLERANCE },
+    worstRatio: worst.ratio,
+    tolerance: `Freivalds: ${SAMPLED_DEFAULTS.lambda}·u·(‖A_i‖‖W‖_F + ‖b‖ + ‖R_i‖) per row; LN and the attention core: ${BOUND_LAMBDA}·e from their magnitudes`,
     passed: layers.length > 0 && failed.length === 0,
+    failedLayers: failed.map((l) => l.layer),
     detail:
-      `${layers.length} layer(s) in ${(ms / 1000).toFixed(1)} s: Freivalds on Q, K, V and the output (single errors > ${detect.toExponential(2)} ` +
-      `always caught, cancelling ones missed with p ≤ ${miss.toExponential(1)})` +
-      (core ? `, attention core ${core.detail.split(' recomputed')[0]} recomputed per layer` : '') +
+      `${layers.length} layer(s) in ${(ms / 1000).toFixed(1)} s: Freivalds on Q, K, V and the output — a single wrong element off by more than ` +
+      `${detect.toExponential(2)} of its row's norm is always caught, several that could cancel slip through with p ≤ ${miss.toExponential(1)}` +
+      (core ? `; attention core: ${core.detail.split(' recomputed')[0]} recomputed per layer` : '') +
       `; worst ${worst.ratio.toPrecision(3)}× the tolerance at ${worst.where || '-'}` +
       (failed.length ? `; FAILED in layer(s) ${failed.map((l) => l.layer).join(', ')}` : ''),
+    ms,
   };
 }

@@ -1,0 +1,43 @@
+// SIGINT and SIGTERM during a run: the first one asks the run (and the verification) to stop
+// after the current step, so what is reported is what ran; a second SIGINT quits at once.
+// Exit codes follow the shell's convention, 128 + the signal number.
+
+export type StopSignal = 'SIGINT' | 'SIGTERM';
+export const SIGNAL_EXIT: Record<StopSignal, number> = { SIGINT: 130, SIGTERM: 143 };
+
+export interface Interrupts {
+  /** Aborted on the first SIGINT or SIGTERM. */
+  signal: AbortSignal;
+  /** Which signal stopped the run, or null. */
+  readonly received: StopSignal | null;
+  dispose(): void;
+}
+
+export function watchInterrupts(describeStep: () => string): Interrupts {
+  const abort = new AbortController();
+  let received: StopSignal | null = null;
+  const on = (sig: StopSignal) => () => {
+    if (received === 'SIGINT' && sig === 'SIGINT') {
+      process.stderr.write('\ninterrupted again: quitting now\n');
+      process.exit(SIGNAL_EXIT.SIGINT);
+    }
+    if (received) return;
+    received = sig;
+    process.stderr.write(`\n${sig}: stopping after the current step (${describeStep()})${sig === 'SIGINT' ? '; Ctrl-C again to quit now' : ''}\n`);
+    abort.abort();
+  };
+  const onInt = on('SIGINT');
+  const onTerm = on('SIGTERM');
+  process.on('SIGINT', onInt);
+  process.on('SIGTERM', onTerm);
+  return {
+    signal: abort.signal,
+    get received() {
+      return received;
+    },
+    dispose() {
+      process.off('SIGINT', onInt);
+      process.off('SIGTERM', onTerm);
+    },
+  };
+}

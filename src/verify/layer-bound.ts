@@ -1,0 +1,189 @@
+// How far an fp32 GPU layer may honestly sit from its float64 recomputation, per output element,
+// derived from the layer's own magnitudes (its conditioning), not tuned.
+//
+// The model. Every fp32 operation rounds by a relative error of at most u = 2⁻²⁴; we treat the
+// roundings as independent and of random sign (Higham and Mary's probabilistic analysis), so
+// errors add in quadrature and an estimate e below is a root-mean-square size, not a worst case.
+// The tolerance is λ·e with λ = 8 (BOUND_LAMBDA): a Gaussian exceeds 5.5σ once in 10⁷, and λ
+// leaves room for what the model glosses (blocked summation orders, fused multiply-adds).
+//
+//  dot product c = a·w of K terms, computed in any order: the partial sums s_k are about
+//    (k/K)·c plus a random walk of size ‖a‖‖w‖·√(k/K), each rounded by u·|s_k|, so
+//      e_round(c) = u·(‖a‖·‖w‖ + √K·|c|)                                    (1)
+//    (the second term is the all-same-sign case, where the partial sums grow linearly).
+//  an input error vector δa, random with respect to w, moves c by about ‖δa‖·‖w‖/√K      (2)
+//  LayerNorm of a row x (D values, mean μ, σ = √(var + eps)), xn = (x − μ)/σ·g + b:
+//      e(μ) = u·(‖x‖ + √D·|μ|)/√D by (1) with w = 1/D; 1/σ is off by u·(√D + 4) relative
+//      (a sum of D non-negative squares, then inverseSqrt's 2 ulp), so
+//      e(xn_j) = |g_j|·(e(μ) + u·|x_j − μ|)/σ + u·(√D + 4)·|xn_j − b_j| + 2u·|xn_j|     (3)
+//  projections q, k, v = a·Wᵀ + b: (1) + (2) + 2u·|c| for the bias add and the store.
+//  scores s_ij = (q_i·k_j)·scale over one head's d columns:
+//      e(s) = scale·(u·(‖q‖‖k‖ + √d·|q·k|) + (‖e_q‖·‖k‖ + ‖q‖·‖e_k‖)/√d) + u·|s|
+//  softmax p_j = exp(s_j − m)/Z: each term's relative error is
+//      ε_j = e(s_j) + 2u·(3 + 2|s_j − m|) + u·|s_j − m|     (WGSL's exp: 3 + 2|x| ulp)
+//    and to first order the weighted sum A = Σ p_j v_j moves by Σ_j p_j·ε_j·(v_j − A): a
+//    shift common to every term cancels in the normalisation. Z itself (C positive terms,
+//    and the online softmax's per-block rescaling) is off by u·(2√C + 2) relative.
+//  weighted sums A_d = Σ_j p_j v_jd:
+//      e(A_d)² = Σ_j p_j²·(ε_j²·(v_jd − A_d)² + e(v_jd)²) + (u·(‖p‖‖v_d‖ + √C·|A_d|))²
+//                + (u·(2√C + 2)·|A_d|)²,   plus 2u·|A_d| for the store
+//  output y = x + A·Woᵀ + b: (1) + (2) for A·Woᵀ, then u·|o| (bias) and u·|y| (the residual add).
+//
+// Everything is evaluated on the float64 recomputation from the GPU's own input to the layer,
+// so the tolerance follows the layer's real input size, weight norms, score range, d_model and
+// number of keys: a deep stack whose residual grows to |x| ≈ 300 gets a tolerance 300× larger
+// in absolute terms, and the same relative power.
+
+import type { AttentionConfig } from '../model/config.js';
+import type { LayerResult, LayerWeights } from '../reference/attention.js';
+import { keyRows } from '../reference/attention.js';
+import { LAYERNORM_EPS } from '../reference/layernorm.js';
+
+/** fp32 unit roundoff. */
+export const U32 = 2 ** -24;
+/** Tolerance = BOUND_LAMBDA × the estimated root-mean-square error (see the header). */
+export const BOUND_LAMBDA = 8;
+
+const rowNorms = (m: ArrayLike<number>, rows: number, cols: number): Float64Array => {
+  const out = new Float64Array(rows);
+  for (let r = 0; r < rows; r++) {
+    let s = 0;
+    for (let c = 0; c < cols; c++) s += m[r * cols + c]! ** 2;
+    out[r] = Math.sqrt(s);
+  }
+  return out;
+};
+
+/** e(c) for c = a·Wᵀ + b (rows × N from K inputs): rounding (1), input error (2), bias and store. */
+function projectionError(a: ArrayLike<number>, aErr: Float64Array | null, w: ArrayLike<number>, bias: ArrayLike<number> | undefined,
+  c: Float64Array, rows: number, N: number, K: number): Float64Array {
+  const aN = rowNorms(a, rows, K);
+  const aE = aErr ? rowNorms(aErr, rows, K) : null;
+  const wN = rowNorms(w, N, K);
+  const sqrtK = Math.sqrt(K);
+  const e = new Float64Array(rows * N);
+  for (let i = 0; i < rows; i++) {
+    for (let j = 0; j < N; j++) {
+      const cij = c[i * N + j]!;
+      const dot = cij - (bias ? bias[j]! : 0);
+      e[i * N + j] = U32 * (aN[i]! * wN[j]! + sqrtK * Math.abs(dot)) + (aE ? (aE[i]! * wN[j]!) / sqrtK : 0) + 2 * U32 * Math.abs(cij);
+    }
+  }
+  return e;
+}
+
+/** e(xn) by (3) for LayerNorm rows of x. */
+export function layerNormError(x: ArrayLike<number>, xn: ArrayLike<number>, gain: ArrayLike<number>, bias: ArrayLike<number>, rows: number, D: number): Float64Array {
+  const e = new Float64Array(rows * D);
+  const sqrtD = Math.sqrt(D);
+  for (let i = 0; i < rows; i++) {
+    const o = i * D;
+    let sum = 0, sq = 0;
+    for (let j = 0; j < D; j++) sum += x[o + j]!;
+    const mean = sum / D;
+    for (let j = 0; j < D; j++) sq += (x[o + j]! - mean) ** 2;
+    const sigma = Math.sqrt(sq / D + LAYERNORM_EPS);
+    const eMean = (U32 * (Math.sqrt(sq + D * mean * mean) + sqrtD * Math.abs(mean))) / sqrtD;
+    for (let j = 0; j < D; j++) {
+      e[o + j] = (Math.abs(gain[j]!) * (eMean + U32 * Math.abs(x[o + j]! - mean))) / sigma +
+        U32 * (sqrtD + 4) * Math.abs(xn[o + j]! - bias[j]!) + 2 * U32 * Math.abs(xn[o + j]!);
+    }
+  }
+  return e;
+}
+
+/** Norms of each row's head blocks: out[r·heads + h] = ‖m[r, h·d … (h+1)·d)‖. */
+function headNorms(m: ArrayLike<number>, rows: number, heads: number, d: number): Float64Array {
+  const out = new Float64Array(rows * heads);
+  const width = heads * d;
+  for (let r = 0; r < rows; r++) {
+    for (let h = 0; h < heads; h++) {
+      let s = 0;
+      for (let t = 0; t < d; t++) s += m[r * width + h * d + t]! ** 2;
+      out[r * heads + h] = Math.sqrt(s);
+    }
+  }
+  return out;
+}
+
+/**
+ * e(A) for the attention core, every (query row, head, dim), from q, k, v and their error
+ * estimates (null: taken as exact, e.g. the GPU's own q, k, v in a sampled check).
+ * `rowsToDo` limits the work to some query rows (sampled checks); others are left 0.
+ */
+export function coreError(cfg: AttentionConfig, q: ArrayLike<number>, k: ArrayLike<number>, v: ArrayLike<number>,
+  eq: Float64Array | null, ek: Float64Array | null, ev: Float64Array | null, A: ArrayLike<number>,
+  pairs?: { row: number; head: number }[]): Float64Array {
+  const { seq, heads, dHead: d } = cfg;
+  const C = keyRows(cfg);
+  const width = heads * d;
+  const scale = 1 / Math.sqrt(d);
+  const sqrtD = Math.sqrt(d);
+  const offset = C - seq;
+  const qN = headNorms(q, seq, heads, d), kN = headNorms(k, C, heads, d);
+  const eqN = eq ? headNorms(eq, seq, heads, d) : null, ekN = ek ? headNorms(ek, C, heads, d) : null;
+  const eA = new Float64Array(seq * width);
+  const s = new Float64Array(C), p = new Float64Array(C), eps = new Float64Array(C);
+  const todo = pairs ?? Array.from({ length: seq * heads }, (_, n) => ({ row: Math.floor(n / heads), head: n % heads }));
+  for (const { row: i, head: h } of todo) {
+    const visible = cfg.mask && !cfg.cross ? Math.min(C, i + offset + 1) : C;
+    const qo = i * width + h * d;
+    let m = -Infinity;
+    for (let j = 0; j < visible; j++) {
+      let dot = 0;
+      for (let t = 0; t < d; t++) dot += q[qo + t]! * k[j * width + h * d + t]!;
+      s[j] = dot * scale;
+      m = Math.max(m, s[j]!);
+      const es = scale * (U32 * (qN[i * heads + h]! * kN[j * heads + h]! + sqrtD * Math.abs(dot)) +
+        ((eqN ? eqN[i * heads + h]! * kN[j * heads + h]! : 0) + (ekN ? qN[i * heads + h]! * ekN[j * heads + h]! : 0)) / sqrtD) +
+        U32 * Math.abs(s[j]!);
+      eps[j] = es;
+    }
+    let Z = 0;
+    for (let j = 0; j < visible; j++) {
+      p[j] = Math.exp(s[j]! - m);
+      Z += p[j]!;
+      eps[j] = eps[j]! + 2 * U32 * (3 + 2 * Math.abs(s[j]! - m)) + U32 * Math.abs(s[j]! - m) + 2 * U32; // + the stored p (materialized)
+    }
+    let pNorm2 = 0;
+    for (let j = 0; j < visible; j++) {
+      p[j] = p[j]! / Z;
+      pNorm2 += p[j]! ** 2;
+    }
+    const zRel = U32 * (2 * Math.sqrt(visible) + 2);
+    for (let t = 0; t < d; t++) {
+      const col = h * d + t;
+      const a = A[i * width + col]!;
+      let sum2 = 0, vNorm2 = 0;
+      for (let j = 0; j < visible; j++) {
+        const vj = v[j * width + col]!;
+        const evj = ev ? ev[j * width + col]! : 0;
+        sum2 += p[j]! ** 2 * (eps[j]! ** 2 * (vj - a) ** 2 + evj ** 2);
+        vNorm2 += vj * vj;
+      }
+      const round = U32 * (Math.sqrt(pNorm2 * vNorm2) + Math.sqrt(visible) * Math.abs(a));
+      eA[i * width + col] = Math.sqrt(sum2 + round ** 2 + (zRel * a) ** 2) + 2 * U32 * Math.abs(a);
+    }
+  }
+  return eA;
+}
+
+/**
+ * The estimated error e(y) of every output element of one layer computed in fp32 from the
+ * input x (and context), given its float64 recomputation `ref` from the same input and weights.
+ */
+export function layerOutputError(cfg: AttentionConfig, x: ArrayLike<number>, context: ArrayLike<number> | null, w: LayerWeights, ref: LayerResult): Float64Array {
+  const { seq, dModel: D } = cfg;
+  const W = cfg.heads * cfg.dHead;
+  const C = keyRows(cfg);
+  const exn = cfg.norm === 'layernorm' ? layerNormError(x, ref.xn, w.lnGain!, w.lnBias!, seq, D) : null;
+  const kvIn = cfg.cross ? context! : ref.xn;
+  const kvErr = cfg.cross ? null : exn;
+  const eq = projectionError(ref.xn, exn, w.q, w.qBias, ref.q, seq, W, D);
+  const ek = projectionError(kvIn, kvErr, w.k, w.kBias, ref.k, C, W, D);
+  const ev = projectionError(kvIn, kvErr, w.v, w.vBias, ref.v, C, W, D);
+  const eA = coreError(cfg, ref.q, ref.k, ref.v, eq, ek, ev, ref.attn);
+  const eo = projectionError(ref.attn, eA, w.o, w.oBias, ref.delta, seq, D, W);
+  for (let n = 0; n < eo.length; n++) eo[n] = eo[n]! + U32 * Math.abs(ref.delta[n]!) + U32 * Math.abs(ref.y[n]!);
+  return eo;
+}
