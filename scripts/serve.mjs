@@ -1,6 +1,10 @@
 // A tiny static server for the browser page (node:http, no dependencies), on 127.0.0.1 only:
 // WebGPU needs a secure context, and localhost is one without certificates.
-//   PORT=8080 node scripts/serve.mjs [dir]     (PORT=0: any free port; default dir dist/web)
+//   PORT=8080 node scripts/serve.mjs [dir] [--host NAME]...   (PORT=0: any free port; default dir dist/web)
+// Only requests addressed to localhost, 127.0.0.1 or [::1] (any port) are served: a web page
+// elsewhere cannot reach this server through a DNS name it rebinds to 127.0.0.1. `--host NAME`
+// (repeatable) or HOST=NAME[,NAME…] allows another name. A malformed request path answers 400,
+// one that leaves the served folder 403; nothing a client sends answers 500.
 import { createServer } from 'node:http';
 import { readFile, stat } from 'node:fs/promises';
 import { extname, join, normalize, resolve, sep } from 'node:path';
@@ -22,26 +26,71 @@ export const MIME = {
   '.ico': 'image/x-icon',
 };
 
+/** The Host names served without being asked for: loopback only. */
+export const LOOPBACK_HOSTS = ['localhost', '127.0.0.1', '[::1]'];
+
+/**
+ * The name in a Host header, lower-cased, without its port: `[::1]:8080` → `[::1]`,
+ * `localhost:8080` → `localhost`. Null when the header is missing or malformed.
+ */
+export function hostName(header) {
+  if (typeof header !== 'string' || header === '') return null;
+  const value = header.trim().toLowerCase();
+  const m = /^(\[[0-9a-f:.]+\]|[^\s:[\]/@]+)(?::(\d{1,5}))?$/.exec(value);
+  if (!m || (m[2] !== undefined && Number(m[2]) > 65535)) return null;
+  return m[1];
+}
+
+/** The request path decoded and checked; null for a malformed one (bad percent-encoding, NUL, not absolute). */
+export function requestPath(url) {
+  if (typeof url !== 'string' || !url.startsWith('/')) return null;
+  const raw = url.split(/[?#]/, 1)[0];
+  let path;
+  try {
+    path = decodeURIComponent(raw);
+  } catch {
+    return null; // URIError: malformed percent-encoding such as /%E0%A4%A
+  }
+  if (path.includes('\0')) return null;
+  return path;
+}
+
 /** Starts serving `dir`; resolves once listening, with the URL and a close function. */
-export function serve({ dir = join(here, 'dist', 'web'), port = 8080, host = '127.0.0.1' } = {}) {
+export function serve({ dir = join(here, 'dist', 'web'), port = 8080, host = '127.0.0.1', allowedHosts = [] } = {}) {
   const base = resolve(dir);
+  const allowed = new Set([...LOOPBACK_HOSTS, host, ...allowedHosts].map((name) => hostName(String(name)) ?? String(name).toLowerCase()));
   const server = createServer(async (req, res) => {
     try {
-      const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
+      // No DNS rebinding: a foreign name pointed at 127.0.0.1 gets nothing.
+      const name = hostName(req.headers.host);
+      if (!name || !allowed.has(name)) {
+        return send(res, 421, `host not allowed: ${name ?? 'none given'} (this server answers ${[...allowed].join(', ')}; allow another with --host NAME)`);
+      }
+      if (req.method !== 'GET' && req.method !== 'HEAD') {
+        res.setHeader('allow', 'GET, HEAD');
+        return send(res, 405, 'method not allowed');
+      }
+      const path = requestPath(req.url);
+      if (path === null) return send(res, 400, 'bad request: malformed path');
       const file = normalize(join(base, path.endsWith('/') ? path + 'index.html' : path));
       // No escaping the served folder with ../ or encoded variants.
       if (file !== base && !file.startsWith(base + sep)) return send(res, 403, 'forbidden');
       const info = await stat(file).catch(() => null);
-      if (!info?.isFile()) return send(res, 404, `not found: ${path}`);
+      if (!info?.isFile()) return send(res, 404, `not found: ${JSON.stringify(path).slice(1, -1)}`);
+      const body = req.method === 'HEAD' ? undefined : await readFile(file);
       res.writeHead(200, {
         'content-type': MIME[extname(file).toLowerCase()] ?? 'application/octet-stream',
-        'content-length': info.size,
+        'content-length': body ? body.length : info.size,
         // A development server: always the freshly built files.
         'cache-control': 'no-store',
+        'x-content-type-options': 'nosniff',
       });
-      res.end(req.method === 'HEAD' ? undefined : await readFile(file));
+      res.end(body);
     } catch (e) {
-      send(res, 500, String(e));
+      // A file that vanished or cannot be read between stat and read: the server's side.
+      if (!res.headersSent) send(res, 500, 'internal error');
+      else res.destroy();
+      console.error(`serve: ${req.url}: ${e}`);
     }
   });
   return new Promise((ok, fail) => {
@@ -59,6 +108,30 @@ function send(res, status, text) {
   res.end(text + '\n');
 }
 
+/** `[dir] [--host NAME]... [--host=NAME]`, and HOST=NAME[,NAME…]; throws on an unknown flag. */
+export function parseServeArgs(argv, env = process.env) {
+  const allowedHosts = (env.HOST ?? '').split(',').map((h) => h.trim()).filter(Boolean);
+  let dir;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === '--host') {
+      const name = argv[++i];
+      if (!name) throw new Error('--host needs a name: --host NAME');
+      allowedHosts.push(name);
+    } else if (arg.startsWith('--host=')) {
+      if (arg.length === 7) throw new Error('--host needs a name: --host NAME');
+      allowedHosts.push(arg.slice(7));
+    } else if (arg.startsWith('-')) {
+      throw new Error(`unknown flag ${JSON.stringify(arg)}: usage: node scripts/serve.mjs [dir] [--host NAME]...`);
+    } else if (dir === undefined) dir = arg;
+    else throw new Error(`one folder only, got ${JSON.stringify(dir)} and ${JSON.stringify(arg)}`);
+  }
+  for (const name of allowedHosts) {
+    if (hostName(name) === null) throw new Error(`--host ${JSON.stringify(name)} is not a host name`);
+  }
+  return { dir, allowedHosts };
+}
+
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const raw = process.env.PORT;
   const port = raw === undefined || raw === '' ? 8080 : Number(raw);
@@ -66,9 +139,17 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     console.error(`PORT must be an integer 0..65535 (0: any free port), got ${raw}`);
     process.exit(2);
   }
+  let args;
   try {
-    const { url } = await serve({ dir: process.argv[2], port });
-    console.log(`serving ${process.argv[2] ?? 'dist/web'} at ${url}  (try ${url}?layers=1&heads=2&autorun=1)`);
+    args = parseServeArgs(process.argv.slice(2));
+  } catch (e) {
+    console.error(String(e.message ?? e));
+    process.exit(2);
+  }
+  try {
+    const { url } = await serve({ dir: args.dir, port, allowedHosts: args.allowedHosts });
+    const extra = args.allowedHosts.length ? ` (also answering ${args.allowedHosts.join(', ')})` : '';
+    console.log(`serving ${args.dir ?? 'dist/web'} at ${url}${extra}  (try ${url}?layers=1&heads=2&autorun=1)`);
   } catch (e) {
     console.error(e.code === 'EADDRINUSE' ? `port ${port} is in use: set PORT to another one (PORT=0 picks a free one)` : String(e));
     process.exit(1);
