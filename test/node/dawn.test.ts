@@ -1,6 +1,10 @@
 // createNodeGpu holds Dawn's instance while a device made from it lives, and only then.
+import v8 from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import { createNodeGpu, heldNodeGpus } from '../../src/node/dawn.js';
+
+const gc: () => void = (globalThis as { gc?: () => void }).gc ?? (v8.setFlagsFromString('--expose-gc'), runInNewContext('gc'));
 
 const settled = () => new Promise((resolve) => setTimeout(resolve, 0));
 
@@ -47,5 +51,36 @@ describe('createNodeGpu lifetime', () => {
     const over = { maxBufferSize: adapter.limits.maxBufferSize * 2 + 4096 };
     await expect(adapter.requestDevice({ requiredLimits: over })).rejects.toThrow();
     expect(heldNodeGpus()).toBe(0);
+  });
+
+  it('the instance lives while its device does, even with nobody else referencing it, and is freed after', async () => {
+    let freed = false;
+    const registry = new FinalizationRegistry(() => (freed = true));
+    const collect = async () => {
+      for (let i = 0; i < 3; i++) {
+        gc();
+        await settled();
+      }
+    };
+    // The caller drops the GPU object at once, as `Engine.create(createNodeGpu())` does.
+    let device: GPUDevice | null = await (async () => {
+      const gpu = createNodeGpu();
+      registry.register(gpu, 0);
+      return (await gpu.requestAdapter())!.requestDevice();
+    })();
+    await collect();
+    expect(freed, 'the instance was freed under a live device').toBe(false);
+    const buffer = device.createBuffer({ size: 16, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    device.queue.writeBuffer(buffer, 0, new Float32Array([1, 2, 3, 4]));
+    await device.queue.onSubmittedWorkDone();
+    await buffer.mapAsync(GPUMapMode.READ);
+    expect([...new Float32Array(buffer.getMappedRange())]).toEqual([1, 2, 3, 4]);
+    buffer.destroy();
+    device.destroy();
+    await settled();
+    expect(heldNodeGpus()).toBe(0);
+    device = null;
+    for (let i = 0; i < 10 && !freed; i++) await collect();
+    expect(freed, 'the instance outlived its last device').toBe(true);
   });
 });
