@@ -8,6 +8,11 @@ export const SIGNAL_EXIT: Record<StopSignal, number> = { SIGINT: 130, SIGTERM: 1
 export interface Interrupts {
   /** Aborted on the first SIGINT or SIGTERM. */
   signal: AbortSignal;
+  /**
+   * A signal aborted by the next SIGINT or SIGTERM from now on: after an interrupted stack, the
+   * layers that ran are still verified, and a further signal stops that too.
+   */
+  next(): AbortSignal;
   /** Which signal stopped the run, or null. */
   readonly received: StopSignal | null;
   dispose(): void;
@@ -15,16 +20,19 @@ export interface Interrupts {
 
 export function watchInterrupts(describeStep: () => string): Interrupts {
   const abort = new AbortController();
+  let current = abort;
   let received: StopSignal | null = null;
   const on = (sig: StopSignal) => () => {
-    if (received === 'SIGINT' && sig === 'SIGINT') {
-      process.stderr.write('\ninterrupted again: quitting now\n');
-      process.exit(SIGNAL_EXIT.SIGINT);
+    if (current.signal.aborted) {
+      if (sig === 'SIGINT') {
+        process.stderr.write('\ninterrupted again: quitting now\n');
+        process.exit(SIGNAL_EXIT.SIGINT);
+      }
+      return;
     }
-    if (received) return;
-    received = sig;
+    received ??= sig;
     process.stderr.write(`\n${sig}: stopping after the current step (${describeStep()})${sig === 'SIGINT' ? '; Ctrl-C again to quit now' : ''}\n`);
-    abort.abort();
+    current.abort();
   };
   const onInt = on('SIGINT');
   const onTerm = on('SIGTERM');
@@ -32,6 +40,10 @@ export function watchInterrupts(describeStep: () => string): Interrupts {
   process.on('SIGTERM', onTerm);
   return {
     signal: abort.signal,
+    next() {
+      current = new AbortController();
+      return current.signal;
+    },
     get received() {
       return received;
     },

@@ -42,8 +42,13 @@ main(process.argv.slice(2)).then(
   (e: unknown) => {
     // Messages quote input escaped at the source; this last guard keeps the terminal safe from
     // any that did not (no raw ESC, bidi override or forged line reaches it).
-    console.error(`error: ${terminalSafeMessage(e instanceof Error ? e.message : String(e))}`);
+    const message = terminalSafeMessage(e instanceof Error ? e.message : String(e));
+    console.error(`error: ${message}`);
     if (process.env.WEBGPU_ATTENTION_DEBUG) console.error(terminalSafeMessage(String((e as Error)?.stack), 1000, 200));
-    process.exit(1);
+    // --json promises one JSON object on stdout on every exit path, errors included; flushed
+    // before exiting (a piped stdout is written asynchronously).
+    if (process.argv.includes('--json')) {
+      process.stdout.write(JSON.stringify({ status: 'error', exitCode: 1, error: message }) + '\n', () => process.exit(1));
+    } else process.exit(1);
   },
 );

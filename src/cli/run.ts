@@ -115,7 +115,7 @@ export async function runCommand(argv: string[]): Promise<number> {
         result = await engine.run(cfg, { seed, weights, inputs, attention, keepLayerInput: mode === 'sampled', onLayer, signal: interrupts.signal });
         step = `verifying ${result.layersRun} layer(s), ${mode}`;
         if (mode === 'exact') {
-          verification = await verifyExactLayers(cfg, weights, inputs, states, { signal: interrupts.signal });
+          verification = await verifyExactLayers(cfg, weights, inputs, states, { signal: interrupts.next() });
         } else if (mode === 'sampled') {
           verification = summarizeSampled(layerChecks);
         } else verification = notVerified();
