@@ -107,7 +107,7 @@ export async function runCommand(argv: string[]): Promise<number> {
           layerChecks.push(check);
           note = `check ${check.passed ? 'passed' : 'FAILED'} (${check.ms.toFixed(0)} ms)`;
         }
-        if (!json) progress(p, note);
+        progress(p, note); // stderr: beside --json's stdout, never in it
       };
       let result: RunResult;
       let verification: Verification;

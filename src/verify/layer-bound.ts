@@ -24,6 +24,14 @@
 //    and to first order the weighted sum A = Σ p_j v_j moves by Σ_j p_j·ε_j·(v_j − A): a
 //    shift common to every term cancels in the normalisation. Z itself (C positive terms,
 //    and the online softmax's per-block rescaling) is off by u·(2√C + 2) relative.
+//    First order stops holding where λ·ε is not small: in a deep bare stack the scores reach
+//    10¹⁰ and two keys 10⁴ apart in score may swap places within fp32's rounding. Exactly,
+//    p′_j = p_j·e^{δ_j}/Σ_l p_l e^{δ_l} with |δ_l| ≤ λ·ε_l, so |p′_j − p_j| ≤
+//    min(1, p_j·expm1(λ·(ε_j + ε̃))), ε̃ = log(Σ_l p_l e^{λ·ε_l})/λ; whatever this exceeds
+//    its linear part λ·p_j·(ε_j + ε̃) by, times |v_jd − A_d|, is added as it is: a bound, not
+//    a root-mean-square, so the λ applied later covers its projection through W_O too. It is
+//    nothing where the softmax is well conditioned and says honestly, where it is not, that
+//    fp32 cannot tell which key wins.
 //  weighted sums A_d = Σ_j p_j v_jd:
 //      e(A_d)² = Σ_j p_j²·(ε_j²·(v_jd − A_d)² + e(v_jd)²) + (u·(‖p‖‖v_d‖ + √C·|A_d|))²
 //                + (u·(2√C + 2)·|A_d|)²,   plus 2u·|A_d| for the store
@@ -123,7 +131,7 @@ export function coreError(cfg: AttentionConfig, q: ArrayLike<number>, k: ArrayLi
   const qN = headNorms(q, seq, heads, d), kN = headNorms(k, C, heads, d);
   const eqN = eq ? headNorms(eq, seq, heads, d) : null, ekN = ek ? headNorms(ek, C, heads, d) : null;
   const eA = new Float64Array(seq * width);
-  const s = new Float64Array(C), p = new Float64Array(C), eps = new Float64Array(C);
+  const s = new Float64Array(C), p = new Float64Array(C), eps = new Float64Array(C), excess = new Float64Array(C);
   const todo = pairs ?? Array.from({ length: seq * heads }, (_, n) => ({ row: Math.floor(n / heads), head: n % heads }));
   for (const { row: i, head: h } of todo) {
     const visible = cfg.mask && !cfg.cross ? Math.min(C, i + offset + 1) : C;
@@ -150,19 +158,32 @@ export function coreError(cfg: AttentionConfig, q: ArrayLike<number>, k: ArrayLi
       p[j] = p[j]! / Z;
       pNorm2 += p[j]! ** 2;
     }
+    // ε̃ = log(Σ_l p_l e^{λε_l})/λ in log-sum-exp form, then each term's excess over first order.
+    const logZ = Math.log(Z);
+    let top = -Infinity;
+    for (let j = 0; j < visible; j++) top = Math.max(top, s[j]! - m - logZ + BOUND_LAMBDA * eps[j]!);
+    let lse = 0;
+    for (let j = 0; j < visible; j++) lse += Math.exp(s[j]! - m - logZ + BOUND_LAMBDA * eps[j]! - top);
+    const epsTilde = (top + Math.log(lse)) / BOUND_LAMBDA;
+    for (let j = 0; j < visible; j++) {
+      const z = BOUND_LAMBDA * (eps[j]! + epsTilde);
+      const exact = z > 30 ? Math.min(1, Math.exp(s[j]! - m - logZ + z)) : Math.min(1, p[j]! * Math.expm1(z));
+      excess[j] = Math.max(0, exact - p[j]! * z);
+    }
     const zRel = U32 * (2 * Math.sqrt(visible) + 2);
     for (let t = 0; t < d; t++) {
       const col = h * d + t;
       const a = A[i * width + col]!;
-      let sum2 = 0, vNorm2 = 0;
+      let sum2 = 0, vNorm2 = 0, nonlinear = 0;
       for (let j = 0; j < visible; j++) {
         const vj = v[j * width + col]!;
         const evj = ev ? ev[j * width + col]! : 0;
         sum2 += p[j]! ** 2 * (eps[j]! ** 2 * (vj - a) ** 2 + evj ** 2);
         vNorm2 += vj * vj;
+        nonlinear += excess[j]! * Math.abs(vj - a);
       }
       const round = U32 * (Math.sqrt(pNorm2 * vNorm2) + Math.sqrt(visible) * Math.abs(a));
-      eA[i * width + col] = Math.sqrt(sum2 + round ** 2 + (zRel * a) ** 2) + 2 * U32 * Math.abs(a);
+      eA[i * width + col] = Math.sqrt(sum2 + round ** 2 + (zRel * a) ** 2) + 2 * U32 * Math.abs(a) + nonlinear;
     }
   }
   return eA;
