@@ -114,8 +114,12 @@ export async function runCommand(argv: string[]): Promise<number> {
       try {
         result = await engine.run(cfg, { seed, weights, inputs, attention, keepLayerInput: mode === 'sampled', onLayer, signal: interrupts.signal });
         step = `verifying ${result.layersRun} layer(s), ${mode}`;
+        if (mode === 'exact') console.error(`${step}: float64 on the CPU…`);
         if (mode === 'exact') {
-          verification = await verifyExactLayers(cfg, weights, inputs, states, { signal: interrupts.next() });
+          // Stopped mid-stack: the layers that ran are still checked (a further signal stops that).
+          // A signal that came after the last layer asks to stop before the verification.
+          const signal = interrupts.received && !result.stopped ? AbortSignal.abort() : interrupts.next();
+          verification = await verifyExactLayers(cfg, weights, inputs, states, { signal });
         } else if (mode === 'sampled') {
           verification = summarizeSampled(layerChecks);
         } else verification = notVerified();
