@@ -5,8 +5,8 @@
 //   .gpu/attention-tune.mjs              every fused attention tile config beside the materialized core
 //   .gpu/ort.tar.xz                      onnxruntime-node's linux-x64 native files and JS, with onnxruntime-common
 //                                        (xz -9: 45 MB of libonnxruntime.so.1 become ≈ 12.5 MB)
-// Node, the Vulkan loader and Dawn's addon are put there first by ../shared/device/pack.sh (run here when
-// .gpu/env.sh is missing; set PACK_SH to its path if it lives elsewhere). tfjs is pure JS, bundled in.
+// Node, the Vulkan loader and Dawn's addon are put there first by scripts/pack-gpu.sh (run here when
+// .gpu/env.sh is missing or older than scripts/gpu-env.sh). tfjs is pure JS, bundled in.
 //
 // Run there (the device command, from the project root):
 //   source .gpu/env.sh && mkdir -p /tmp/ort && tar -xJf .gpu/ort.tar.xz -C /tmp/ort &&
@@ -29,11 +29,10 @@ function du(path) {
   return readdirSync(path).reduce((sum, name) => sum + du(join(path, name)), 0);
 }
 
-if (!existsSync(join(out, 'env.sh'))) {
-  const pack = process.env.PACK_SH ?? join(root, '..', 'shared', 'device', 'pack.sh');
-  if (!existsSync(pack)) throw new Error(`.gpu/env.sh is missing and ${pack} was not found: run the device pack.sh first (or set PACK_SH)`);
-  console.log(`running ${pack}`);
-  execFileSync('bash', [pack], { cwd: root, stdio: 'inherit' });
+const envSh = join(out, 'env.sh');
+if (!existsSync(envSh) || statSync(envSh).mtimeMs < statSync(join(root, 'scripts/gpu-env.sh')).mtimeMs) {
+  console.log('running scripts/pack-gpu.sh');
+  execFileSync('bash', [join(root, 'scripts/pack-gpu.sh')], { cwd: root, stdio: 'inherit' });
 }
 
 const minified = { minify: true, sourcemap: false, legalComments: 'none' };

@@ -3,3 +3,4 @@ import type { BuildOptions, BuildResult } from 'esbuild';
 export const root: string;
 export function bundle(options: BuildOptions): Promise<BuildResult>;
 export function buildAll(): Promise<void>;
+export function buildTypes(): void;
