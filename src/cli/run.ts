@@ -58,7 +58,7 @@ export const RUN_USAGE = `webgpu-attention run [flags]
 
 /** CPU float64 work we accept for `--verify exact` before suggesting `sampled`. */
 const EXACT_FLOP_LIMIT = 2e10;
-/** Software adapters reach a few GFLOP/s (lavapipe ≈ 4 on a 512³ matmul, ../shared/PLATFORM.md). */
+/** Software adapters reach a few GFLOP/s (lavapipe ≈ 4 on a 512³ matmul, bench/RESULTS.md). */
 const SOFTWARE_FLOPS_PER_S = 4e9;
 const SOFTWARE_REFUSE_S = 600;
 
@@ -227,7 +227,7 @@ async function tune(engine: Engine, flags: Flags, dHead: number, attentionFlag: 
 
 function openFiles(flags: Flags): { weights: SafetensorsFile | null; input: SafetensorsFile | null } {
   // `--weights ""` (an unset shell variable) is an error, never a silent fall-back to seeded weights.
-  const open = (flag: 'weights' | 'input') => (flags[flag] === undefined ? null : new SafetensorsFile(checkInputPath(`--${flag}`, String(flags[flag])).path));
+  const open = (flag: 'weights' | 'input') => (flags[flag] === undefined ? null : new SafetensorsFile(checkInputPath(`--${flag}`, String(flags[flag])).path, `--${flag}`));
   const weights = open('weights');
   try {
     return { weights, input: open('input') };

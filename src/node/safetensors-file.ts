@@ -2,8 +2,9 @@
 // name, dtype and shape is checked before any GPU work), then one tensor's byte range at a time.
 // Weights stream layer by layer; the next layer is read while the GPU runs the current one.
 
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, readSync } from 'node:fs';
 import { writeFileAtomic } from './atomic-write.js';
+import { openInputFile } from './paths.js';
 import { innerWidth, type AttentionConfig } from '../model/config.js';
 import type { Inputs, LayerTensors, WeightSource } from '../model/weights.js';
 import {
@@ -16,8 +17,11 @@ export class SafetensorsFile {
   readonly parsed: ParsedSafetensors;
   private fd: number;
 
-  constructor(readonly path: string) {
-    this.fd = openSync(path, 'r');
+  /** `flag` names the argument in errors ('--weights', '--input'). */
+  constructor(readonly path: string, flag = 'file') {
+    // Non-blocking open and a check on the open descriptor: a FIFO put in place after the
+    // path check cannot hang the run.
+    this.fd = openInputFile(flag, path).fd;
     try {
       const size = fstatSync(this.fd).size;
       const prefix = this.readBytes(0, Math.min(8, size));
