@@ -11,4 +11,10 @@ export const Usage = {
   QUERY_RESOLVE: 0x0200,
 } as const;
 
-export const MAP_READ = 0x0001;
+/** GPUMapMode, for mapAsync (READ happens to equal Usage.MAP_READ; they are different flags). */
+export const MapMode = {
+  READ: 0x0001,
+} as const;
+
+/** @deprecated MapMode.READ: kept until src/gpu/buffers.ts, src/gpu/timing.ts and bench/matmul-tune.ts move to it. */
+export const MAP_READ = MapMode.READ;
