@@ -1,4 +1,7 @@
-// Command line of the benchmark (npm run bench -- FLAGS).
+// Command line of the benchmark (npm run bench -- FLAGS): node's util.parseArgs, as src/cli/args.ts,
+// and every value checked with a message naming its flag.
+
+import { parseArgs as nodeParseArgs } from 'node:util';
 
 export const SUITES = ['matmul', 'softmax', 'weighted', 'attention', 'layer', 'stack'] as const;
 export type SuiteName = (typeof SUITES)[number];
@@ -47,58 +50,81 @@ export class ArgsError extends Error {
   override name = 'ArgsError';
 }
 
-function count(flag: string, v: string | undefined, min: number): number {
-  const n = Number(v);
-  if (v === undefined || !Number.isInteger(n) || n < min) throw new ArgsError(`${flag} needs an integer ≥ ${min}, got ${v ?? 'nothing'}`);
+const OPTIONS = {
+  quick: { type: 'boolean' },
+  json: { type: 'boolean' },
+  'json-file': { type: 'string' },
+  plot: { type: 'string' },
+  suite: { type: 'string' },
+  suites: { type: 'string' },
+  peers: { type: 'string' },
+  runs: { type: 'string' },
+  warmup: { type: 'string' },
+  seed: { type: 'string' },
+  'peer-timeout': { type: 'string' },
+  tune: { type: 'boolean' },
+  'no-tune': { type: 'boolean' },
+  'measure-peak': { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+/** An integer flag of at least `min`, written as digits ("--runs needs an integer ≥ 1, got '2.5'"). */
+function count(flag: string, v: string | undefined, min: number, fallback: number): number;
+function count(flag: string, v: string | undefined, min: number, fallback: null): number | null;
+function count(flag: string, v: string | undefined, min: number, fallback: number | null): number | null {
+  if (v === undefined) return fallback;
+  const text = v.trim();
+  const n = /^\+?\d+$/.test(text) ? Number(text) : Number.NaN;
+  if (!Number.isSafeInteger(n) || n < min) throw new ArgsError(`--${flag} needs an integer ≥ ${min}, got '${v}'`);
   return n;
 }
 
-function list<T extends string>(flag: string, v: string | undefined, allowed: readonly T[], extra: string[]): T[] | string {
-  if (!v) throw new ArgsError(`${flag} needs a value (${[...allowed, ...extra].join(', ')})`);
+function file(flag: string, v: string | undefined): string | null {
+  if (v === undefined) return null;
+  if (!v.trim()) throw new ArgsError(`--${flag} needs a file name`);
+  return v;
+}
+
+function list<T extends string>(flag: string, v: string, allowed: readonly T[], extra: string[]): T[] | string {
   const items = v.split(',').map((s) => s.trim()).filter(Boolean);
+  if (items.length === 0) throw new ArgsError(`--${flag} needs a value (${[...allowed, ...extra].join(', ')})`);
   for (const item of items) {
     if (items.length === 1 && extra.includes(item)) return item;
-    if (!allowed.includes(item as T)) throw new ArgsError(`${flag}: unknown "${item}" (one of ${[...allowed, ...extra].join(', ')})`);
+    if (!allowed.includes(item as T)) throw new ArgsError(`--${flag}: unknown "${item}" (one of ${[...allowed, ...extra].join(', ')})`);
   }
   return [...new Set(items)] as T[];
 }
 
-export function parseArgs(argv: readonly string[]): BenchArgs {
-  const a: BenchArgs = { quick: false, json: false, jsonFile: null, plot: null, suites: null, peers: [...PEERS], runs: 10, warmup: null, seed: 1, peerTimeoutS: null, tune: 'auto', measurePeak: false, help: false };
-  for (let i = 0; i < argv.length; i++) {
-    const flag = argv[i]!;
-    const [name, inline] = flag.includes('=') ? [flag.slice(0, flag.indexOf('=')), flag.slice(flag.indexOf('=') + 1)] : [flag, undefined];
-    const value = () => inline ?? argv[++i];
-    switch (name) {
-      case '--quick': a.quick = true; break;
-      case '--json': a.json = true; break;
-      case '--help': case '-h': a.help = true; break;
-      case '--tune': a.tune = true; break;
-      case '--no-tune': a.tune = false; break;
-      case '--measure-peak': a.measurePeak = true; break;
-      case '--plot': case '--json-file': {
-        const v = value();
-        if (!v) throw new ArgsError(`${name} needs a file name`);
-        if (name === '--plot') a.plot = v;
-        else a.jsonFile = v;
-        break;
-      }
-      case '--suite': case '--suites': {
-        const v = list(name, value(), SUITES, ['all']);
-        a.suites = v === 'all' ? [...SUITES] : (v as SuiteName[]);
-        break;
-      }
-      case '--peers': {
-        const v = list(name, value(), PEERS, ['none']);
-        a.peers = v === 'none' ? [] : (v as PeerFlag[]);
-        break;
-      }
-      case '--runs': a.runs = count(name, value(), 1); break;
-      case '--warmup': a.warmup = count(name, value(), 0); break;
-      case '--seed': a.seed = count(name, value(), 0); break;
-      case '--peer-timeout': a.peerTimeoutS = count(name, value(), 1); break;
-      default: throw new ArgsError(`unknown option ${flag}\n${USAGE}`);
-    }
+/** The flags by name; an unknown flag, a missing value or a positional argument is an ArgsError. */
+function flagValues(argv: readonly string[]) {
+  try {
+    return nodeParseArgs({ args: [...argv], options: OPTIONS, allowPositionals: false, strict: true }).values;
+  } catch (e) {
+    throw new ArgsError(`${(e as Error).message.replace(/\. To specify a positional.*$/s, '')}\n${USAGE}`);
   }
-  return a;
+}
+
+export function parseArgs(argv: readonly string[]): BenchArgs {
+  const v = flagValues(argv);
+  if (v.suite !== undefined && v.suites !== undefined) throw new ArgsError('--suite and --suites are the same flag: give it once');
+  if (v.tune && v['no-tune']) throw new ArgsError('--tune and --no-tune contradict each other: give one');
+  const suiteFlag = v.suite !== undefined ? 'suite' : 'suites';
+  const suiteList = v.suite ?? v.suites;
+  const suites = suiteList === undefined ? null : list(suiteFlag, suiteList, SUITES, ['all']);
+  const peers = v.peers === undefined ? [...PEERS] : list('peers', v.peers, PEERS, ['none']);
+  return {
+    quick: v.quick ?? false,
+    json: v.json ?? false,
+    jsonFile: file('json-file', v['json-file']),
+    plot: file('plot', v.plot),
+    suites: suites === null ? null : suites === 'all' ? [...SUITES] : (suites as SuiteName[]),
+    peers: peers === 'none' ? [] : (peers as PeerFlag[]),
+    runs: count('runs', v.runs, 1, 10),
+    warmup: count('warmup', v.warmup, 0, null),
+    seed: count('seed', v.seed, 0, 1),
+    peerTimeoutS: count('peer-timeout', v['peer-timeout'], 1, null),
+    tune: v.tune ? true : v['no-tune'] ? false : 'auto',
+    measurePeak: v['measure-peak'] ?? false,
+    help: v.help ?? false,
+  };
 }
