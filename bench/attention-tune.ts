@@ -1,7 +1,7 @@
 // Fused attention tile tuning: every tile config of shaders/attention.wgsl that fits the adapter,
 // beside the materialized core (scores, softmax, weighted sums), on the attention core of GPT-3
-// (96 heads, n 2048, d_head 128, causal; --quick: 4 heads, n 256, d 64). Same inputs, timing and
-// sampled float64 check as the benchmark's attention suite (bench/suites/common.ts).
+// (96 heads, n 2048, d_head 128, causal; --quick: 4 heads, n 256, d 64). Same inputs, sampled float64
+// check and timing (checked, then timed) as the benchmark's attention suite (bench/suites/common.ts).
 //
 //   npm run tune -- --attention [--quick] [--runs 5] [--out FILE]      (scripts/run-tune.mjs)
 //   node .gpu/attention-tune.mjs [--quick] [--runs 5] [--out FILE]     (on the device machine)
@@ -12,7 +12,8 @@ import { join } from 'node:path';
 import { Engine } from '../src/model/engine.js';
 import { attentionTileLabel, attentionTileProblem, HARDWARE_ATTENTION_TILES, SOFTWARE_ATTENTION_TILES, type AttentionTile } from '../src/kernels/attention.js';
 import { createNodeGpu } from '../src/node/dawn.js';
-import { timeStages } from './harness.js';
+import { intFlag, parseFlags } from '../src/cli/args.js';
+import { checkThenTime } from './harness.js';
 import { makeInputs, opFlops, type OpCase } from './inputs.js';
 import { prepareOurs } from './ours.js';
 import { checkIndices, checkOutput, referenceAt } from './verify.js';
@@ -23,22 +24,16 @@ const EXTRA: AttentionTile[] = [
   { br: 32, bc: 32, tx: 8 }, { br: 64, bc: 32, tx: 8 }, { br: 16, bc: 32, tx: 8 }, { br: 64, bc: 16, tx: 4 },
 ];
 
-function parseArgs(argv: string[]) {
-  const a = { quick: false, runs: 5, out: null as string | null };
-  for (let i = 0; i < argv.length; i++) {
-    const flag = argv[i]!;
-    if (flag === '--quick') a.quick = true;
-    else if (flag === '--runs') a.runs = Number(argv[++i]);
-    else if (flag === '--out') a.out = argv[++i] ?? null;
-    else if (flag === '--attention') continue; // the flag that routed here
-    else throw new Error(`unknown flag ${flag} (--quick, --runs N, --out FILE)`);
-  }
-  if (!Number.isInteger(a.runs) || a.runs < 1) throw new Error('--runs needs an integer >= 1');
-  return a;
+const FLAGS = { quick: { type: 'boolean' }, runs: { type: 'string' }, out: { type: 'string' }, attention: { type: 'boolean' } } as const;
+
+function parseTuneArgs(argv: string[]) {
+  // --attention: the flag that routed here (scripts/run-tune.mjs).
+  const f = parseFlags(argv, FLAGS);
+  return { quick: !!f.quick, runs: intFlag(f, 'runs') ?? 5, out: (f.out as string | undefined) ?? null };
 }
 
 async function main(argv: string[]): Promise<void> {
-  const args = parseArgs(argv);
+  const args = parseTuneArgs(argv);
   const engine = await Engine.create(createNodeGpu());
   try {
     const { gpu, cache } = engine;
@@ -61,11 +56,10 @@ async function main(argv: string[]): Promise<void> {
       try {
         const ours = await prepareOurs(gpu, cache, c, inputs, { baseTile: engine.matmulTile, fused: variant !== null, attentionTile: variant ?? undefined });
         try {
-          const t = await timeStages(gpu, name, ours.stages, run, ours.reset);
-          const check = checkOutput(c, await ours.read(indices), ref, indices);
-          const ms = t.summary.medianMs;
-          rows.push({ variant: name, ms, tflops: opFlops(c) / (ms * 1e9), verified: check.passed });
-          console.log(`  ${name.padEnd(28)} ${ms.toFixed(3).padStart(9)} ms  ${(opFlops(c) / (ms * 1e9)).toFixed(3)} TFLOP/s  ${check.passed ? 'verified' : `WRONG (${check.maxRelError})`}`);
+          const { check, timing } = await checkThenTime(gpu, name, ours.stages, async () => checkOutput(c, await ours.read(indices), ref, indices), run, ours.reset);
+          const ms = timing?.summary.medianMs ?? null;
+          rows.push({ variant: name, ms, tflops: ms && opFlops(c) / (ms * 1e9), verified: check.passed });
+          console.log(`  ${name.padEnd(28)} ` + (ms ? `${ms.toFixed(3).padStart(9)} ms  ${(opFlops(c) / (ms * 1e9)).toFixed(3)} TFLOP/s  verified` : `WRONG (${check.maxRelError}): not timed`));
         } finally {
           ours.destroy();
         }

@@ -1,6 +1,6 @@
 // Matmul tile tuning: every candidate tile config of shaders/matmul.wgsl on the shapes that matter,
-// timed with timestamp queries (wall clock around a drained queue without them), median of the
-// timed runs after warm-up, each output spot-checked against float64 sums on the CPU. A timed pass
+// each output spot-checked against float64 sums on the CPU first, then (if right) timed with timestamp
+// queries (wall clock around a drained queue without them), median of the timed runs after warm-up. A timed pass
 // repeats the dispatch to last --min-sample-ms (default 20), and Dawn's timestamp quantization
 // (2¹⁶ ns steps) is turned off, so short kernels are timed to better than 1%.
 //
@@ -22,17 +22,19 @@
 
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createStorage, readBack } from '../src/gpu/buffers.js';
+import { intFlag, parseFlags } from '../src/cli/args.js';
+import { createStorage, readAt, readBack, submitAndDrain } from '../src/gpu/buffers.js';
 import { GpuContext } from '../src/gpu/device.js';
 import { PipelineCache } from '../src/gpu/pipelines.js';
-import { PassTimer } from '../src/gpu/timing.js';
-import { MAP_READ, Usage } from '../src/gpu/usage.js';
-import { autotuneMatmul, candidateTiles, median, quantile, timeDispatch, TUNE_CANDIDATES } from '../src/kernels/autotune.js';
-import { encode, release, type PreparedDispatch } from '../src/kernels/dispatch.js';
+import { validateThenTime } from '../src/gpu/timing.js';
+import { autotuneMatmul, candidateTiles, TUNE_CANDIDATES } from '../src/kernels/autotune.js';
+import { dispatchOnce, release, type PreparedDispatch } from '../src/kernels/dispatch.js';
 import { prepareFill } from '../src/kernels/fill_random.js';
 import { defaultMatmulTile, describeTile, prepareMatmul, usesVec4, type MatmulCall, type MatmulTile } from '../src/kernels/matmul.js';
 import { prepareSoftmax } from '../src/kernels/softmax.js';
+import { seededSequence } from '../src/model/seeded.js';
 import { createNodeGpu } from '../src/node/dawn.js';
+import { median, quantile } from '../src/stats.js';
 
 interface Shape {
   name: string;
@@ -118,50 +120,37 @@ const WIDE: MatmulTile[] = ([
   { wgX: 32, wgY: 32, tk: 8, rb: 4, stages: 2 },
 ] as MatmulTile[]).map((t) => ({ vec4: true, groupM: 8, ...t }));
 
-interface Args {
-  quick: boolean;
-  shapes: string[];
-  runs: number;
-  warmup: number;
-  candidates: string;
-  autotune: boolean;
-  unsafe: boolean;
-  budgetS: number;
-  minSampleMs: number;
-  out: string | null;
-}
+const FLAGS = {
+  quick: { type: 'boolean' }, shapes: { type: 'string' }, runs: { type: 'string' }, warmup: { type: 'string' },
+  candidates: { type: 'string' }, autotune: { type: 'boolean' }, unsafe: { type: 'boolean' },
+  'budget-s': { type: 'string' }, 'min-sample-ms': { type: 'string' }, out: { type: 'string' },
+} as const;
 
-function parseArgs(argv: string[]): Args {
-  const a: Args = { quick: false, shapes: Object.keys(SHAPES), runs: 5, warmup: 2, candidates: 'default', autotune: false, unsafe: false, budgetS: 240, minSampleMs: 20, out: null };
-  for (let i = 0; i < argv.length; i++) {
-    const flag = argv[i]!;
-    const value = () => {
-      const v = argv[++i];
-      if (v === undefined) throw new Error(`${flag} needs a value`);
-      return v;
-    };
-    if (flag === '--quick') a.quick = true;
-    else if (flag === '--shapes') a.shapes = value().split(',');
-    else if (flag === '--runs') a.runs = Number(value());
-    else if (flag === '--warmup') a.warmup = Number(value());
-    else if (flag === '--candidates') a.candidates = value();
-    else if (flag === '--autotune') a.autotune = true;
-    else if (flag === '--unsafe') a.unsafe = true;
-    else if (flag === '--budget-s') a.budgetS = Number(value());
-    else if (flag === '--min-sample-ms') a.minSampleMs = Number(value());
-    else if (flag === '--out') a.out = value();
-    else throw new Error(`unknown flag ${flag}`);
-  }
-  for (const s of a.shapes) if (!SHAPES[s]) throw new Error(`unknown shape ${s} (known: ${Object.keys(SHAPES).join(', ')})`);
-  return a;
+function parseTuneArgs(argv: string[]) {
+  const f = parseFlags(argv, FLAGS);
+  const args = {
+    quick: !!f.quick,
+    shapes: f.shapes === undefined ? Object.keys(SHAPES) : String(f.shapes).split(','),
+    runs: intFlag(f, 'runs') ?? 5,
+    warmup: intFlag(f, 'warmup') ?? 2,
+    candidates: (f.candidates as string | undefined) ?? 'default',
+    autotune: !!f.autotune,
+    unsafe: !!f.unsafe,
+    budgetS: intFlag(f, 'budget-s') ?? 240,
+    minSampleMs: intFlag(f, 'min-sample-ms', { min: 0 }) ?? 20,
+    out: (f.out as string | undefined) ?? null,
+  };
+  for (const s of args.shapes) if (!SHAPES[s]) throw new Error(`unknown shape ${s} (known: ${Object.keys(SHAPES).join(', ')})`);
+  return args;
 }
+type Args = ReturnType<typeof parseTuneArgs>;
 
 interface Row {
   shape: string;
   tile: string;
   config: MatmulTile;
   vec4Used: boolean;
-  /** Dispatches per timed pass (see timeDispatch's minSampleMs). */
+  /** Dispatches per timed pass (see src/gpu/timing.ts, minSampleMs). */
   repeat?: number;
   device: 'default' | 'unsafe (no robustness, no workgroup init)';
   medianMs: number | null;
@@ -170,20 +159,6 @@ interface Row {
   tflops: number | null;
   check: { samples: number; worstRatio: number; passed: boolean } | null;
   error?: string;
-}
-
-/** Copies single f32 elements into one staging buffer and maps it once. */
-async function gather(gpu: GpuContext, buffer: GPUBuffer, indices: number[]): Promise<Float32Array> {
-  const staging = gpu.device.createBuffer({ size: indices.length * 4, usage: Usage.COPY_DST | Usage.MAP_READ, label: 'samples' });
-  try {
-    const encoder = gpu.device.createCommandEncoder();
-    indices.forEach((at, i) => encoder.copyBufferToBuffer(buffer, at * 4, staging, i * 4, 4));
-    gpu.device.queue.submit([encoder.finish()]);
-    await staging.mapAsync(MAP_READ);
-    return new Float32Array(staging.getMappedRange().slice(0));
-  } finally {
-    staging.destroy();
-  }
 }
 
 interface Sample {
@@ -198,7 +173,6 @@ class ShapeData {
   a!: GPUBuffer;
   b!: GPUBuffer;
   c!: GPUBuffer;
-  dummy!: GPUBuffer;
   samples: Sample[] = [];
 
   constructor(
@@ -217,36 +191,27 @@ class ShapeData {
     this.a = alloc(s.sizes.a, 'A');
     this.b = alloc(s.sizes.b, 'B');
     this.c = alloc(s.sizes.c, 'C');
-    this.dummy = alloc(4, 'no bias');
     const prepared: PreparedDispatch[] = [];
-    const encoder = gpu.device.createCommandEncoder();
-    const pass = encoder.beginComputePass();
     // Binding-size limits: fill in chunks of whole 64-float blocks.
     const chunk = Math.floor(gpu.limits.maxStorageBufferBindingSize / 256) * 64;
     for (const [buffer, count, key, scale] of [[this.a, s.sizes.a, seed, s.pattern ? 4 : 1], [this.b, s.sizes.b, seed + 1, 1]] as const) {
       for (let offset = 0; offset < count; offset += chunk) {
         const n = Math.min(chunk, count - offset);
-        const d = await prepareFill(gpu, cache, { label: 'fill', out: { buffer, offset: offset * 4, size: n * 4 }, key, count: n, scale, offset });
-        prepared.push(d);
-        encode(pass, d);
+        prepared.push(await prepareFill(gpu, cache, { label: 'fill', out: { buffer, offset: offset * 4, size: n * 4 }, key, count: n, scale, offset }));
       }
     }
     if (s.pattern) {
-      const d = await prepareSoftmax(gpu, cache, { label: 'pattern', scores: { buffer: this.a }, rows: s.pattern.heads * s.pattern.seq, cols: s.K, seq: s.pattern.seq, causal: true });
-      prepared.push(d);
-      encode(pass, d);
+      prepared.push(await prepareSoftmax(gpu, cache, { label: 'pattern', scores: { buffer: this.a }, rows: s.pattern.heads * s.pattern.seq, cols: s.K, seq: s.pattern.seq, causal: true }));
     }
-    pass.end();
-    gpu.device.queue.submit([encoder.finish()]);
-    await gpu.drain('filling inputs');
-    release(prepared);
+    try {
+      await dispatchOnce(gpu, 'filling inputs', prepared);
+    } finally {
+      release(prepared);
+    }
 
     // Samples: corners, the last batch, random spots; for masked scores only visible ones.
-    let rnd = seed * 2654435761 >>> 0;
-    const rand = (n: number) => {
-      rnd = (Math.imul(rnd, 1664525) + 1013904223) >>> 0;
-      return rnd % n;
-    };
+    const next = seededSequence(seed);
+    const rand = (n: number) => Math.floor(next() * n);
     const picks: [number, number, number][] = [[0, 0, 0], [s.batch - 1, s.M - 1, s.N - 1], [0, s.M - 1, 0]];
     while (picks.length < 8) picks.push([rand(s.batch), rand(s.M), rand(s.N)]);
     let fullB: Float32Array | null = null;
@@ -284,8 +249,8 @@ class ShapeData {
   }
 
   /** fp32 sums of ≤ 12288 products: typical error √K·6e-8 of Σ|a·b|; 1e-5 of it is ≥ 10× that, a wrong term fails. */
-  async check(): Promise<Row['check']> {
-    const got = await gather(this.gpu, this.c, this.samples.map((x) => x.at));
+  async check(): Promise<NonNullable<Row['check']>> {
+    const got = await readAt(this.gpu, this.c, this.samples.map((x) => x.at));
     let worst = 0;
     this.samples.forEach((x, i) => {
       const ratio = Math.abs(got[i]! - x.want) / (1e-5 * x.scale + 1e-6);
@@ -302,33 +267,31 @@ class ShapeData {
 async function timeCandidate(gpu: GpuContext, cache: PipelineCache, data: ShapeData, tile: MatmulTile, args: Args, device: Row['device']): Promise<Row> {
   const call = data.call(tile);
   const base = { shape: data.s.name, tile: describeTile(tile), config: tile, vec4Used: usesVec4(call), device };
+  const failed = { medianMs: null, p10Ms: null, p90Ms: null, tflops: null };
   let d: PreparedDispatch | undefined;
-  const timer = new PassTimer(gpu, 64);
   try {
-    d = await gpu.scoped(call.label, () => prepareMatmul(gpu, cache, call, data.dummy));
+    d = await gpu.scoped(call.label, () => prepareMatmul(gpu, cache, call));
     // Zero C first: a config that skips writes cannot pass on an earlier config's output.
-    const encoder = gpu.device.createCommandEncoder();
-    encoder.clearBuffer(data.c);
-    gpu.device.queue.submit([encoder.finish()]);
-    const t = await timeDispatch(gpu, timer, d, { warmup: args.warmup, runs: args.runs, minSampleMs: args.minSampleMs });
+    await submitAndDrain(gpu, 'clearing C', (encoder) => encoder.clearBuffer(data.c));
+    const { check, timing: t } = await validateThenTime(gpu, call.label, [{ name: call.label, dispatches: [d] }], () => data.check(), { warmup: args.warmup, runs: args.runs, minSampleMs: args.minSampleMs });
+    if (!t) return { ...base, ...failed, check };
     const ms = median(t.ms);
-    return { ...base, repeat: t.repeat, medianMs: ms, p10Ms: quantile(t.ms, 0.1), p90Ms: quantile(t.ms, 0.9), tflops: data.s.flops / (ms * 1e9), check: await data.check() };
+    return { ...base, repeat: t.repeat, medianMs: ms, p10Ms: quantile(t.ms, 0.1), p90Ms: quantile(t.ms, 0.9), tflops: data.s.flops / (ms * 1e9), check };
   } catch (e) {
-    return { ...base, medianMs: null, p10Ms: null, p90Ms: null, tflops: null, check: null, error: (e as Error).message.split('\n')[0] };
+    return { ...base, ...failed, check: null, error: (e as Error).message.split('\n')[0] };
   } finally {
     if (d) release([d]);
-    timer.destroy();
   }
 }
 
 const fmt = (r: Row) =>
-  r.error
-    ? `  ${r.tile.padEnd(44)} ERROR ${r.error}`
+  r.error || !r.check?.passed
+    ? `  ${r.tile.padEnd(44)} ${r.error ? `ERROR ${r.error}` : `check FAILED (${r.check!.worstRatio.toExponential(1)} of tol): not timed`}`
     : `  ${r.tile.padEnd(44)} ${r.medianMs!.toFixed(3).padStart(9)} ms  p10 ${r.p10Ms!.toFixed(3)} p90 ${r.p90Ms!.toFixed(3)}  ${r.tflops!.toFixed(r.tflops! < 1 ? 4 : 2).padStart(6)} TFLOP/s` +
-      `${r.repeat && r.repeat > 1 ? ` ×${r.repeat}` : ''}${r.vec4Used ? '' : ' (scalar loads)'}  check ${r.check!.passed ? 'ok' : 'FAILED'} (${r.check!.worstRatio.toExponential(1)} of tol)${r.device === 'default' ? '' : '  [unsafe device]'}`;
+      `${r.repeat && r.repeat > 1 ? ` ×${r.repeat}` : ''}${r.vec4Used ? '' : ' (scalar loads)'}  check ok (${r.check!.worstRatio.toExponential(1)} of tol)${r.device === 'default' ? '' : '  [unsafe device]'}`;
 
 async function main(): Promise<void> {
-  const args = parseArgs(process.argv.slice(2));
+  const args = parseTuneArgs(process.argv.slice(2));
   const started = performance.now();
   const gpu = await GpuContext.create(createNodeGpu(['disable-dawn-features=timestamp_quantization']));
   const cache = new PipelineCache(gpu);

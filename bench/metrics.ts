@@ -1,36 +1,5 @@
-// Pure arithmetic of the report: order statistics of the per-run times, throughput from FLOP and byte
-// counts, and the fraction of an adapter's peak where that peak is known.
-
-export interface Summary {
-  medianMs: number;
-  minMs: number;
-  maxMs: number;
-  p10Ms: number;
-  p90Ms: number;
-  samples: number;
-}
-
-/** Value at fraction q of the sorted samples, linearly interpolated (q = 0.5 on an even count: mean of the middle two). */
-export function quantile(sorted: readonly number[], q: number): number {
-  if (sorted.length === 0) throw new Error('quantile: no samples');
-  const pos = q * (sorted.length - 1);
-  const lo = Math.floor(pos);
-  const hi = Math.ceil(pos);
-  return sorted[lo]! + (sorted[hi]! - sorted[lo]!) * (pos - lo);
-}
-
-export function summarize(samplesMs: readonly number[]): Summary {
-  if (samplesMs.length === 0) throw new Error('summarize: no samples (runs must be ≥ 1)');
-  const s = [...samplesMs].sort((x, y) => x - y);
-  return {
-    medianMs: quantile(s, 0.5),
-    minMs: s[0]!,
-    maxMs: s[s.length - 1]!,
-    p10Ms: quantile(s, 0.1),
-    p90Ms: quantile(s, 0.9),
-    samples: s.length,
-  };
-}
+// Pure arithmetic of the report: throughput from FLOP and byte counts, and the fraction of an adapter's
+// peak where that peak is known (order statistics of the per-run times: src/stats.ts).
 
 /** TFLOP/s of `flops` floating-point operations done in `ms` milliseconds (null without work or time). */
 export const tflopsOf = (flops: number, ms: number): number | null => (flops > 0 && ms > 0 ? flops / (ms * 1e9) : null);
@@ -48,7 +17,9 @@ export interface Peak {
 
 /**
  * Known peaks, matched against the adapter's vendor, architecture, device and description. Unknown adapters
- * get no "% peak". Figures from /work/shared/PLATFORM.md (measured or derived on the H100 machine).
+ * get no "% peak". The fp32 peaks are derived from NVIDIA's published figures for the SXM parts (SM count,
+ * FP32 lanes per SM, boost clock); the H100's device-copy rate was measured on an H100 machine in an earlier
+ * development session, not by this repository (bench/RESULTS.md lists what has been measured).
  */
 export const KNOWN_PEAKS: readonly { match: RegExp; peak: Peak }[] = [
   {

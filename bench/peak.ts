@@ -1,20 +1,20 @@
 // Measured peaks for "% peak" on adapters without a published one (bench/metrics.ts KNOWN_PEAKS):
 // the best fp32 FMA rate and device-memory copy rate that bench/peak.wgsl's probes reach here,
-// timed like every kernel (timestamp queries, else a drained queue; median of the timed runs).
+// timed like every kernel (the FMA probe's result checked first; timestamp queries, else a drained queue;
+// median of the timed runs).
 
 import peakSource from './peak.wgsl';
 import { createStorage, createUniform, readBack } from '../src/gpu/buffers.js';
 import type { GpuContext } from '../src/gpu/device.js';
 import type { PipelineCache } from '../src/gpu/pipelines.js';
-import { PassTimer } from '../src/gpu/timing.js';
-import { median, timeDispatch } from '../src/kernels/autotune.js';
+import { timeDispatch, validateThenTime } from '../src/gpu/timing.js';
+import { median } from '../src/stats.js';
 import { bindGroup, release, type PreparedDispatch } from '../src/kernels/dispatch.js';
 import type { Peak } from './metrics.js';
 
 const FMAS_PER_STEP = 32;
 
 export async function measurePeak(gpu: GpuContext, cache: PipelineCache, software: boolean): Promise<Peak> {
-  const timer = new PassTimer(gpu, 64);
   const owned: GPUBuffer[] = [];
   const dispatches: PreparedDispatch[] = [];
   try {
@@ -32,18 +32,19 @@ export async function measurePeak(gpu: GpuContext, cache: PipelineCache, softwar
       dispatches.push(d);
       return d;
     };
-    const time = async (d: PreparedDispatch) => median((await timeDispatch(gpu, timer, d, { warmup: 1, runs: 5, minSampleMs: software ? 0 : 5 })).ms);
+    const opts = { warmup: 1, runs: 5, minSampleMs: software ? 0 : 5 };
 
     // FMA: the best of a few workgroup sizes (a CPU adapter prefers few threads, a GPU many).
     let fmaTflops = 0;
     for (const wg of software ? [32, 64, 256] : [128, 256]) {
       const groups = software ? 64 : 8 * 1024;
       const iters = software ? 256 : 4096;
-      const ms = await time(await prepare('fmaProbe', wg, groups, iters));
-      fmaTflops = Math.max(fmaTflops, (2 * FMAS_PER_STEP * iters * wg * groups) / (ms * 1e9));
-      await checkFmaProbe(gpu, dst, iters);
+      const d = await prepare('fmaProbe', wg, groups, iters);
+      const { check, timing } = await validateThenTime(gpu, d.label, [{ name: d.label, dispatches: [d] }], () => checkFmaProbe(gpu, dst, iters), opts);
+      if (!timing) throw new Error(check.detail);
+      fmaTflops = Math.max(fmaTflops, (2 * FMAS_PER_STEP * iters * wg * groups) / (median(timing.ms) * 1e9));
     }
-    const copyMs = await time(await prepare('copyProbe', 256, Math.min(4096, Math.ceil(words / 256)), 1));
+    const copyMs = median((await timeDispatch(gpu, await prepare('copyProbe', 256, Math.min(4096, Math.ceil(words / 256)), 1), opts)).ms);
     const memoryGbps = (2 * bytes) / (copyMs * 1e6);
     return {
       fp32Tflops: fmaTflops,
@@ -52,7 +53,6 @@ export async function measurePeak(gpu: GpuContext, cache: PipelineCache, softwar
     };
   } finally {
     release(dispatches);
-    timer.destroy();
     for (const b of owned) b.destroy();
   }
 }
@@ -61,11 +61,11 @@ export async function measurePeak(gpu: GpuContext, cache: PipelineCache, softwar
  * A probe that skipped its work would report an absurd peak: thread 0's sum must be the chains'
  * closed form, x_n = 1 + (x_0 − 1)·0.9999ⁿ for x_0 = 0, 0.1, …, 0.7 (src is zeros).
  */
-async function checkFmaProbe(gpu: GpuContext, dst: GPUBuffer, iters: number): Promise<void> {
+async function checkFmaProbe(gpu: GpuContext, dst: GPUBuffer, iters: number): Promise<{ passed: boolean; detail: string }> {
   const got = (await readBack(gpu, dst, 4))[0]!;
   let want = 0;
   for (let c = 0; c < 8; c++) want += 1 + (c / 10 - 1) * 0.9999 ** iters;
-  if (!(Math.abs(got - want) <= 1e-3 * want)) throw new Error(`the FMA peak probe computed ${got} instead of ${want}: its timing is not trusted`);
+  return { passed: Math.abs(got - want) <= 1e-3 * want, detail: `the FMA peak probe computed ${got} instead of ${want}: its timing is not trusted` };
 }
 
 const formatRate = (tflops: number): string => (tflops >= 1 ? `${tflops.toFixed(1)} TFLOP/s` : `${(tflops * 1000).toFixed(1)} GFLOP/s`);

@@ -2,7 +2,8 @@
 // JSON array. A record's time is never shown without its verification: a wrong answer is marked WRONG and
 // gets no speed-up ratio.
 
-import { gbpsOf, peakFraction, tflopsOf, type Peak, type Summary } from './metrics.js';
+import type { Summary } from '../src/stats.js';
+import { gbpsOf, peakFraction, tflopsOf, type Peak } from './metrics.js';
 
 export type Impl = 'webgpu-attention' | 'tfjs-webgpu' | 'onnxruntime-webgpu' | 'cpu-reference';
 export type Status = 'ok' | 'wrong' | 'timed out' | 'error' | 'not available';

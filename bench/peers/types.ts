@@ -2,6 +2,8 @@
 // A peer computes the same op as our kernels on the same inputs, so the benchmark can report both its time
 // and whether its output agrees with the float64 reference: a fast wrong answer must be visible as wrong.
 
+import { summarize } from '../../src/stats.js';
+
 /**
  * How the peer's time was taken. 'wall-clock-drained': host wall clock from just before the op is issued
  * until the GPU queue has finished it (inputs already resident on the GPU, output left on the GPU; the drain
@@ -81,11 +83,8 @@ export function pick(output: ArrayLike<number>, sample: Uint32Array | undefined)
   return out;
 }
 
-/** Median/min/max of per-run milliseconds (median of an even count is the mean of the middle two). */
+/** Median/min/max of per-run milliseconds (src/stats.ts). */
 export function summarizeTimings(samplesMs: readonly number[]): PeerTiming {
-  if (samplesMs.length === 0) throw new Error('summarizeTimings: no samples (runs must be ≥ 1)');
-  const s = [...samplesMs].sort((x, y) => x - y);
-  const mid = s.length >> 1;
-  const medianMs = s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-  return { medianMs, minMs: s[0]!, maxMs: s[s.length - 1]!, samples: s.length, timing: 'wall-clock-drained' };
+  const { medianMs, minMs, maxMs, samples } = summarize(samplesMs);
+  return { medianMs, minMs, maxMs, samples, timing: 'wall-clock-drained' };
 }

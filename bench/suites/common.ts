@@ -1,10 +1,10 @@
 // One operation side by side: ours, then each selected peer on the same inputs in the same process (ORT in
 // its child process), then the float64 CPU reference where it is small enough; every output checked against
-// float64 values before its time is reported.
+// float64 values before its time is reported (ours: checked before it is timed, a wrong output not timed).
 
 import type { Engine } from '../../src/model/engine.js';
 import type { Peak } from '../metrics.js';
-import { timeCpu, timeStages, type RunOpts } from '../harness.js';
+import { checkThenTime, timeCpu, type RunOpts } from '../harness.js';
 import { describeShape, makeInputs, opBytes, opFlops, type OpCase, type OpInputs } from '../inputs.js';
 import { prepareOurs } from '../ours.js';
 import { failedRecord, makeRecord, type BenchRecord, type Impl, type Measurement } from '../report.js';
@@ -61,10 +61,9 @@ export async function runCase(ctx: BenchContext, meta: CaseMeta, c: OpCase, cpu?
     try {
       const ours = await prepareOurs(gpu, cache, c, inputs, { baseTile: ctx.engine.matmulTile, fused: variant.fused });
       try {
-        const t = await timeStages(gpu, `${meta.suite} ${mine.name}`, ours.stages, ctx.run, ours.reset);
-        const check = checkOutput(c, await ours.read(indices), ref, indices);
-        const stages = Object.keys(t.stagesMs).length > 1 ? { stagesMs: t.stagesMs } : {};
-        records.push(makeRecord(mine, t.source, t.summary, check, ctx.peak, { wallMedianMs: t.wall.medianMs, ...stages, ...compared }));
+        const { check, timing: t } = await checkThenTime(gpu, `${meta.suite} ${mine.name}`, ours.stages, async () => checkOutput(c, await ours.read(indices), ref, indices), ctx.run, ours.reset);
+        const stages = t && Object.keys(t.stagesMs).length > 1 ? { stagesMs: t.stagesMs } : {};
+        records.push(makeRecord(mine, t?.source ?? 'timestamp-query', t?.summary ?? null, check, ctx.peak, { ...(t ? { wallMedianMs: t.wall.medianMs } : {}), ...stages, ...compared }));
       } finally {
         ours.destroy();
       }

@@ -11,7 +11,7 @@ import { planStages, type LayerProbe, type RunResult } from '../../src/model/eng
 import type { AttentionMode } from '../../src/model/plan.js';
 import { seededInputs } from '../../src/model/seeded.js';
 import { verifyExactLayers } from '../../src/verify/exact.js';
-import { summarize, type Summary } from '../metrics.js';
+import { summarize, type Summary } from '../../src/stats.js';
 import { failedRecord, makeRecord, type BenchRecord, type Measurement } from '../report.js';
 import type { Check } from '../verify.js';
 import { checkLayerSampled } from '../verify-layer.js';

@@ -75,21 +75,47 @@ export function poison(gpu: GpuContext, buffer: GPUBuffer, elements = buffer.siz
   }
 }
 
+/**
+ * Encodes work with `encode`, submits it and waits for the queue to drain, inside error scopes:
+ * a validation or out-of-memory error, or the device's loss, is thrown labelled with `label`.
+ */
+export async function submitAndDrain(gpu: GpuContext, label: string, encode: (encoder: GPUCommandEncoder) => void): Promise<void> {
+  await gpu.scoped(label, () => {
+    const encoder = gpu.device.createCommandEncoder({ label });
+    encode(encoder);
+    gpu.device.queue.submit([encoder.finish()]);
+  });
+  await gpu.drain(label);
+}
+
 /** Copies `elements` f32 values starting at element `offset` back to the CPU. */
-export async function readBack(gpu: GpuContext, source: GPUBuffer, elements: number, offset = 0): Promise<Float32Array> {
-  const bytes = elements * 4;
+export function readBack(gpu: GpuContext, source: GPUBuffer, elements: number, offset = 0): Promise<Float32Array> {
+  return copyOut(gpu, source, elements, (encoder, staging) => encoder.copyBufferToBuffer(source, offset * 4, staging, 0, elements * 4));
+}
+
+/**
+ * The f32 values at `indices` only: one 4-byte copy each into one small staging buffer, so
+ * checking 256 elements of a 1.6 GB result moves 1 KiB.
+ */
+export function readAt(gpu: GpuContext, source: GPUBuffer, indices: ArrayLike<number>): Promise<Float32Array> {
+  return copyOut(gpu, source, indices.length, (encoder, staging) => {
+    for (let i = 0; i < indices.length; i++) encoder.copyBufferToBuffer(source, indices[i]! * 4, staging, i * 4, 4);
+  });
+}
+
+async function copyOut(gpu: GpuContext, source: GPUBuffer, elements: number, copy: (encoder: GPUCommandEncoder, staging: GPUBuffer) => void): Promise<Float32Array> {
   const staging = gpu.device.createBuffer({
-    size: Math.max(4, Math.ceil(bytes / 4) * 4),
+    size: Math.max(4, elements * 4),
     usage: Usage.COPY_DST | Usage.MAP_READ,
     label: `read-back of ${source.label}`,
   });
   try {
     const encoder = gpu.device.createCommandEncoder();
-    encoder.copyBufferToBuffer(source, offset * 4, staging, 0, bytes);
+    copy(encoder, staging);
     gpu.device.queue.submit([encoder.finish()]);
     gpu.check(`reading back ${source.label}`);
     await staging.mapAsync(MAP_READ);
-    return new Float32Array(staging.getMappedRange().slice(0));
+    return new Float32Array(staging.getMappedRange().slice(0, elements * 4));
   } finally {
     staging.destroy();
   }

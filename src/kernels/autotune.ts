@@ -2,8 +2,8 @@
 //
 // Without tuning, prepareMatmul uses `defaultMatmulTile` (matmul.ts): configs measured on known
 // adapters, no GPU work. `autotuneMatmul` times a few candidates once on a
-// representative product, with timestamp queries (the drained queue's wall clock without them),
-// checks each candidate's output against float64 samples, and caches the winner per adapter:
+// representative product, each candidate's output first checked against float64 samples, then
+// timed (src/gpu/timing.ts validateThenTime), and caches the winner per adapter:
 // in memory, and in an optional store (a JSON text the caller keeps, e.g. a file in Node; this
 // module imports nothing from Node). Software adapters are not tuned unless asked: it is slow
 // there and their default was measured.
@@ -11,8 +11,11 @@
 import { createStorage, poison, readBack, upload } from '../gpu/buffers.js';
 import type { AdapterDescription, GpuContext } from '../gpu/device.js';
 import type { PipelineCache } from '../gpu/pipelines.js';
-import { PassTimer } from '../gpu/timing.js';
-import { encode, release, type PreparedDispatch } from './dispatch.js';
+import { validateThenTime } from '../gpu/timing.js';
+import { seededArray, STREAM_INPUT, streamKey } from '../model/seeded.js';
+import { matmulTransB } from '../reference/attention.js';
+import { median } from '../stats.js';
+import { release, type PreparedDispatch } from './dispatch.js';
 import { defaultMatmulTile, describeTile, matmulFlops, prepareMatmul, tileProblem, type MatmulCall, type MatmulTile, type TileLimits } from './matmul.js';
 
 /** Bumped when the kernel changes enough to invalidate stored choices. */
@@ -181,19 +184,6 @@ function saveStored(store: TuneStore | undefined, key: string, r: TuneResult): v
   saveTuneEntry<StoredChoice>(store, TUNE_VERSION, key, { tile: r.tile, tflops: best.tflops, shape: r.shape!, date: new Date().toISOString(), timing: r.timing! });
 }
 
-/** Seeded uniform values in [-1, 1): the same inputs for every candidate. */
-export function randomMatrix(elements: number, seed: number): Float32Array {
-  const out = new Float32Array(elements);
-  let s = seed >>> 0 || 1;
-  for (let i = 0; i < elements; i++) {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    out[i] = (s >>> 0) / 2 ** 31 - 1;
-  }
-  return out;
-}
-
 async function runTuning(gpu: GpuContext, cache: PipelineCache, key: string, options: AutotuneOptions): Promise<TuneResult> {
   const started = performance.now();
   const log = options.log ?? (() => {});
@@ -208,125 +198,68 @@ async function runTuning(gpu: GpuContext, cache: PipelineCache, key: string, opt
   const fallback = defaultMatmulTile(gpu.adapterInfo, gpu.limits);
   if (candidates.length === 0) return { tile: fallback, source: 'default', key };
 
-  const aHost = randomMatrix(M * K, 1);
-  const bHost = randomMatrix(N * K, 2);
+  // The same seeded inputs, uniform in [-1, 1), for every candidate.
+  const aHost = seededArray(streamKey(1, STREAM_INPUT), M * K, 1);
+  const bHost = seededArray(streamKey(2, STREAM_INPUT), N * K, 1);
   const owned: GPUBuffer[] = [];
   try {
-    const [a, b, c, dummy] = await gpu.scoped('autotune: buffers', () => {
-      const list = [upload(gpu, aHost, 'autotune A'), upload(gpu, bHost, 'autotune B'), createStorage(gpu, M * N, 'autotune C'), createStorage(gpu, 4, 'autotune no bias')];
+    const [a, b, c] = await gpu.scoped('autotune: buffers', () => {
+      const list = [upload(gpu, aHost, 'autotune A'), upload(gpu, bHost, 'autotune B'), createStorage(gpu, M * N, 'autotune C')];
       owned.push(...list);
       return list;
     });
-    // Sampled rows of C checked against float64: first, last and one in the middle.
+    // Sampled rows of C against float64 (first, last and one in the middle), within fp32's error
+    // of a K-long sum (see the tests): every sampled element written and right.
     const rows = [...new Set([0, M >> 1, M - 1])];
+    const bRows = transB ? bHost : transpose(bHost, K, N);
+    const bAbs = bRows.map(Math.abs);
     const expected = rows.map((m) => {
-      const row = new Float64Array(N);
-      const scale = new Float64Array(N);
-      for (let n = 0; n < N; n++) {
-        let s = 0;
-        let abs = 0;
-        for (let k = 0; k < K; k++) {
-          const p = aHost[m * K + k]! * (transB ? bHost[n * K + k]! : bHost[k * N + n]!);
-          s += p;
-          abs += Math.abs(p);
-        }
-        row[n] = s;
-        scale[n] = abs;
-      }
-      return { row, scale };
+      const aRow = aHost.subarray(m * K, (m + 1) * K);
+      return { row: matmulTransB(aRow, bRows, 1, N, K), scale: matmulTransB(aRow.map(Math.abs), bAbs, 1, N, K) };
     });
-    const timer = new PassTimer(gpu, 64);
-    const measurements: TuneMeasurement[] = [];
-    try {
-      for (const tile of candidates) {
-        const call: MatmulCall = { label: `autotune ${describeTile(tile)}`, M, N, K, a: { buffer: a! }, b: { buffer: b! }, c: { buffer: c! }, transB, tile };
-        let d: PreparedDispatch | undefined;
-        try {
-          d = await gpu.scoped(call.label, () => prepareMatmul(gpu, cache, call, dummy!));
-          poison(gpu, c!, M * N);
-          const times = await timeDispatch(gpu, timer, d, { warmup: options.warmup ?? 2, runs: options.runs ?? 5, minSampleMs: software ? 0 : 10 });
-          const ms = median(times.ms);
-          // Every sampled element written and within fp32's error of a K-long sum (see the tests).
-          for (let i = 0; i < rows.length; i++) {
-            const got = await readBack(gpu, c!, N, rows[i]! * N);
-            const { row, scale } = expected[i]!;
-            for (let n = 0; n < N; n++) {
-              if (!(Math.abs(got[n]! - row[n]!) <= 1e-5 * scale[n]! + 1e-6)) {
-                throw new Error(`wrong result at (${rows[i]}, ${n}): ${got[n]} instead of ${row[n]}`);
-              }
-            }
-          }
-          const tflops = matmulFlops(M, N, K) / (ms * 1e9);
-          measurements.push({ tile, ms, tflops });
-          log(`autotune ${describeTile(tile)}: ${ms.toFixed(3)} ms, ${tflops.toFixed(2)} TFLOP/s (${times.source})`);
-        } catch (e) {
-          measurements.push({ tile, ms: Infinity, tflops: 0, error: (e as Error).message });
-          log(`autotune ${describeTile(tile)}: failed: ${(e as Error).message}`);
-        } finally {
-          if (d) release([d]);
-        }
+    const check = async (): Promise<{ passed: boolean; detail: string }> => {
+      for (let i = 0; i < rows.length; i++) {
+        const got = await readBack(gpu, c!, N, rows[i]! * N);
+        const { row, scale } = expected[i]!;
+        const n = row.findIndex((want, n) => !(Math.abs(got[n]! - want) <= 1e-5 * scale[n]! + 1e-6));
+        if (n >= 0) return { passed: false, detail: `wrong result at (${rows[i]}, ${n}): ${got[n]} instead of ${row[n]}` };
       }
-    } finally {
-      timer.destroy();
+      return { passed: true, detail: '' };
+    };
+    const measurements: TuneMeasurement[] = [];
+    let timing: TuneResult['timing'];
+    for (const tile of candidates) {
+      const call: MatmulCall = { label: `autotune ${describeTile(tile)}`, M, N, K, a: { buffer: a! }, b: { buffer: b! }, c: { buffer: c! }, transB, tile };
+      let d: PreparedDispatch | undefined;
+      try {
+        d = await gpu.scoped(call.label, () => prepareMatmul(gpu, cache, call));
+        poison(gpu, c!, M * N);
+        const opts = { warmup: options.warmup ?? 2, runs: options.runs ?? 5, minSampleMs: software ? 0 : 10 };
+        const r = await validateThenTime(gpu, call.label, [{ name: call.label, dispatches: [d] }], check, opts);
+        if (!r.timing) throw new Error(r.check.detail);
+        timing = r.timing.source;
+        const ms = median(r.timing.ms);
+        const tflops = matmulFlops(M, N, K) / (ms * 1e9);
+        measurements.push({ tile, ms, tflops });
+        log(`autotune ${describeTile(tile)}: ${ms.toFixed(3)} ms, ${tflops.toFixed(2)} TFLOP/s (${timing})`);
+      } catch (e) {
+        measurements.push({ tile, ms: Infinity, tflops: 0, error: (e as Error).message });
+        log(`autotune ${describeTile(tile)}: failed: ${(e as Error).message}`);
+      } finally {
+        if (d) release([d]);
+      }
     }
     const best = measurements.reduce((x, y) => (y.ms < x.ms ? y : x));
     if (!Number.isFinite(best.ms)) return { tile: fallback, source: 'default', key, measurements };
-    return {
-      tile: best.tile,
-      source: 'tuned',
-      key,
-      timing: timer.enabled ? 'timestamp-query' : 'wall-clock',
-      shape,
-      measurements,
-      tuneMs: performance.now() - started,
-    };
+    return { tile: best.tile, source: 'tuned', key, timing, shape, measurements, tuneMs: performance.now() - started };
   } finally {
     for (const buffer of owned) buffer.destroy();
   }
 }
 
-export const median = (xs: number[]): number => {
-  const s = [...xs].sort((x, y) => x - y);
-  const mid = s.length >> 1;
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-};
-
-export const quantile = (xs: number[], q: number): number => {
-  const s = [...xs].sort((x, y) => x - y);
-  return s[Math.min(s.length - 1, Math.max(0, Math.round(q * (s.length - 1))))]!;
-};
-
-/**
- * Times a prepared dispatch: `warmup` untimed passes, then `runs` timed passes, each its own
- * submission; returns milliseconds per dispatch. GPU time from timestamp queries when the adapter
- * has them, else the wall clock from submission until the queue drained. With `minSampleMs`, each
- * timed pass repeats the dispatch enough times to last that long (from the last warm-up), so
- * timestamp quantization (Dawn rounds to 2¹⁶ ns by default) and submission overhead stay small.
- * Repeating must be harmless: not for dispatches that accumulate into their output.
- */
-export async function timeDispatch(
-  gpu: GpuContext,
-  timer: PassTimer,
-  d: PreparedDispatch,
-  opts: { warmup: number; runs: number; minSampleMs?: number; maxRepeat?: number },
-): Promise<{ ms: number[]; repeat: number; source: 'timestamp-query' | 'wall-clock' }> {
-  const once = async (repeat: number): Promise<number> => {
-    const encoder = gpu.device.createCommandEncoder({ label: d.label });
-    const pass = timer.beginPass(encoder, d.label);
-    for (let r = 0; r < repeat; r++) encode(pass, d);
-    pass.end();
-    const read = timer.resolve(encoder);
-    const start = performance.now();
-    gpu.device.queue.submit([encoder.finish()]);
-    await gpu.drain(d.label);
-    const wall = performance.now() - start;
-    const gpuMs = read ? (await read())[0]!.ms : null;
-    return (gpuMs !== null && gpuMs > 0 ? gpuMs : wall) / repeat;
-  };
-  let last = 0;
-  for (let i = 0; i < Math.max(1, opts.warmup); i++) last = await once(1);
-  const repeat = opts.minSampleMs ? Math.min(opts.maxRepeat ?? 64, Math.max(1, Math.ceil(opts.minSampleMs / Math.max(last, 1e-3)))) : 1;
-  const ms: number[] = [];
-  for (let i = 0; i < opts.runs; i++) ms.push(await once(repeat));
-  return { ms, repeat, source: timer.enabled ? 'timestamp-query' : 'wall-clock' };
+/** B [K, N] as [N, K]. */
+function transpose(b: Float32Array, K: number, N: number): Float32Array {
+  const t = new Float32Array(N * K);
+  for (let k = 0; k < K; k++) for (let n = 0; n < N; n++) t[n * K + k] = b[k * N + n]!;
+  return t;
 }

@@ -1,6 +1,7 @@
 // What every kernel wrapper shares: bindings (a buffer or a window of one), a prepared dispatch
 // (pipeline, bind group, grid) that can be encoded many times, and grid folding.
 
+import { submitAndDrain } from '../gpu/buffers.js';
 import type { GpuContext } from '../gpu/device.js';
 import { InputError } from '../gpu/errors.js';
 
@@ -38,6 +39,15 @@ export function encode(pass: GPUComputePassEncoder, d: PreparedDispatch): void {
   pass.setPipeline(d.pipeline);
   pass.setBindGroup(0, d.bindGroup);
   pass.dispatchWorkgroups(d.grid[0], d.grid[1], d.grid[2]);
+}
+
+/** Runs prepared dispatches once, in order in one compute pass, and waits for the queue (errors thrown, labelled). */
+export function dispatchOnce(gpu: GpuContext, label: string, dispatches: PreparedDispatch | readonly PreparedDispatch[]): Promise<void> {
+  return submitAndDrain(gpu, label, (encoder) => {
+    const pass = encoder.beginComputePass({ label });
+    for (const d of Array.isArray(dispatches) ? dispatches : [dispatches]) encode(pass, d as PreparedDispatch);
+    pass.end();
+  });
 }
 
 export function release(dispatches: Iterable<PreparedDispatch>): void {

@@ -18,7 +18,13 @@ export interface FillCall {
   offset?: number;
 }
 
-export async function prepareFill(gpu: GpuContext, cache: PipelineCache, call: FillCall): Promise<PreparedDispatch> {
+/** A prepared fill whose stream key can be changed between submissions (the same buffer, another tensor). */
+export interface FillDispatch extends PreparedDispatch {
+  /** Writes the key (word 0 of the parameters) with queue.writeBuffer: it applies to work submitted after it. */
+  setKey(key: number): void;
+}
+
+export async function prepareFill(gpu: GpuContext, cache: PipelineCache, call: FillCall): Promise<FillDispatch> {
   checkIndexRange(call.label, (call.offset ?? 0) + call.count);
   const pipeline = await cache.get({ name: 'fill_random', source: fillSource, constants: { WG } });
   const { x, y } = fold1D(Math.ceil(call.count / WG), gpu.limits.maxComputeWorkgroupsPerDimension);
@@ -28,5 +34,8 @@ export async function prepareFill(gpu: GpuContext, cache: PipelineCache, call: F
     `${call.label} params`,
   );
   const group = bindGroup(gpu, pipeline, call.label, [call.out, uniform]);
-  return { label: call.label, pipeline, bindGroup: group, grid: [x, y, 1], owned: [uniform] };
+  return {
+    label: call.label, pipeline, bindGroup: group, grid: [x, y, 1], owned: [uniform],
+    setKey: (key) => gpu.device.queue.writeBuffer(uniform, 0, new Uint32Array([key >>> 0])),
+  };
 }

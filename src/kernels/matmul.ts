@@ -2,7 +2,7 @@
 // parameter packing, grid.
 
 import matmulSource from '../../shaders/matmul.wgsl';
-import { createUniform } from '../gpu/buffers.js';
+import { createStorage, createUniform } from '../gpu/buffers.js';
 import type { AdapterDescription, GpuContext } from '../gpu/device.js';
 import { InputError } from '../gpu/errors.js';
 import type { KernelVariant, PipelineCache } from '../gpu/pipelines.js';
@@ -243,11 +243,21 @@ export function matmulGrid(call: Pick<MatmulCall, 'M' | 'N' | 'batch' | 'tile'>)
   return [Math.max(1, Math.ceil(call.N / tileCols(t))), Math.max(1, Math.ceil(call.M / tileRows(t))), call.batch ?? 1];
 }
 
+const noBiasBuffers = new WeakMap<GpuContext, GPUBuffer>();
+
+/** Bound where a call has no bias (WebGPU needs every binding filled): one per device, freed with it. */
+function noBias(gpu: GpuContext): GPUBuffer {
+  let b = noBiasBuffers.get(gpu);
+  if (!b) noBiasBuffers.set(gpu, (b = createStorage(gpu, 4, 'no bias')));
+  return b;
+}
+
 /**
- * Pipeline, parameters and grid of one call. Without `call.tile`, `call.baseTile` (autotune.ts
+ * Pipeline, parameters and grid of one call (`dummy`: deprecated, a buffer bound in place of a
+ * missing bias; without it, the device's own). Without `call.tile`, `call.baseTile` (autotune.ts
  * chooses one by timing) or the adapter's measured default (defaultMatmulTile), fitted to the shape.
  */
-export async function prepareMatmul(gpu: GpuContext, cache: PipelineCache, inputCall: MatmulCall, dummy: GPUBuffer): Promise<PreparedDispatch> {
+export async function prepareMatmul(gpu: GpuContext, cache: PipelineCache, inputCall: MatmulCall, dummy?: GPUBuffer): Promise<PreparedDispatch> {
   const t = inputCall.tile ?? fitTileToShape(inputCall.baseTile ?? defaultMatmulTile(gpu.adapterInfo, gpu.limits), inputCall.M, inputCall.N, gpu.limits);
   const call = { ...inputCall, tile: t };
   const problem = tileProblem(t, gpu.limits);
@@ -278,7 +288,7 @@ export async function prepareMatmul(gpu: GpuContext, cache: PipelineCache, input
     ],
     `${call.label} params`,
   );
-  const group = bindGroup(gpu, pipeline, call.label, [call.a, call.b, call.bias ?? dummy, call.c, uniform]);
+  const group = bindGroup(gpu, pipeline, call.label, [call.a, call.b, call.bias ?? dummy ?? noBias(gpu), call.c, uniform]);
   return { label: call.label, pipeline, bindGroup: group, grid, owned: [uniform] };
 }
 

@@ -5,7 +5,8 @@
 // compare them. Software adapters are not timed unless asked: their default was measured.
 
 import type { AttentionMode } from './plan.js';
-import { median, readTuneEntries, saveTuneEntry, type TuneStore } from '../kernels/autotune.js';
+import { readTuneEntries, saveTuneEntry, type TuneStore } from '../kernels/autotune.js';
+import { median } from '../stats.js';
 
 /** Bumped when either kernel changes enough to invalidate stored choices. */
 export const ATTENTION_TUNE_VERSION = 1;

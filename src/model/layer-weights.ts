@@ -3,7 +3,7 @@
 
 import { innerWidth, type AttentionConfig } from './config.js';
 import type { LayerBuffers } from './layer.js';
-import { biasScale, streamKey, weightScale, weightStream, type Projection } from './seeded.js';
+import { seededTensor, type Projection } from './seeded.js';
 import type { LayerTensors } from './weights.js';
 import type { GpuContext } from '../gpu/device.js';
 import type { PipelineCache } from '../gpu/pipelines.js';
@@ -20,36 +20,25 @@ export interface SeededFill {
 /** One fill per weight (and bias); per layer only its key changes, written before submission. */
 export async function prepareSeededFills(gpu: GpuContext, cache: PipelineCache, cfg: AttentionConfig, b: LayerBuffers, seed: number): Promise<SeededFill[]> {
   const inner = innerWidth(cfg);
-  const targets: { proj: Projection; buffer: GPUBuffer }[] = [
-    { proj: 'q', buffer: b.wq }, { proj: 'k', buffer: b.wk }, { proj: 'v', buffer: b.wv }, { proj: 'o', buffer: b.wo },
-  ];
+  const weights = { q: b.wq, k: b.wk, v: b.wv, o: b.wo };
   const fills: SeededFill[] = [];
-  const limit = gpu.limits.maxStorageBufferBindingSize;
-  for (const { proj, buffer } of targets) {
-    const fanIn = proj === 'o' ? inner : cfg.dModel;
-    const count = inner * cfg.dModel;
-    // A matrix over one binding is filled in chunks of whole 64-float blocks (256-byte aligned).
-    const chunk = Math.min(count, Math.floor(limit / 256) * 64);
+  // A matrix over one binding is filled in chunks of whole 64-float blocks (256-byte aligned).
+  const chunk = Math.floor(gpu.limits.maxStorageBufferBindingSize / 256) * 64;
+  const add = async (label: string, buffer: GPUBuffer, at: number, proj: Projection, isBias: boolean) => {
+    const { key, count, scale } = seededTensor(seed, 0, proj, isBias, cfg);
     for (let offset = 0; offset < count; offset += chunk) {
       const n = Math.min(chunk, count - offset);
-      fills.push(await fillFor(gpu, cache, `fill W_${proj.toUpperCase()}`, { buffer, offset: offset * 4, size: n * 4 }, n, offset,
-        weightScale(fanIn), (layer) => streamKey(seed, weightStream(layer, proj))));
+      const out = { buffer, offset: (at + offset) * 4, size: n * 4 };
+      const fill = await prepareFill(gpu, cache, { label, out, key, count: n, scale, offset });
+      fills.push({ dispatch: fill, setLayer: (layer) => fill.setKey(seededTensor(seed, layer, proj, isBias, cfg).key) });
     }
-    if (cfg.bias) {
-      const at = PROJECTIONS.indexOf(proj) * inner;
-      const n = proj === 'o' ? cfg.dModel : inner;
-      fills.push(await fillFor(gpu, cache, `fill ${proj}_proj.bias`, { buffer: b.bias!, offset: at * 4, size: n * 4 }, n, 0,
-        biasScale(fanIn), (layer) => streamKey(seed, weightStream(layer, proj, true))));
-    }
+  };
+  for (const proj of PROJECTIONS) {
+    await add(`fill W_${proj.toUpperCase()}`, weights[proj], 0, proj, false);
+    // Bias layout: [q (inner), k (inner), v (inner), o (dModel)].
+    if (cfg.bias) await add(`fill ${proj}_proj.bias`, b.bias!, PROJECTIONS.indexOf(proj) * inner, proj, true);
   }
   return fills;
-}
-
-async function fillFor(gpu: GpuContext, cache: PipelineCache, label: string, out: { buffer: GPUBuffer; offset: number; size: number },
-  count: number, offset: number, scale: number, keyOf: (layer: number) => number): Promise<SeededFill> {
-  const dispatch = await prepareFill(gpu, cache, { label, out, key: keyOf(0), count, scale, offset });
-  const uniform = dispatch.owned[0]!;
-  return { dispatch, setLayer: (layer) => gpu.device.queue.writeBuffer(uniform, 0, new Uint32Array([keyOf(layer) >>> 0])) };
 }
 
 export function uploadLayer(gpu: GpuContext, b: LayerBuffers, t: LayerTensors): void {

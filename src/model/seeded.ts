@@ -47,9 +47,10 @@ export function seededInputs(
 export type Projection = 'q' | 'k' | 'v' | 'o';
 const PROJECTION_INDEX: Record<Projection, number> = { q: 0, k: 1, v: 2, o: 3 };
 
-/** Stream numbers: 0 is the input x, 1 the cross-attention context, 16 + 8·layer + slot the weights. */
+/** Stream numbers: 0 is the input x, 1 the cross-attention context, 2 seededSequence, 16 + 8·layer + slot the weights. */
 export const STREAM_INPUT = 0;
 export const STREAM_CONTEXT = 1;
+export const STREAM_SEQUENCE = 2;
 export function weightStream(layer: number, projection: Projection, isBias = false): number {
   return 16 + 8 * layer + PROJECTION_INDEX[projection] + (isBias ? 4 : 0);
 }
@@ -58,6 +59,46 @@ export function weightStream(layer: number, projection: Projection, isBias = fal
 export const weightScale = (fanIn: number): number => 1 / Math.sqrt(fanIn);
 /** Biases are small so they matter without dominating. */
 export const biasScale = (fanIn: number): number => 0.1 / Math.sqrt(fanIn);
+
+/** One seeded tensor of a layer: element i is seededValue(key, i, scale), i < count, row-major. */
+export interface SeededTensor {
+  key: number;
+  scale: number;
+  count: number;
+}
+
+/**
+ * The one description of a layer's seeded weights and biases (the engine's GPU fills, the float64
+ * reference and the sampled verification all read it): W_Q, W_K, W_V [heads·dHead, dModel] and
+ * W_O [dModel, heads·dHead] scaled by 1/√fanIn (fanIn dModel, or heads·dHead for W_O); biases
+ * [heads·dHead] (o: [dModel]) by 0.1/√fanIn; each its own stream (weightStream).
+ */
+export function seededTensor(seed: number, layer: number, proj: Projection, isBias: boolean, cfg: { heads: number; dHead: number; dModel: number }): SeededTensor {
+  const inner = cfg.heads * cfg.dHead;
+  const fanIn = proj === 'o' ? inner : cfg.dModel;
+  return {
+    key: streamKey(seed, weightStream(layer, proj, isBias)),
+    scale: isBias ? biasScale(fanIn) : weightScale(fanIn),
+    count: isBias ? (proj === 'o' ? cfg.dModel : inner) : inner * cfg.dModel,
+  };
+}
+
+/**
+ * Draws uniform in [0, 1) one after another (element 0, 1, 2, … of the seed's own stream, 32 bits
+ * each): the one generator for tests and sampling. Replayable from the seed.
+ */
+export function seededSequence(seed: number): () => number {
+  const key = streamKey(seed, STREAM_SEQUENCE);
+  let i = 0;
+  return () => hash32((Math.imul(i++, 0x9e3779b1) + key) >>> 0) / 2 ** 32;
+}
+
+/** A fresh seed (crypto-random) for randomized tests: print it with a failure so it can be replayed. */
+export function freshSeed(): number {
+  const a = new Uint32Array(1);
+  globalThis.crypto.getRandomValues(a);
+  return a[0]! >>> 1; // 31 bits: fits every seed flag
+}
 
 /**
  * Stream numbers of layer `layer`'s LayerNorm gain and bias: 2²² + 2·layer + {0, 1}, far from

@@ -5,7 +5,8 @@
 import { describe, expect, it } from 'vitest';
 import { parseArgs } from '../../bench/args.js';
 import { makeInputs, opBytes, opFlops, outputElements, type OpCase } from '../../bench/inputs.js';
-import { gbpsOf, peakFor, peakFraction, quantile, summarize, tflopsOf } from '../../bench/metrics.js';
+import { gbpsOf, peakFor, peakFraction, tflopsOf } from '../../bench/metrics.js';
+import { median, quantile, summarize } from '../../src/stats.js';
 import { matmulSeries, niceStep, renderPlot } from '../../bench/plot.js';
 import { addSpeedups, failedRecord, formatTable, makeRecord, toJson, type BenchRecord, type Impl, type Measurement } from '../../bench/report.js';
 import { checkIndices, checkOutput, referenceAt, SAMPLE_COUNT } from '../../bench/verify.js';
@@ -26,7 +27,12 @@ describe('statistics', () => {
     const s = summarize([5, 1, 4, 2, 3]);
     expect(s).toMatchObject({ medianMs: 3, minMs: 1, maxMs: 5, samples: 5 });
     expect(summarize([4, 1, 3, 2]).medianMs).toBe(2.5); // even count: mean of the middle two
-    expect(quantile([0, 10], 0.1)).toBeCloseTo(1);
+    expect(quantile([0, 10], 0.1)).toBeCloseTo(1); // interpolated, never rounded to a sample
+    expect(quantile([10, 0, 5], 0.25)).toBeCloseTo(2.5); // any order
+    expect(median([7])).toBe(7);
+    expect(quantile([1, 2, 3], 0)).toBe(1);
+    expect(quantile([1, 2, 3], 1)).toBe(3);
+    expect(() => quantile([1], 1.5)).toThrow(RangeError);
     expect(() => summarize([])).toThrow();
   });
 });

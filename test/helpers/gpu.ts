@@ -4,7 +4,7 @@
 import { afterAll, beforeAll } from 'vitest';
 import { GpuContext } from '../../src/gpu/device.js';
 import { PipelineCache } from '../../src/gpu/pipelines.js';
-import { encode, release, type PreparedDispatch } from '../../src/kernels/dispatch.js';
+import { dispatchOnce, release, type PreparedDispatch } from '../../src/kernels/dispatch.js';
 import { Engine } from '../../src/model/engine.js';
 import { createNodeGpu } from '../../src/node/dawn.js';
 
@@ -50,17 +50,10 @@ export function rng(seed: number): () => number {
   };
 }
 
-/** Encodes one prepared dispatch, submits it, waits for the queue (errors reported), releases it. */
+/** Runs one prepared dispatch (src/kernels/dispatch.ts dispatchOnce) and releases it. */
 export async function runDispatch(gpu: GpuContext, d: PreparedDispatch, label: string): Promise<void> {
   try {
-    await gpu.scoped(label, () => {
-      const encoder = gpu.device.createCommandEncoder({ label });
-      const pass = encoder.beginComputePass();
-      encode(pass, d);
-      pass.end();
-      gpu.device.queue.submit([encoder.finish()]);
-    });
-    await gpu.drain(label);
+    await dispatchOnce(gpu, label, d);
   } finally {
     release([d]);
   }
