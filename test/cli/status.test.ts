@@ -118,6 +118,19 @@ describe('depth from the command line', () => {
     expect(x).toBeLessThan(1e-3);
   });
 
+  it('sampled verification checks LN(x) and the projections that read it, self and cross', () => {
+    for (const extra of [[], ['--cross', '--context-seq', '20']]) {
+      const r = cli('run', ...SMALL, '--norm', 'layernorm', '--verify', 'sampled', ...extra, '--json');
+      expect(r.status, r.stderr.slice(-2000)).toBe(0);
+      const j = JSON.parse(r.stdout);
+      expect(j.verification.passed).toBe(true);
+      const names = j.layerChecks[0].checks.map((c: { name: string }) => c.name);
+      expect(names).toContain('LN(x)');
+      expect(names).toContain('Q = LN(x)·W_Qᵀ');
+      expect(names).toContain(extra.length ? 'K = context·W_Kᵀ' : 'K = LN(x)·W_Kᵀ');
+    }
+  });
+
   it('96 layers of GPT-3’s pre-LN block pass the exact check from the command line', () => {
     const r = cli('run', '--layers', '96', '--heads', '4', '--d-model', '256', '--d-head', '64', '--seq', '33', '--norm', 'layernorm', '--verify', 'exact', '--json');
     expect(r.status, r.stderr.slice(-2000)).toBe(0);

@@ -1,0 +1,31 @@
+// The sampled check of LN(x): the GPU's LayerNorm output recomputed in float64 within the derived
+// tolerance (src/verify/layer-bound.ts (3)); a GPU result rounded to f32 passes, planted errors fail.
+import { describe, expect, it } from 'vitest';
+import { resolveConfig } from '../../src/model/config.js';
+import { seededArray, seededLayerNorm, streamKey } from '../../src/model/seeded.js';
+import { layerNorm } from '../../src/reference/layernorm.js';
+import { checkLayerNorm } from '../../src/verify/sampled.js';
+
+describe('checkLayerNorm', () => {
+  const cfg = resolveConfig({ layers: 1, heads: 4, dModel: 256, dHead: 64, seq: 17, norm: 'layernorm' });
+  // A deep residual stream: a common offset of 300 on every element, spread of order 1.
+  const x = seededArray(streamKey(Date.now() >>> 0, 3), cfg.seq * cfg.dModel, 1).map((v) => Math.fround(300 + v));
+  const { gain, bias } = seededLayerNorm(5, 0, cfg.dModel);
+  const honest = Float32Array.from(layerNorm(x, cfg.seq, cfg.dModel, gain, bias));
+
+  it('an fp32-rounded LN(x) passes with headroom', () => {
+    const c = checkLayerNorm(cfg, x, honest, gain, bias);
+    expect(c.passed, c.detail).toBe(true);
+    expect(c.worstRatio).toBeLessThan(0.2);
+  });
+
+  it.each([
+    ['eps 1e-3 instead of 1e-5', Float32Array.from(layerNorm(x, cfg.seq, cfg.dModel, gain, bias, 1e-3))],
+    ['the gain ignored', Float32Array.from(layerNorm(x, cfg.seq, cfg.dModel, new Float32Array(cfg.dModel).fill(1), bias))],
+    ['the bias ignored', Float32Array.from(layerNorm(x, cfg.seq, cfg.dModel, gain, new Float32Array(cfg.dModel)))],
+    ['one element off by 1e-3 relative', honest.map((v, i) => (i === 100 ? v * 1.001 : v))],
+    ['an unwritten (NaN) element', honest.map((v, i) => (i === 7 ? Number.NaN : v))],
+  ])('fails: %s', (_name, xn) => {
+    expect(checkLayerNorm(cfg, x, xn, gain, bias).passed).toBe(false);
+  });
+});
