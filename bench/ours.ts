@@ -1,15 +1,17 @@
-// Our kernels on one benchmark operation: inputs uploaded, dispatches prepared once (the same calls the
-// engine makes in src/model/layer.ts), encoded for every run by the harness, and the output read back
-// (whole, or only the checked elements) afterwards.
+// Our kernels on one benchmark operation: inputs uploaded, dispatches prepared once (the materialized
+// attention core by the engine's own src/model/layer.ts), encoded for every run by the harness, and the
+// output read back (whole, or only the checked elements) afterwards.
 
-import { createStorage, poison, upload } from '../src/gpu/buffers.js';
+import { createStorage, poison, readAt, readBack, upload } from '../src/gpu/buffers.js';
 import type { GpuContext } from '../src/gpu/device.js';
 import type { PipelineCache } from '../src/gpu/pipelines.js';
-import { MAP_READ, Usage } from '../src/gpu/usage.js';
 import { release, type PreparedDispatch } from '../src/kernels/dispatch.js';
 import { prepareMatmul, type MatmulTile } from '../src/kernels/matmul.js';
 import { prepareSoftmax } from '../src/kernels/softmax.js';
 import { prepareAttention, type AttentionTile } from '../src/kernels/attention.js';
+import type { AttentionConfig } from '../src/model/config.js';
+import { prepareLayer } from '../src/model/layer.js';
+import { planMemory } from '../src/model/plan.js';
 import type { GpuStage } from './harness.js';
 import { outputElements, type OpCase, type OpInputs } from './inputs.js';
 
@@ -43,7 +45,6 @@ export async function prepareOurs(gpu: GpuContext, cache: PipelineCache, c: OpCa
     for (const b of owned) b.destroy();
   };
   try {
-    const dummy = alloc(4, 'no bias');
     const out = alloc(outputElements(c), 'output');
     poison(gpu, out); // an element no run writes stays NaN and fails the check
     const stages = await gpu.scoped(`preparing ${c.op}`, async (): Promise<{ stages: GpuStage[]; reset?: OursPrepared['reset'] }> => {
@@ -53,7 +54,7 @@ export async function prepareOurs(gpu: GpuContext, cache: PipelineCache, c: OpCa
           a: { buffer: keep(upload(gpu, inputs.a, 'A')) }, b: { buffer: keep(upload(gpu, inputs.b, 'B')) }, c: { buffer: out },
           transB: c.transB, batch: c.batch, batchA: c.M * c.K, batchB: c.K * c.N, batchC: c.M * c.N,
           causal: c.pattern ? 'limit-k' : 'none', baseTile,
-        }, dummy);
+        });
         dispatches.push(d);
         return { stages: [{ name: c.pattern ? 'weighted' : 'matmul', dispatches: [d] }] };
       }
@@ -75,68 +76,37 @@ export async function prepareOurs(gpu: GpuContext, cache: PipelineCache, c: OpCa
         dispatches.push(d);
         return { stages: [{ name: 'fused', dispatches: [d] }] };
       }
-      if (c.op === 'attention' && inputs.op === 'attention') return { stages: await attentionStages(gpu, cache, c, inputs, keep, alloc, out, dummy, dispatches, baseTile) };
+      if (c.op === 'attention' && inputs.op === 'attention') return { stages: await materializedCore(gpu, cache, c, inputs, keep, alloc, out, dispatches, baseTile) };
       throw new Error(`prepareOurs: inputs of ${inputs.op} for a ${c.op} case`);
     });
-    return { ...stages, read: (indices) => readElements(gpu, out, outputElements(c), indices), destroy };
+    return { ...stages, read: (indices) => (indices ? readAt(gpu, out, indices) : readBack(gpu, out, outputElements(c))), destroy };
   } catch (e) {
     destroy();
     throw e;
   }
 }
 
-/** scores = q_h·k_hᵀ/√dHead → causal softmax → pattern·v_h, per group of heads whose pattern fits one binding. */
-async function attentionStages(gpu: GpuContext, cache: PipelineCache, c: Extract<OpCase, { op: 'attention' }>, x: Extract<OpInputs, { op: 'attention' }>,
-  keep: (b: GPUBuffer) => GPUBuffer, alloc: (n: number, label: string) => GPUBuffer, out: GPUBuffer, dummy: GPUBuffer, dispatches: PreparedDispatch[], baseTile?: MatmulTile): Promise<GpuStage[]> {
-  const inner = c.heads * c.dHead;
-  const perHead = c.seq * c.seq;
-  const groupSize = Math.max(1, Math.min(c.heads, Math.floor(gpu.limits.maxStorageBufferBindingSize / (perHead * F32))));
-  const q = keep(upload(gpu, x.q, 'q'));
-  const k = keep(upload(gpu, x.k, 'k'));
-  const v = keep(upload(gpu, x.v, 'v'));
-  const pattern = alloc(groupSize * perHead, 'pattern');
-  poison(gpu, pattern);
-  const stages: GpuStage[] = [];
-  const add = (name: string, d: PreparedDispatch) => {
-    dispatches.push(d);
-    stages.push({ name, dispatches: [d] });
-  };
-  for (let first = 0; first < c.heads; first += groupSize) {
-    const count = Math.min(groupSize, c.heads - first);
-    const binding = { buffer: pattern, size: count * perHead * F32 };
-    add('scores', await prepareMatmul(gpu, cache, {
-      label: 'bench scores', M: c.seq, N: c.seq, K: c.dHead, a: { buffer: q }, b: { buffer: k }, c: binding,
-      lda: inner, ldb: inner, ldc: c.seq, offA: first * c.dHead, offB: first * c.dHead,
-      batch: count, batchA: c.dHead, batchB: c.dHead, batchC: perHead,
-      alpha: 1 / Math.sqrt(c.dHead), transB: true, causal: c.causal ? 'skip-masked-tiles' : 'none', causalOffset: 0, baseTile,
-    }, dummy));
-    add('softmax', await prepareSoftmax(gpu, cache, { label: 'bench softmax', scores: binding, rows: count * c.seq, cols: c.seq, seq: c.seq, causal: c.causal }));
-    add('weighted', await prepareMatmul(gpu, cache, {
-      label: 'bench weighted sums', M: c.seq, N: c.dHead, K: c.seq, a: binding, b: { buffer: v }, c: { buffer: out },
-      lda: c.seq, ldb: inner, ldc: inner, offB: first * c.dHead, offC: first * c.dHead,
-      batch: count, batchA: perHead, batchB: c.dHead, batchC: c.dHead,
-      transB: false, causal: c.causal ? 'limit-k' : 'none', causalOffset: 0, baseTile,
-    }, dummy));
-  }
-  return stages;
-}
-
 /**
- * Reads `count` f32 values of `buffer`, or only those at `indices`: one 4-byte copy per index into a small
- * staging buffer, so checking 256 elements of a 1.6 GB result moves 1 KiB.
+ * The engine's own materialized core (src/model/layer.ts prepareLayer, head groups from planMemory) on the
+ * given q, k, v: a layer whose model width is 4 (the core does not depend on it) with its projections
+ * prepared and dropped, keeping scores = q_h·k_hᵀ/√dHead → causal softmax → pattern·v_h per head group.
  */
-export async function readElements(gpu: GpuContext, buffer: GPUBuffer, count: number, indices: Uint32Array | null): Promise<Float32Array> {
-  const n = indices ? indices.length : count;
-  const staging = gpu.device.createBuffer({ size: Math.max(4, n * F32), usage: Usage.COPY_DST | Usage.MAP_READ, label: 'bench read-back' });
-  try {
-    const encoder = gpu.device.createCommandEncoder({ label: 'bench read-back' });
-    if (indices) indices.forEach((at, i) => encoder.copyBufferToBuffer(buffer, at * F32, staging, i * F32, F32));
-    else encoder.copyBufferToBuffer(buffer, 0, staging, 0, n * F32);
-    gpu.device.queue.submit([encoder.finish()]);
-    gpu.check('bench read-back');
-    await staging.mapAsync(MAP_READ);
-    return new Float32Array(staging.getMappedRange().slice(0));
-  } finally {
-    staging.destroy();
-  }
+async function materializedCore(gpu: GpuContext, cache: PipelineCache, c: Extract<OpCase, { op: 'attention' }>, x: Extract<OpInputs, { op: 'attention' }>,
+  keep: (b: GPUBuffer) => GPUBuffer, alloc: (n: number, label: string) => GPUBuffer, out: GPUBuffer, dispatches: PreparedDispatch[], baseTile?: MatmulTile): Promise<GpuStage[]> {
+  const cfg: AttentionConfig = { layers: 1, heads: c.heads, dModel: 4, dHead: c.dHead, seq: c.seq, context: c.seq, contextSeq: c.seq, mask: c.causal, cross: false, bias: false, norm: 'none' };
+  const plan = planMemory(cfg, gpu.limits, { attention: 'materialized' });
+  const inner = c.heads * c.dHead;
+  const buffers = {
+    x: alloc(c.seq * cfg.dModel, 'x (unused)'), xn: null, ln: null, context: null, bias: null,
+    q: keep(upload(gpu, x.q, 'q')), k: keep(upload(gpu, x.k, 'k')), v: keep(upload(gpu, x.v, 'v')), weighted: out,
+    pattern: alloc(plan.headGroup * c.seq * c.seq, 'pattern'),
+    wq: alloc(inner * cfg.dModel, 'W_Q (unused)'), wk: alloc(inner * cfg.dModel, 'W_K (unused)'), wv: alloc(inner * cfg.dModel, 'W_V (unused)'), wo: alloc(inner * cfg.dModel, 'W_O (unused)'),
+    dummy: alloc(4, 'no bias'),
+  };
+  poison(gpu, buffers.pattern);
+  const stages = await prepareLayer(gpu, cache, cfg, plan, buffers, { baseTile });
+  const core = stages.filter((s) => s.name === 'scores' || s.name === 'softmax' || s.name === 'weighted');
+  release(stages.filter((s) => !core.includes(s)).flatMap((s) => s.dispatches));
+  dispatches.push(...core.flatMap((s) => s.dispatches));
+  return core;
 }

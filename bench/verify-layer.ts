@@ -8,9 +8,10 @@
 
 import type { AttentionConfig } from '../src/model/config.js';
 import type { LayerProbe } from '../src/model/engine.js';
-import { hash32, seededArray, streamKey, weightScale, weightStream, type Projection } from '../src/model/seeded.js';
+import { seededArray, seededSequence, seededTensor, type Projection } from '../src/model/seeded.js';
+import { attentionRow, matmulTransB } from '../src/reference/attention.js';
 import { compare, FP32_TOLERANCE } from '../src/verify/compare.js';
-import { attentionRow, type Check } from './verify.js';
+import type { Check } from './verify.js';
 
 const SAMPLES = 64;
 const ROWS = 16;
@@ -21,28 +22,29 @@ export async function checkLayerSampled(probe: LayerProbe, cfg: AttentionConfig,
   const [x, q, k, v, weighted, out] = [
     await probe.readInput(), await probe.readQ(), await probe.readK(), await probe.readV(), await probe.readWeighted(), await probe.readOutput(),
   ];
-  let draw = seed * 104729 + probe.layer;
-  const pick = (n: number) => Math.floor((hash32(draw++) / 2 ** 32) * n);
+  const next = seededSequence(seed * 104729 + probe.layer);
+  const pick = (n: number) => Math.floor(next() * n);
   const got: number[] = [];
   const ref: number[] = [];
-  const weightRow = (proj: Projection, row: number, width: number, fanIn: number) =>
-    seededArray(streamKey(seed, weightStream(probe.layer, proj)), width, weightScale(fanIn), row * width);
+  /** Row `row` of a [rows, width] weight, regenerated; and x_row · w in float64. */
+  const weightRow = (proj: Projection, row: number, width: number) => {
+    const t = seededTensor(seed, probe.layer, proj, false, cfg);
+    return seededArray(t.key, width, t.scale, row * width);
+  };
+  const dot = (a: Float32Array, at: number, w: Float32Array) => matmulTransB(a.subarray(at, at + w.length), w, 1, 1, w.length)[0]!;
 
   for (const [proj, result] of [['q', q], ['k', k], ['v', v]] as const) {
     for (let s = 0; s < SAMPLES; s++) {
       const row = s === 0 ? cfg.seq - 1 : pick(cfg.seq);
       const col = pick(inner);
-      const w = weightRow(proj, col, cfg.dModel, cfg.dModel);
-      let sum = 0;
-      for (let m = 0; m < cfg.dModel; m++) sum += x[row * cfg.dModel + m]! * w[m]!;
       got.push(result[row * inner + col]!);
-      ref.push(sum);
+      ref.push(dot(x, row * cfg.dModel, weightRow(proj, col, cfg.dModel)));
     }
   }
   for (let s = 0; s < ROWS; s++) {
     const query = s === 0 ? cfg.seq - 1 : pick(cfg.seq);
     const h = pick(cfg.heads);
-    const row = attentionRow({ q, k, v }, { heads: cfg.heads, seq: cfg.seq, dHead: cfg.dHead, causal: cfg.mask }, query, h);
+    const row = attentionRow(q, k, v, { ctx: cfg.seq, heads: cfg.heads, dHead: cfg.dHead, causal: cfg.mask }, query, h);
     for (let d = 0; d < cfg.dHead; d++) {
       got.push(weighted[query * inner + h * cfg.dHead + d]!);
       ref.push(row[d]!);
@@ -51,11 +53,8 @@ export async function checkLayerSampled(probe: LayerProbe, cfg: AttentionConfig,
   for (let s = 0; s < SAMPLES; s++) {
     const row = pick(cfg.seq);
     const col = pick(cfg.dModel);
-    const w = weightRow('o', col, inner, inner);
-    let sum = x[row * cfg.dModel + col]!;
-    for (let c = 0; c < inner; c++) sum += weighted[row * inner + c]! * w[c]!;
     got.push(out[row * cfg.dModel + col]!);
-    ref.push(sum);
+    ref.push(x[row * cfg.dModel + col]! + dot(weighted, row * inner, weightRow('o', col, inner)));
   }
   const cmp = compare(got, ref, FP32_TOLERANCE);
   return {

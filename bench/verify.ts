@@ -1,13 +1,14 @@
 // Every implementation's output is checked in the run against float64 values recomputed on the CPU from the
 // same inputs. Small outputs are checked element by element in full; when recomputing every element would
 // cost more than FULL_CHECK_FMAS multiply-adds, SAMPLE_COUNT elements drawn at random (seeded, so every impl
-// is checked at the same places) are recomputed instead: each one exactly, with the formulas of
-// src/reference/attention.ts written per element (a whole GPT-3-sized reference would take hours in JS).
+// is checked at the same places) are recomputed instead: each one exactly, by src/reference/attention.ts
+// applied to the rows it lies in (a whole GPT-3-sized reference would take hours in JS).
 // The comparison is src/verify/compare.ts with FP32_TOLERANCE (argued there for K up to 12288 and outputs of
 // order one, which bench/inputs.ts arranges); a masked softmax entry must moreover be exactly 0.
 
 import { compare, FP32_TOLERANCE, type Tolerance } from '../src/verify/compare.js';
 import { hash32 } from '../src/model/seeded.js';
+import { attentionRow, matmulTransB, softmaxRows } from '../src/reference/attention.js';
 import { outputElements, visibleColumns, type OpCase, type OpInputs } from './inputs.js';
 
 export const FULL_CHECK_FMAS = 2 ** 25;
@@ -42,91 +43,43 @@ export function checkIndices(c: OpCase, seed = 1): Uint32Array | null {
   return Uint32Array.from([...picked].sort((x, y) => x - y));
 }
 
-/** Float64 values of the output at `indices` (every element when null). */
+/** Float64 values of the output at `indices` (every element when null), from src/reference/attention.ts. */
 export function referenceAt(c: OpCase, inputs: OpInputs, indices: Uint32Array | null): Float64Array {
   const n = indices ? indices.length : outputElements(c);
   const at = (i: number) => (indices ? indices[i]! : i);
-  const out = new Float64Array(n);
+  // Rows (softmax rows, (query, head) pairs) computed once each: indices are sorted.
+  const rowWise = (rowLength: number, row: (r: number) => Float64Array): Float64Array => {
+    const out = new Float64Array(n);
+    let cached = -1;
+    let values: Float64Array = new Float64Array(0);
+    for (let i = 0; i < n; i++) {
+      const r = Math.floor(at(i) / rowLength);
+      if (r !== cached) [values, cached] = [row(r), r];
+      out[i] = values[at(i) % rowLength]!;
+    }
+    return out;
+  };
   if (c.op === 'matmul' && inputs.op === 'matmul') {
+    // Element by element (a sampled row of a GPT-3 product would cost N times more): row m of A times column n of B.
     const { a, b } = inputs;
-    for (let i = 0; i < n; i++) {
-      const flat = at(i);
-      const batch = Math.floor(flat / (c.M * c.N));
-      const m = Math.floor(flat / c.N) % c.M;
-      const col = flat % c.N;
-      const aRow = (batch * c.M + m) * c.K;
-      const bBase = batch * c.K * c.N;
-      let s = 0;
-      if (c.transB) for (let k = 0; k < c.K; k++) s += a[aRow + k]! * b[bBase + col * c.K + k]!;
-      else for (let k = 0; k < c.K; k++) s += a[aRow + k]! * b[bBase + k * c.N + col]!;
-      out[i] = s;
-    }
-  } else if (c.op === 'softmax' && inputs.op === 'softmax') {
-    let cached = -1;
-    let row: Float64Array = new Float64Array(0);
-    for (let i = 0; i < n; i++) {
-      const flat = at(i);
-      const r = Math.floor(flat / c.cols);
-      if (r !== cached) {
-        row = softmaxRow(inputs.x, r, c.cols, visibleColumns(r, c.seq, c.cols, c.causal));
-        cached = r;
-      }
-      out[i] = row[flat % c.cols]!;
-    }
-  } else if (c.op === 'attention' && inputs.op === 'attention') {
-    const width = c.heads * c.dHead;
-    let cached = -1;
-    let head: Float64Array = new Float64Array(0);
-    for (let i = 0; i < n; i++) {
-      const flat = at(i);
-      const query = Math.floor(flat / width);
-      const h = Math.floor((flat % width) / c.dHead);
-      const key = query * c.heads + h;
-      if (key !== cached) {
-        head = attentionRow(inputs, c, query, h);
-        cached = key;
-      }
-      out[i] = head[flat % c.dHead]!;
-    }
-  } else {
-    throw new Error(`referenceAt: inputs of ${inputs.op} for a ${c.op} case`);
+    return Float64Array.from({ length: n }, (_, i) => {
+      const [z, m, col] = [Math.floor(at(i) / (c.M * c.N)), Math.floor(at(i) / c.N) % c.M, at(i) % c.N];
+      const bz = z * c.K * c.N;
+      const bCol = c.transB ? b.subarray(bz + col * c.K, bz + (col + 1) * c.K) : Float32Array.from({ length: c.K }, (_, k) => b[bz + k * c.N + col]!);
+      return matmulTransB(a.subarray((z * c.M + m) * c.K, (z * c.M + m + 1) * c.K), bCol, 1, 1, c.K)[0]!;
+    });
   }
-  return out;
-}
-
-function softmaxRow(x: Float32Array, r: number, cols: number, visible: number): Float64Array {
-  const p = new Float64Array(cols);
-  const base = r * cols;
-  let max = -Infinity;
-  for (let j = 0; j < visible; j++) max = Math.max(max, x[base + j]!);
-  let sum = 0;
-  for (let j = 0; j < visible; j++) sum += p[j] = Math.exp(x[base + j]! - max);
-  for (let j = 0; j < visible; j++) p[j] = p[j]! / sum;
-  return p;
-}
-
-/** Output row of one query and head: softmax(q·kᵀ/√dHead)·v, [dHead]. */
-export function attentionRow(x: { q: Float32Array; k: Float32Array; v: Float32Array }, c: { heads: number; seq: number; dHead: number; causal: boolean }, query: number, h: number): Float64Array {
-  const width = c.heads * c.dHead;
-  const col = h * c.dHead;
-  const visible = c.causal ? query + 1 : c.seq;
-  const scores = new Float64Array(visible);
-  const scale = 1 / Math.sqrt(c.dHead);
-  let max = -Infinity;
-  for (let j = 0; j < visible; j++) {
-    let s = 0;
-    for (let d = 0; d < c.dHead; d++) s += x.q[query * width + col + d]! * x.k[j * width + col + d]!;
-    scores[j] = s * scale;
-    max = Math.max(max, scores[j]!);
+  if (c.op === 'softmax' && inputs.op === 'softmax') {
+    return rowWise(c.cols, (r) => {
+      const visible = visibleColumns(r, c.seq, c.cols, c.causal);
+      return softmaxRows(Float64Array.from(inputs.x.subarray(r * c.cols, (r + 1) * c.cols)), 1, c.cols, { causal: true, offset: visible - 1 });
+    });
   }
-  let sum = 0;
-  for (let j = 0; j < visible; j++) sum += scores[j] = Math.exp(scores[j]! - max);
-  const out = new Float64Array(c.dHead);
-  for (let j = 0; j < visible; j++) {
-    const p = scores[j]! / sum;
-    for (let d = 0; d < c.dHead; d++) out[d] = out[d]! + p * x.v[j * width + col + d]!;
+  if (c.op === 'attention' && inputs.op === 'attention') {
+    // Row r of the output is (query, head) = (r / heads, r % heads): dHead values.
+    return rowWise(c.dHead, (r) => attentionRow(inputs.q, inputs.k, inputs.v, { ctx: c.seq, heads: c.heads, dHead: c.dHead, causal: c.causal }, Math.floor(r / c.heads), r % c.heads));
   }
-  return out;
+  throw new Error(`referenceAt: inputs of ${inputs.op} for a ${c.op} case`);
 }
 
 /** Compares `got` (the output at `indices`, or all of it) with `ref`. */
