@@ -42,7 +42,10 @@ describe('softmax kernel', () => {
     { heads: 2, seq: 17, cols: 17, causal: false },
     { heads: 2, seq: 5, cols: 300, causal: false },
     { heads: 4, seq: 33, cols: 33, causal: true },
-    // Rows past the registers' 8 × 256 columns: the re-reading tail, unmasked and masked.
+    // Long rows: each thread strides over many keys (WG is 32 on software adapters, at most 256
+    // elsewhere) and the last stride is partial. With a causal offset (a late query block of a long
+    // context) the visible keys end inside the row: 2297…2300 of 2300, and 2047, 2048, 2049 of 2049,
+    // one before, at and one past a multiple of every power-of-two WG.
     { heads: 2, seq: 3, cols: 2500, causal: false },
     { heads: 1, seq: 4, cols: 2300, causal: true, causalOffset: 2296 },
     { heads: 1, seq: 3, cols: 2049, causal: true, causalOffset: 2046 },
