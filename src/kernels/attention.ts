@@ -10,10 +10,10 @@ import type { PipelineCache } from '../gpu/pipelines.js';
 import { bindGroup, checkGrid, checkIndexRange, type Binding, type PreparedDispatch } from './dispatch.js';
 import type { TileLimits } from './matmul.js';
 
-/** Rows of S and O per thread, and the shader's register bounds (RPT, MAX_G, MAX_SC). */
-const RPT = 4;
-const MAX_G = 4;
-const MAX_SC = 4;
+/** Rows of S and O per thread, and the register bounds: mirror RPT, MAX_G and MAX_SC in shaders/attention.wgsl. */
+export const RPT = 4;
+export const MAX_G = 4;
+export const MAX_SC = 4;
 
 export interface AttentionTile {
   /** Query rows per workgroup (a multiple of 4). */
@@ -26,11 +26,10 @@ export interface AttentionTile {
 
 /**
  * Best first; the first that fits a call's head width and the adapter's limits runs. Hardware:
- * 128 threads and 38 KiB of tiles at d_head 128 (not measured on a GPU yet: `npm run tune --
+ * 128 threads and 38 KiB of tiles at d_head 128 (not ranked on a GPU yet: `npm run tune --
  * --attention` ranks every config there), then 32 threads for WebGPU's default 16 KiB of
- * workgroup storage. Software (each invocation costs CPU time): on lavapipe, 8 heads × n 256 ×
- * d 64 causal, br32 bc16 tx4 17.1 ms, br16 bc16 tx4 19.0 ms, br32 bc16 tx8 24.1 ms
- * (bench/RESULTS.md); d_head over 64 takes the second entry.
+ * workgroup storage. Software: each invocation costs CPU time, so few threads per workgroup
+ * (the lavapipe ranking is in bench/RESULTS.md); d_head over 64 takes the second entry.
  */
 export const HARDWARE_ATTENTION_TILES: readonly AttentionTile[] = [
   { br: 32, bc: 32, tx: 16 },

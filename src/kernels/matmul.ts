@@ -41,16 +41,10 @@ export interface AdapterDefaults {
 }
 
 /**
- * Configs measured on real adapters with bench/matmul-tune.ts (median of 7, timestamp queries).
- * The H100 lines are an earlier session's tuning notes whose raw output was not kept; they are
- * why this config ships, not a quoted result (bench/RESULTS.md says what is measured).
- * NVIDIA H100 80GB HBM3 (Dawn/Vulkan, driver 580.159.04), 2026-11-25, 128×128 wg16×16 rb8 tk8 s2:
- *   8192³ A·B 29.6 ms = 37.1 TFLOP/s; [2048×12288]·[12288×12288]ᵀ 16.7 ms = 37.0 TFLOP/s;
- *   4096³ 36.8 TFLOP/s; 96-head causal q·kᵀ (n 2048, d 128) ≈ 1.97 ms = 26 TFLOP/s and
- *   pattern·v ≈ 1.77 ms = 29 TFLOP/s (visible FLOPs). The next best: tk4 s2 and the scalar loads
- *   (−4%), 256×64 tiles (−11%), tk8 s1 (−27%); K steps of 16 or more halve the speed (with 33 KiB
- *   of tiles, one workgroup per multiprocessor). The previous kernel: 15.4–18.6 TFLOP/s.
- * lavapipe (Mesa 25.0.7, 2 cores): 512³ in ≈ 78 ms; 128×128 tiles beat 64×64 ones twice over.
+ * Configs measured on real adapters with bench/matmul-tune.ts (figures and their provenance in
+ * bench/RESULTS.md, "Where the shipped defaults come from"). NVIDIA: 128×128 tiles double-buffered
+ * with K steps of 8; K steps of 16 or more need 33 KiB of tiles, one workgroup per multiprocessor.
+ * lavapipe: 128×128 tiles, single-buffered (each invocation costs CPU time; fewer, larger tiles win).
  */
 export const ADAPTER_DEFAULTS: readonly AdapterDefaults[] = [
   {
@@ -78,8 +72,8 @@ export const FALLBACK_TILES: readonly MatmulTile[] = [
   { wgX: 8, wgY: 8, tk: 8, rb: 4, stages: 1, vec4: true, groupM: 8 },
 ];
 
-/** Registers per operand for the next K step (MAX_STAGED in the shader). */
-const MAX_STAGED = 8;
+/** Registers per operand for the next K step: mirrors MAX_STAGED in shaders/matmul.wgsl. */
+export const MAX_STAGED = 8;
 
 export const tileRows = (t: MatmulTile): number => t.wgY * t.rb;
 export const tileCols = (t: MatmulTile): number => t.wgX * t.rb;

@@ -25,7 +25,7 @@ export interface SoftmaxCall {
 export async function prepareSoftmax(gpu: GpuContext, cache: PipelineCache, call: SoftmaxCall): Promise<PreparedDispatch> {
   // One workgroup per row, about 8 columns per thread (2048 keys: 256 threads), 32 to 256
   // threads. A software adapter runs every invocation on a CPU core, so there the fewest threads
-  // win at every row length (lavapipe, 512 rows of 128: 1.0 ms with 32 threads, 4.7 ms with 128).
+  // win at every row length (measured on lavapipe: bench/RESULTS.md).
   const wg = call.workgroupSize ?? (gpu.adapterInfo.isSoftware ? 32 : Math.min(256, Math.max(32, 2 ** Math.ceil(Math.log2(call.cols / 8)))));
   const subgroups = call.subgroups ?? gpu.hasSubgroups;
   const pipeline = await cache.get({ name: 'softmax', source: softmaxSource, flags: subgroups ? ['subgroups'] : [], constants: { WG: wg } });

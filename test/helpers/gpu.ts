@@ -38,17 +38,11 @@ export function useGpuContext(): { ctx: () => GpuContext; cache: () => PipelineC
   };
 }
 
-/** mulberry32: a small seeded generator, so a failing case can be replayed from its seed. */
-export function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
+/**
+ * The project's seeded generator (src/model/seeded.ts): uniform in [0, 1), so a failing case can
+ * be replayed from its seed; freshSeed gives a new seed per run (print it with the failure).
+ */
+export { freshSeed, seededSequence as rng } from '../../src/model/seeded.js';
 
 /** Runs one prepared dispatch (src/kernels/dispatch.ts dispatchOnce) and releases it. */
 export async function runDispatch(gpu: GpuContext, d: PreparedDispatch, label: string): Promise<void> {

@@ -5,7 +5,7 @@
 // first and nothing outside its windows may change. Fresh random inputs; a failure prints its seed.
 
 import { describe, expect, it } from 'vitest';
-import { rng, runDispatch, useGpuContext } from '../helpers/gpu.js';
+import { freshSeed, rng, runDispatch, useGpuContext } from '../helpers/gpu.js';
 import { poison, readBack, upload } from '../../src/gpu/buffers.js';
 import { InputError } from '../../src/gpu/errors.js';
 import {
@@ -39,7 +39,7 @@ interface Case {
   tile: AttentionTile;
 }
 
-async function check(c: Case, seed = Math.floor(Math.random() * 2 ** 31)): Promise<void> {
+async function check(c: Case, seed = freshSeed()): Promise<void> {
   const g = ctx();
   const next = rng(seed);
   const width = c.heads * c.dHead;

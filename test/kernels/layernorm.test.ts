@@ -7,7 +7,7 @@ import { readBack, upload } from '../../src/gpu/buffers.js';
 import { InputError } from '../../src/gpu/errors.js';
 import { layerNormWorkgroupSize, prepareLayerNorm } from '../../src/kernels/layernorm.js';
 import { LAYERNORM_EPS, layerNorm } from '../../src/reference/layernorm.js';
-import { rng, runDispatch, useGpuContext } from '../helpers/gpu.js';
+import { freshSeed, rng, runDispatch, useGpuContext } from '../helpers/gpu.js';
 
 const { ctx, cache } = useGpuContext();
 const U = 2 ** -24; // f32 unit roundoff
@@ -150,7 +150,6 @@ async function expectAccurate(c: Case, what: string, o: RunOptions = {}): Promis
 /** Both reductions where the device has subgroups (lavapipe does), else the tree alone. */
 const variants = (): boolean[] => (ctx().hasSubgroups ? [true, false] : [false]);
 const label = (sg: boolean): string => (sg ? 'subgroup reductions' : 'tree reductions');
-const freshSeed = (): number => Math.floor(Math.random() * 2 ** 31);
 
 describe('layernorm kernel', () => {
   for (const dModel of [1, 3, 7, 64, 100, 768, 1000, 4099, 12288]) {

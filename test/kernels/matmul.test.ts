@@ -4,8 +4,8 @@
 // Fresh random inputs each run; a failure prints its seed.
 
 import { beforeAll, describe, expect, it } from 'vitest';
-import { rng, runDispatch, useGpuContext } from '../helpers/gpu.js';
-import { createStorage, poison, readBack, upload } from '../../src/gpu/buffers.js';
+import { freshSeed, rng, runDispatch, useGpuContext } from '../helpers/gpu.js';
+import { poison, readBack, upload } from '../../src/gpu/buffers.js';
 import { matmul as refMatmul, matmulTransB as refMatmulTransB } from '../../src/reference/attention.js';
 import { TUNE_CANDIDATES, adapterKey, autotuneMatmul, candidateTiles, clearTuneMemory, type TuneStore } from '../../src/kernels/autotune.js';
 import {
@@ -24,43 +24,22 @@ import {
   tileStorageBytes,
   usesVec4,
   vec4Aligned,
-  type CausalMode,
   type MatmulCall,
   type MatmulTile,
   type TileLimits,
 } from '../../src/kernels/matmul.js';
 
 const { ctx, cache: pipelines } = useGpuContext();
-let dummy: GPUBuffer;
 beforeAll(() => {
-  dummy = createStorage(ctx(), 4, 'no bias');
   console.log(`matmul tests on ${ctx().adapterInfo.name}${ctx().adapterInfo.isSoftware ? ' (software adapter)' : ''}`);
 });
 
 const randomArray = (n: number, next: () => number): Float32Array => Float32Array.from({ length: n }, () => 2 * next() - 1);
 
-interface Case {
-  M: number;
-  N: number;
-  K: number;
-  transB: boolean;
+/** A call without its buffers: the test makes them (bias: whether to bind one). */
+interface Case extends Omit<MatmulCall, 'label' | 'a' | 'b' | 'c' | 'bias' | 'tile' | 'baseTile'> {
   tile: MatmulTile;
-  batch?: number;
-  lda?: number;
-  ldb?: number;
-  ldc?: number;
-  offA?: number;
-  offB?: number;
-  offC?: number;
-  batchA?: number;
-  batchB?: number;
-  batchC?: number;
   bias?: boolean;
-  offBias?: number;
-  accumulate?: boolean;
-  alpha?: number;
-  causal?: CausalMode;
-  causalOffset?: number;
   /** Whether the call must run the vec4 variant (checked, so a test of it cannot silently run scalar). */
   vec4: boolean;
 }
@@ -75,7 +54,7 @@ interface Case {
  * - everywhere else in C's buffer (strides' gaps, guard tail): the value before the run, bit for
  *   bit (NaN poison, or the accumulated input), so no write strays.
  */
-async function check(c: Case, seed = Math.floor(Math.random() * 2 ** 31)): Promise<void> {
+async function check(c: Case, seed = freshSeed()): Promise<void> {
   const g = ctx();
   const next = rng(seed);
   const batch = c.batch ?? 1;
@@ -122,7 +101,7 @@ async function check(c: Case, seed = Math.floor(Math.random() * 2 ** 31)): Promi
       causal: c.causal, causalOffset, tile: c.tile,
     };
     expect(usesVec4(call), `vec4 variant chosen for ${JSON.stringify({ ...c, tile: describeTile(c.tile) })}`).toBe(c.vec4);
-    const d = await g.scoped('matmul test', () => prepareMatmul(g, pipelines(), call, dummy));
+    const d = await g.scoped('matmul test', () => prepareMatmul(g, pipelines(), call));
     await runDispatch(g, d, 'matmul test');
     const out = await readBack(g, cBuf, cLength);
 
