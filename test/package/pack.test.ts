@@ -18,8 +18,9 @@ function libraryExample(readme: string): string {
   return blocks[0]!;
 }
 
-// npm's own variables from an enclosing `npm test` would describe this project, not the scratch one.
-const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^npm_(package|lifecycle)_/.test(k)));
+// The variables an enclosing `npm test` sets describe this project (npm_config_local_prefix would make
+// the scratch install land in the checkout): dropped. Registry, cache and other settings stay.
+const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^npm_(package_|lifecycle_|command$|config_local_prefix$|config_call$)/i.test(k)));
 env.XDG_RUNTIME_DIR ??= '/tmp';
 
 function run(cmd: string, args: string[], cwd: string): SpawnSyncReturns<string> {
