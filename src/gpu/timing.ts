@@ -125,11 +125,7 @@ export async function timeStages(gpu: GpuContext, label: string, stages: readonl
     gpu.scoped(`${label} run ${run}`, async () => {
       if (opts.reset) await submitAndDrain(gpu, `${label} reset`, opts.reset);
       const encoder = gpu.device.createCommandEncoder({ label });
-      for (const stage of stages) {
-        const pass = timer.beginPass(encoder, stage.name);
-        for (let r = 0; r < repeat; r++) for (const d of stage.dispatches) encode(pass, d);
-        pass.end();
-      }
+      encodeStages(encoder, stages, repeat, timer);
       const read = timer.resolve(encoder);
       const commands = encoder.finish();
       const t0 = performance.now();
@@ -178,12 +174,17 @@ export async function validateThenTime<C extends { passed: boolean }>(
 ): Promise<{ check: C; timing: StageTiming | null }> {
   await submitAndDrain(gpu, `${label} (checked run)`, (encoder) => {
     opts.reset?.(encoder);
-    for (const stage of stages) {
-      const pass = encoder.beginComputePass({ label: stage.name });
-      for (const d of stage.dispatches) encode(pass, d);
-      pass.end();
-    }
+    encodeStages(encoder, stages, 1);
   });
   const checked = await check();
   return { check: checked, timing: checked.passed ? await timeStages(gpu, label, stages, opts) : null };
+}
+
+/** A compute pass per stage (timed when `timer` has room), its dispatches `repeat` times. */
+function encodeStages(encoder: GPUCommandEncoder, stages: readonly TimedStage[], repeat: number, timer?: PassTimer): void {
+  for (const stage of stages) {
+    const pass = timer ? timer.beginPass(encoder, stage.name) : encoder.beginComputePass({ label: stage.name });
+    for (let r = 0; r < repeat; r++) for (const d of stage.dispatches) encode(pass, d);
+    pass.end();
+  }
 }
