@@ -60,6 +60,7 @@ export function planMemory(cfg: AttentionConfig, limits: PlanLimits, options: Pl
     { name: 'weighted sums [seq, heads·dHead]', elements: cfg.seq * inner },
   ];
   if (cfg.cross) activations.push({ name: 'context [contextSeq, dModel]', elements: cfg.contextSeq * cfg.dModel });
+  if (cfg.norm === 'layernorm') activations.push({ name: 'LN(x) [seq, dModel]', elements: cfg.seq * cfg.dModel });
   for (const a of activations) {
     if (a.elements * F32 > binding) {
       throw new InputError(
@@ -90,6 +91,7 @@ export function planMemory(cfg: AttentionConfig, limits: PlanLimits, options: Pl
     { name: 'W_O', elements: cfg.dModel * inner },
   ];
   if (cfg.bias) weights.push({ name: 'biases', elements: 3 * inner + cfg.dModel });
+  if (cfg.norm === 'layernorm') weights.push({ name: 'LayerNorm gain and bias', elements: 2 * cfg.dModel });
   for (const w of weights) {
     if (w.elements * F32 > limits.maxBufferSize) {
       throw new OutOfMemoryError(`${w.name} needs ${formatBytes(w.elements * F32)}, over the adapter's maxBufferSize of ${formatBytes(limits.maxBufferSize)}`);

@@ -1,0 +1,37 @@
+// One layer's weights onto the GPU before its command buffer: given tensors (checked, then
+// uploaded) or seeded (the fill dispatches' keys set for the layer), plus the LayerNorm gain and
+// bias, which are small enough to generate on the CPU and upload.
+
+import type { AttentionConfig } from './config.js';
+import type { LayerBuffers } from './layer.js';
+import { uploadLayer, type SeededFill } from './layer-weights.js';
+import { seededLayerNorm } from './seeded.js';
+import { checkLayerTensors, type WeightSource } from './weights.js';
+import type { GpuContext } from '../gpu/device.js';
+import { InputError } from '../gpu/errors.js';
+
+export async function loadLayerWeights(gpu: GpuContext, cfg: AttentionConfig, b: LayerBuffers, weights: WeightSource,
+  fills: SeededFill[] | null, layer: number): Promise<void> {
+  if (weights.kind === 'tensors') {
+    const t = await weights.layer(layer);
+    checkLayerTensors(t, cfg, layer);
+    uploadLayer(gpu, b, t);
+    if (b.ln) {
+      for (const [name, v] of [['input_layernorm.weight', t.lnGain], ['input_layernorm.bias', t.lnBias]] as const) {
+        if (v?.length !== cfg.dModel) throw new InputError(`layer ${layer}: --norm layernorm needs ${name} [${cfg.dModel}], got ${v ? `${v.length} values` : 'none'}`);
+      }
+      uploadLayerNorm(gpu, b.ln, t.lnGain!, t.lnBias!);
+    }
+    return;
+  }
+  for (const f of fills!) f.setLayer(layer);
+  if (b.ln) {
+    const ln = seededLayerNorm(weights.seed, layer, cfg.dModel);
+    uploadLayerNorm(gpu, b.ln, ln.gain, ln.bias);
+  }
+}
+
+function uploadLayerNorm(gpu: GpuContext, ln: GPUBuffer, gain: Float32Array, bias: Float32Array): void {
+  gpu.device.queue.writeBuffer(ln, 0, gain.buffer, gain.byteOffset, gain.byteLength);
+  gpu.device.queue.writeBuffer(ln, gain.byteLength, bias.buffer, bias.byteOffset, bias.byteLength);
+}

@@ -1,0 +1,120 @@
+// The buffers of one run: the residual stream and inputs uploaded, intermediates allocated and
+// poisoned with NaN (an element a kernel fails to write then shows up), one layer's weights,
+// and the optional copies a caller asked for (each layer's input, captured patterns). Owned here
+// and released together; the probe reads them between layers.
+
+import { innerWidth, type AttentionConfig } from './config.js';
+import type { LayerBuffers } from './layer.js';
+import type { MemoryPlan } from './plan.js';
+import type { Inputs } from './weights.js';
+import { createStorage, poison, readBack, upload } from '../gpu/buffers.js';
+import type { GpuContext } from '../gpu/device.js';
+
+/** Read access to one layer's intermediate results, for verification while they still exist. */
+export interface LayerProbe {
+  layer: number;
+  readQ(): Promise<Float32Array>;
+  readK(): Promise<Float32Array>;
+  readV(): Promise<Float32Array>;
+  readWeighted(): Promise<Float32Array>;
+  /** LN(x), what the projections read (norm 'layernorm' only). */
+  readNormed(): Promise<Float32Array>;
+  /** The residual stream before this layer (kept only when `keepLayerInput`). */
+  readInput(): Promise<Float32Array>;
+  readOutput(): Promise<Float32Array>;
+}
+
+export class RunBuffers {
+  readonly layer: LayerBuffers;
+  /** A copy of x before each layer (keepLayerInput). */
+  readonly layerInput: GPUBuffer | null;
+  /** Every layer's and head's pattern [layers, heads, seq, contextSeq] (capturePatterns). */
+  readonly patterns: GPUBuffer | null;
+  private readonly owned: GPUBuffer[] = [];
+
+  constructor(private readonly gpu: GpuContext, private readonly cfg: AttentionConfig, plan: MemoryPlan, inputs: Inputs,
+    options: { keepLayerInput?: boolean; capturePatterns?: boolean }) {
+    const inner = innerWidth(cfg);
+    const alloc = (elements: number, label: string) => this.keep(createStorage(gpu, elements, label));
+    const ln = cfg.norm === 'layernorm';
+    this.layer = {
+      x: this.keep(upload(gpu, inputs.x, 'x')),
+      context: cfg.cross ? this.keep(upload(gpu, inputs.context!, 'context')) : null,
+      xn: ln ? alloc(cfg.seq * cfg.dModel, 'LN(x)') : null,
+      ln: ln ? alloc(2 * cfg.dModel, 'LayerNorm gain and bias') : null,
+      q: alloc(cfg.seq * inner, 'q'),
+      k: alloc(cfg.contextSeq * inner, 'k'),
+      v: alloc(cfg.contextSeq * inner, 'v'),
+      weighted: alloc(cfg.seq * inner, 'weighted sums'),
+      pattern: plan.attention === 'materialized' ? alloc(plan.headGroup * cfg.seq * cfg.contextSeq, 'pattern') : null,
+      wq: alloc(inner * cfg.dModel, 'W_Q'),
+      wk: alloc(inner * cfg.dModel, 'W_K'),
+      wv: alloc(inner * cfg.dModel, 'W_V'),
+      wo: alloc(cfg.dModel * inner, 'W_O'),
+      bias: cfg.bias ? alloc(3 * inner + cfg.dModel, 'biases') : null,
+      dummy: alloc(4, 'no bias'),
+    };
+    this.layerInput = options.keepLayerInput ? alloc(cfg.seq * cfg.dModel, 'layer input') : null;
+    this.patterns = options.capturePatterns ? alloc(cfg.layers * cfg.heads * cfg.seq * cfg.contextSeq, 'captured patterns') : null;
+    const b = this.layer;
+    for (const buffer of [b.xn, b.q, b.k, b.v, b.weighted, b.pattern]) if (buffer) poison(gpu, buffer);
+  }
+
+  get bytes(): number {
+    return this.owned.reduce((sum, b) => sum + b.size, 0);
+  }
+
+  /** Commands that copy what the caller keeps of a layer: its input (before the layer's stages). */
+  copyLayerInput(encoder: GPUCommandEncoder): void {
+    if (this.layerInput) encoder.copyBufferToBuffer(this.layer.x, 0, this.layerInput, 0, this.cfg.seq * this.cfg.dModel * 4);
+  }
+
+  /** After a softmax stage: the heads' patterns into the capture buffer at their layer and heads. */
+  capturePattern(encoder: GPUCommandEncoder, layer: number, heads: { first: number; count: number }): void {
+    if (!this.patterns) return;
+    const perHead = this.cfg.seq * this.cfg.contextSeq * 4;
+    encoder.copyBufferToBuffer(this.layer.pattern!, 0, this.patterns, (layer * this.cfg.heads + heads.first) * perHead, heads.count * perHead);
+  }
+
+  /** [layers][heads][seq·contextSeq] of the captured patterns, or null. */
+  async readPatterns(): Promise<Float32Array[][] | null> {
+    if (!this.patterns) return null;
+    const { layers, heads, seq, contextSeq } = this.cfg;
+    const all = await readBack(this.gpu, this.patterns, layers * heads * seq * contextSeq);
+    const perHead = seq * contextSeq;
+    return Array.from({ length: layers }, (_, l) =>
+      Array.from({ length: heads }, (_, h) => all.subarray((l * heads + h) * perHead, (l * heads + h + 1) * perHead)));
+  }
+
+  probe(layer: number): LayerProbe {
+    const { gpu, cfg } = this;
+    const b = this.layer;
+    const inner = innerWidth(cfg);
+    return {
+      layer,
+      readQ: () => readBack(gpu, b.q, cfg.seq * inner),
+      readK: () => readBack(gpu, b.k, cfg.contextSeq * inner),
+      readV: () => readBack(gpu, b.v, cfg.contextSeq * inner),
+      readWeighted: () => readBack(gpu, b.weighted, cfg.seq * inner),
+      readNormed: () => {
+        if (!b.xn) throw new Error('readNormed: this run has no LayerNorm (norm none)');
+        return readBack(gpu, b.xn, cfg.seq * cfg.dModel);
+      },
+      readInput: () => {
+        if (!this.layerInput) throw new Error('readInput needs the run option keepLayerInput');
+        return readBack(gpu, this.layerInput, cfg.seq * cfg.dModel);
+      },
+      readOutput: () => readBack(gpu, b.x, cfg.seq * cfg.dModel),
+    };
+  }
+
+  destroy(): void {
+    for (const b of this.owned) b.destroy();
+    this.owned.length = 0;
+  }
+
+  private keep(b: GPUBuffer): GPUBuffer {
+    this.owned.push(b);
+    return b;
+  }
+}
