@@ -2,8 +2,8 @@
 #   source .gpu/env.sh && node .gpu/cli.mjs info
 # (scripts/pack-gpu.sh copies this file to .gpu/env.sh.) It unpacks the Vulkan and GL loaders
 # carried in .gpu/debs (the machine has the NVIDIA driver but no loader; needs root), points the
-# loader at NVIDIA's driver, restores node and Dawn's addon from their xz copies and puts node on
-# PATH, with .gpu/node_modules (Dawn) on NODE_PATH for the bundles.
+# loader at NVIDIA's driver, unpacks node and Dawn's addon from their xz copies into
+# /tmp/webgpu-attention-node and puts node on PATH, with .gpu/node_modules (Dawn) on NODE_PATH.
 
 _gpu=$PWD/.gpu
 if [ ! -f "$_gpu/node.xz" ]; then
@@ -37,10 +37,14 @@ if [ ! -x "$_nodebin/node" ] || [ "$("$_nodebin/node" --version 2>/dev/null)" !=
 fi
 export PATH=$_nodebin:$PATH
 
-# Dawn's addon, beside the webgpu package that loads it.
+# Dawn's addon: unpacked once per machine outside the tree (so .gpu/ keeps its size), and linked
+# where the webgpu package loads it from.
 _addon=$_gpu/node_modules/webgpu/dist/linux-x64/dawn.node
-if [ ! -s "$_addon" ] && [ -f "$_addon.xz" ]; then
-  xz -dc "$_addon.xz" > "$_addon.tmp" && mv "$_addon.tmp" "$_addon"
+if [ -f "$_addon.xz" ]; then
+  if [ ! -s "$_nodebin/dawn.node" ] || [ "$_addon.xz" -nt "$_nodebin/dawn.node" ]; then
+    xz -dc "$_addon.xz" > "$_nodebin/dawn.node.tmp" && mv "$_nodebin/dawn.node.tmp" "$_nodebin/dawn.node"
+  fi
+  ln -sfn "$_nodebin/dawn.node" "$_addon"
 fi
 export NODE_PATH=$_gpu/node_modules
 unset _gpu _nodebin _addon

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Packs, into .gpu/ (ignored; it travels with the tree to a bare GPU machine, so it stays well under
 # 64 MiB), what a machine with only the NVIDIA driver needs to run the bundles:
-#   .gpu/node.xz, node.version          this machine's node, xz-compressed (≈ 25 MiB)
+#   .gpu/node.xz, node.version          this machine's node, xz-compressed (≈ 23 MiB)
 #   .gpu/debs/*.deb                     the Vulkan and GL loaders (libvulkan1, libglvnd's EGL/GL)
-#   .gpu/node_modules/webgpu            Dawn for linux-x64, its addon xz-compressed (21 → ≈ 6 MiB),
+#   .gpu/node_modules/webgpu            Dawn for linux-x64, its addon xz-compressed (21 → ≈ 5 MiB),
 #                                       with the packages it requires
 #   .gpu/env.sh                         scripts/gpu-env.sh: unpacks all of it there
 # Usage, from anywhere in the checkout, after `npm ci` (x86-64 Linux with apt; Debian's loaders):
