@@ -1,7 +1,7 @@
 // Buffer helpers: creation checked against the adapter's limits before any allocation,
 // uniform packing, uploads and read-backs.
 
-import { MAP_READ, Usage } from './usage.js';
+import { MapMode, Usage } from './usage.js';
 import type { GpuContext } from './device.js';
 import { formatBytes, InputError, OutOfMemoryError } from './errors.js';
 
@@ -114,7 +114,7 @@ async function copyOut(gpu: GpuContext, source: GPUBuffer, elements: number, cop
     copy(encoder, staging);
     gpu.device.queue.submit([encoder.finish()]);
     gpu.check(`reading back ${source.label}`);
-    await staging.mapAsync(MAP_READ);
+    await staging.mapAsync(MapMode.READ);
     return new Float32Array(staging.getMappedRange().slice(0, elements * 4));
   } finally {
     staging.destroy();

@@ -3,7 +3,7 @@
 // tune scripts and the benchmark share. Without the timestamp-query feature every pass reports
 // null and the loop falls back to the wall clock around a drained queue (labelled as such).
 
-import { MAP_READ, Usage } from './usage.js';
+import { MapMode, Usage } from './usage.js';
 import { submitAndDrain } from './buffers.js';
 import type { GpuContext } from './device.js';
 import { encode, type PreparedDispatch } from '../kernels/dispatch.js';
@@ -60,7 +60,7 @@ export class PassTimer {
     encoder.resolveQuerySet(this.querySet, 0, labels.length * 2, this.resolveBuffer, 0);
     encoder.copyBufferToBuffer(this.resolveBuffer, 0, staging, 0, bytes);
     return async () => {
-      await staging.mapAsync(MAP_READ);
+      await staging.mapAsync(MapMode.READ);
       const ticks = new BigUint64Array(staging.getMappedRange());
       const result = labels.map((label, i) => {
         const delta = Number(ticks[2 * i + 1]! - ticks[2 * i]!);
