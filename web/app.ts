@@ -1,30 +1,33 @@
-// The page: configuration form (mirrored in the URL), a GPU run with progress, timings, pattern
-// heatmaps, and verification against the float64 CPU reference in a worker.
-// Tests read window.__webgpuAttention: the read-back patterns and the values behind the heatmap.
+// The page: configuration form (mirrored in the URL), weights (seeded, the chapter's example, or
+// a file), a GPU run with progress, timings, the pattern views, a benchmark mode, and
+// verification against the float64 CPU reference in a worker.
+// window.webgpuAttention (also __webgpuAttention, for the tests) holds the page's data; its
+// lastRun the last finished run.
 
-import type { AttentionConfig, RunResult } from '../src/index.js';
+import type { AttentionConfig, Engine } from '../src/index.js';
+import { renderBench, summarize, type BenchResult } from './bench.js';
+import { CHAPTER_HEADS } from './chapter.js';
 import { clearError, describeError, PageError, showError } from './errors.js';
-import { applyEdit, showState } from './form.js';
-import { colorFor, HATCH_RGB, MASKED_RGB, type DrawnHeatmap } from './heatmap.js';
-import { parseState, type PageState } from './params.js';
-import { renderPatterns, renderTimings } from './report.js';
-import { adapterLabel, getEngine, prepare, runOnGpu, setLostHandler } from './run.js';
-import { tokenize } from './tokens.js';
-import { refusal, Verifier } from './verify.js';
+import { estimate } from './estimate.js';
+import { renderChapterPanel } from './explain.js';
+import { applyEdit, showState, showTokens } from './form.js';
+import { colorFor, HATCH_RGB, MASKED_RGB } from './heatmap.js';
+import { lastRunOf, type LastRun } from './lastrun.js';
+import { DEFAULT_TEXT, parseState, type PageState } from './params.js';
+import { renderTimings } from './report.js';
+import { adapterLabel, getEngine, prepare, runOnGpu, setLostHandler, type PreparedRun } from './run.js';
+import { clearResults, compileTicker, markStale, setProgress, setVerification } from './status.js';
+import { label, tokenize } from './tokens.js';
+import { Verifier, verifyRun } from './verify.js';
+import { renderPatterns, type Drawn } from './views.js';
+import { wireWeightsInput, type LoadedWeights } from './weights-file.js';
 
 export interface PageData {
   state: 'idle' | 'running' | 'verifying' | 'done' | 'error';
   config: AttentionConfig | null;
-  seed: number;
-  tokens: { ids: number[]; strings: string[]; contextIds: number[] | null; contextStrings: string[] | null } | null;
-  adapter: RunResult['adapter'] | null;
-  timings: RunResult['timings'] | null;
-  tflops: number | null;
-  /** RunResult.patterns as read back from the GPU: [layer][head], seq × contextSeq each. */
-  patterns: Float32Array[][] | null;
-  heatmap: DrawnHeatmap | null;
-  verification: string | null;
+  heatmap: Drawn | null;
   error: string | null;
+  lastRun: LastRun | null;
   colorFor: typeof colorFor;
   maskedRgb: readonly number[];
   hatchRgb: readonly number[];
@@ -32,18 +35,18 @@ export interface PageData {
 
 declare global {
   interface Window {
+    webgpuAttention: PageData;
     __webgpuAttention: PageData;
   }
 }
 
-const data: PageData = {
-  state: 'idle', config: null, seed: 1, tokens: null, adapter: null, timings: null, tflops: null, patterns: null,
-  heatmap: null, verification: null, error: null, colorFor, maskedRgb: MASKED_RGB, hatchRgb: HATCH_RGB,
-};
-window.__webgpuAttention = data;
+const data: PageData = { state: 'idle', config: null, heatmap: null, error: null, lastRun: null, colorFor, maskedRgb: MASKED_RGB, hatchRgb: HATCH_RGB };
+window.webgpuAttention = window.__webgpuAttention = data;
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
 let state: PageState = parseState(location.search);
+let file: LoadedWeights | null = null;
+let engine: Engine | null = null;
 const verifier = new Verifier();
 let controller: AbortController | null = null;
 let runId = 0;
@@ -54,30 +57,25 @@ function fail(e: unknown): void {
   showError(e);
 }
 
-function setVerification(kind: 'idle' | 'pending' | 'passed' | 'failed' | 'refused' | 'skipped', text: string): void {
-  const el = $('verification');
-  el.dataset.state = kind;
-  el.textContent = text;
-  data.verification = text;
+function setState(next: PageState): void {
+  state = next;
+  showState(state, file);
+  refreshTokens().catch(fail);
 }
 
-/** Token chips and the sequence lengths they imply, refreshed as the text is typed. */
+const useSmallerPreset = () => setState({ ...state, preset: 'gpt3-widths', overrides: {}, input: 'seeded', weights: state.weights === 'chapter' ? 'seeded' : state.weights });
+
+/** Token chips, the sequence lengths they imply and the estimate, refreshed as the text is typed. */
 async function refreshTokens(): Promise<void> {
-  if (state.input !== 'text') {
-    $('tokens').replaceChildren();
-    showState(state);
-    return;
+  const textInput = state.input === 'text' || state.weights === 'chapter';
+  const [t, c] = textInput ? await Promise.all([tokenize(state.text), state.overrides.cross ? tokenize(state.contextText) : null]) : [null, null];
+  showTokens(t);
+  showState(state, file, { seq: t?.ids.length, contextSeq: c?.ids.length });
+  try {
+    $('estimate').textContent = estimate((await prepare(state, file)).cfg, engine).text;
+  } catch (e) {
+    $('estimate').textContent = `Estimate: not available (${describeError(e).text})`;
   }
-  const [t, c] = await Promise.all([tokenize(state.text), state.overrides.cross ? tokenize(state.contextText) : null]);
-  $('tokens').replaceChildren(
-    ...t.ids.map((id, i) => {
-      const chip = document.createElement('span');
-      chip.textContent = t.strings[i]!;
-      chip.appendChild(document.createElement('small')).textContent = ` ${id}`;
-      return chip;
-    }),
-  );
-  showState(state, { seq: t.ids.length, contextSeq: c?.ids.length });
 }
 
 let current: Promise<void> = Promise.resolve();
@@ -96,65 +94,90 @@ function run(): Promise<void> {
 
 async function runOnce(id: number, signal: AbortSignal): Promise<void> {
   clearError();
-  Object.assign(data, { state: 'running', error: null, patterns: null, heatmap: null, timings: null, tflops: null, seed: state.seed });
+  markStale();
+  Object.assign(data, { state: 'running', error: null, heatmap: null });
   setVerification('pending', 'running on the GPU…');
   $<HTMLButtonElement>('stop').disabled = false;
-  const progress = $<HTMLProgressElement>('progress');
-  const progressText = $('progress-text');
+  let stopTicker: (() => number) | null = null;
   try {
-    const p = await prepare(state);
+    const p = await prepare(state, file);
     data.config = p.cfg;
-    data.tokens = p.tokens && {
-      ids: p.tokens.ids, strings: p.tokens.strings, contextIds: p.contextTokens?.ids ?? null, contextStrings: p.contextTokens?.strings ?? null,
-    };
-    progressText.textContent = 'requesting the GPU adapter…';
-    const engine = await getEngine();
+    setProgress('requesting the GPU adapter…', 0, p.cfg.layers);
+    engine = await getEngine();
     $('adapter').textContent = `adapter: ${adapterLabel(engine)}`;
-    data.adapter = engine.adapter;
-    progress.max = p.cfg.layers;
-    progress.value = 0;
-    progressText.textContent = `layer 0/${p.cfg.layers}`;
-    const gpu = await runOnGpu(engine, p, state, (l) => {
-      progress.value = l.layer + 1;
-      progressText.textContent = `layer ${l.layer + 1}/${l.layers} (${l.layerMs.toFixed(2)} ms, ${(l.elapsedMs / 1000).toFixed(1)} s elapsed)`;
-    }, signal);
+    const bench = state.bench;
+    stopTicker = compileTicker(bench ? 'warm-up run: ' : '');
+    const hooks = {
+      signal, smaller: useSmallerPreset,
+      onLayer: (l: { layer: number; layers: number; layerMs: number; elapsedMs: number }) => {
+        stopTicker?.();
+        stopTicker = null;
+        setProgress(`${bench ? 'warm-up run: ' : ''}layer ${l.layer + 1}/${l.layers} (${l.layerMs.toFixed(2)} ms, ${(l.elapsedMs / 1000).toFixed(1)} s elapsed)`, l.layer + 1);
+      },
+    };
+    const gpu = await runOnGpu(engine, p, state, hooks);
+    stopTicker?.();
     if (id !== runId) return; // a newer run replaced this one
     const r = gpu.result;
-    progressText.textContent = r.stopped ? `stopped after layer ${r.layersRun}/${p.cfg.layers}` : `done: ${r.layersRun}/${p.cfg.layers} layers`;
-    Object.assign(data, { timings: r.timings, tflops: r.tflops, patterns: r.patterns });
-    renderTimings(r);
-    const rowLabels = p.tokens?.strings ?? Array.from({ length: p.cfg.seq }, (_, i) => `q${i}`);
-    const colLabels = p.contextTokens?.strings ?? (p.cfg.cross ? Array.from({ length: p.cfg.contextSeq }, (_, i) => `c${i}`) : rowLabels);
+    setProgress(r.stopped ? `stopped after layer ${r.layersRun}/${p.cfg.layers}` : `done: ${r.layersRun}/${p.cfg.layers} layers`);
+    renderTimings(r, gpu.prepareMs);
+    renderChapterPanel(r);
+    const queryLabels = (p.tokens?.strings ?? Array.from({ length: p.cfg.seq }, (_, i) => `row ${i + 1}`)).map(label);
+    const keyLabels = p.contextTokens ? p.contextTokens.strings.map(label) : p.cfg.cross ? Array.from({ length: p.cfg.contextSeq }, (_, i) => `ctx ${i + 1}`) : queryLabels;
     const patterns = r.patterns?.slice(0, r.layersRun) ?? null;
-    renderPatterns(patterns && { patterns, cfg: p.cfg, rowLabels, colLabels }, gpu.captureNote, (d) => (data.heatmap = d));
-    await verify(id, p.cfg, p.inputs, r, gpu.states);
-    if (id === runId) data.state = 'done';
+    $('weights-note').textContent = weightsNote(p);
+    renderPatterns(
+      patterns && { patterns, scores: gpu.scores, cfg: p.cfg, queryLabels, keyLabels, headNames: state.weights === 'chapter' ? CHAPTER_HEADS : null },
+      gpu.captureNote, { orient: state.orient, scale: state.scale },
+      (prefs) => setState({ ...state, ...prefs }), (d) => (data.heatmap = d),
+    );
+    delete $('patterns').dataset.stale;
+    let benchmark: BenchResult | null = null;
+    if (bench > 0 && !r.stopped) {
+      const runs = [];
+      for (let k = 0; k < bench && !signal.aborted; k++) {
+        setProgress(`timed run ${k + 1}/${bench}`, k, bench);
+        runs.push((await runOnGpu(engine, p, state, { ...hooks, onLayer: () => undefined, lean: { attention: r.plan.attention } })).result);
+        if (id !== runId) return;
+      }
+      if (runs.length) {
+        benchmark = summarize(r, gpu.prepareMs, runs);
+        renderBench(benchmark, { adapter: r.adapter, config: p.cfg, weights: p.weightsLabel, ...benchmark });
+        setProgress(`done: warm-up and ${runs.length} timed runs`, bench, bench);
+      }
+    }
+    data.state = 'verifying';
+    const verdict = await verifyRun(verifier, state.verify,
+      { cfg: p.cfg, seed: state.seed, inputs: p.inputs, weights: p.weights, states: gpu.states }, r.layersRun,
+      (text) => setVerification('pending', text));
+    if (id !== runId || !verdict) return;
+    setVerification(verdict.kind, verdict.text);
+    data.lastRun = lastRunOf({
+      config: p.cfg, weights: p.weightsLabel, adapter: r.adapter, layersRun: r.layersRun,
+      tokens: p.tokens && { ids: p.tokens.ids, strings: p.tokens.strings, contextIds: p.contextTokens?.ids ?? null, contextStrings: p.contextTokens?.strings ?? null },
+      timings: { ...r.timings, prepareMs: gpu.prepareMs }, tflops: r.tflops,
+      verification: { ...(verdict.verification ?? {}), passed: verdict.kind === 'passed' ? true : verdict.kind === 'failed' ? false : null, text: verdict.text },
+      benchmark,
+    }, patterns, gpu.scores);
+    data.state = 'done';
   } catch (e) {
+    stopTicker?.();
     if (id !== runId) return;
     fail(e);
+    clearResults();
     setVerification('skipped', 'not verified: the run failed (see the error above)');
-    progressText.textContent = 'failed';
+    setProgress('failed', 0);
   } finally {
     if (id === runId) $<HTMLButtonElement>('stop').disabled = true;
   }
 }
 
-async function verify(id: number, cfg: AttentionConfig, inputs: Parameters<Verifier['run']>[0]['inputs'], r: RunResult, states: Float32Array[]): Promise<void> {
-  if (state.verify === 'none') return setVerification('skipped', 'skipped: verification is off (verify=none)');
-  if (r.layersRun === 0) return setVerification('skipped', 'skipped: stopped before the first layer');
-  const refused = refusal({ ...cfg, layers: r.layersRun });
-  if (refused) return setVerification('refused', refused);
-  data.state = 'verifying';
-  setVerification('pending', `verifying ${r.layersRun} layer(s) against the float64 CPU reference in a worker…`);
-  const reply = await verifier.run({ cfg, seed: state.seed, inputs, states });
-  if (id !== runId) return;
-  if (!reply.ok) return setVerification('failed', `failed: the verification could not run: ${reply.error}`);
-  const v = reply.verification;
-  setVerification(
-    v.passed ? 'passed' : 'failed',
-    `${v.passed ? 'passed' : 'failed'}: worst ${v.worstRatio!.toPrecision(3)}× the tolerance, max abs error ${v.maxAbsError!.toExponential(2)}; ` +
-      `tolerance ${v.tolerance}; ${v.detail}; ${(reply.ms / 1000).toFixed(2)} s on the CPU`,
-  );
+function weightsNote(p: PreparedRun): string {
+  if (state.weights === 'chapter') {
+    return "Weights: the chapter's example, constructed by hand (not trained): head 1 sends each noun to the adjectives before it, head 2 to the previous token, head 3 to the first token, head 4 to itself (see “How the example is built”).";
+  }
+  if (state.weights === 'file') return `Weights: ${p.weightsLabel}.`;
+  return `Weights: ${p.weightsLabel}. Random weights give near-uniform rows with no linguistic meaning: load a weights file, or press “Show the chapter's example” to see heads that do what the chapter describes.`;
 }
 
 function init(): void {
@@ -166,14 +189,29 @@ function init(): void {
   const onEdit = (e: Event) => {
     const target = e.target as HTMLInputElement | HTMLSelectElement;
     if (!target.name) return;
-    state = applyEdit(state, target);
-    showState(state);
-    refreshTokens().catch(fail);
+    setState(applyEdit(state, target));
   };
   form.addEventListener('change', onEdit);
   // Typing in the text boxes retokenizes as it goes; numbers wait for 'change'.
   form.addEventListener('input', (e) => {
     if ((e.target as HTMLInputElement).type === 'text') onEdit(e);
+  });
+  $('show-example').addEventListener('click', () => {
+    setState({ ...state, weights: 'chapter', input: 'text', text: state.text.trim() ? state.text : DEFAULT_TEXT, attention: 'auto', bench: 0 });
+    void run();
+  });
+  wireWeightsInput($<HTMLInputElement>('weights-file'), $('weights-drop'), (w) => {
+    file = w;
+    clearError();
+    $('weights-file-info').textContent = `${w.name}: ${w.layers} layer(s), d_model ${w.dModel}, inner width ${w.inner}${w.heads ? ` (${w.heads} heads, from its metadata)` : ''}` +
+      `${w.bias ? ', biases' : ''}${w.layerNorm ? ', LayerNorm' : ''}. ${w.notes.join(' ')}`;
+    setState({ ...state, weights: 'file', preset: 'small', overrides: { ...state.overrides, layers: undefined, dModel: undefined, dHead: undefined } });
+  }, (e) => {
+    file = null;
+    $('weights-file-info').textContent = '';
+    if (state.weights === 'file') setState({ ...state, weights: 'seeded' });
+    fail(e);
+    clearResults();
   });
   $('stop').addEventListener('click', () => {
     controller?.abort();
@@ -183,12 +221,24 @@ function init(): void {
     fail(new PageError(message, 'lost'));
     $('adapter').textContent = 'adapter: lost; a new one is requested on the next run';
   });
-  showState(state);
-  refreshTokens()
-    .catch(fail)
-    .finally(() => {
-      if (state.autorun) void run();
-    });
+  setState(state);
+  // Ask for the adapter at once: Chromium defines navigator.gpu even without an adapter, and a
+  // visitor should learn that before pressing Run.
+  $('adapter').textContent = 'adapter: requesting…';
+  const ready = getEngine().then(
+    (e) => {
+      engine = e;
+      $('adapter').textContent = `adapter: ${adapterLabel(e)}`;
+      return refreshTokens();
+    },
+    (e) => {
+      $('adapter').textContent = 'adapter: none (see the message above)';
+      if (!state.autorun) fail(e);
+    },
+  );
+  void ready.finally(() => {
+    if (state.autorun) void run();
+  });
 }
 
 window.addEventListener('error', (e) => fail(e.error ?? e.message));

@@ -1,31 +1,61 @@
-// The configuration form: shows the preset's values with the URL's overrides on top, and turns
-// each edit into an override (so shared links carry only what differs from the preset).
+// The configuration form: shows the preset's values with the URL's overrides on top (and the
+// dimensions a weights file or the chapter's example fixes, greyed), and turns each edit into an
+// override (so shared links carry only what differs from the preset).
 
-import { NUMBER_KEYS, paramName, parseAttention, presetConfig, serializeState, type PageState } from './params.js';
+import { CHAPTER_CONFIG } from './chapter.js';
+import { BENCH_REPEATS, NUMBER_KEYS, paramName, parseAttention, presetConfig, serializeState, type PageState, type Preset } from './params.js';
+import type { Tokens } from './tokens.js';
+import type { LoadedWeights } from './weights-file.js';
 
 const form = () => document.getElementById('config') as HTMLFormElement;
 const field = <T extends HTMLElement = HTMLInputElement>(name: string) => form().elements.namedItem(name) as T | null;
 
+/** The token chips: each token as GPT-3 splits the text, with its id. */
+export function showTokens(t: Tokens | null): void {
+  document.getElementById('tokens')!.replaceChildren(
+    ...(t?.ids ?? []).map((id, i) => {
+      const chip = document.createElement('span');
+      chip.textContent = t!.strings[i]!;
+      chip.appendChild(document.createElement('small')).textContent = ` ${id}`;
+      return chip;
+    }),
+  );
+}
+
 /** Writes the state into the form and the URL (replaceState: editing makes no history entries). */
-export function showState(s: PageState, tokenCounts: { seq?: number; contextSeq?: number } = {}): void {
+export function showState(s: PageState, file: LoadedWeights | null, tokenCounts: { seq?: number; contextSeq?: number } = {}): void {
   const base = presetConfig(s.preset);
-  const shown = { ...base, ...s.overrides };
+  const shown = { ...base, ...Object.fromEntries(Object.entries(s.overrides).filter(([, v]) => v !== undefined)) };
+  const fixed = new Set<string>();
+  if (s.weights === 'chapter') {
+    Object.assign(shown, CHAPTER_CONFIG);
+    for (const k of ['layers', 'heads', 'dModel', 'dHead', 'mask', 'cross', 'bias']) fixed.add(k);
+  } else if (s.weights === 'file' && file) {
+    Object.assign(shown, { layers: file.layers, dModel: file.dModel, bias: file.bias });
+    if (file.heads) shown.heads = file.heads;
+    if (Number.isInteger(file.inner / shown.heads)) shown.dHead = file.inner / shown.heads;
+    for (const k of ['layers', 'dModel', 'dHead', 'bias', ...(file.heads ? ['heads'] : [])]) fixed.add(k);
+  }
   if (shown.cross && s.overrides.mask === undefined) shown.mask = false;
   field<HTMLSelectElement>('preset')!.value = s.preset;
   for (const key of NUMBER_KEYS) {
     const input = field(paramName(key))!;
     input.value = String(shown[key]);
-    input.disabled = false;
+    input.disabled = fixed.has(key);
   }
-  for (const key of ['mask', 'cross', 'bias'] as const) field(key)!.checked = Boolean(shown[key]);
-  field('mask')!.disabled = shown.cross;
+  for (const key of ['mask', 'cross', 'bias'] as const) {
+    field(key)!.checked = Boolean(shown[key]);
+    field(key)!.disabled = fixed.has(key);
+  }
+  if (shown.cross) field('mask')!.disabled = true;
   const contextSeq = field('context-seq')!;
   if (!shown.cross) {
     contextSeq.disabled = true;
     contextSeq.value = field('seq')!.value;
   }
   // With text input the token counts are the sequence lengths.
-  if (s.input === 'text') {
+  const textInput = s.input === 'text' || s.weights === 'chapter';
+  if (textInput) {
     const seq = field('seq')!;
     seq.disabled = true;
     if (tokenCounts.seq !== undefined) seq.value = String(tokenCounts.seq);
@@ -35,16 +65,26 @@ export function showState(s: PageState, tokenCounts: { seq?: number; contextSeq?
     } else if (tokenCounts.seq !== undefined) contextSeq.value = String(tokenCounts.seq);
   }
   field('seed')!.value = String(s.seed);
-  for (const radio of form().querySelectorAll<HTMLInputElement>('input[name=input]')) radio.checked = radio.value === s.input;
+  for (const radio of form().querySelectorAll<HTMLInputElement>('input[name=input]')) {
+    radio.checked = radio.value === (textInput ? 'text' : 'seeded');
+    radio.disabled = s.weights === 'chapter';
+  }
+  for (const radio of form().querySelectorAll<HTMLInputElement>('input[name=weights]')) {
+    radio.checked = radio.value === s.weights;
+    if (radio.value === 'file') radio.disabled = !file;
+  }
   field('text')!.value = s.text;
-  field('text')!.disabled = s.input !== 'text';
+  field('text')!.disabled = !textInput;
   field('context-text')!.value = s.contextText;
-  (document.getElementById('context-text-label') as HTMLElement).hidden = !(shown.cross && s.input === 'text');
+  (document.getElementById('context-text-label') as HTMLElement).hidden = !(shown.cross && textInput);
   field<HTMLSelectElement>('verify')!.value = s.verify;
   field<HTMLSelectElement>('attention')!.value = s.attention;
+  field<HTMLSelectElement>('bench')!.value = String(s.bench);
+  field('force')!.checked = s.force;
   const query = serializeState(s);
   history.replaceState(null, '', query + location.hash);
   (document.getElementById('share') as HTMLAnchorElement).href = query;
+  (document.getElementById('share-note') as HTMLElement).hidden = s.weights !== 'file';
 }
 
 /** Applies the edit of one named field to the state (returns a new state). */
@@ -54,14 +94,17 @@ export function applyEdit(s: PageState, target: HTMLInputElement | HTMLSelectEle
   const checkbox = target instanceof HTMLInputElement && target.type === 'checkbox';
   switch (name) {
     case 'preset':
-      next.preset = target.value === 'gpt3' ? 'gpt3' : 'small';
+      next.preset = (['small', 'gpt3', 'gpt3-widths'] as Preset[]).find((p) => p === target.value) ?? 'small';
       next.overrides = {}; // a preset is a fresh start: the previous edits belonged to the other one
-      // GPT-3's 2048 tokens of seeded rows, not the short sentence, are its natural input.
-      next.input = next.preset === 'gpt3' ? 'seeded' : 'text';
+      // GPT-3's seeded rows (2048 of them, or the 16 of the widths preset), not the short sentence, are its natural input.
+      next.input = next.preset === 'small' ? 'text' : 'seeded';
+      if (next.preset !== 'small' && next.weights === 'chapter') next.weights = 'seeded';
       break;
     case 'mask':
     case 'bias':
-      next.overrides[name] = (target as HTMLInputElement).checked;
+    case 'force':
+      if (name === 'force') next.force = (target as HTMLInputElement).checked;
+      else next.overrides[name] = (target as HTMLInputElement).checked;
       break;
     case 'cross':
       next.overrides.cross = (target as HTMLInputElement).checked;
@@ -75,6 +118,10 @@ export function applyEdit(s: PageState, target: HTMLInputElement | HTMLSelectEle
     case 'input':
       next.input = target.value === 'seeded' ? 'seeded' : 'text';
       break;
+    case 'weights':
+      next.weights = target.value === 'chapter' ? 'chapter' : target.value === 'file' ? 'file' : 'seeded';
+      if (next.weights === 'chapter') next.input = 'text';
+      break;
     case 'text':
       next.text = target.value;
       break;
@@ -86,6 +133,9 @@ export function applyEdit(s: PageState, target: HTMLInputElement | HTMLSelectEle
       break;
     case 'attention':
       next.attention = parseAttention(target.value);
+      break;
+    case 'bench':
+      next.bench = BENCH_REPEATS.find((n) => String(n) === target.value) ?? 0;
       break;
     default: {
       const key = NUMBER_KEYS.find((k) => paramName(k) === name);

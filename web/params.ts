@@ -1,10 +1,13 @@
 // The page's whole state lives in the query string so a run can be shared as a link:
 //   ?preset=small&layers=1&heads=2&d-model=64&d-head=32&mask=1&cross=0&seed=1
 //    &input=text&text=...&context-text=...&verify=exact&attention=auto&autorun=1
+//    &example=chapter (the constructed weights of web/chapter.ts)  &bench=10 (benchmark repeats)
+//    &orient=keys (the chapter's orientation)  &scale=row|log (colour scale)
 // Dimension names are the CLI's flags without the dashes (d-model = --d-model); camelCase
 // (dModel) is accepted too. Only values present in the URL override the preset.
 
 import { PRESETS, SMALL, flagName, type AttentionConfig } from '../src/index.js';
+import { CHAPTER_CONFIG } from './chapter.js';
 
 export type InputMode = 'text' | 'seeded';
 export type VerifyMode = 'exact' | 'none';
@@ -12,8 +15,21 @@ export type VerifyMode = 'exact' | 'none';
 export type AttentionChoice = 'auto' | 'materialized' | 'fused';
 const ATTENTION_CHOICES: readonly AttentionChoice[] = ['auto', 'materialized', 'fused'];
 
+export type Preset = 'small' | 'gpt3' | 'gpt3-widths';
+const PRESET_NAMES: readonly Preset[] = ['small', 'gpt3', 'gpt3-widths'];
+/** seeded: random weights from the seed; chapter: web/chapter.ts; file: a safetensors file picked in the page (never in a link). */
+export type WeightsChoice = 'seeded' | 'chapter' | 'file';
+export type Orientation = 'queries' | 'keys';
+export type Scale = 'linear' | 'row' | 'log';
+export const BENCH_REPEATS = [0, 5, 10, 20] as const;
+
 export interface PageState {
-  preset: 'small' | 'gpt3';
+  preset: Preset;
+  weights: WeightsChoice;
+  /** Benchmark mode: a warm-up run, then this many timed runs (0: off). */
+  bench: number;
+  orient: Orientation;
+  scale: Scale;
   /** Values set explicitly (URL or form); the rest comes from the preset. */
   overrides: Partial<AttentionConfig>;
   seed: number;
@@ -38,9 +54,15 @@ export const paramName = (key: string): string => flagName(key).slice(2);
 
 export const parseAttention = (value: string): AttentionChoice => ATTENTION_CHOICES.find((a) => a === value) ?? 'auto';
 
-export function presetConfig(preset: PageState['preset']): AttentionConfig {
-  return preset === 'gpt3' ? PRESETS.gpt3! : SMALL;
+/** GPT-3's widths (d_model 12288, 96 heads of 128, pre-LayerNorm) with 2 layers and 16 tokens: what a software adapter can run. */
+export const GPT3_WIDTHS: AttentionConfig = Object.freeze({ ...PRESETS.gpt3!, layers: 2, seq: 16, contextSeq: 16 });
+
+export function presetConfig(preset: Preset): AttentionConfig {
+  return preset === 'gpt3' ? PRESETS.gpt3! : preset === 'gpt3-widths' ? GPT3_WIDTHS : SMALL;
 }
+
+/** The dimensions the chapter's example fixes (seq comes from the text). */
+export const exampleOverrides = (): Partial<AttentionConfig> => ({ ...CHAPTER_CONFIG });
 
 /** Parses a query string; malformed numbers are kept as NaN so validateConfig names the flag. */
 export function parseState(search: string): PageState {
@@ -57,7 +79,11 @@ export function parseState(search: string): PageState {
   }
   const seedRaw = q.get('seed');
   return {
-    preset: q.get('preset') === 'gpt3' ? 'gpt3' : 'small',
+    preset: PRESET_NAMES.find((p) => p === q.get('preset')) ?? 'small',
+    weights: q.get('example') === 'chapter' ? 'chapter' : 'seeded',
+    bench: Math.max(0, Math.min(100, Math.floor(Number(q.get('bench')) || 0))),
+    orient: q.get('orient') === 'keys' ? 'keys' : 'queries',
+    scale: q.get('scale') === 'row' ? 'row' : q.get('scale') === 'log' ? 'log' : 'linear',
     overrides,
     seed: seedRaw === null || seedRaw === '' ? 1 : Number(seedRaw),
     input: q.get('input') === 'seeded' ? 'seeded' : 'text',
@@ -74,6 +100,7 @@ export function parseState(search: string): PageState {
 export function serializeState(s: PageState, autorun = false): string {
   const q = new URLSearchParams();
   q.set('preset', s.preset);
+  if (s.weights === 'chapter') q.set('example', 'chapter');
   for (const key of NUMBER_KEYS) {
     const v = s.overrides[key];
     if (v !== undefined) q.set(paramName(key), String(v));
@@ -91,6 +118,9 @@ export function serializeState(s: PageState, autorun = false): string {
   q.set('verify', s.verify);
   if (s.attention !== 'auto') q.set('attention', s.attention);
   if (s.force) q.set('force', '1');
+  if (s.bench > 0) q.set('bench', String(s.bench));
+  if (s.orient !== 'queries') q.set('orient', s.orient);
+  if (s.scale !== 'linear') q.set('scale', s.scale);
   if (autorun) q.set('autorun', '1');
   return '?' + q.toString();
 }

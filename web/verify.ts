@@ -1,7 +1,7 @@
 // The page's side of verification: decides whether the CPU reference is affordable, and runs
 // it in web/worker.ts. A fresh worker per page (terminated when a new run replaces the old).
 
-import type { AttentionConfig, Inputs, Verification } from '../src/index.js';
+import type { AttentionConfig, Inputs, LayerTensors, Verification } from '../src/index.js';
 import { innerWidth } from '../src/index.js';
 
 export interface VerifyRequest {
@@ -10,6 +10,8 @@ export interface VerifyRequest {
   seed: number;
   /** null: the worker regenerates the seeded inputs itself. */
   inputs: Inputs | null;
+  /** null: the worker regenerates the seeded weights; else the very tensors the GPU ran (a file, the chapter's example). */
+  weights: LayerTensors[] | null;
   /** The GPU's residual stream before the first layer and after each layer that ran. */
   states: Float32Array[];
 }
@@ -40,7 +42,7 @@ export function refusal(cfg: AttentionConfig): string | null {
   if (cost <= EXACT_LIMIT) return null;
   return (
     `refused: exact verification recomputes the whole stack in float64 on the CPU, ≈${(cost / 1e9).toFixed(1)}e9 operations ` +
-    `(limit ${EXACT_LIMIT / 1e9}e9). Use verify=none, or fewer layers / a smaller d-model or seq to verify.`
+    `(limit ${EXACT_LIMIT / 1e9}e9). Set “verification” to none, or use fewer layers, tokens or a smaller d_model to verify.`
   );
 }
 
@@ -75,4 +77,38 @@ export class Verifier {
   cancel(): void {
     this.pending?.({ id: 0, ok: false, error: 'cancelled' });
   }
+}
+
+/** The verdict as the page shows it, and what lastRun records. */
+export interface VerdictText {
+  kind: 'passed' | 'failed' | 'refused' | 'skipped';
+  text: string;
+  verification: Verification | null;
+}
+
+/** Decides and runs the page's check of a finished run (layers that ran only). */
+export async function verifyRun(
+  verifier: Verifier,
+  mode: 'exact' | 'none',
+  request: Omit<VerifyRequest, 'id'>,
+  layersRun: number,
+  onStart: (text: string) => void,
+): Promise<VerdictText | null> {
+  if (mode === 'none') return { kind: 'skipped', text: 'not verified: “verification” is set to none', verification: null };
+  if (layersRun === 0) return { kind: 'skipped', text: 'not verified: stopped before the first layer', verification: null };
+  const cfg = { ...request.cfg, layers: layersRun };
+  const refused = refusal(cfg);
+  if (refused) return { kind: 'refused', text: refused, verification: null };
+  onStart(`verifying ${layersRun} layer(s) against the float64 CPU reference in a worker…`);
+  const reply = await verifier.run({ ...request, cfg });
+  if (!reply.ok) return reply.error === 'cancelled' ? null : { kind: 'failed', text: `failed: the verification could not run: ${reply.error}`, verification: null };
+  const v = reply.verification;
+  const verdict = v.passed === null ? 'not verified' : v.passed ? 'passed' : 'failed';
+  return {
+    kind: v.passed ? 'passed' : 'failed',
+    text:
+      `${verdict}: worst ${v.worstRatio!.toPrecision(3)}× the tolerance, max abs error ${v.maxAbsError!.toExponential(2)}; ` +
+      `${v.detail}; ${(reply.ms / 1000).toFixed(2)} s on the CPU`,
+    verification: v,
+  };
 }

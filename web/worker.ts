@@ -8,12 +8,13 @@ import type { VerifyRequest, VerifyResponse } from './verify.js';
 const scope = self as unknown as DedicatedWorkerGlobalScope;
 
 scope.onmessage = async (event: MessageEvent<VerifyRequest>) => {
-  const { id, cfg, seed, inputs, states } = event.data;
+  const { id, cfg, seed, inputs, weights, states } = event.data;
   const started = performance.now();
   let reply: VerifyResponse;
   try {
     // Seeded inputs are regenerated here rather than copied across: same seed, same values.
-    const { layers: _, ...verification } = await verifyExactLayers(cfg, { kind: 'seeded', seed }, inputs ?? seededInputs(seed, cfg), states);
+    const source = weights ? { kind: 'tensors' as const, layer: (l: number) => weights[l]! } : { kind: 'seeded' as const, seed };
+    const { layers: _, ...verification } = await verifyExactLayers(cfg, source, inputs ?? seededInputs(seed, cfg), states);
     reply = { id, ok: true, verification, ms: performance.now() - started };
   } catch (e) {
     const err = e instanceof Error ? e : new Error(String(e));

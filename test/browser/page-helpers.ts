@@ -1,4 +1,4 @@
-// Reading the page's outcome and its exposed data (window.__webgpuAttention) from a test.
+// Reading the page's outcome and its exposed data (window.webgpuAttention) from a test.
 
 import type { Page } from 'playwright-core';
 import type { PageData } from '../../web/app.js';
@@ -16,7 +16,7 @@ export async function waitForOutcome(page: Page, timeout: number): Promise<Outco
       const data = (window as unknown as { __webgpuAttention?: PageData }).__webgpuAttention;
       const error = document.getElementById('error');
       if (error && !error.hidden) return true;
-      return data?.state === 'done' && /^(passed|failed|refused|skipped)/.test(document.getElementById('verification')?.textContent ?? '');
+      return data?.state === 'done' && /^(passed|failed|refused|not verified)/.test(document.getElementById('verification')?.textContent ?? '');
     },
     null,
     { timeout, polling: 100 },
@@ -31,43 +31,54 @@ export async function waitForOutcome(page: Page, timeout: number): Promise<Outco
   });
 }
 
-export async function pageData(page: Page) {
+/** window.webgpuAttention.lastRun, as automation reads it. */
+export async function lastRun(page: Page) {
   return page.evaluate(() => {
-    const d = window.__webgpuAttention;
-    return {
-      tokens: d.tokens?.ids ?? null,
-      config: d.config,
-      adapterText: document.getElementById('adapter')!.textContent ?? '',
-      progress: document.getElementById('progress-text')!.textContent ?? '',
-      patternShape: d.patterns ? [d.patterns.length, d.patterns[0]!.length, d.patterns[0]![0]!.length] : null,
-      patterns: (d.patterns ?? []).map((layer) => layer.map((head) => Array.from(head))),
-    };
+    const r = window.webgpuAttention.lastRun;
+    return r && JSON.parse(JSON.stringify({ ...r, patterns: r.patterns, scores: r.scores }));
   });
 }
 
-/** The heatmap's values and, per cell, the canvas pixel at its centre and the colour its value maps to. */
+export async function pageText(page: Page, id: string): Promise<string> {
+  return (await page.textContent(`#${id}`)) ?? '';
+}
+
+/** The main heatmap's shades and, per cell, the canvas pixel at its centre and the colour its shade maps to. */
 export async function cellPixels(page: Page) {
   return page.evaluate(() => {
-    const d = window.__webgpuAttention;
+    const d = window.webgpuAttention;
     const h = d.heatmap!;
     const canvas = document.getElementById('heatmap') as HTMLCanvasElement;
     const img = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height);
     const cells = [];
     for (let row = 0; row < h.rows; row++) {
       for (let col = 0; col < h.cols; col++) {
-        const x = h.x0 + Math.floor((col + 0.5) * h.cell);
-        const y = h.y0 + Math.floor((row + 0.5) * h.cell);
+        const x = Math.floor((h.x0 + (col + 0.5) * h.cell) * h.dpr);
+        const y = Math.floor((h.y0 + (row + 0.5) * h.cell) * h.dpr);
         const at = (y * img.width + x) * 4;
-        const value = h.values[row * h.cols + col]!;
         cells.push({
-          row,
-          col,
-          masked: h.causal && col > row,
+          row, col, masked: h.masked[row * h.cols + col]!,
           rgb: [img.data[at]!, img.data[at + 1]!, img.data[at + 2]!],
-          expected: [...d.colorFor(value)],
+          expected: [...d.colorFor(h.shade[row * h.cols + col]!)],
         });
       }
     }
-    return { layer: h.layer, head: h.head, values: Array.from(h.values), cells, masked: [...d.maskedRgb], hatch: [...d.hatchRgb] };
+    return { layer: h.layer, head: h.head, rows: h.rows, cols: h.cols, orient: h.orient, dpr: h.dpr, canvasWidth: canvas.width, cssWidth: canvas.getBoundingClientRect().width, cells, masked: [...d.maskedRgb], hatch: [...d.hatchRgb] };
   });
+}
+
+/** Checks every drawn cell: masked cells grey, others the colour of their shade; returns the distinct colours. */
+export function checkCells(px: Awaited<ReturnType<typeof cellPixels>>, expect: (v: unknown, m?: string) => { toBe: (x: unknown) => void; toBeLessThanOrEqual: (x: number) => void; toContain: (x: unknown) => void }): number {
+  const distinct = new Set<string>();
+  for (const c of px.cells) {
+    if (c.masked) {
+      expect(c.rgb[0] === c.rgb[1] && c.rgb[1] === c.rgb[2], `masked cell ${c.row},${c.col} is grey`).toBe(true);
+      expect([px.masked[0], px.hatch[0]]).toContain(c.rgb[0]);
+    } else {
+      for (let k = 0; k < 3; k++) expect(Math.abs(c.rgb[k]! - c.expected[k]!), `cell ${c.row},${c.col}`).toBeLessThanOrEqual(2);
+      expect(c.rgb[0] === c.rgb[1] && c.rgb[1] === c.rgb[2]).toBe(false);
+      distinct.add(c.rgb.join());
+    }
+  }
+  return distinct.size;
 }

@@ -7,11 +7,17 @@ import { tokenEmbeddings } from '../../src/model/embeddings.js';
 import { seededArray, streamKey } from '../../src/model/seeded.js';
 import { DEFAULT_TEXT, parseState, serializeState } from '../../web/params.js';
 import { refusal } from '../../web/verify.js';
+import { pageWords } from '../../web/errors.js';
+
+test('engine messages in the page words: field labels, not CLI flags', () => {
+  expect(pageWords('--d-head must be a positive integer, got NaN')).toBe('“d_head” must be a positive integer, got an empty or non-numeric value');
+  expect(pageWords('--seq 3000 exceeds the configured context of 2048 tokens')).toBe('“tokens (seq)” 3000 exceeds the configured context of 2048 tokens');
+});
 
 describe('page state in the URL', () => {
   test('defaults: small preset, the sentence, exact verification, no autorun', () => {
     expect(parseState('')).toEqual({
-      preset: 'small', overrides: {}, seed: 1, input: 'text', text: DEFAULT_TEXT,
+      preset: 'small', weights: 'seeded', bench: 0, orient: 'queries', scale: 'linear', overrides: {}, seed: 1, input: 'text', text: DEFAULT_TEXT,
       contextText: expect.any(String), verify: 'exact', attention: 'auto', autorun: false, force: false,
     });
   });
@@ -24,7 +30,8 @@ describe('page state in the URL', () => {
   });
 
   test('serialize then parse gives the same state', () => {
-    const s = parseState('?layers=3&heads=2&cross=1&mask=0&context-seq=5&input=text&text=hello%20world&context-text=x%20y&seed=9&attention=fused');
+    const s = parseState('?layers=3&heads=2&cross=1&mask=0&context-seq=5&input=text&text=hello%20world&context-text=x%20y&seed=9&attention=fused&example=chapter&bench=10&orient=keys&scale=log&preset=gpt3-widths');
+    expect([s.weights, s.bench, s.orient, s.scale, s.preset]).toEqual(['chapter', 10, 'keys', 'log', 'gpt3-widths']);
     expect(s.attention).toBe('fused');
     expect(parseState('?attention=flash').attention).toBe('auto');
     const again = parseState(serializeState(s, true));
@@ -36,7 +43,7 @@ describe('page state in the URL', () => {
 describe('exact verification cost gate', () => {
   test('small stacks are verified, GPT-3 is refused with a reason', () => {
     expect(refusal(SMALL)).toBeNull();
-    expect(refusal({ ...GPT3, layers: 1, seq: 11, contextSeq: 11 })).toMatch(/^refused: .*verify=none/);
+    expect(refusal({ ...GPT3, layers: 1, seq: 11, contextSeq: 11 })).toMatch(/^refused: .*“verification” to none/);
   });
 });
 
