@@ -1,11 +1,13 @@
 // Constants the WGSL kernels and their TypeScript hosts both rely on, kept in two languages: the
 // shader sizes its register arrays by them, the host refuses tile configs that would overrun those
-// arrays. Read from the .wgsl text and checked against what the host accepts (no GPU needed): if
-// one side changes alone, a tile the host lets through would index past the shader's arrays, which
-// WGSL clamps silently instead of failing.
+// arrays. Read from the .wgsl text and checked against the host's exported copies and against what
+// the host accepts (no GPU needed): if one side changes alone, a tile the host lets through would
+// index past the shader's arrays, which WGSL clamps silently instead of failing.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import * as attention from '../src/kernels/attention.js';
 import { attentionTileProblem, chooseAttentionTile, MAX_FUSED_D_HEAD, type AttentionTile } from '../src/kernels/attention.js';
+import * as matmul from '../src/kernels/matmul.js';
 import { tileProblem, type MatmulTile, type TileLimits } from '../src/kernels/matmul.js';
 
 const shader = (name: string) => readFileSync(new URL(`../shaders/${name}.wgsl`, import.meta.url), 'utf8');
@@ -34,6 +36,10 @@ const HUGE: TileLimits = {
 describe('shaders/matmul.wgsl and src/kernels/matmul.ts', () => {
   const src = shader('matmul');
   const MAX_STAGED = one(src, 'MAX_STAGED');
+
+  it('MAX_STAGED is the same number in both', () => {
+    expect(matmul.MAX_STAGED).toBe(MAX_STAGED);
+  });
 
   it(`register blocks: the shader's RM and RN variants are the rb values tileProblem accepts`, () => {
     const rm = wgslConst(src, 'RM').sort();
@@ -77,6 +83,10 @@ describe('shaders/attention.wgsl and src/kernels/attention.ts', () => {
   const MAX_G = one(src, 'MAX_G');
   const MAX_SC = one(src, 'MAX_SC');
   const ok = (t: AttentionTile, dHead = 16) => attentionTileProblem(t, dHead, HUGE);
+
+  it('RPT, MAX_G and MAX_SC are the same numbers in both', () => {
+    expect({ RPT: attention.RPT, MAX_G: attention.MAX_G, MAX_SC: attention.MAX_SC }).toEqual({ RPT, MAX_G, MAX_SC });
+  });
 
   it(`RPT ${RPT}: rows per thread; br must be a multiple of it, tx at least it`, () => {
     // The shader's TY = BR / RPT threads along the rows, and THREADS = TX·TY ≥ BR needs TX ≥ RPT.

@@ -15,6 +15,3 @@ export const Usage = {
 export const MapMode = {
   READ: 0x0001,
 } as const;
-
-/** @deprecated MapMode.READ: kept until src/gpu/buffers.ts, src/gpu/timing.ts and bench/matmul-tune.ts move to it. */
-export const MAP_READ = MapMode.READ;
