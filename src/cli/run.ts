@@ -1,27 +1,28 @@
 // `webgpu-attention run`: one attention stack on the best adapter, with progress, timings and
 // verification against the float64 CPU reference (exact, or sampled at GPT-3 scale).
 
-import { configFromFlags, intFlag, parseFlags, RUN_FLAGS, type Flags } from './args.js';
-import { printRunSummary, runReport } from './report.js';
+import { intFlag, parseFlags, RUN_FLAGS, type Flags } from './args.js';
+import { watchInterrupts } from './interrupts.js';
 import { progressReporter } from './progress.js';
-import { ConfigError, resolveConfig, type AttentionConfig } from '../model/config.js';
+import { printRunSummary, runReport } from './report.js';
+import { configWithFiles, openFiles } from './run-files.js';
+import { notVerified, printJson, runOutcome, writeOutput } from './run-outcome.js';
+import type { AttentionTuneResult } from '../model/attention-tune.js';
+import { ConfigError, type AttentionConfig } from '../model/config.js';
 import { Engine, type LayerProbe, type LayerProgress, type RunResult } from '../model/engine.js';
 import { layerFlops } from '../model/flops.js';
 import { seededInputs } from '../model/seeded.js';
 import type { Inputs, WeightSource } from '../model/weights.js';
-import { createNodeGpu } from '../node/dawn.js';
-import { defaultTuneStore } from '../node/tune-store.js';
-import type { AttentionTuneResult } from '../model/attention-tune.js';
 import type { TuneResult } from '../kernels/autotune.js';
 import { describeTile } from '../kernels/matmul.js';
-import { inputFileNotes, inputsFromFile, SafetensorsFile, weightFileNotes, weightFileShape, weightsFromFile, writeOutputFile } from '../node/safetensors-file.js';
-import { checkInputPath, checkOutputPath } from '../node/paths.js';
-import { fileLabel } from '../io/safetensors.js';
+import { createNodeGpu } from '../node/dawn.js';
+import { checkOutputPath } from '../node/paths.js';
+import { inputFileNotes, inputsFromFile, weightFileNotes, weightsFromFile } from '../node/safetensors-file.js';
+import { defaultTuneStore } from '../node/tune-store.js';
 import { verifyExactLayers, type Verification } from '../verify/exact.js';
-import { SIGNAL_EXIT, watchInterrupts, type StopSignal } from './interrupts.js';
-import { PACKAGE_VERSION } from '../version.js';
 import { summarizeSampled, verifyLayerSampled, type LayerVerification } from '../verify/sampled.js';
-import { InputError } from '../gpu/errors.js';
+
+export { runOutcome, type RunStatus } from './run-outcome.js';
 
 export const RUN_USAGE = `webgpu-attention run [flags]
   --preset gpt3                    start from GPT-3's shape (d_model 12288, 96 heads × 128, 96 layers, seq 2048)
@@ -141,63 +142,6 @@ export async function runCommand(argv: string[]): Promise<number> {
   }
 }
 
-function notVerified(): Verification {
-  return { mode: 'none', passed: null, maxAbsError: null, maxRelError: null, worstRatio: null, tolerance: 'none', failedLayers: [], detail: 'not verified (--verify none)' };
-}
-
-/** What the run amounts to, in order of precedence: interrupted, non-finite, failed, not verified, passed. */
-export function runOutcome(result: RunResult, v: Verification, signal: StopSignal | null): { status: RunStatus; exitCode: number; message: string } {
-  const planned = result.config.layers;
-  if (signal) {
-    return { status: 'interrupted', exitCode: SIGNAL_EXIT[signal], message: `interrupted (${signal}) after layer ${result.layersRun} of ${planned}${v.mode !== 'none' ? `; verification: ${v.passed === null ? 'incomplete' : v.passed ? 'passed for the layers that ran' : 'FAILED'}` : ''}` };
-  }
-  if (result.firstNonFiniteLayer !== null) {
-    return { status: 'non-finite', exitCode: 3, message: `the output is not finite: the residual stream first held NaN or Inf after layer ${result.firstNonFiniteLayer} (0-based)` };
-  }
-  if (v.passed === false) return { status: 'failed', exitCode: 1, message: `verification FAILED (${v.mode}) in layer(s) ${v.failedLayers.join(', ') || '-'}` };
-  if (v.passed === null) return { status: 'not-verified', exitCode: 0, message: 'not verified (--verify none); the output is finite' };
-  return { status: 'passed', exitCode: 0, message: `verification passed (${v.mode})` };
-}
-
-export type RunStatus = 'passed' | 'failed' | 'not-verified' | 'non-finite' | 'interrupted';
-
-/**
- * The output file, only for a result that can be trusted: passed, or not verified but finite.
- * A failed or non-finite result is written only with --keep-failed-output, an interrupted one
- * only with --keep-partial-output, and then its __metadata__ says so.
- */
-function writeOutput(path: string | null, flags: Flags, result: RunResult, v: Verification, outcome: ReturnType<typeof runOutcome>, engine: Engine):
-  { path: string | null; written: boolean; reason: string } {
-  if (!path) return { path: null, written: false, reason: 'no --output' };
-  const keep = outcome.status === 'interrupted' ? flags['keep-partial-output'] === true
-    : outcome.status === 'failed' || outcome.status === 'non-finite' ? flags['keep-failed-output'] === true : true;
-  if (!keep) {
-    const flag = outcome.status === 'interrupted' ? '--keep-partial-output' : '--keep-failed-output';
-    const reason = `not written: the run is ${outcome.status} (${flag} writes it anyway, marked as such)`;
-    console.error(`--output ${reason}`);
-    return { path, written: false, reason };
-  }
-  writeOutputFile(path, result.output, result.config, {
-    'webgpu-attention.version': PACKAGE_VERSION,
-    'webgpu-attention.config': JSON.stringify(result.config),
-    'webgpu-attention.adapter': result.adapter.name,
-    'webgpu-attention.precision': 'f32',
-    'webgpu-attention.attention': result.plan.attention,
-    'webgpu-attention.verify': v.mode,
-    'webgpu-attention.verdict': v.passed === null ? 'not verified' : v.passed ? 'passed' : 'failed',
-    'webgpu-attention.status': outcome.status,
-    'webgpu-attention.layers-run': `${result.layersRun} of ${result.config.layers}`,
-    'webgpu-attention.partial': String(result.layersRun < result.config.layers),
-    'webgpu-attention.finite': String(result.firstNonFiniteLayer === null),
-    'webgpu-attention.engine-adapter-software': String(engine.adapter.isSoftware),
-  });
-  return { path, written: true, reason: outcome.status };
-}
-
-/** Prints the JSON report and resolves once it is flushed: a piped stdout is written asynchronously. */
-function printJson(report: unknown): Promise<void> {
-  return new Promise((resolve, reject) => process.stdout.write(JSON.stringify(report, null, 2) + '\n', (e) => (e ? reject(e) : resolve())));
-}
 
 function attentionFlag(flags: Flags): 'auto' | 'fused' | 'materialized' {
   const value = (flags.attention as string | undefined) ?? 'auto';
@@ -225,59 +169,6 @@ async function tune(engine: Engine, flags: Flags, dHead: number, attentionFlag: 
   return { matmul, attention };
 }
 
-function openFiles(flags: Flags): { weights: SafetensorsFile | null; input: SafetensorsFile | null } {
-  // `--weights ""` (an unset shell variable) is an error, never a silent fall-back to seeded weights.
-  const open = (flag: 'weights' | 'input') => (flags[flag] === undefined ? null : new SafetensorsFile(checkInputPath(`--${flag}`, String(flags[flag])).path, `--${flag}`));
-  const weights = open('weights');
-  try {
-    return { weights, input: open('input') };
-  } catch (e) {
-    weights?.close();
-    throw e;
-  }
-}
-
-/** Flags first; dimensions the flags leave open come from the files' shapes, which must agree. */
-function configWithFiles(flags: Flags, files: { weights: SafetensorsFile | null; input: SafetensorsFile | null }): AttentionConfig {
-  const { base, overrides } = configFromFlags(flags);
-  const agree = (flag: string, given: number | undefined, found: number, where: string): number => {
-    if (given !== undefined && given !== found) throw new ConfigError(`${flag} ${given} disagrees with ${where}, which gives ${found}`);
-    return found;
-  };
-  if (files.weights) {
-    const w = weightFileShape(files.weights);
-    const where = `${fileLabel(files.weights.path)} (${'layers.0.self_attn.q_proj.weight'} [${w.inner}, ${w.dModel}])`;
-    overrides.dModel = agree('--d-model', overrides.dModel, w.dModel, where);
-    if (overrides.layers === undefined) overrides.layers = w.layers;
-    else if (overrides.layers > w.layers) throw new ConfigError(`--layers ${overrides.layers} exceeds the ${w.layers} layers in ${fileLabel(files.weights.path)}`);
-    if (overrides.heads === undefined && overrides.dHead === undefined) {
-      throw new ConfigError(`--heads or --d-head is needed: ${fileLabel(files.weights.path)} gives heads·d_head = ${w.inner} only`);
-    }
-    if (overrides.heads === undefined) overrides.heads = w.inner / overrides.dHead!;
-    if (overrides.dHead === undefined) overrides.dHead = w.inner / overrides.heads;
-    if (!Number.isInteger(overrides.heads) || !Number.isInteger(overrides.dHead) || overrides.heads * overrides.dHead !== w.inner) {
-      throw new ConfigError(`--heads × --d-head must equal ${w.inner} (the rows of W_Q in ${fileLabel(files.weights.path)})`);
-    }
-    if (w.bias) overrides.bias = true;
-    if (overrides.bias && !w.bias) throw new ConfigError(`--bias: ${fileLabel(files.weights.path)} has no biases`);
-    if (overrides.norm === undefined && w.layerNorm) overrides.norm = 'layernorm';
-    if (overrides.norm === 'layernorm' && !w.layerNorm) {
-      throw new ConfigError(`--norm layernorm: ${fileLabel(files.weights.path)} has no layers.{l}.input_layernorm.weight and .bias`);
-    }
-  }
-  if (files.input) {
-    const x = files.input.shape('x');
-    if (!x || x.length !== 2) throw new InputError(`${fileLabel(files.input.path)}: no 2-D tensor 'x' [seq, d_model]`);
-    overrides.seq = agree('--seq', overrides.seq, x[0]!, `${fileLabel(files.input.path)} (x [${x.join(', ')}])`);
-    overrides.dModel = agree('--d-model', overrides.dModel, x[1]!, `${fileLabel(files.input.path)} (x [${x.join(', ')}])`);
-    if (overrides.cross) {
-      const c = files.input.shape('context');
-      if (!c && flags['context-seq'] === undefined) throw new InputError(`${fileLabel(files.input.path)}: --cross needs a tensor 'context' [context_seq, d_model]`);
-      if (c) overrides.contextSeq = agree('--context-seq', overrides.contextSeq, c[0]!, `${fileLabel(files.input.path)} (context [${c.join(', ')}])`);
-    }
-  }
-  return resolveConfig(overrides, base);
-}
 
 function verifyMode(flags: Flags, cfg: AttentionConfig): 'exact' | 'sampled' | 'none' {
   const cpuFlops = layerFlops(cfg).total * cfg.layers;

@@ -35,8 +35,6 @@ export interface LayerBuffers {
   wo: GPUBuffer;
   /** [q (inner), k (inner), v (inner), o (dModel)] when the config has biases. */
   bias: GPUBuffer | null;
-  /** Bound where a kernel has no bias: WebGPU needs every binding filled. */
-  dummy: GPUBuffer;
 }
 
 export interface Stage {
@@ -84,7 +82,7 @@ export async function prepareLayer(
         transB: true, accumulate,
         bias: biasOffset === null ? undefined : { buffer: b.bias! }, offBias: (biasOffset ?? 0) + n0,
         ...tiles,
-      }, b.dummy));
+      }));
     }
     return list;
   };
@@ -131,7 +129,7 @@ export async function prepareLayer(
         alpha: 1 / Math.sqrt(cfg.dHead), transB: true,
         causal: cfg.mask ? 'skip-masked-tiles' : 'none', causalOffset,
         ...tiles,
-      }, b.dummy)],
+      })],
     });
     stages.push({
       name: 'softmax',
@@ -154,7 +152,7 @@ export async function prepareLayer(
         transB: false,
         causal: cfg.mask ? 'limit-k' : 'none', causalOffset,
         ...tiles,
-      }, b.dummy)],
+      })],
     });
   }
 

@@ -52,7 +52,6 @@ export class RunBuffers {
       wv: alloc(inner * cfg.dModel, 'W_V'),
       wo: alloc(cfg.dModel * inner, 'W_O'),
       bias: cfg.bias ? alloc(3 * inner + cfg.dModel, 'biases') : null,
-      dummy: alloc(4, 'no bias'),
     };
     this.layerInput = options.keepLayerInput ? alloc(cfg.seq * cfg.dModel, 'layer input') : null;
     this.patterns = options.capturePatterns ? alloc(cfg.layers * cfg.heads * cfg.seq * cfg.contextSeq, 'captured patterns') : null;

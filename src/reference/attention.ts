@@ -4,30 +4,11 @@
 
 import type { AttentionConfig } from '../model/config.js';
 import { layerNorm } from './layernorm.js';
-import {
-  biasScale,
-  seededArray,
-  seededLayerNorm,
-  streamKey,
-  weightScale,
-  weightStream,
-  type Projection,
-} from '../model/seeded.js';
+import { seededArray, seededLayerNorm, seededTensor, type Projection } from '../model/seeded.js';
+import type { LayerTensors } from '../model/weights.js';
 
-/** One layer in PyTorch Linear layout: q, k, v [heads·dHead, dModel]; o [dModel, heads·dHead]. */
-export interface LayerWeights {
-  q: Float32Array;
-  k: Float32Array;
-  v: Float32Array;
-  o: Float32Array;
-  qBias?: Float32Array;
-  kBias?: Float32Array;
-  vBias?: Float32Array;
-  oBias?: Float32Array;
-  /** LayerNorm gain and bias [dModel] (norm 'layernorm'). */
-  lnGain?: Float32Array;
-  lnBias?: Float32Array;
-}
+/** One layer in PyTorch Linear layout (model/weights.ts): q, k, v [heads·dHead, dModel]; o [dModel, heads·dHead]. */
+export type LayerWeights = LayerTensors;
 
 export interface LayerResult {
   /** Output [seq, dModel]: x + attn·Woᵀ (+ bo). */
@@ -259,19 +240,12 @@ export function attentionStack(
 
 /** The weights the GPU fills in place (shaders/fill_random.wgsl), element i of each tensor row-major. */
 export function seededLayerWeights(seed: number, layer: number, cfg: AttentionConfig): LayerWeights {
-  const width = cfg.heads * cfg.dHead;
-  const fanIn = (p: Projection): number => (p === 'o' ? width : cfg.dModel);
-  const weight = (p: Projection): Float32Array =>
-    seededArray(streamKey(seed, weightStream(layer, p)), width * cfg.dModel, weightScale(fanIn(p)));
-  const bias = (p: Projection): Float32Array =>
-    seededArray(streamKey(seed, weightStream(layer, p, true)), p === 'o' ? cfg.dModel : width, biasScale(fanIn(p)));
-  const w: LayerWeights = { q: weight('q'), k: weight('k'), v: weight('v'), o: weight('o') };
-  if (cfg.bias) {
-    w.qBias = bias('q');
-    w.kBias = bias('k');
-    w.vBias = bias('v');
-    w.oBias = bias('o');
-  }
+  const tensor = (p: Projection, isBias: boolean): Float32Array => {
+    const t = seededTensor(seed, layer, p, isBias, cfg);
+    return seededArray(t.key, t.count, t.scale);
+  };
+  const w: LayerWeights = { q: tensor('q', false), k: tensor('k', false), v: tensor('v', false), o: tensor('o', false) };
+  if (cfg.bias) Object.assign(w, { qBias: tensor('q', true), kBias: tensor('k', true), vBias: tensor('v', true), oBias: tensor('o', true) });
   if (cfg.norm === 'layernorm') {
     const ln = seededLayerNorm(seed, layer, cfg.dModel);
     w.lnGain = ln.gain;

@@ -10,7 +10,7 @@
 
 import { innerWidth, type AttentionConfig } from '../model/config.js';
 import type { LayerProbe } from '../model/engine.js';
-import { biasScale, hash32, seededArray, seededLayerNorm, streamKey, weightScale, weightStream, type Projection } from '../model/seeded.js';
+import { freshSeed, hash32, seededArray, seededLayerNorm, seededTensor, streamKey, type Projection } from '../model/seeded.js';
 import type { LayerTensors, WeightSource } from '../model/weights.js';
 import type { Verification } from './exact.js';
 import { BOUND_LAMBDA, coreError, layerNormError } from './layer-bound.js';
@@ -150,7 +150,6 @@ export function checkAttentionCore(
 
 /** Weights of one layer as Freivalds rows, plus biases: seeded keys (nothing materialized) or tensors. */
 async function layerSource(cfg: AttentionConfig, layer: number, weights: WeightSource) {
-  const inner = innerWidth(cfg);
   if (weights.kind === 'tensors') {
     const t: LayerTensors = await weights.layer(layer);
     const rows = (p: Projection): WeightRows => ({ kind: 'tensor', data: t[p] });
@@ -158,10 +157,15 @@ async function layerSource(cfg: AttentionConfig, layer: number, weights: WeightS
     const ln = t.lnGain && t.lnBias ? { gain: t.lnGain, bias: t.lnBias } : null;
     return { rows, bias: (p: Projection) => (cfg.bias ? bias[p] ?? null : null), ln };
   }
-  const fanIn = (p: Projection) => (p === 'o' ? inner : cfg.dModel);
-  const rows = (p: Projection): WeightRows => ({ kind: 'seeded', key: streamKey(weights.seed, weightStream(layer, p)), scale: weightScale(fanIn(p)) });
-  const bias = (p: Projection) =>
-    cfg.bias ? seededArray(streamKey(weights.seed, weightStream(layer, p, true)), p === 'o' ? cfg.dModel : inner, biasScale(fanIn(p))) : null;
+  const rows = (p: Projection): WeightRows => {
+    const t = seededTensor(weights.seed, layer, p, false, cfg);
+    return { kind: 'seeded', key: t.key, scale: t.scale };
+  };
+  const bias = (p: Projection) => {
+    if (!cfg.bias) return null;
+    const t = seededTensor(weights.seed, layer, p, true, cfg);
+    return seededArray(t.key, t.count, t.scale);
+  };
   return { rows, bias, ln: cfg.norm === 'layernorm' ? seededLayerNorm(weights.seed, layer, cfg.dModel) : null };
 }
 
@@ -183,7 +187,7 @@ export async function verifyLayerSampled(
   const vectors = options.vectors ?? SAMPLED_DEFAULTS.vectors;
   const samples = options.samples ?? SAMPLED_DEFAULTS.samples;
   const lambda = options.lambda ?? SAMPLED_DEFAULTS.lambda;
-  const seed = (options.seed ?? randomSeed()) >>> 0;
+  const seed = (options.seed ?? freshSeed()) >>> 0;
   const inner = innerWidth(cfg);
   if (cfg.cross && (!context || context.length !== cfg.contextSeq * cfg.dModel)) {
     throw new Error(`sampled verification of cross-attention needs the context [${cfg.contextSeq}, ${cfg.dModel}]`);
@@ -249,11 +253,6 @@ export function checkLayerNorm(cfg: AttentionConfig, x: Float32Array, xn: Float3
   };
 }
 
-function randomSeed(): number {
-  const a = new Uint32Array(1);
-  globalThis.crypto.getRandomValues(a);
-  return a[0]!;
-}
 
 /**
  * One Verification for the run: every layer must pass. The detection bound is stated relative

@@ -1,0 +1,68 @@
+// What a run amounts to, and what it leaves behind: its status and exit code (never "passed"
+// for what was not checked), the output file only when the result can be trusted (with
+// __metadata__ saying how it was made), and the JSON report, flushed before the process exits.
+
+import type { Engine, RunResult } from '../model/engine.js';
+import { writeOutputFile } from '../node/safetensors-file.js';
+import type { Verification } from '../verify/exact.js';
+import { PACKAGE_VERSION } from '../version.js';
+import type { Flags } from './args.js';
+import { SIGNAL_EXIT, type StopSignal } from './interrupts.js';
+
+export function notVerified(): Verification {
+  return { mode: 'none', passed: null, maxAbsError: null, maxRelError: null, worstRatio: null, tolerance: 'none', failedLayers: [], detail: 'not verified (--verify none)' };
+}
+
+/** What the run amounts to, in order of precedence: interrupted, non-finite, failed, not verified, passed. */
+export function runOutcome(result: RunResult, v: Verification, signal: StopSignal | null): { status: RunStatus; exitCode: number; message: string } {
+  const planned = result.config.layers;
+  if (signal) {
+    return { status: 'interrupted', exitCode: SIGNAL_EXIT[signal], message: `interrupted (${signal}) after layer ${result.layersRun} of ${planned}${v.mode !== 'none' ? `; verification: ${v.passed === null ? 'incomplete' : v.passed ? 'passed for the layers that ran' : 'FAILED'}` : ''}` };
+  }
+  if (result.firstNonFiniteLayer !== null) {
+    return { status: 'non-finite', exitCode: 3, message: `the output is not finite: the residual stream first held NaN or Inf after layer ${result.firstNonFiniteLayer} (0-based)` };
+  }
+  if (v.passed === false) return { status: 'failed', exitCode: 1, message: `verification FAILED (${v.mode}) in layer(s) ${v.failedLayers.join(', ') || '-'}` };
+  if (v.passed === null) return { status: 'not-verified', exitCode: 0, message: 'not verified (--verify none); the output is finite' };
+  return { status: 'passed', exitCode: 0, message: `verification passed (${v.mode})` };
+}
+
+export type RunStatus = 'passed' | 'failed' | 'not-verified' | 'non-finite' | 'interrupted';
+
+/**
+ * The output file, only for a result that can be trusted: passed, or not verified but finite.
+ * A failed or non-finite result is written only with --keep-failed-output, an interrupted one
+ * only with --keep-partial-output, and then its __metadata__ says so.
+ */
+export function writeOutput(path: string | null, flags: Flags, result: RunResult, v: Verification, outcome: ReturnType<typeof runOutcome>, engine: Engine):
+  { path: string | null; written: boolean; reason: string } {
+  if (!path) return { path: null, written: false, reason: 'no --output' };
+  const keep = outcome.status === 'interrupted' ? flags['keep-partial-output'] === true
+    : outcome.status === 'failed' || outcome.status === 'non-finite' ? flags['keep-failed-output'] === true : true;
+  if (!keep) {
+    const flag = outcome.status === 'interrupted' ? '--keep-partial-output' : '--keep-failed-output';
+    const reason = `not written: the run is ${outcome.status} (${flag} writes it anyway, marked as such)`;
+    console.error(`--output ${reason}`);
+    return { path, written: false, reason };
+  }
+  writeOutputFile(path, result.output, result.config, {
+    'webgpu-attention.version': PACKAGE_VERSION,
+    'webgpu-attention.config': JSON.stringify(result.config),
+    'webgpu-attention.adapter': result.adapter.name,
+    'webgpu-attention.precision': 'f32',
+    'webgpu-attention.attention': result.plan.attention,
+    'webgpu-attention.verify': v.mode,
+    'webgpu-attention.verdict': v.passed === null ? 'not verified' : v.passed ? 'passed' : 'failed',
+    'webgpu-attention.status': outcome.status,
+    'webgpu-attention.layers-run': `${result.layersRun} of ${result.config.layers}`,
+    'webgpu-attention.partial': String(result.layersRun < result.config.layers),
+    'webgpu-attention.finite': String(result.firstNonFiniteLayer === null),
+    'webgpu-attention.engine-adapter-software': String(engine.adapter.isSoftware),
+  });
+  return { path, written: true, reason: outcome.status };
+}
+
+/** Prints the JSON report and resolves once it is flushed: a piped stdout is written asynchronously. */
+export function printJson(report: unknown): Promise<void> {
+  return new Promise((resolve, reject) => process.stdout.write(JSON.stringify(report, null, 2) + '\n', (e) => (e ? reject(e) : resolve())));
+}
