@@ -19,7 +19,7 @@ const cases: GoldenCase[] = existsSync(casesPath) ? JSON.parse(readFileSync(case
 
 describe('engine vs golden cases', () => {
   it('finds the golden cases', () => {
-    expect(existsSync(casesPath), `golden cases not found at ${casesPath} (set GOLDEN_DIR)`).toBe(true);
+    expect(existsSync(casesPath), `golden cases not found at ${casesPath} (test/golden is committed with the project)`).toBe(true);
     expect(cases.length).toBeGreaterThan(0);
   });
   for (const c of cases) {
