@@ -127,11 +127,22 @@ describe.each<Profile>(['swiftshader', 'compat'])('page on %s', (profile) => {
   });
 
   test('benchmark mode: warm-up, timed repeats with median/min/max, compilation apart, JSON', async () => {
+    // Record every progress line: the wait for compilation must be visible, not "layer 0/N".
+    await page.addInitScript(() => {
+      const seen: string[] = ((window as unknown as { __progress: string[] }).__progress = []);
+      addEventListener('DOMContentLoaded', () => {
+        const el = document.getElementById('progress-text')!;
+        new MutationObserver(() => seen.push(el.textContent ?? '')).observe(el, { childList: true, characterData: true, subtree: true });
+      });
+    });
     await page.goto(server.url() + SMALL_RUN + '&bench=5');
     const outcome = await waitForOutcome(page, 90_000);
     expect(outcome.error, `#error: ${outcome.error}`).toBe('');
     const r = await lastRun(page);
     expect(r.benchmark.repeats).toBe(5);
+    const progress = await page.evaluate(() => (window as unknown as { __progress: string[] }).__progress);
+    expect(progress.some((p) => /^warm-up run: compiling shaders and allocating buffers… \d+\.\d s$/.test(p))).toBe(true);
+    expect(progress).toContain('timed run 5/5');
     expect(r.benchmark.samples).toHaveLength(5);
     const b = r.benchmark.totalMs;
     expect(b.min).toBeLessThanOrEqual(b.median);
