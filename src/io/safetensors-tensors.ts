@@ -4,8 +4,13 @@
 import { escapeUntrusted } from './escape.js';
 import { fail, quoteName, LITTLE_ENDIAN, METADATA_KEY, elementCount, isIndex, isWellFormed, sameShape, shortList, type ParsedSafetensors, type TensorInfo } from './safetensors-core.js';
 import { parseSafetensorsHeader } from './safetensors-parse.js';
+import { decodeHalf, encodeF16 } from './half.js';
 
-/** The header entry of an F32 tensor, checked for presence, dtype and shape (no data read). */
+/** The float dtypes read as f32: F16 and BF16 widen exactly (every value is an f32). */
+export const FLOAT_DTYPES = ['F32', 'F16', 'BF16'] as const;
+export type FloatDtype = (typeof FLOAT_DTYPES)[number];
+
+/** The header entry of a float tensor read as f32 (F32, F16 or BF16), checked for presence, dtype and shape (no data read). */
 export function f32TensorInfo(parsed: ParsedSafetensors, name: string, expectedShape?: number[], what = 'file'): TensorInfo {
   const info = parsed.tensors.get(name);
   if (!info) {
@@ -14,7 +19,9 @@ export function f32TensorInfo(parsed: ParsedSafetensors, name: string, expectedS
     const more = names.length > 4 ? `, … (${names.length} in all)` : '';
     fail(what, 'missing-tensor', `no tensor ${quoteName(name)}; it has ${names.length ? shown + more : 'no tensors'}`);
   }
-  if (info.dtype !== 'F32') fail(what, 'tensor-dtype', `tensor ${quoteName(name)} has dtype ${info.dtype}, expected F32`, name, true);
+  if (!(FLOAT_DTYPES as readonly string[]).includes(info.dtype)) {
+    fail(what, 'tensor-dtype', `tensor ${quoteName(name)} has dtype ${info.dtype}, expected F32, F16 or BF16`, name, true);
+  }
   if (expectedShape && !sameShape(info.shape, expectedShape)) {
     fail(what, 'tensor-shape', `tensor ${quoteName(name)} has shape [${shortList(info.shape)}], expected [${expectedShape.join(', ')}]`, name, true);
   }
@@ -32,8 +39,8 @@ export function tensorBytes(bytes: Uint8Array, parsed: ParsedSafetensors, name: 
 }
 
 /**
- * One F32 tensor as an aligned Float32Array copy (the data in the file may sit at any
- * byte offset), checked for dtype, shape and finite values.
+ * One float tensor (F32, or F16 / BF16 widened exactly) as an aligned Float32Array copy (the data
+ * in the file may sit at any byte offset), checked for dtype, shape and finite values.
  */
 export function getF32(
   bytes: Uint8Array,
@@ -42,10 +49,15 @@ export function getF32(
   expectedShape?: number[],
   what = 'file',
 ): Float32Array {
-  f32TensorInfo(parsed, name, expectedShape, what);
-  const out = decodeF32(tensorBytes(bytes, parsed, name, what));
+  const info = f32TensorInfo(parsed, name, expectedShape, what);
+  const out = decodeFloat(tensorBytes(bytes, parsed, name, what), info.dtype as FloatDtype);
   assertFinite(name, out, what);
   return out;
+}
+
+/** Little-endian F32, F16 or BF16 bytes to a fresh, aligned Float32Array (exact). */
+export function decodeFloat(raw: Uint8Array, dtype: FloatDtype): Float32Array {
+  return dtype === 'F32' ? decodeF32(raw) : decodeHalf(raw, dtype);
 }
 
 /** Little-endian f32 bytes to a fresh, aligned Float32Array. */
@@ -76,7 +88,7 @@ export function assertFinite(name: string, data: ArrayLike<number>, what = 'file
  * checked by the strict reader before it is returned.
  */
 export function serializeSafetensors(
-  tensors: Record<string, { shape: number[]; data: Float32Array }>,
+  tensors: Record<string, { shape: number[]; data: Float32Array; dtype?: 'F32' | 'F16' }>,
   metadata?: Record<string, string>,
 ): Uint8Array {
   const bad = (detail: string, tensor?: string): never => fail('write', 'write', detail, tensor);
@@ -93,6 +105,8 @@ export function serializeSafetensors(
     }
     parts.push(`${JSON.stringify(METADATA_KEY)}:{${kv.join(',')}}`);
   }
+  // Each tensor's bytes first: narrowing to F16 refuses a value past its range, naming the tensor.
+  const blobs: Uint8Array[] = [];
   let offset = 0;
   for (const name of names) {
     const t = tensors[name]!;
@@ -103,8 +117,13 @@ export function serializeSafetensors(
     if (count === null || t.data.length !== count) {
       return bad(`shape [${shortList(t.shape)}] needs ${count ?? 'too many'} values, got ${t.data.length}`, name);
     }
-    parts.push(`${JSON.stringify(name)}:{"dtype":"F32","shape":[${t.shape.join(',')}],"data_offsets":[${offset},${offset + 4 * count}]}`);
-    offset += 4 * count;
+    const dtype = t.dtype ?? 'F32';
+    const blob = dtype === 'F16'
+      ? encodeF16(t.data, (i, v) => bad(`value ${v} at index ${i} is beyond F16's range (±65504)`, name))
+      : encodeF32(t.data);
+    parts.push(`${JSON.stringify(name)}:{"dtype":"${dtype}","shape":[${t.shape.join(',')}],"data_offsets":[${offset},${offset + blob.length}]}`);
+    blobs.push(blob);
+    offset += blob.length;
   }
   const json = new TextEncoder().encode(`{${parts.join(',')}}`);
   const padded = Math.ceil(json.length / 8) * 8;
@@ -113,17 +132,20 @@ export function serializeSafetensors(
   out.set(json, 8);
   out.fill(0x20, 8 + json.length, 8 + padded);
   let at = 8 + padded;
-  for (const name of names) {
-    const data = tensors[name]!.data;
-    if (LITTLE_ENDIAN) {
-      out.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), at);
-    } else {
-      const view = new DataView(out.buffer);
-      for (let i = 0; i < data.length; i++) view.setFloat32(at + 4 * i, data[i]!, true);
-    }
-    at += data.byteLength;
+  for (const blob of blobs) {
+    out.set(blob, at);
+    at += blob.length;
   }
   parseSafetensorsHeader(out, 'written file'); // the writer's output always passes the reader
+  return out;
+}
+
+/** f32 values to little-endian bytes. */
+function encodeF32(data: Float32Array): Uint8Array {
+  if (LITTLE_ENDIAN) return new Uint8Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength));
+  const out = new Uint8Array(4 * data.length);
+  const view = new DataView(out.buffer);
+  for (let i = 0; i < data.length; i++) view.setFloat32(4 * i, data[i]!, true);
   return out;
 }
 

@@ -8,7 +8,7 @@ import { openInputFile } from './paths.js';
 import { innerWidth, type AttentionConfig } from '../model/config.js';
 import type { Inputs, LayerTensors, WeightSource } from '../model/weights.js';
 import {
-  assertFinite, decodeF32, f32TensorInfo, fileLabel, headerLength, layerNormName, parseSafetensorsHeader, serializeSafetensors,
+  assertFinite, decodeFloat, f32TensorInfo, type FloatDtype, fileLabel, headerLength, layerNormName, parseSafetensorsHeader, serializeSafetensors,
   weightName, SafetensorsError, type ParsedSafetensors,
 } from '../io/safetensors.js';
 import { ignoredTensorsNote, layerSet, layersUsedNote } from '../io/layer-set.js';
@@ -49,7 +49,7 @@ export class SafetensorsFile {
 
   read(name: string, shape?: number[]): Float32Array {
     const info = f32TensorInfo(this.parsed, name, shape, this.path);
-    const data = decodeF32(this.readBytes(info.begin, info.end - info.begin));
+    const data = decodeFloat(this.readBytes(info.begin, info.end - info.begin), info.dtype as FloatDtype);
     assertFinite(name, data, this.path);
     return data;
   }

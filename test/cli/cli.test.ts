@@ -155,12 +155,12 @@ describe('webgpu-attention run', () => {
     new DataView(bad.buffer).setBigUint64(0, 9000n, true);
     writeFileSync(join(dir, 'bad.safetensors'), bad);
     expect(cli('run', '--weights', join(dir, 'bad.safetensors'), '--heads', '2').stderr).toMatch(/header length 9000 exceeds the file size 16/);
-    const header = JSON.stringify({ x: { dtype: 'F16', shape: [2, 4], data_offsets: [0, 16] } });
+    const header = JSON.stringify({ x: { dtype: 'I16', shape: [2, 4], data_offsets: [0, 16] } });
     const f16 = new Uint8Array(8 + header.length + 16);
     new DataView(f16.buffer).setBigUint64(0, BigInt(header.length), true);
     f16.set(new TextEncoder().encode(header), 8);
-    writeFileSync(join(dir, 'f16.safetensors'), f16);
-    expect(cli('run', '--input', join(dir, 'f16.safetensors'), '--d-model', '4', '--heads', '2', '--d-head', '2').stderr).toMatch(/'x' has dtype F16, expected F32/);
+    writeFileSync(join(dir, 'i16.safetensors'), f16);
+    expect(cli('run', '--input', join(dir, 'i16.safetensors'), '--d-model', '4', '--heads', '2', '--d-head', '2').stderr).toMatch(/'x' has dtype I16, expected F32, F16 or BF16/);
   });
 
   it('the GPT-3 preset: refused on a software adapter without --force, with an estimate; on a GPU, not refused, and one full-width layer verifies', () => {
