@@ -12,12 +12,17 @@ export async function paramsCommand(argv: string[]): Promise<number> {
   const p = parameterCount(cfg);
   const f = layerFlops(cfg);
   const inner = innerWidth(cfg);
-  // Bytes one layer moves at least once in fp32: its weights, x in and out, q/k/v, weighted sums, and
-  // the materialized pattern written and read twice (softmax in place, then pattern·V).
-  const weightsBytes = 4 * p.perLayer;
-  const activationBytes = 4 * (2 * cfg.seq * cfg.dModel + cfg.seq * inner * 2 + 2 * cfg.contextSeq * inner);
-  const patternBytes = 4 * cfg.heads * cfg.seq * cfg.contextSeq * 4;
-  const layerBytes = weightsBytes + activationBytes + patternBytes;
+  // Bytes one layer moves at least once: its weights, x in and out (f32 in both precisions: the
+  // residual stream), q/k/v, weighted sums, and the materialized pattern written and read twice
+  // (softmax in place, then pattern·V). f16 halves all but x.
+  const bytes = (half: number) => {
+    const weights = half * p.perLayer;
+    const activations = 4 * 2 * cfg.seq * cfg.dModel + half * (cfg.seq * inner * 2 + 2 * cfg.contextSeq * inner);
+    const pattern = half * cfg.heads * cfg.seq * cfg.contextSeq * 4;
+    return { weightsPerLayer: weights, perLayer: weights + activations + pattern, total: (weights + activations + pattern) * cfg.layers, weightsTotal: weights * cfg.layers };
+  };
+  const perPrecision = { f32: bytes(4), f16: bytes(2) };
+  const layerBytes = perPrecision[cfg.precision].perLayer;
   const report = {
     config: cfg,
     parameters: {
@@ -34,6 +39,8 @@ export async function paramsCommand(argv: string[]): Promise<number> {
       flopsTotal: f.total * cfg.layers,
       bytesPerLayer: layerBytes,
       bytesTotal: layerBytes * cfg.layers,
+      /** Bytes moved and weight bytes, per precision (f16 halves all but the f32 residual stream). */
+      bytesPerPrecision: perPrecision,
     },
   };
   if (flags.json) {
@@ -47,6 +54,8 @@ export async function paramsCommand(argv: string[]): Promise<number> {
   console.log(`total (${cfg.layers} layers): ${n(p.total)} attention parameters`);
   console.log(`one forward pass: ${(f.total * cfg.layers / 1e12).toFixed(2)} TFLOP ` +
     `(per layer ${(f.projections / 1e9).toFixed(1)} GFLOP projections + ${(f.attentionCore / 1e9).toFixed(1)} GFLOP attention core), ` +
-    `at least ${formatBytes(layerBytes * cfg.layers)} moved in fp32 (${formatBytes(layerBytes)} per layer)`);
+    `at least ${formatBytes(perPrecision.f32.total)} moved in f32 (${formatBytes(perPrecision.f32.perLayer)} per layer), ` +
+    `${formatBytes(perPrecision.f16.total)} in f16`);
+  console.log(`weights: ${formatBytes(perPrecision.f32.weightsTotal)} in f32, ${formatBytes(perPrecision.f16.weightsTotal)} in f16`);
   return 0;
 }

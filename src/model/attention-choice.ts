@@ -70,7 +70,7 @@ export async function tuneAttentionChoice(
   const shape = tuneShape(dHead, software);
   const cfg: AttentionConfig = {
     layers: 4, heads: shape.heads, dHead, dModel: shape.heads * dHead, seq: shape.seq, context: Math.max(2048, shape.seq),
-    mask: true, cross: false, contextSeq: shape.seq, bias: false, norm: 'none',
+    mask: true, cross: false, contextSeq: shape.seq, bias: false, norm: 'none', precision: 'f32',
   };
   let materializedMs: number;
   let fusedMs: number;

@@ -25,10 +25,19 @@ export interface AttentionConfig {
    * given); 'none' is the chapter's bare block x + Attn(x).
    */
   norm: NormKind;
+  /**
+   * Storage of weights, activations, q/k/v, patterns and weighted sums: 'f32', or 'f16' (half the
+   * bytes; every dot product, softmax and LayerNorm statistic still accumulated in f32). The
+   * residual stream x is f32 in both: it sums 96 layers of small updates, which f16's 11-bit
+   * significand would round away. Default 'f32'.
+   */
+  precision: PrecisionKind;
 }
 
 export type NormKind = 'none' | 'layernorm';
 export const NORM_KINDS: readonly NormKind[] = ['none', 'layernorm'];
+export type PrecisionKind = 'f32' | 'f16';
+export const PRECISIONS: readonly PrecisionKind[] = ['f32', 'f16'];
 
 /** GPT-3 175B's attention: d_model 12288, 96 heads of 128, 96 layers, context 2048. */
 export const GPT3: AttentionConfig = Object.freeze({
@@ -43,6 +52,7 @@ export const GPT3: AttentionConfig = Object.freeze({
   contextSeq: 2048,
   bias: false,
   norm: 'layernorm', // GPT-3 is a pre-LN transformer
+  precision: 'f32',
 });
 
 export const PRESETS: Record<string, AttentionConfig> = { gpt3: GPT3 };
@@ -84,6 +94,7 @@ export function validateConfig(c: AttentionConfig): void {
   if (c.contextSeq > c.context) {
     throw new ConfigError(`--context-seq ${c.contextSeq} exceeds the configured context of ${c.context} tokens`);
   }
+  if (!PRECISIONS.includes(c.precision)) throw new ConfigError(`--precision must be ${PRECISIONS.join(' or ')}, got '${String(c.precision)}'`);
   if (!NORM_KINDS.includes(c.norm)) throw new ConfigError(`--norm must be ${NORM_KINDS.join(' or ')}, got '${String(c.norm)}'`);
   if (c.cross && c.mask) throw new ConfigError('--cross cannot be combined with a causal mask: cross-attention is never masked');
   if (!c.cross && c.contextSeq !== c.seq) {
@@ -103,6 +114,7 @@ export const SMALL: AttentionConfig = Object.freeze({
   contextSeq: 33,
   bias: false,
   norm: 'none',
+  precision: 'f32',
 });
 
 export function flagName(key: string): string {

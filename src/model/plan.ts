@@ -31,6 +31,8 @@ export interface PlanOptions {
 export interface BufferPlan {
   name: string;
   elements: number;
+  /** Bytes per element: 4 (f32), or 2 for what f16 precision stores in half. */
+  bytesPer: number;
 }
 
 export interface MemoryPlan {
@@ -46,34 +48,37 @@ export interface MemoryPlan {
 }
 
 const F32 = 4;
+const bytesOf = (b: BufferPlan): number => b.elements * b.bytesPer;
 
 export function planMemory(cfg: AttentionConfig, limits: PlanLimits, options: PlanOptions = {}): MemoryPlan {
   const binding = limits.maxStorageBufferBindingSize;
   const inner = innerWidth(cfg);
+  // f16 precision halves everything but the residual stream x (config.ts says why).
+  const half = cfg.precision === 'f16' ? 2 : F32;
 
   // Activations are bound whole: each must fit one binding.
   const activations: BufferPlan[] = [
-    { name: 'x (residual stream) [seq, dModel]', elements: cfg.seq * cfg.dModel },
-    { name: 'q [seq, heads·dHead]', elements: cfg.seq * inner },
-    { name: 'k [contextSeq, heads·dHead]', elements: cfg.contextSeq * inner },
-    { name: 'v [contextSeq, heads·dHead]', elements: cfg.contextSeq * inner },
-    { name: 'weighted sums [seq, heads·dHead]', elements: cfg.seq * inner },
+    { name: 'x (residual stream) [seq, dModel]', elements: cfg.seq * cfg.dModel, bytesPer: F32 },
+    { name: 'q [seq, heads·dHead]', elements: cfg.seq * inner, bytesPer: half },
+    { name: 'k [contextSeq, heads·dHead]', elements: cfg.contextSeq * inner, bytesPer: half },
+    { name: 'v [contextSeq, heads·dHead]', elements: cfg.contextSeq * inner, bytesPer: half },
+    { name: 'weighted sums [seq, heads·dHead]', elements: cfg.seq * inner, bytesPer: half },
   ];
-  if (cfg.cross) activations.push({ name: 'context [contextSeq, dModel]', elements: cfg.contextSeq * cfg.dModel });
-  if (cfg.norm === 'layernorm') activations.push({ name: 'LN(x) [seq, dModel]', elements: cfg.seq * cfg.dModel });
+  if (cfg.cross) activations.push({ name: 'context [contextSeq, dModel]', elements: cfg.contextSeq * cfg.dModel, bytesPer: half });
+  if (cfg.norm === 'layernorm') activations.push({ name: 'LN(x) [seq, dModel]', elements: cfg.seq * cfg.dModel, bytesPer: half });
   for (const a of activations) {
-    if (a.elements * F32 > binding) {
+    if (bytesOf(a) > binding) {
       throw new InputError(
-        `${a.name} needs ${formatBytes(a.elements * F32)}, over the adapter's maxStorageBufferBindingSize of ${formatBytes(binding)}: use a shorter --seq / --context-seq or a smaller --d-model`,
+        `${a.name} needs ${formatBytes(bytesOf(a))}, over the adapter's maxStorageBufferBindingSize of ${formatBytes(binding)}: use a shorter --seq / --context-seq or a smaller --d-model`,
       );
     }
   }
 
-  const qkvChunkRows = chunkRows(inner, cfg.dModel, binding, limits.minStorageBufferOffsetAlignment, 'W_Q/W_K/W_V');
-  const outputChunkRows = chunkRows(cfg.dModel, inner, binding, limits.minStorageBufferOffsetAlignment, 'W_O');
+  const qkvChunkRows = chunkRows(inner, cfg.dModel, half, binding, limits.minStorageBufferOffsetAlignment, 'W_Q/W_K/W_V');
+  const outputChunkRows = chunkRows(cfg.dModel, inner, half, binding, limits.minStorageBufferOffsetAlignment, 'W_O');
 
   const attention = options.attention ?? 'materialized';
-  const perHead = cfg.seq * cfg.contextSeq * F32;
+  const perHead = cfg.seq * cfg.contextSeq * half;
   const patternCap = Math.min(binding, options.patternBytes ?? binding);
   if (attention === 'materialized' && perHead > patternCap) {
     throw new InputError(
@@ -85,33 +90,34 @@ export function planMemory(cfg: AttentionConfig, limits: PlanLimits, options: Pl
   const headGroups = Math.ceil(cfg.heads / headGroup);
 
   const weights: BufferPlan[] = [
-    { name: 'W_Q', elements: inner * cfg.dModel },
-    { name: 'W_K', elements: inner * cfg.dModel },
-    { name: 'W_V', elements: inner * cfg.dModel },
-    { name: 'W_O', elements: cfg.dModel * inner },
+    { name: 'W_Q', elements: inner * cfg.dModel, bytesPer: half },
+    { name: 'W_K', elements: inner * cfg.dModel, bytesPer: half },
+    { name: 'W_V', elements: inner * cfg.dModel, bytesPer: half },
+    { name: 'W_O', elements: cfg.dModel * inner, bytesPer: half },
   ];
-  if (cfg.bias) weights.push({ name: 'biases', elements: 3 * inner + cfg.dModel });
-  if (cfg.norm === 'layernorm') weights.push({ name: 'LayerNorm gain and bias', elements: 2 * cfg.dModel });
+  if (cfg.bias) weights.push({ name: 'biases', elements: 3 * inner + cfg.dModel, bytesPer: half });
+  // LayerNorm's gain and bias stay f32: 2·dModel values, nothing to save.
+  if (cfg.norm === 'layernorm') weights.push({ name: 'LayerNorm gain and bias', elements: 2 * cfg.dModel, bytesPer: F32 });
   for (const w of weights) {
-    if (w.elements * F32 > limits.maxBufferSize) {
-      throw new OutOfMemoryError(`${w.name} needs ${formatBytes(w.elements * F32)}, over the adapter's maxBufferSize of ${formatBytes(limits.maxBufferSize)}`);
+    if (bytesOf(w) > limits.maxBufferSize) {
+      throw new OutOfMemoryError(`${w.name} needs ${formatBytes(bytesOf(w))}, over the adapter's maxBufferSize of ${formatBytes(limits.maxBufferSize)}`);
     }
   }
   const buffers = [...activations, ...weights];
-  if (attention === 'materialized') buffers.push({ name: `pattern [${headGroup} heads, seq, contextSeq]`, elements: headGroup * cfg.seq * cfg.contextSeq });
-  const peakBytes = buffers.reduce((sum, b) => sum + b.elements * F32, 0);
+  if (attention === 'materialized') buffers.push({ name: `pattern [${headGroup} heads, seq, contextSeq]`, elements: headGroup * cfg.seq * cfg.contextSeq, bytesPer: half });
+  const peakBytes = buffers.reduce((sum, b) => sum + bytesOf(b), 0);
   if (options.memoryBytes !== undefined && peakBytes > options.memoryBytes) {
-    const list = buffers.map((b) => `${b.name} ${formatBytes(b.elements * F32)}`).join(', ');
+    const list = buffers.map((b) => `${b.name} ${formatBytes(bytesOf(b))}`).join(', ');
     throw new OutOfMemoryError(`the plan needs ${formatBytes(peakBytes)}, over the ${formatBytes(options.memoryBytes)} allowed: ${list}`);
   }
   return { attention, headGroup, headGroups, qkvChunkRows, outputChunkRows, buffers, peakBytes };
 }
 
 /** Rows of a [rows, cols] matrix per binding, a multiple of what keeps offsets aligned. */
-function chunkRows(rows: number, cols: number, binding: number, alignment: number, what: string): number {
-  if (rows * cols * F32 <= binding) return rows;
-  const step = alignment / gcd(alignment, cols * F32); // rows whose byte size is a multiple of the alignment
-  const fit = Math.floor(binding / (cols * F32 * step)) * step;
+function chunkRows(rows: number, cols: number, bytesPer: number, binding: number, alignment: number, what: string): number {
+  if (rows * cols * bytesPer <= binding) return rows;
+  const step = alignment / gcd(alignment, cols * bytesPer); // rows whose byte size is a multiple of the alignment
+  const fit = Math.floor(binding / (cols * bytesPer * step)) * step;
   if (fit < step) throw new InputError(`${what}: ${step} rows of ${cols} floats exceed the maxStorageBufferBindingSize of ${formatBytes(binding)}`);
   return fit;
 }

@@ -10,6 +10,7 @@ import type { AttentionConfig } from '../model/config.js';
 import type { Inputs, WeightSource } from '../model/weights.js';
 import { attentionLayer, seededLayerWeights, type LayerWeights } from '../reference/attention.js';
 import { BOUND_LAMBDA, layerOutputError } from './layer-bound.js';
+import { roundArrayToF16 } from '../io/half.js';
 
 export type VerifyMode = 'exact' | 'sampled' | 'none';
 
@@ -55,10 +56,21 @@ const rms = (a: ArrayLike<number>): number => {
   return Math.sqrt(s / Math.max(1, a.length));
 };
 
-/** A layer's weights for the reference: regenerated (seeded) or read again from the source. */
+/**
+ * A layer's weights for the reference: regenerated (seeded) or read again from the source, and
+ * with f16 precision rounded to f16 as the GPU stores them (the LayerNorm gain and bias stay
+ * f32), so the check measures the kernels, not the rounding of the weights.
+ */
 export async function referenceWeights(cfg: AttentionConfig, weights: WeightSource, layer: number): Promise<LayerWeights> {
-  return weights.kind === 'seeded' ? seededLayerWeights(weights.seed, layer, cfg) : await weights.layer(layer);
+  const w = weights.kind === 'seeded' ? seededLayerWeights(weights.seed, layer, cfg) : await weights.layer(layer);
+  if (cfg.precision !== 'f16') return w;
+  const r = (a: Float32Array | undefined) => (a ? roundArrayToF16(a) : undefined);
+  return { ...w, q: r(w.q)!, k: r(w.k)!, v: r(w.v)!, o: r(w.o)!, qBias: r(w.qBias), kBias: r(w.kBias), vBias: r(w.vBias), oBias: r(w.oBias) };
 }
+
+/** The cross-attention context as the GPU holds it: f16-rounded with f16 precision. */
+export const referenceContext = (cfg: AttentionConfig, inputs: Inputs): Float32Array | null =>
+  !cfg.cross ? null : cfg.precision === 'f16' ? roundArrayToF16(inputs.context!) : inputs.context;
 
 /** One layer: `input` is the GPU's residual stream before the layer, `output` after it. */
 export function checkLayer(cfg: AttentionConfig, layer: number, w: LayerWeights, context: ArrayLike<number> | null,
@@ -103,7 +115,7 @@ export async function verifyExactLayers(cfg: AttentionConfig, weights: WeightSou
   options: { signal?: AbortSignal; onLayer?: (check: LayerExactCheck) => void } = {}): Promise<Verification & { layers: LayerExactCheck[] }> {
   const start = performance.now();
   const layers = states.length - 1;
-  const context = cfg.cross ? inputs.context : null;
+  const context = referenceContext(cfg, inputs);
   const checks: LayerExactCheck[] = [];
   const drift: number[] = [];
   let h64: Float64Array = Float64Array.from(inputs.x);

@@ -37,6 +37,13 @@
 //                + (u·(2√C + 2)·|A_d|)²,   plus 2u·|A_d| for the store
 //  output y = x + A·Woᵀ + b: (1) + (2) for A·Woᵀ, then u·|o| (bias) and u·|y| (the residual add).
 //
+// f16 precision stores LN(x), q, k, v, the pattern and the weighted sums as f16: each store
+// rounds by u16 = 2⁻¹¹ instead of u, so every "store" term above uses u_s = u16 for them (the
+// output projection still accumulates into the f32 residual stream, u). The weights are f16 too,
+// but the reference is computed from the same f16 values, so they are not an error. An f16 check
+// therefore allows about 2⁻¹¹/2⁻²⁴ ≈ 8000× more than an f32 one where stores dominate, and still
+// fails a planted error of 1e-2 relative (test/verify/f16.test.ts measures both).
+//
 // Everything is evaluated on the float64 recomputation from the GPU's own input to the layer,
 // so the tolerance follows the layer's real input size, weight norms, score range, d_model and
 // number of keys: a deep stack whose residual grows to |x| ≈ 300 gets a tolerance 300× larger
@@ -46,9 +53,13 @@ import type { AttentionConfig } from '../model/config.js';
 import type { LayerResult, LayerWeights } from '../reference/attention.js';
 import { keyRows } from '../reference/attention.js';
 import { LAYERNORM_EPS } from '../reference/layernorm.js';
+import { F16_UNIT } from '../io/half.js';
 
 /** fp32 unit roundoff. */
 export const U32 = 2 ** -24;
+/** The rounding of one store of an intermediate: u for f32, u16 for f16 (see the header). */
+export const storeUnit = (cfg: AttentionConfig): number => (cfg.precision === 'f16' ? F16_UNIT : U32);
+
 /** Tolerance = BOUND_LAMBDA × the estimated root-mean-square error (see the header). */
 export const BOUND_LAMBDA = 8;
 
@@ -64,7 +75,7 @@ const rowNorms = (m: ArrayLike<number>, rows: number, cols: number): Float64Arra
 
 /** e(c) for c = a·Wᵀ + b (rows × N from K inputs): rounding (1), input error (2), bias and store. */
 function projectionError(a: ArrayLike<number>, aErr: Float64Array | null, w: ArrayLike<number>, bias: ArrayLike<number> | undefined,
-  c: Float64Array, rows: number, N: number, K: number): Float64Array {
+  c: Float64Array, rows: number, N: number, K: number, uStore: number): Float64Array {
   const aN = rowNorms(a, rows, K);
   const aE = aErr ? rowNorms(aErr, rows, K) : null;
   const wN = rowNorms(w, N, K);
@@ -74,14 +85,15 @@ function projectionError(a: ArrayLike<number>, aErr: Float64Array | null, w: Arr
     for (let j = 0; j < N; j++) {
       const cij = c[i * N + j]!;
       const dot = cij - (bias ? bias[j]! : 0);
-      e[i * N + j] = U32 * (aN[i]! * wN[j]! + sqrtK * Math.abs(dot)) + (aE ? (aE[i]! * wN[j]!) / sqrtK : 0) + 2 * U32 * Math.abs(cij);
+      e[i * N + j] = U32 * (aN[i]! * wN[j]! + sqrtK * Math.abs(dot)) + (aE ? (aE[i]! * wN[j]!) / sqrtK : 0) + (U32 + uStore) * Math.abs(cij);
     }
   }
   return e;
 }
 
 /** e(xn) by (3) for LayerNorm rows of x. */
-export function layerNormError(x: ArrayLike<number>, xn: ArrayLike<number>, gain: ArrayLike<number>, bias: ArrayLike<number>, rows: number, D: number): Float64Array {
+export function layerNormError(x: ArrayLike<number>, xn: ArrayLike<number>, gain: ArrayLike<number>, bias: ArrayLike<number>, rows: number, D: number,
+  uStore = U32): Float64Array {
   const e = new Float64Array(rows * D);
   const sqrtD = Math.sqrt(D);
   for (let i = 0; i < rows; i++) {
@@ -94,7 +106,7 @@ export function layerNormError(x: ArrayLike<number>, xn: ArrayLike<number>, gain
     const eMean = (U32 * (Math.sqrt(sq + D * mean * mean) + sqrtD * Math.abs(mean))) / sqrtD;
     for (let j = 0; j < D; j++) {
       e[o + j] = (Math.abs(gain[j]!) * (eMean + U32 * Math.abs(x[o + j]! - mean))) / sigma +
-        U32 * (sqrtD + 4) * Math.abs(xn[o + j]! - bias[j]!) + 2 * U32 * Math.abs(xn[o + j]!);
+        U32 * (sqrtD + 4) * Math.abs(xn[o + j]! - bias[j]!) + (U32 + uStore) * Math.abs(xn[o + j]!);
     }
   }
   return e;
@@ -123,6 +135,7 @@ export function coreError(cfg: AttentionConfig, q: ArrayLike<number>, k: ArrayLi
   eq: Float64Array | null, ek: Float64Array | null, ev: Float64Array | null, A: ArrayLike<number>,
   pairs?: { row: number; head: number }[]): Float64Array {
   const { seq, heads, dHead: d } = cfg;
+  const uStore = storeUnit(cfg);
   const C = keyRows(cfg);
   const width = heads * d;
   const scale = 1 / Math.sqrt(d);
@@ -144,14 +157,14 @@ export function coreError(cfg: AttentionConfig, q: ArrayLike<number>, k: ArrayLi
       m = Math.max(m, s[j]!);
       const es = scale * (U32 * (qN[i * heads + h]! * kN[j * heads + h]! + sqrtD * Math.abs(dot)) +
         ((eqN ? eqN[i * heads + h]! * kN[j * heads + h]! : 0) + (ekN ? qN[i * heads + h]! * ekN[j * heads + h]! : 0)) / sqrtD) +
-        U32 * Math.abs(s[j]!);
+        uStore * Math.abs(s[j]!); // the stored score (materialized; f16 rounds it by u16)
       eps[j] = es;
     }
     let Z = 0;
     for (let j = 0; j < visible; j++) {
       p[j] = Math.exp(s[j]! - m);
       Z += p[j]!;
-      eps[j] = eps[j]! + 2 * U32 * (3 + 2 * Math.abs(s[j]! - m)) + U32 * Math.abs(s[j]! - m) + 2 * U32; // + the stored p (materialized)
+      eps[j] = eps[j]! + 2 * U32 * (3 + 2 * Math.abs(s[j]! - m)) + U32 * Math.abs(s[j]! - m) + U32 + uStore; // + the stored p (materialized)
     }
     let pNorm2 = 0;
     for (let j = 0; j < visible; j++) {
@@ -183,7 +196,7 @@ export function coreError(cfg: AttentionConfig, q: ArrayLike<number>, k: ArrayLi
         nonlinear += excess[j]! * Math.abs(vj - a);
       }
       const round = U32 * (Math.sqrt(pNorm2 * vNorm2) + Math.sqrt(visible) * Math.abs(a));
-      eA[i * width + col] = Math.sqrt(sum2 + round ** 2 + (zRel * a) ** 2) + 2 * U32 * Math.abs(a) + nonlinear;
+      eA[i * width + col] = Math.sqrt(sum2 + round ** 2 + (zRel * a) ** 2) + (U32 + uStore) * Math.abs(a) + nonlinear;
     }
   }
   return eA;
@@ -197,14 +210,16 @@ export function layerOutputError(cfg: AttentionConfig, x: ArrayLike<number>, con
   const { seq, dModel: D } = cfg;
   const W = cfg.heads * cfg.dHead;
   const C = keyRows(cfg);
-  const exn = cfg.norm === 'layernorm' ? layerNormError(x, ref.xn, w.lnGain!, w.lnBias!, seq, D) : null;
+  const uStore = storeUnit(cfg);
+  const exn = cfg.norm === 'layernorm' ? layerNormError(x, ref.xn, w.lnGain!, w.lnBias!, seq, D, uStore) : null;
   const kvIn = cfg.cross ? context! : ref.xn;
   const kvErr = cfg.cross ? null : exn;
-  const eq = projectionError(ref.xn, exn, w.q, w.qBias, ref.q, seq, W, D);
-  const ek = projectionError(kvIn, kvErr, w.k, w.kBias, ref.k, C, W, D);
-  const ev = projectionError(kvIn, kvErr, w.v, w.vBias, ref.v, C, W, D);
+  const eq = projectionError(ref.xn, exn, w.q, w.qBias, ref.q, seq, W, D, uStore);
+  const ek = projectionError(kvIn, kvErr, w.k, w.kBias, ref.k, C, W, D, uStore);
+  const ev = projectionError(kvIn, kvErr, w.v, w.vBias, ref.v, C, W, D, uStore);
   const eA = coreError(cfg, ref.q, ref.k, ref.v, eq, ek, ev, ref.attn);
-  const eo = projectionError(ref.attn, eA, w.o, w.oBias, ref.delta, seq, D, W);
-  for (let n = 0; n < eo.length; n++) eo[n] = eo[n]! + U32 * Math.abs(ref.delta[n]!) + U32 * Math.abs(ref.y[n]!);
+  // The output projection accumulates into the f32 residual stream: u for its store.
+  const eo = projectionError(ref.attn, eA, w.o, w.oBias, ref.delta, seq, D, W, U32);
+  for (let n = 0; n < eo.length; n++) eo[n] = eo[n]! + U32 * Math.abs(ref.y[n]!);
   return eo;
 }

@@ -13,7 +13,8 @@ import type { LayerProbe } from '../model/engine.js';
 import { freshSeed, hash32, seededArray, seededLayerNorm, seededTensor, streamKey, type Projection } from '../model/seeded.js';
 import type { LayerTensors, WeightSource } from '../model/weights.js';
 import type { Verification } from './exact.js';
-import { BOUND_LAMBDA, coreError, layerNormError } from './layer-bound.js';
+import { BOUND_LAMBDA, coreError, layerNormError, storeUnit } from './layer-bound.js';
+import { roundArrayToF16 } from '../io/half.js';
 import { attentionRow } from '../reference/attention.js';
 import { layerNorm } from '../reference/layernorm.js';
 import { DEFAULT_LAMBDA, freivalds, type SampledCheck, type WeightRows } from './freivalds.js';
@@ -150,21 +151,24 @@ export function checkAttentionCore(
 
 /** Weights of one layer as Freivalds rows, plus biases: seeded keys (nothing materialized) or tensors. */
 async function layerSource(cfg: AttentionConfig, layer: number, weights: WeightSource) {
+  // With f16 precision the GPU holds every weight and bias rounded to f16: so does the check.
+  const half = cfg.precision === 'f16';
+  const r = (a: Float32Array | undefined) => (a && half ? roundArrayToF16(a) : a);
   if (weights.kind === 'tensors') {
     const t: LayerTensors = await weights.layer(layer);
-    const rows = (p: Projection): WeightRows => ({ kind: 'tensor', data: t[p] });
-    const bias = { q: t.qBias, k: t.kBias, v: t.vBias, o: t.oBias };
+    const rows = (p: Projection): WeightRows => ({ kind: 'tensor', data: r(t[p])! });
+    const bias = { q: r(t.qBias), k: r(t.kBias), v: r(t.vBias), o: r(t.oBias) };
     const ln = t.lnGain && t.lnBias ? { gain: t.lnGain, bias: t.lnBias } : null;
     return { rows, bias: (p: Projection) => (cfg.bias ? bias[p] ?? null : null), ln };
   }
   const rows = (p: Projection): WeightRows => {
     const t = seededTensor(weights.seed, layer, p, false, cfg);
-    return { kind: 'seeded', key: t.key, scale: t.scale };
+    return { kind: 'seeded', key: t.key, scale: t.scale, f16: half };
   };
   const bias = (p: Projection) => {
     if (!cfg.bias) return null;
     const t = seededTensor(weights.seed, layer, p, true, cfg);
-    return seededArray(t.key, t.count, t.scale);
+    return r(seededArray(t.key, t.count, t.scale))!;
   };
   return { rows, bias, ln: cfg.norm === 'layernorm' ? seededLayerNorm(weights.seed, layer, cfg.dModel) : null };
 }
@@ -207,10 +211,11 @@ export async function verifyLayerSampled(
     xn = await probe.readNormed();
     checks.push(checkLayerNorm(cfg, x, xn, src.ln.gain, src.ln.bias));
   }
-  const c = cfg.cross ? context! : xn;
+  const c = cfg.cross ? (cfg.precision === 'f16' ? roundArrayToF16(context!) : context!) : xn;
   const input = cfg.norm === 'layernorm' ? 'LN(x)' : 'x';
   const check = (name: string, slot: number, p: Projection, a: Float32Array, out: Float32Array, M: number, N: number, K: number, residual: Float32Array | null = null) =>
-    freivalds({ name, a, c: out, M, N, K, w: src.rows(p), bias: src.bias(p), residual, key: verifyKey(seed, layer, slot), vectors, lambda });
+    freivalds({ name, a, c: out, M, N, K, w: src.rows(p), bias: src.bias(p), residual, key: verifyKey(seed, layer, slot), vectors, lambda,
+      storeUnit: p === 'o' ? undefined : storeUnit(cfg) });
 
   const pairs = samplePairs(cfg, samples, seed, layer);
   const q = await probe.readQ();
@@ -232,7 +237,7 @@ export async function verifyLayerSampled(
 /** LN(x) recomputed in float64 for every row, within λ·e of ./layer-bound.ts (3). */
 export function checkLayerNorm(cfg: AttentionConfig, x: Float32Array, xn: Float32Array, gain: Float32Array, bias: Float32Array): SampledCheck {
   const ref = layerNorm(x, cfg.seq, cfg.dModel, gain, bias);
-  const e = layerNormError(x, ref, gain, bias, cfg.seq, cfg.dModel);
+  const e = layerNormError(x, ref, gain, bias, cfg.seq, cfg.dModel, storeUnit(cfg));
   let worst = 0, at = -1, maxAllowed = 0, rel = 0;
   for (let n = 0; n < ref.length; n++) {
     const allowed = BOUND_LAMBDA * e[n]!;
