@@ -2,7 +2,7 @@
 // and every value is checked with a message naming the flag.
 
 import { parseArgs } from 'node:util';
-import { ConfigError, NORM_KINDS, PRESETS, SMALL, type AttentionConfig, type NormKind } from '../model/config.js';
+import { ConfigError, NORM_KINDS, PRECISIONS, PRESETS, SMALL, type AttentionConfig, type NormKind, type PrecisionKind } from '../model/config.js';
 
 export const RUN_FLAGS = {
   preset: { type: 'string' },
@@ -16,6 +16,9 @@ export const RUN_FLAGS = {
   cross: { type: 'boolean' },
   'no-mask': { type: 'boolean' },
   norm: { type: 'string' },
+  precision: { type: 'string' },
+  'output-dtype': { type: 'string' },
+  'precision-loss': { type: 'boolean' },
   'keep-failed-output': { type: 'boolean' },
   'keep-partial-output': { type: 'boolean' },
   bias: { type: 'boolean' },
@@ -77,6 +80,11 @@ export function configFromFlags(flags: Flags): { base: AttentionConfig; override
   if (flags.cross) overrides.cross = true;
   if (flags['no-mask'] || flags.cross) overrides.mask = false;
   if (flags.bias) overrides.bias = true;
+  if (flags.precision !== undefined) {
+    const precision = String(flags.precision);
+    if (!PRECISIONS.includes(precision as PrecisionKind)) throw new ConfigError(`--precision must be ${PRECISIONS.join(' or ')}, got '${precision}'`);
+    overrides.precision = precision as PrecisionKind;
+  }
   if (flags.norm !== undefined) {
     const norm = String(flags.norm);
     if (!NORM_KINDS.includes(norm as NormKind)) throw new ConfigError(`--norm must be ${NORM_KINDS.join(' or ')}, got '${norm}'`);

@@ -7,6 +7,7 @@ import { writeOutputFile } from '../node/safetensors-file.js';
 import type { Verification } from '../verify/exact.js';
 import { PACKAGE_VERSION } from '../version.js';
 import type { Flags } from './args.js';
+import { ConfigError } from '../model/config.js';
 import { SIGNAL_EXIT, type StopSignal } from './interrupts.js';
 
 export function notVerified(): Verification {
@@ -45,11 +46,12 @@ export function writeOutput(path: string | null, flags: Flags, result: RunResult
     console.error(`--output ${reason}`);
     return { path, written: false, reason };
   }
-  writeOutputFile(path, result.output, result.config, {
+  writeOutputFile(path, result.output, result.config, outputDtype(flags) === 'f16' ? 'F16' : 'F32', {
     'webgpu-attention.version': PACKAGE_VERSION,
     'webgpu-attention.config': JSON.stringify(result.config),
     'webgpu-attention.adapter': result.adapter.name,
-    'webgpu-attention.precision': 'f32',
+    'webgpu-attention.precision': result.config.precision,
+    'webgpu-attention.output-dtype': outputDtype(flags),
     'webgpu-attention.attention': result.plan.attention,
     'webgpu-attention.verify': v.mode,
     'webgpu-attention.verdict': v.passed === null ? 'not verified' : v.passed ? 'passed' : 'failed',
@@ -60,6 +62,13 @@ export function writeOutput(path: string | null, flags: Flags, result: RunResult
     'webgpu-attention.engine-adapter-software': String(engine.adapter.isSoftware),
   });
   return { path, written: true, reason: outcome.status };
+}
+
+/** --output-dtype: f32 (default) or f16 (narrowed, refusing values beyond f16's range). */
+export function outputDtype(flags: Flags): 'f32' | 'f16' {
+  const v = flags['output-dtype'] === undefined ? 'f32' : String(flags['output-dtype']);
+  if (v !== 'f32' && v !== 'f16') throw new ConfigError(`--output-dtype must be f32 or f16, got '${v}'`);
+  return v;
 }
 
 /** Prints the JSON report and resolves once it is flushed: a piped stdout is written asynchronously. */

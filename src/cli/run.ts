@@ -6,7 +6,8 @@ import { watchInterrupts } from './interrupts.js';
 import { progressReporter } from './progress.js';
 import { printRunSummary, runReport } from './report.js';
 import { configWithFiles, openFiles } from './run-files.js';
-import { notVerified, printJson, runOutcome, writeOutput } from './run-outcome.js';
+import { notVerified, outputDtype, printJson, runOutcome, writeOutput } from './run-outcome.js';
+import { measurePrecisionLoss } from './precision-loss.js';
 import type { AttentionTuneResult } from '../model/attention-tune.js';
 import { ConfigError, type AttentionConfig } from '../model/config.js';
 import { Engine, type LayerProbe, type LayerProgress, type RunResult } from '../model/engine.js';
@@ -47,6 +48,12 @@ export const RUN_USAGE = `webgpu-attention run [flags]
   --verify-layers N                sampled mode: how many layers to check (default: all, at most 8 spread out)
   --json                           one JSON object on stdout
   --force                          run a configuration a software adapter would take very long for
+  --precision f32|f16              storage of weights, activations, q/k/v and patterns (f16: half the bytes,
+                                   f32 accumulation; the residual stream stays f32); f16 needs the
+                                   adapter feature shader-f16
+  --precision-loss                 with f16, also run the stack in f32 and report the distance
+                                   (default with --verify exact)
+  --output-dtype f32|f16           the dtype of --output's y (f16 refuses values beyond ±65504)
   --attention auto|fused|materialized   the attention core: three passes over a pattern buffer, or one
                                    fused pass without it (d_head <= 128); auto: fused where one head's
                                    pattern would not fit a binding, else the core timed faster here
@@ -73,6 +80,7 @@ export async function runCommand(argv: string[]): Promise<number> {
   const seed = intFlag(flags, 'seed', { min: 0 }) ?? 1;
   // Every path is checked before any file is opened or any GPU work starts.
   const outputPath = flags.output !== undefined ? checkOutputPath('--output', String(flags.output)) : null;
+  outputDtype(flags); // checked before any work
   const files = openFiles(flags);
   try {
     const cfg = configWithFiles(flags, files);
@@ -127,11 +135,21 @@ export async function runCommand(argv: string[]): Promise<number> {
       } finally {
         interrupts.dispose();
       }
+      const precisionLoss = await measurePrecisionLoss(engine, cfg, flags, mode, result, { seed, weights, inputs, attention }, interrupts.received !== null);
       const outcome = runOutcome(result, verification, interrupts.received);
       const written = writeOutput(outputPath, flags, result, verification, outcome, engine);
-      const report = { ...runReport(result, verification, layerChecks, tuning), status: outcome.status, exitCode: outcome.exitCode, message: outcome.message, notes, output: written };
+      const report = {
+        ...runReport(result, verification, layerChecks, tuning), precisionLoss,
+        status: outcome.status, exitCode: outcome.exitCode, message: outcome.message, notes, output: written,
+      };
       if (json) await printJson(report);
-      else printRunSummary(report);
+      else {
+        printRunSummary(report);
+        if (precisionLoss) {
+          console.log(`precision    f16` + ('skipped' in precisionLoss ? `: precision loss ${precisionLoss.skipped}` :
+            `: distance from the same stack in f32 ${precisionLoss.maxRelativeToRms.toExponential(2)} of the output RMS at worst, ${precisionLoss.rmsRelative.toExponential(2)} RMS (precision loss, not the verdict)`));
+        }
+      }
       return outcome.exitCode;
     } finally {
       engine.destroy();
