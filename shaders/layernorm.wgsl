@@ -21,10 +21,15 @@
 // Reductions as in softmax.wgsl: with the `subgroups` flag each subgroup adds in registers and
 // one value per subgroup crosses workgroup memory (two barriers per reduction); otherwise a
 // tree in workgroup memory (WG a power of two). Grid: rows folded into x and y.
+//
+// f16 (the `f16` flag): y is stored as f16, one conversion of the f32 result per element; x,
+// gain and bias stay f32 and the statistics are computed in f32 exactly as above.
 
 //#subgroups enable subgroups;
+//#f16 enable f16;
 
 override WG: u32 = 256;
+alias yt = f32; //#f16 alias yt = f16;
 const USE_SUBGROUPS = false; //#subgroups const USE_SUBGROUPS = true;
 
 struct Params {
@@ -37,7 +42,7 @@ struct Params {
 }
 
 @group(0) @binding(0) var<storage, read> x: array<f32>;
-@group(0) @binding(1) var<storage, read_write> y: array<f32>;
+@group(0) @binding(1) var<storage, read_write> y: array<yt>;
 @group(0) @binding(2) var<storage, read> gb: array<f32>;
 @group(0) @binding(3) var<uniform> p: Params;
 
@@ -93,6 +98,6 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: 
   let rstd = inverseSqrt(reduceSum(li, q, sg) / f32(n) + p.eps);
 
   for (var j = li; j < n; j += WG) {
-    y[base + j] = (x[base + j] - mean) * rstd * gb[p.gainOffset + j] + gb[p.biasOffset + j];
+    y[base + j] = yt((x[base + j] - mean) * rstd * gb[p.gainOffset + j] + gb[p.biasOffset + j]);
   }
 }

@@ -10,6 +10,7 @@ import type { GpuContext } from '../gpu/device.js';
 import { InputError } from '../gpu/errors.js';
 import type { PipelineCache } from '../gpu/pipelines.js';
 import { bindGroup, checkIndexRange, fold1D, type Binding, type PreparedDispatch } from './dispatch.js';
+import { bytesPer, checkPrecision, precisionFlags, requireF16, type Precision } from './precision.js';
 
 /** GPT-3's LayerNorm epsilon. */
 export const DEFAULT_LAYERNORM_EPS = 1e-5;
@@ -34,6 +35,8 @@ export interface LayerNormCall {
   workgroupSize?: number;
   /** Subgroup reductions (default: when the device has the feature); false forces the portable tree. */
   subgroups?: boolean;
+  /** Storage of y (default f32); x, gain and bias are f32 and the statistics f32 either way. */
+  outPrecision?: Precision;
 }
 
 /**
@@ -46,7 +49,7 @@ export function layerNormWorkgroupSize(gpu: GpuContext, dModel: number): number 
   return Math.min(256, Math.max(64, 2 ** Math.ceil(Math.log2(dModel / 8))));
 }
 
-const elementsOf = (b: Binding): number => Math.floor((b.size ?? b.buffer.size - (b.offset ?? 0)) / 4);
+const elementsOf = (b: Binding, p: Precision = 'f32'): number => Math.floor((b.size ?? b.buffer.size - (b.offset ?? 0)) / bytesPer(p));
 const isCount = (n: number): boolean => Number.isInteger(n) && n >= 0;
 
 export async function prepareLayerNorm(gpu: GpuContext, cache: PipelineCache, call: LayerNormCall): Promise<PreparedDispatch> {
@@ -55,6 +58,8 @@ export async function prepareLayerNorm(gpu: GpuContext, cache: PipelineCache, ca
   const gainOffset = call.gainOffset ?? 0;
   const biasOffset = call.biasOffset ?? gainOffset + dModel;
   const wg = call.workgroupSize ?? layerNormWorkgroupSize(gpu, dModel);
+  const outPrecision = checkPrecision(call.outPrecision, label);
+  if (outPrecision === 'f16') requireF16(gpu, label);
   if (!isCount(rows) || rows < 1 || !isCount(dModel) || dModel < 1) {
     throw new InputError(`${label}: rows (${rows}) and dModel (${dModel}) must be positive integers`);
   }
@@ -69,13 +74,14 @@ export async function prepareLayerNorm(gpu: GpuContext, cache: PipelineCache, ca
   // The shader's reads past a binding would be clamped silently, so short bindings are refused here.
   const need = rows * dModel;
   const paramsNeed = Math.max(gainOffset, biasOffset) + dModel;
-  for (const [name, b, n] of [['x', call.x, need], ['y', call.y, need], ['params', call.params, paramsNeed]] as const) {
-    if (elementsOf(b) < n) throw new InputError(`${label}: the ${name} binding holds ${elementsOf(b)} f32 values, ${n} needed`);
+  for (const [name, b, n, p] of [['x', call.x, need, 'f32'], ['y', call.y, need, outPrecision], ['params', call.params, paramsNeed, 'f32']] as const) {
+    if (elementsOf(b, p) < n) throw new InputError(`${label}: the ${name} binding holds ${elementsOf(b, p)} ${p} values, ${n} needed`);
   }
   checkIndexRange(label, Math.max(need, paramsNeed));
 
   const subgroups = call.subgroups ?? gpu.hasSubgroups;
-  const pipeline = await cache.get({ name: 'layernorm', source: layerNormSource, flags: subgroups ? ['subgroups'] : [], constants: { WG: wg } });
+  const flags = [...(subgroups ? ['subgroups'] : []), ...precisionFlags(outPrecision)];
+  const pipeline = await cache.get({ name: 'layernorm', source: layerNormSource, flags, constants: { WG: wg } });
   const { x, y } = fold1D(rows, gpu.limits.maxComputeWorkgroupsPerDimension);
   const uniform = createUniform(
     gpu,
