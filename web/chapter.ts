@@ -15,7 +15,7 @@
 // so layer 1 (the same weights) repeats layer 0's patterns.
 
 import { tokenEmbeddings } from '../src/model/embeddings.js';
-import type { AttentionConfig, Inputs, LayerTensors } from '../src/index.js';
+import { SMALL, type AttentionConfig, type Inputs, type LayerTensors } from '../src/index.js';
 import { TAGS, tagTokens, type Tag } from './lexicon.js';
 
 export const CHAPTER_CONFIG = { layers: 2, heads: 4, dModel: 64, dHead: 16, mask: true, cross: false, bias: false, norm: 'none' } as const;
@@ -89,4 +89,4 @@ export function chapterExample(ids: number[], strings: string[], seed: number): 
 }
 
 /** The example's configuration for `seq` tokens. */
-export const chapterConfig = (seq: number, context: number): AttentionConfig => ({ ...CHAPTER_CONFIG, seq, contextSeq: seq, context: Math.max(context, seq) });
+export const chapterConfig = (seq: number, context: number): AttentionConfig => ({ ...SMALL, ...CHAPTER_CONFIG, seq, contextSeq: seq, context: Math.max(context, seq) });

@@ -6,6 +6,7 @@
 
 import { formatBytes, layerFlops, parameterCount, planMemory, type AttentionConfig, type Engine } from '../src/index.js';
 import { PageError } from './errors.js';
+import { scaled } from './report.js';
 
 const SOFTWARE_RATE = 5e7; // FLOP/s and weights/s on a software adapter
 const GPU_RATE = 1e13; // FLOP/s of a mid-range GPU at this kernel's efficiency
@@ -44,7 +45,7 @@ export function estimate(cfg: AttentionConfig, engine: Engine | null): Estimate 
     slow === null ? `≈${seconds(gpuSeconds)} on a GPU, ≈${seconds(softwareSeconds)} on a software adapter`
       : slow ? `≈${seconds(softwareSeconds)} on this software adapter` : `≈${seconds(gpuSeconds)} on a typical GPU`;
   const text =
-    `Estimate: ${(flops / 1e9).toPrecision(3)} GFLOP, ${(weights / 1e6).toPrecision(3)} M attention weights, ` +
+    `Estimate: ${scaled(flops, 'FLOP')}, ${scaled(weights, '').replace(/ $/, '')} attention weights, ` +
     `GPU memory ${Number.isFinite(peakBytes) ? formatBytes(peakBytes) : 'over the limits'}; time ${time}.`;
   return { flops, weights, peakBytes, softwareSeconds, gpuSeconds, text };
 }

@@ -86,7 +86,8 @@ export function parseState(search: string): PageState {
     scale: q.get('scale') === 'row' ? 'row' : q.get('scale') === 'log' ? 'log' : 'linear',
     overrides,
     seed: seedRaw === null || seedRaw === '' ? 1 : Number(seedRaw),
-    input: q.get('input') === 'seeded' ? 'seeded' : 'text',
+    // GPT-3's presets run on seeded rows (2048 or 16 of them) unless the link says otherwise, as the form does.
+    input: (q.get('input') ?? (q.get('preset') === 'gpt3' || q.get('preset') === 'gpt3-widths' ? 'seeded' : 'text')) === 'seeded' ? 'seeded' : 'text',
     text: q.get('text') ?? DEFAULT_TEXT,
     contextText: q.get('context-text') ?? DEFAULT_CONTEXT_TEXT,
     verify: q.get('verify') === 'none' ? 'none' : 'exact',

@@ -4,7 +4,7 @@
 import { Engine, InputError, resolveConfig, type AttentionConfig, type Inputs, type LayerProgress, type LayerTensors, type RunResult } from '../src/index.js';
 import { tokenEmbeddings } from '../src/model/embeddings.js';
 import { chapterConfig, chapterExample } from './chapter.js';
-import { PageError, noWebGpuMessage } from './errors.js';
+import { PageError, noWebGpuMessage, pageWords } from './errors.js';
 import { checkAffordable, isCompat } from './estimate.js';
 import type { Tag } from './lexicon.js';
 import { exampleOverrides, presetConfig, type PageState } from './params.js';
@@ -151,7 +151,7 @@ export async function runOnGpu(engine: Engine, p: PreparedRun, s: PageState, hoo
     } catch (e) {
       if (!(e instanceof InputError)) throw e;
       captured = false;
-      captureNote = `Patterns not captured: ${e.message}`;
+      captureNote = `Patterns not captured: ${pageWords(e.message)}`;
     }
   }
   // The exact check is layer-local: it needs the GPU's residual stream after every layer.

@@ -159,13 +159,16 @@ export function renderPatterns(view: PatternView | null, note: string, prefs: Vi
     focusBox.hidden = false;
   };
   for (const c of [canvas, scoresCanvas]) {
-    c.onmousemove = (e) => {
+    // Pointer events: a mouse hovering, a finger tapping, a pen.
+    c.onpointermove = c.onpointerdown = (e) => {
       if (!main) return;
       const box = c.getBoundingClientRect();
       const hit = cellAt(main.grid, e.clientX - box.left, e.clientY - box.top);
       if (hit) show((focus = hit), c);
     };
-    c.onmouseleave = () => (tip.hidden = focusBox.hidden = true);
+    c.onpointerleave = (e) => {
+      if (e.pointerType === 'mouse') tip.hidden = focusBox.hidden = true;
+    };
   }
   canvas.onfocus = () => show(focus, canvas);
   canvas.onblur = () => (tip.hidden = focusBox.hidden = true);

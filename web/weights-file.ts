@@ -74,7 +74,10 @@ export function readWeights(name: string, bytes: Uint8Array): LoadedWeights {
   }
 }
 
-/** Wires the file input and drag-and-drop onto `zone`; `onLoad` gets the checked weights, `onError` a refusal. */
+/**
+ * Wires the file input, and drag-and-drop anywhere on the page (`zone` is highlighted while a
+ * file is dragged; a drop elsewhere would otherwise make the browser open the file and leave).
+ */
 export function wireWeightsInput(input: HTMLInputElement, zone: HTMLElement, onLoad: (w: LoadedWeights) => void, onError: (e: unknown) => void): void {
   const take = async (file: File | undefined) => {
     if (!file) return;
@@ -85,12 +88,14 @@ export function wireWeightsInput(input: HTMLInputElement, zone: HTMLElement, onL
     }
   };
   input.addEventListener('change', () => void take(input.files?.[0]));
-  zone.addEventListener('dragover', (e) => {
+  document.addEventListener('dragover', (e) => {
     e.preventDefault();
     zone.dataset.drag = 'over';
   });
-  zone.addEventListener('dragleave', () => delete zone.dataset.drag);
-  zone.addEventListener('drop', (e) => {
+  document.addEventListener('dragleave', (e) => {
+    if (!e.relatedTarget) delete zone.dataset.drag;
+  });
+  document.addEventListener('drop', (e) => {
     e.preventDefault();
     delete zone.dataset.drag;
     void take(e.dataTransfer?.files[0]);

@@ -85,6 +85,11 @@ describe.each<Profile>(['swiftshader', 'compat'])('phone (390 px) on %s', (profi
     // Tapping a head's thumbnail enlarges it.
     await page.tap('#heads-overview button[data-head="2"]');
     expect(await page.getAttribute('#heatmap', 'data-head')).toBe('2');
+    // Tapping a cell shows the tooltip at it: query 4 (" creature"), key 1 ("a").
+    const h = await page.evaluate(() => window.webgpuAttention.heatmap!);
+    await page.tap('#heatmap', { position: { x: h.x0 + 0.5 * h.cell, y: h.y0 + 3.5 * h.cell } });
+    expect(await page.isVisible('#cell-tip')).toBe(true);
+    expect(await page.textContent('#cell-tip')).toMatch(/^query 4 “·creature” → key 1 “a”: score 10\.0+, weight 0\.99/);
     await page.screenshot({ path: OUT_FILE(`phone-${profile}.png`), fullPage: true });
   });
 });
