@@ -26,6 +26,7 @@ import { encode, release, type PreparedDispatch } from '../kernels/dispatch.js';
 import { adapterKey, autotuneMatmul, type AutotuneOptions, type TuneResult } from '../kernels/autotune.js';
 import { defaultMatmulTile, type MatmulTile } from '../kernels/matmul.js';
 import { ALL_FINITE, prepareFiniteCheck, type FiniteCheck } from '../kernels/finite_check.js';
+import { requireF16 } from '../kernels/precision.js';
 
 export type { LayerProbe } from './run-buffers.js';
 export type { StageTimings } from './stage-times.js';
@@ -43,6 +44,8 @@ export interface LayerProgress {
 export interface RunOptions {
   /** Default: seeded from `seed`. */
   weights?: WeightSource;
+  /** Storage precision ('f16' needs shader-f16); overrides the config's (AttentionConfig.precision). */
+  precision?: AttentionConfig['precision'];
   /** Default: seeded from `seed`. */
   inputs?: Inputs;
   seed?: number;
@@ -156,7 +159,8 @@ export class Engine {
 
   /** Checks the configuration and inputs and plans memory; throws before any GPU work. */
   plan(config: Partial<AttentionConfig>, options: RunOptions = {}): { cfg: AttentionConfig; plan: MemoryPlan } {
-    const cfg = resolveConfig(config);
+    const cfg = resolveConfig(options.precision ? { ...config, precision: options.precision } : config);
+    if (cfg.precision === 'f16') requireF16(this.gpu, 'run');
     const limits: PlanLimits = {
       maxStorageBufferBindingSize: Math.min(this.gpu.limits.maxStorageBufferBindingSize, options.limits?.maxStorageBufferBindingSize ?? Infinity),
       maxBufferSize: Math.min(this.gpu.limits.maxBufferSize, options.limits?.maxBufferSize ?? Infinity),

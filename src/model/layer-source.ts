@@ -15,7 +15,7 @@ export async function loadLayerWeights(gpu: GpuContext, cfg: AttentionConfig, b:
   if (weights.kind === 'tensors') {
     const t = await weights.layer(layer);
     checkLayerTensors(t, cfg, layer);
-    uploadLayer(gpu, b, t);
+    uploadLayer(gpu, b, t, cfg.precision);
     if (b.ln) {
       for (const [name, v] of [['input_layernorm.weight', t.lnGain], ['input_layernorm.bias', t.lnBias]] as const) {
         if (v?.length !== cfg.dModel) throw new InputError(`layer ${layer}: --norm layernorm needs ${name} [${cfg.dModel}], got ${v ? `${v.length} values` : 'none'}`);

@@ -9,6 +9,8 @@ import type { GpuContext } from '../gpu/device.js';
 import type { PipelineCache } from '../gpu/pipelines.js';
 import type { PreparedDispatch } from '../kernels/dispatch.js';
 import { prepareFill } from '../kernels/fill_random.js';
+import { bytesPer, type Precision } from '../kernels/precision.js';
+import { writeStorage } from '../gpu/buffers.js';
 
 const PROJECTIONS: Projection[] = ['q', 'k', 'v', 'o'];
 
@@ -22,14 +24,17 @@ export async function prepareSeededFills(gpu: GpuContext, cache: PipelineCache, 
   const inner = innerWidth(cfg);
   const weights = { q: b.wq, k: b.wk, v: b.wv, o: b.wo };
   const fills: SeededFill[] = [];
-  // A matrix over one binding is filled in chunks of whole 64-float blocks (256-byte aligned).
-  const chunk = Math.floor(gpu.limits.maxStorageBufferBindingSize / 256) * 64;
+  // f16 precision stores the weights in half, bit-identical to the CPU's rounding (src/io/half.ts).
+  const precision = cfg.precision;
+  const bpe = bytesPer(precision);
+  // A matrix over one binding is filled in chunks of whole 256-byte blocks.
+  const chunk = Math.floor(gpu.limits.maxStorageBufferBindingSize / 256) * (256 / bpe);
   const add = async (label: string, buffer: GPUBuffer, at: number, proj: Projection, isBias: boolean) => {
     const { key, count, scale } = seededTensor(seed, 0, proj, isBias, cfg);
     for (let offset = 0; offset < count; offset += chunk) {
       const n = Math.min(chunk, count - offset);
-      const out = { buffer, offset: (at + offset) * 4, size: n * 4 };
-      const fill = await prepareFill(gpu, cache, { label, out, key, count: n, scale, offset });
+      const out = { buffer, offset: (at + offset) * bpe, size: Math.ceil((n * bpe) / 4) * 4 };
+      const fill = await prepareFill(gpu, cache, { label, out, key, count: n, scale, offset, precision });
       fills.push({ dispatch: fill, setLayer: (layer) => fill.setKey(seededTensor(seed, layer, proj, isBias, cfg).key) });
     }
   };
@@ -41,8 +46,9 @@ export async function prepareSeededFills(gpu: GpuContext, cache: PipelineCache, 
   return fills;
 }
 
-export function uploadLayer(gpu: GpuContext, b: LayerBuffers, t: LayerTensors): void {
-  const write = (buffer: GPUBuffer, data: Float32Array, at = 0) => gpu.device.queue.writeBuffer(buffer, at, data.buffer, data.byteOffset, data.byteLength);
+/** Given tensors uploaded, rounded to f16 (nearest even) with f16 precision. */
+export function uploadLayer(gpu: GpuContext, b: LayerBuffers, t: LayerTensors, precision: Precision = 'f32'): void {
+  const write = (buffer: GPUBuffer, data: Float32Array, at = 0) => writeStorage(gpu, buffer, at, data, precision);
   write(b.wq, t.q);
   write(b.wk, t.k);
   write(b.wv, t.v);
@@ -51,8 +57,8 @@ export function uploadLayer(gpu: GpuContext, b: LayerBuffers, t: LayerTensors): 
     // Bias layout: [q (inner), k (inner), v (inner), o (dModel)], inner = t.q.length / dModel.
     const inner = t.qBias!.length;
     write(b.bias, t.qBias!, 0);
-    write(b.bias, t.kBias!, inner * 4);
-    write(b.bias, t.vBias!, 2 * inner * 4);
-    write(b.bias, t.oBias!, 3 * inner * 4);
+    write(b.bias, t.kBias!, inner);
+    write(b.bias, t.vBias!, 2 * inner);
+    write(b.bias, t.oBias!, 3 * inner);
   }
 }

@@ -9,6 +9,7 @@ import type { MemoryPlan } from './plan.js';
 import type { Inputs } from './weights.js';
 import { createStorage, poison, readBack, upload } from '../gpu/buffers.js';
 import type { GpuContext } from '../gpu/device.js';
+import { bytesPer, type Precision } from '../kernels/precision.js';
 
 /** Read access to one layer's intermediate results, for verification while they still exist. */
 export interface LayerProbe {
@@ -35,28 +36,30 @@ export class RunBuffers {
   constructor(private readonly gpu: GpuContext, private readonly cfg: AttentionConfig, plan: MemoryPlan, inputs: Inputs,
     options: { keepLayerInput?: boolean; capturePatterns?: boolean }) {
     const inner = innerWidth(cfg);
-    const alloc = (elements: number, label: string) => this.keep(createStorage(gpu, elements, label));
+    // f16 precision stores all but the residual stream x (and LayerNorm's small parameters) in half.
+    const p = cfg.precision;
+    const alloc = (elements: number, label: string, precision: Precision = 'f32') => this.keep(createStorage(gpu, elements, label, precision));
     const ln = cfg.norm === 'layernorm';
     this.layer = {
       x: this.keep(upload(gpu, inputs.x, 'x')),
-      context: cfg.cross ? this.keep(upload(gpu, inputs.context!, 'context')) : null,
-      xn: ln ? alloc(cfg.seq * cfg.dModel, 'LN(x)') : null,
+      context: cfg.cross ? this.keep(upload(gpu, inputs.context!, 'context', p)) : null,
+      xn: ln ? alloc(cfg.seq * cfg.dModel, 'LN(x)', p) : null,
       ln: ln ? alloc(2 * cfg.dModel, 'LayerNorm gain and bias') : null,
-      q: alloc(cfg.seq * inner, 'q'),
-      k: alloc(cfg.contextSeq * inner, 'k'),
-      v: alloc(cfg.contextSeq * inner, 'v'),
-      weighted: alloc(cfg.seq * inner, 'weighted sums'),
-      pattern: plan.attention === 'materialized' ? alloc(plan.headGroup * cfg.seq * cfg.contextSeq, 'pattern') : null,
-      wq: alloc(inner * cfg.dModel, 'W_Q'),
-      wk: alloc(inner * cfg.dModel, 'W_K'),
-      wv: alloc(inner * cfg.dModel, 'W_V'),
-      wo: alloc(cfg.dModel * inner, 'W_O'),
-      bias: cfg.bias ? alloc(3 * inner + cfg.dModel, 'biases') : null,
+      q: alloc(cfg.seq * inner, 'q', p),
+      k: alloc(cfg.contextSeq * inner, 'k', p),
+      v: alloc(cfg.contextSeq * inner, 'v', p),
+      weighted: alloc(cfg.seq * inner, 'weighted sums', p),
+      pattern: plan.attention === 'materialized' ? alloc(plan.headGroup * cfg.seq * cfg.contextSeq, 'pattern', p) : null,
+      wq: alloc(inner * cfg.dModel, 'W_Q', p),
+      wk: alloc(inner * cfg.dModel, 'W_K', p),
+      wv: alloc(inner * cfg.dModel, 'W_V', p),
+      wo: alloc(cfg.dModel * inner, 'W_O', p),
+      bias: cfg.bias ? alloc(3 * inner + cfg.dModel, 'biases', p) : null,
     };
     this.layerInput = options.keepLayerInput ? alloc(cfg.seq * cfg.dModel, 'layer input') : null;
-    this.patterns = options.capturePatterns ? alloc(cfg.layers * cfg.heads * cfg.seq * cfg.contextSeq, 'captured patterns') : null;
+    this.patterns = options.capturePatterns ? alloc(cfg.layers * cfg.heads * cfg.seq * cfg.contextSeq, 'captured patterns', p) : null;
     const b = this.layer;
-    for (const buffer of [b.xn, b.q, b.k, b.v, b.weighted, b.pattern]) if (buffer) poison(gpu, buffer);
+    for (const buffer of [b.xn, b.q, b.k, b.v, b.weighted, b.pattern]) if (buffer) poison(gpu, buffer, undefined, p);
   }
 
   get bytes(): number {
@@ -71,7 +74,7 @@ export class RunBuffers {
   /** After a softmax stage: the heads' patterns into the capture buffer at their layer and heads. */
   capturePattern(encoder: GPUCommandEncoder, layer: number, heads: { first: number; count: number }): void {
     if (!this.patterns) return;
-    const perHead = this.cfg.seq * this.cfg.contextSeq * 4;
+    const perHead = this.cfg.seq * this.cfg.contextSeq * bytesPer(this.cfg.precision);
     encoder.copyBufferToBuffer(this.layer.pattern!, 0, this.patterns, (layer * this.cfg.heads + heads.first) * perHead, heads.count * perHead);
   }
 
@@ -79,7 +82,7 @@ export class RunBuffers {
   async readPatterns(): Promise<Float32Array[][] | null> {
     if (!this.patterns) return null;
     const { layers, heads, seq, contextSeq } = this.cfg;
-    const all = await readBack(this.gpu, this.patterns, layers * heads * seq * contextSeq);
+    const all = await readBack(this.gpu, this.patterns, layers * heads * seq * contextSeq, 0, this.cfg.precision);
     const perHead = seq * contextSeq;
     return Array.from({ length: layers }, (_, l) =>
       Array.from({ length: heads }, (_, h) => all.subarray((l * heads + h) * perHead, (l * heads + h + 1) * perHead)));
@@ -89,15 +92,16 @@ export class RunBuffers {
     const { gpu, cfg } = this;
     const b = this.layer;
     const inner = innerWidth(cfg);
+    const p = cfg.precision; // q, k, v, weighted sums and LN(x) come back decoded to f32
     return {
       layer,
-      readQ: () => readBack(gpu, b.q, cfg.seq * inner),
-      readK: () => readBack(gpu, b.k, cfg.contextSeq * inner),
-      readV: () => readBack(gpu, b.v, cfg.contextSeq * inner),
-      readWeighted: () => readBack(gpu, b.weighted, cfg.seq * inner),
+      readQ: () => readBack(gpu, b.q, cfg.seq * inner, 0, p),
+      readK: () => readBack(gpu, b.k, cfg.contextSeq * inner, 0, p),
+      readV: () => readBack(gpu, b.v, cfg.contextSeq * inner, 0, p),
+      readWeighted: () => readBack(gpu, b.weighted, cfg.seq * inner, 0, p),
       readNormed: () => {
         if (!b.xn) throw new Error('readNormed: this run has no LayerNorm (norm none)');
-        return readBack(gpu, b.xn, cfg.seq * cfg.dModel);
+        return readBack(gpu, b.xn, cfg.seq * cfg.dModel, 0, p);
       },
       readInput: () => {
         if (!this.layerInput) throw new Error('readInput needs the run option keepLayerInput');
