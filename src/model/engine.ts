@@ -6,17 +6,17 @@
 // the timings (StageClock).
 
 import { resolveConfig, type AttentionConfig } from './config.js';
-import { chooseAttention, tuneAttentionChoice, type AttentionRequest, type AttentionTuneOptions } from './attention-choice.js';
+import { chooseAttention, tuneAttentionChoice, type AttentionTuneOptions } from './attention-choice.js';
 import type { AttentionTuneResult } from './attention-tune.js';
 import { layerFlops } from './flops.js';
 import { prepareLayer, type Stage } from './layer.js';
 import { prepareSeededFills, type SeededFill } from './layer-weights.js';
 import { loadLayerWeights } from './layer-source.js';
-import { planMemory, type AttentionMode, type MemoryPlan, type PlanLimits, type PlanOptions } from './plan.js';
-import { RunBuffers, type LayerProbe } from './run-buffers.js';
+import { planMemory, type AttentionMode, type MemoryPlan, type PlanLimits } from './plan.js';
+import { RunBuffers } from './run-buffers.js';
 import { seededInputs } from './seeded.js';
-import { StageClock, type StageTimings } from './stage-times.js';
-import { checkInputs, type Inputs, type WeightSource } from './weights.js';
+import { StageClock } from './stage-times.js';
+import { checkInputs, type WeightSource } from './weights.js';
 import { readBack } from '../gpu/buffers.js';
 import { GpuContext, type AdapterDescription, type DeviceOptions } from '../gpu/device.js';
 import { formatBytes, GpuError, InputError } from '../gpu/errors.js';
@@ -32,75 +32,8 @@ export type { LayerProbe } from './run-buffers.js';
 export type { StageTimings } from './stage-times.js';
 export { planStages } from './stage-times.js';
 
-export interface LayerProgress {
-  layer: number;
-  layers: number;
-  /** GPU time of this layer (timestamps), or wall time of its drained queue. */
-  layerMs: number;
-  elapsedMs: number;
-  flops: number;
-}
-
-export interface RunOptions {
-  /** Default: seeded from `seed`. */
-  weights?: WeightSource;
-  /** Storage precision ('f16' needs shader-f16); overrides the config's (AttentionConfig.precision). */
-  precision?: AttentionConfig['precision'];
-  /** Default: seeded from `seed`. */
-  inputs?: Inputs;
-  seed?: number;
-  /** Every product with exactly this matmul tile config (tests, tuning). Default: the engine's
-   * config (`tuneMatmul`, else the adapter's measured default) fitted to each product's shape. */
-  tile?: MatmulTile;
-  /** Overrides of the adapter's limits (smaller only): forces weight chunks and head groups in tests. */
-  limits?: Partial<PlanLimits>;
-  plan?: PlanOptions;
-  /**
-   * The attention core: 'materialized' (scores, softmax, weighted sums over a pattern buffer),
-   * 'fused' (shaders/attention.wgsl, no pattern buffer; d_head up to 128), or 'auto' (default):
-   * see chooseAttention (attention-choice.ts).
-   */
-  attention?: AttentionRequest;
-  /** Read back every head's pattern of every layer (small configurations: the browser's heatmaps). */
-  capturePatterns?: boolean;
-  /** Keep each layer's input so probes can read it (layer-local verification, exact or sampled). */
-  keepLayerInput?: boolean;
-  onLayer?: (progress: LayerProgress, probe: LayerProbe) => void | Promise<void>;
-  /** Stops after the current layer (Ctrl-C). */
-  signal?: AbortSignal;
-}
-
-export interface RunResult {
-  config: AttentionConfig;
-  adapter: AdapterDescription;
-  output: Float32Array;
-  /** [layers][heads][seq·contextSeq] when capturePatterns was set. */
-  patterns: Float32Array[][] | null;
-  layersRun: number;
-  stopped: boolean;
-  /**
-   * The first layer after which the residual stream held a NaN or ±Inf (checked on the GPU
-   * after every layer, whatever the verification), or null when it stayed finite.
-   */
-  firstNonFiniteLayer: number | null;
-  timings: {
-    source: 'timestamp-query' | 'wall-clock';
-    totalMs: number;
-    gpuMs: number;
-    perLayerMs: number[];
-    /** Each layer's GPU time per stage (empty without timestamp queries). */
-    perLayerStagesMs: StageTimings[];
-    stagesMs: StageTimings;
-    /** Filling or uploading weights, outside the attention arithmetic. */
-    weightsMs: number;
-  };
-  flops: { perLayer: number; total: number };
-  tflops: number;
-  plan: MemoryPlan;
-  peakBytes: number;
-  /** The matmul tile config: the one given, or the engine's that each product's shape was fitted from. */
-  matmulTile: MatmulTile;
-}
+export type { LayerProgress, RunOptions, RunResult } from './run-types.js';
+import type { RunOptions, RunResult } from './run-types.js';
 
 const PATTERN_CAPTURE_LIMIT = 64 * 1024 * 1024;
 
@@ -194,8 +127,11 @@ export class Engine {
       const b = await gpu.scoped('allocating buffers', () => new RunBuffers(gpu, cfg, plan, inputs, options));
       buffers = b;
       const tiles: { tile: MatmulTile } | { baseTile: MatmulTile } = options.tile ? { tile: options.tile } : { baseTile: this.matmulTile };
+      const compileStart = performance.now();
+      const pipelinesBefore = this.cache.size;
       const p = await this.prepare(cfg, plan, b, weights, tiles);
       prepared = p;
+      const compile = { pipelines: this.cache.size - pipelinesBefore, ms: performance.now() - compileStart };
       const flops = layerFlops(cfg);
       const clock = new StageClock();
       let stopped = false;
@@ -230,6 +166,8 @@ export class Engine {
         plan,
         peakBytes: b.bytes,
         matmulTile: 'tile' in tiles ? tiles.tile : tiles.baseTile,
+        compile,
+        dispatchesPerLayer: p.dispatches.length,
       };
     } catch (e) {
       if (gpu.lostReason && !(e instanceof GpuError)) throw new GpuError(gpu.lostReason, 'lost');

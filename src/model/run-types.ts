@@ -1,0 +1,89 @@
+// What `Engine.run` takes and gives: its options, its per-layer progress and its result.
+
+import type { AttentionConfig } from './config.js';
+import type { AttentionRequest } from './attention-choice.js';
+import type { MemoryPlan, PlanLimits, PlanOptions } from './plan.js';
+import type { LayerProbe } from './run-buffers.js';
+import type { StageTimings } from './stage-times.js';
+import type { Inputs, WeightSource } from './weights.js';
+import type { AdapterDescription } from '../gpu/device.js';
+import type { MatmulTile } from '../kernels/matmul.js';
+
+export interface LayerProgress {
+  layer: number;
+  layers: number;
+  /** GPU time of this layer (timestamps), or wall time of its drained queue. */
+  layerMs: number;
+  elapsedMs: number;
+  flops: number;
+}
+
+export interface RunOptions {
+  /** Default: seeded from `seed`. */
+  weights?: WeightSource;
+  /** Storage precision ('f16' needs shader-f16); overrides the config's (AttentionConfig.precision). */
+  precision?: AttentionConfig['precision'];
+  /** Default: seeded from `seed`. */
+  inputs?: Inputs;
+  seed?: number;
+  /** Every product with exactly this matmul tile config (tests, tuning). Default: the engine's
+   * config (`tuneMatmul`, else the adapter's measured default) fitted to each product's shape. */
+  tile?: MatmulTile;
+  /** Overrides of the adapter's limits (smaller only): forces weight chunks and head groups in tests. */
+  limits?: Partial<PlanLimits>;
+  plan?: PlanOptions;
+  /**
+   * The attention core: 'materialized' (scores, softmax, weighted sums over a pattern buffer),
+   * 'fused' (shaders/attention.wgsl, no pattern buffer; d_head up to 128), or 'auto' (default):
+   * see chooseAttention (attention-choice.ts).
+   */
+  attention?: AttentionRequest;
+  /** Read back every head's pattern of every layer (small configurations: the browser's heatmaps). */
+  capturePatterns?: boolean;
+  /** Keep each layer's input so probes can read it (layer-local verification, exact or sampled). */
+  keepLayerInput?: boolean;
+  onLayer?: (progress: LayerProgress, probe: LayerProbe) => void | Promise<void>;
+  /** Stops after the current layer (Ctrl-C). */
+  signal?: AbortSignal;
+}
+
+export interface RunResult {
+  config: AttentionConfig;
+  adapter: AdapterDescription;
+  output: Float32Array;
+  /** [layers][heads][seq·contextSeq] when capturePatterns was set. */
+  patterns: Float32Array[][] | null;
+  layersRun: number;
+  stopped: boolean;
+  /**
+   * The first layer after which the residual stream held a NaN or ±Inf (checked on the GPU
+   * after every layer, whatever the verification), or null when it stayed finite.
+   */
+  firstNonFiniteLayer: number | null;
+  timings: {
+    source: 'timestamp-query' | 'wall-clock';
+    totalMs: number;
+    gpuMs: number;
+    perLayerMs: number[];
+    /** Each layer's GPU time per stage (empty without timestamp queries). */
+    perLayerStagesMs: StageTimings[];
+    stagesMs: StageTimings;
+    /** Filling or uploading weights, outside the attention arithmetic. */
+    weightsMs: number;
+  };
+  flops: { perLayer: number; total: number };
+  tflops: number;
+  plan: MemoryPlan;
+  peakBytes: number;
+  /** The matmul tile config: the one given, or the engine's that each product's shape was fitted from. */
+  matmulTile: MatmulTile;
+  /**
+   * Pipelines this run created (the cache's others were reused) and the milliseconds spent
+   * preparing them, before the first layer: apart from GPU time. Drivers that compile lazily
+   * (lavapipe) still spend some of it inside the first layer.
+   */
+  compile: { pipelines: number; ms: number };
+  /** Dispatches encoded per layer (one command buffer, one submit per layer). */
+  dispatchesPerLayer: number;
+}
+
