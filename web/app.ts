@@ -15,7 +15,8 @@ import { colorFor, HATCH_RGB, MASKED_RGB } from './heatmap.js';
 import { lastRunOf, type LastRun } from './lastrun.js';
 import { DEFAULT_TEXT, parseState, type PageState } from './params.js';
 import { renderTimings } from './report.js';
-import { adapterLabel, getEngine, prepare, runOnGpu, setLostHandler, type PreparedRun } from './run.js';
+import { adapterReady } from './precision.js';
+import { getEngine, prepare, runOnGpu, setLostHandler, weightsNote } from './run.js';
 import { clearResults, compileTicker, markStale, setProgress, setVerification } from './status.js';
 import { label, tokenize } from './tokens.js';
 import { Verifier, verifyRun } from './verify.js';
@@ -63,6 +64,10 @@ function setState(next: PageState): void {
   refreshTokens().catch(fail);
 }
 
+const useF32 = () => {
+  clearError();
+  setState({ ...state, overrides: { ...state.overrides, precision: undefined } });
+};
 const useSmallerPreset = () => setState({ ...state, preset: 'gpt3-widths', overrides: {}, input: 'seeded', weights: state.weights === 'chapter' ? 'seeded' : state.weights });
 
 /** Token chips, the sequence lengths they imply and the estimate, refreshed as the text is typed. */
@@ -104,7 +109,8 @@ async function runOnce(id: number, signal: AbortSignal): Promise<void> {
     data.config = p.cfg;
     setProgress('requesting the GPU adapter…', 0, p.cfg.layers);
     engine = await getEngine();
-    $('adapter').textContent = `adapter: ${adapterLabel(engine)}`;
+    const refused = adapterReady(engine, p.cfg.precision, useF32);
+    if (refused) throw refused;
     const bench = state.bench;
     stopTicker = compileTicker(bench ? 'warm-up run: ' : '');
     const hooks = {
@@ -125,7 +131,7 @@ async function runOnce(id: number, signal: AbortSignal): Promise<void> {
     const queryLabels = (p.tokens?.strings ?? Array.from({ length: p.cfg.seq }, (_, i) => `row ${i + 1}`)).map(label);
     const keyLabels = p.contextTokens ? p.contextTokens.strings.map(label) : p.cfg.cross ? Array.from({ length: p.cfg.contextSeq }, (_, i) => `ctx ${i + 1}`) : queryLabels;
     const patterns = r.patterns?.slice(0, r.layersRun) ?? null;
-    $('weights-note').textContent = weightsNote(p);
+    $('weights-note').textContent = weightsNote(state, p);
     renderPatterns(
       patterns && { patterns, scores: gpu.scores, cfg: p.cfg, queryLabels, keyLabels, headNames: state.weights === 'chapter' ? CHAPTER_HEADS : null },
       gpu.captureNote, { orient: state.orient, scale: state.scale },
@@ -170,14 +176,6 @@ async function runOnce(id: number, signal: AbortSignal): Promise<void> {
   } finally {
     if (id === runId) $<HTMLButtonElement>('stop').disabled = true;
   }
-}
-
-function weightsNote(p: PreparedRun): string {
-  if (state.weights === 'chapter') {
-    return "Weights: the chapter's example, constructed by hand (not trained): head 1 sends each noun to the adjectives before it, head 2 to the previous token, head 3 to the first token, head 4 to itself (see “How the example is built”).";
-  }
-  if (state.weights === 'file') return `Weights: ${p.weightsLabel}.`;
-  return `Weights: ${p.weightsLabel}. Random weights give near-uniform rows with no linguistic meaning: load a weights file, or press “Show the chapter's example” to see heads that do what the chapter describes.`;
 }
 
 function init(): void {
@@ -228,7 +226,8 @@ function init(): void {
   const ready = getEngine().then(
     (e) => {
       engine = e;
-      $('adapter').textContent = `adapter: ${adapterLabel(e)}`;
+      const refused = adapterReady(e, state.overrides.precision, useF32);
+      if (refused && !state.autorun) fail(refused); // autorun's run refuses with the same message
       return refreshTokens();
     },
     (e) => {

@@ -5,6 +5,7 @@
 import { CHAPTER_CONFIG } from './chapter.js';
 import { BENCH_REPEATS, NUMBER_KEYS, paramName, parseAttention, presetConfig, serializeState, type PageState, type Preset } from './params.js';
 import type { Tokens } from './tokens.js';
+import { showPrecision } from './precision.js';
 import type { LoadedWeights } from './weights-file.js';
 
 const form = () => document.getElementById('config') as HTMLFormElement;
@@ -29,12 +30,13 @@ export function showState(s: PageState, file: LoadedWeights | null, tokenCounts:
   const fixed = new Set<string>();
   if (s.weights === 'chapter') {
     Object.assign(shown, CHAPTER_CONFIG);
-    for (const k of ['layers', 'heads', 'dModel', 'dHead', 'mask', 'cross', 'bias']) fixed.add(k);
+    for (const k of ['layers', 'heads', 'dModel', 'dHead', 'mask', 'cross', 'bias', 'norm']) fixed.add(k);
   } else if (s.weights === 'file' && file) {
-    Object.assign(shown, { layers: file.layers, dModel: file.dModel, bias: file.bias });
+    // The file's input_layernorm tensors (or their absence) decide the normalisation.
+    Object.assign(shown, { layers: file.layers, dModel: file.dModel, bias: file.bias, norm: file.layerNorm ? 'layernorm' : 'none' });
     if (file.heads) shown.heads = file.heads;
     if (Number.isInteger(file.inner / shown.heads)) shown.dHead = file.inner / shown.heads;
-    for (const k of ['layers', 'dModel', 'dHead', 'bias', ...(file.heads ? ['heads'] : [])]) fixed.add(k);
+    for (const k of ['layers', 'dModel', 'dHead', 'bias', 'norm', ...(file.heads ? ['heads'] : [])]) fixed.add(k);
   }
   if (shown.cross && s.overrides.mask === undefined) shown.mask = false;
   field<HTMLSelectElement>('preset')!.value = s.preset;
@@ -48,6 +50,11 @@ export function showState(s: PageState, file: LoadedWeights | null, tokenCounts:
     field(key)!.disabled = fixed.has(key);
   }
   if (shown.cross) field('mask')!.disabled = true;
+  const norm = field<HTMLSelectElement>('norm')!;
+  norm.value = shown.norm;
+  norm.disabled = fixed.has('norm');
+  norm.title = s.weights === 'file' ? 'set by the weights file (its input_layernorm tensors)' : s.weights === 'chapter' ? "the chapter's example has no LayerNorm" : '';
+  showPrecision(shown.precision);
   const contextSeq = field('context-seq')!;
   if (!shown.cross) {
     contextSeq.disabled = true;
@@ -95,7 +102,8 @@ export function applyEdit(s: PageState, target: HTMLInputElement | HTMLSelectEle
   switch (name) {
     case 'preset':
       next.preset = (['small', 'gpt3', 'gpt3-widths'] as Preset[]).find((p) => p === target.value) ?? 'small';
-      next.overrides = {}; // a preset is a fresh start: the previous edits belonged to the other one
+      // A preset is a fresh start (its own normalisation too: GPT-3's is LayerNorm); the precision stays.
+      next.overrides = s.overrides.precision === undefined ? {} : { precision: s.overrides.precision };
       // GPT-3's seeded rows (2048 of them, or the 16 of the widths preset), not the short sentence, are its natural input.
       next.input = next.preset === 'small' ? 'text' : 'seeded';
       if (next.preset !== 'small' && next.weights === 'chapter') next.weights = 'seeded';
@@ -133,6 +141,13 @@ export function applyEdit(s: PageState, target: HTMLInputElement | HTMLSelectEle
       break;
     case 'attention':
       next.attention = parseAttention(target.value);
+      break;
+    case 'norm':
+      next.overrides.norm = target.value === 'layernorm' ? 'layernorm' : 'none';
+      break;
+    case 'precision':
+      // f32 is every preset's precision: the link carries only f16.
+      next.overrides.precision = target.value === 'f16' ? 'f16' : undefined;
       break;
     case 'bench':
       next.bench = BENCH_REPEATS.find((n) => String(n) === target.value) ?? 0;

@@ -3,10 +3,12 @@
 //    &input=text&text=...&context-text=...&verify=exact&attention=auto&autorun=1
 //    &example=chapter (the constructed weights of web/chapter.ts)  &bench=10 (benchmark repeats)
 //    &orient=keys (the chapter's orientation)  &scale=row|log (colour scale)
+//    &norm=layernorm (GPT-3's pre-LN; the GPT-3 presets' default)  &precision=f16 (needs shader-f16)
 // Dimension names are the CLI's flags without the dashes (d-model = --d-model); camelCase
 // (dModel) is accepted too. Only values present in the URL override the preset.
 
 import { PRESETS, SMALL, flagName, type AttentionConfig } from '../src/index.js';
+import type { NormKind, PrecisionKind } from '../src/model/config.js';
 import { CHAPTER_CONFIG } from './chapter.js';
 
 export type InputMode = 'text' | 'seeded';
@@ -49,6 +51,8 @@ export const DEFAULT_CONTEXT_TEXT = 'the green woods were quiet until the small 
 export const NUMBER_KEYS = ['layers', 'heads', 'dModel', 'dHead', 'seq', 'contextSeq', 'context'] as const;
 export type NumberKey = (typeof NUMBER_KEYS)[number];
 const FLAG_KEYS = ['mask', 'cross', 'bias'] as const;
+/** Choices kept as written (an unknown value reaches validateConfig, which names the field), like malformed numbers. */
+export const CHOICE_KEYS = ['norm', 'precision'] as const;
 
 export const paramName = (key: string): string => flagName(key).slice(2);
 
@@ -77,6 +81,10 @@ export function parseState(search: string): PageState {
     const raw = get(key);
     if (raw !== null) overrides[key] = raw === '1' || raw === 'true';
   }
+  const norm = q.get('norm');
+  if (norm) overrides.norm = norm as NormKind;
+  const precision = q.get('precision');
+  if (precision) overrides.precision = precision as PrecisionKind;
   const seedRaw = q.get('seed');
   return {
     preset: PRESET_NAMES.find((p) => p === q.get('preset')) ?? 'small',
@@ -109,6 +117,10 @@ export function serializeState(s: PageState, autorun = false): string {
   for (const key of FLAG_KEYS) {
     const v = s.overrides[key];
     if (v !== undefined) q.set(key, v ? '1' : '0');
+  }
+  for (const key of CHOICE_KEYS) {
+    const v = s.overrides[key];
+    if (v !== undefined) q.set(key, v);
   }
   q.set('seed', String(s.seed));
   q.set('input', s.input);

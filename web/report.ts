@@ -1,7 +1,8 @@
 // Renders a finished run: throughput, set-up (shader compilation) apart from the run, time per
-// stage (GPU time from timestamp queries, or plainly labelled wall-clock time), time per layer.
+// stage (GPU time from timestamp queries, or plainly labelled wall-clock time), time per layer,
+// and the precision and normalisation that ran.
 
-import { planStages, type RunResult, type StageTimings } from '../src/index.js';
+import { planStages, type AttentionConfig, type RunResult, type StageTimings } from '../src/index.js';
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
 
@@ -25,6 +26,20 @@ export function scaled(value: number, unit: string): string {
 export const formatRate = (tflops: number): string => scaled(tflops * 1e12, 'FLOP/s');
 export const seconds = (ms: number): string => (ms >= 1000 ? `${(ms / 1000).toFixed(1)} s` : `${ms.toFixed(0)} ms`);
 
+const NORM_WORDS: Record<string, string> = {
+  none: "normalisation none (the chapter's bare block x + Attn(x))",
+  layernorm: "normalisation LayerNorm (GPT-3's pre-LN x + Attn(LN(x)))",
+};
+
+/** The storage and normalisation a run used, in words, for the results. */
+export function runOptionsText(cfg: AttentionConfig): string {
+  const precision =
+    cfg.precision === 'f16'
+      ? 'precision f16: weights, activations, q/k/v and patterns stored in half precision, accumulated in f32; the residual stream stays f32'
+      : 'precision f32: every buffer stored in f32';
+  return `${precision}; ${NORM_WORDS[cfg.norm] ?? cfg.norm}.`;
+}
+
 export function renderTimings(r: RunResult, prepareMs: number): void {
   const t = r.timings;
   const stamps = t.source === 'timestamp-query';
@@ -43,6 +58,7 @@ export function renderTimings(r: RunResult, prepareMs: number): void {
     compileText += ` Without timestamps the first layer's ${t.perLayerMs[0]!.toFixed(1)} ms may include the driver's own compilation; the later layers' median is ${later.toFixed(1)} ms. Benchmark mode times warm runs.`;
   }
   $('compile').textContent = compileText;
+  $('run-options').textContent = `Ran with ${runOptionsText(r.config)}`;
   const table = $<HTMLTableElement>('timings');
   table.replaceChildren();
   const head = table.insertRow();

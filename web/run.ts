@@ -67,7 +67,8 @@ export async function prepare(s: PageState, file: LoadedWeights | null): Promise
   if (!Number.isInteger(s.seed) || s.seed < 0 || s.seed > 0xffffffff) throw new PageError(`“seed” must be a whole number from 0 to 4294967295, got ${s.seed}.`, 'ConfigError');
   if (chapter) {
     const ex = chapterExample(tokens!.ids, tokens!.strings, s.seed);
-    const cfg = resolveConfig(chapterConfig(tokens!.ids.length, partial.context ?? base.context), base);
+    // Its shape and normalisation (none) are fixed; the precision is the form's.
+    const cfg = resolveConfig({ ...chapterConfig(tokens!.ids.length, partial.context ?? base.context), precision: partial.precision }, base);
     return { cfg, tokens, contextTokens: null, inputs: ex.inputs, weights: ex.layers, weightsLabel: "the chapter's example (constructed weights)", tags: ex.tags };
   }
   const cfg = resolveConfig(partial, base);
@@ -81,6 +82,15 @@ export async function prepare(s: PageState, file: LoadedWeights | null): Promise
   const weights = s.weights === 'file' ? file!.tensors.slice(0, cfg.layers) : null;
   const weightsLabel = s.weights === 'file' ? `the file ${file!.name}` : `seeded random weights (seed ${s.seed})`;
   return { cfg, tokens, contextTokens, inputs, weights, weightsLabel, tags: null };
+}
+
+/** Which weights ran, and what they mean, for the patterns section. */
+export function weightsNote(s: PageState, p: PreparedRun): string {
+  if (s.weights === 'chapter') {
+    return "Weights: the chapter's example, constructed by hand (not trained): head 1 sends each noun to the adjectives before it, head 2 to the previous token, head 3 to the first token, head 4 to itself (see “How the example is built”).";
+  }
+  if (s.weights === 'file') return `Weights: ${p.weightsLabel}.`;
+  return `Weights: ${p.weightsLabel}. Random weights give near-uniform rows with no linguistic meaning: load a weights file, or press “Show the chapter's example” to see heads that do what the chapter describes.`;
 }
 
 let enginePromise: Promise<Engine> | null = null;
