@@ -13,10 +13,10 @@ let f16: { offered: boolean; adapter: string } | null = null;
 
 const select = () => document.querySelector<HTMLSelectElement>('#config select[name=precision]')!;
 
-/** Why f16 cannot run here, or null (offered, or the adapter not known yet). */
-export function f16Missing(): string | null {
+/** Why f16 cannot run here, or null (offered, or the adapter not known yet); `value`: the precision asked. */
+export function f16Missing(value = 'f32'): string | null {
   if (!f16 || f16.offered) return null;
-  return `f16 needs the adapter feature shader-f16, which ${f16.adapter} does not offer: runs here are f32.`;
+  return `f16 needs the adapter feature shader-f16, which ${f16.adapter} does not offer: ${value === 'f16' ? 'choose f32 to run here' : 'runs here are f32'}.`;
 }
 
 /**
@@ -25,7 +25,7 @@ export function f16Missing(): string | null {
  */
 export function showPrecision(value: string): void {
   const s = select();
-  const missing = f16Missing();
+  const missing = f16Missing(value);
   s.value = value;
   s.querySelector<HTMLOptionElement>('option[value=f16]')!.disabled = missing !== null;
   s.disabled = missing !== null && value === 'f32';
@@ -47,7 +47,7 @@ export function adapterReady(engine: Engine, precision: string | undefined, toF3
   if (precision !== 'f16' || f16.offered) return null;
   return new PageError(
     `“precision” f16 needs the adapter feature shader-f16, which ${f16.adapter} does not offer, so nothing was run. ` +
-      'Choose f32, or open the page on a GPU whose browser offers shader-f16 (Chrome and Edge on most desktop GPUs; software adapters and compatibility mode do not).',
+      'Choose f32, or open the page on a GPU whose browser offers shader-f16 (Chrome and Edge offer it on many desktop GPUs; software adapters do not).',
     'no-f16',
     ['Use f32', toF32],
   );

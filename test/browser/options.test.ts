@@ -74,6 +74,7 @@ describe.each<Profile>(['swiftshader', 'compat'])('normalisation and precision o
     expect(await page.inputValue('select[name=precision]')).toBe('f16');
     expect(await page.isEnabled('select[name=precision]')).toBe(true);
     expect(await page.isDisabled('select[name=precision] option[value=f16]')).toBe(true);
+    expect(await pageText(page, 'precision-note')).toMatch(/does not offer: choose f32 to run here\.$/);
     await page.screenshot({ path: OUT_FILE(`no-f16-${profile}.png`) });
     await page.click('#error-action');
     expect(await page.isHidden('#error')).toBe(true);

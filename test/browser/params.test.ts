@@ -38,6 +38,17 @@ describe('page state in the URL', () => {
     expect(again).toEqual({ ...s, autorun: true });
     expect(serializeState(s)).not.toContain('autorun');
   });
+
+  test('normalisation and precision: in the link only when set; unknown values kept for validateConfig to name', () => {
+    const s = parseState('?norm=layernorm&precision=f16');
+    expect(s.overrides).toEqual({ norm: 'layernorm', precision: 'f16' });
+    expect(serializeState(s)).toMatch(/[?&]norm=layernorm&precision=f16(&|$)/);
+    expect(parseState(serializeState(s))).toEqual(s);
+    expect(serializeState(parseState('?preset=gpt3'))).not.toMatch(/norm|precision/);
+    expect(parseState('?norm=rmsnorm').overrides.norm).toBe('rmsnorm');
+    expect(pageWords("--norm must be none or layernorm, got 'rmsnorm'")).toBe("“normalisation” must be none or layernorm, got 'rmsnorm'");
+    expect(pageWords('run: --precision f16 needs the adapter feature shader-f16, which X does not offer')).toBe('run: “precision” f16 needs the adapter feature shader-f16, which X does not offer');
+  });
 });
 
 describe('exact verification cost gate', () => {
