@@ -26,6 +26,13 @@
 // Preconditions enforced by src/kernels/attention.ts: d <= 4·TX·G, G <= MAX_G, SC <= MAX_SC,
 // TX >= RPT (so THREADS >= BR), BC a multiple of TX; the tiles fit maxComputeWorkgroupStorageSize;
 // every index fits a u32; inputs are finite (so only masked scores hold the sentinel).
+//
+// f16 (the `f16` flag): q, k, v and out are stored as f16. Loads widen to f32 (exactly), so the
+// tiles, the scores, the online softmax (max, exp, sum) and the accumulators are f32 as above;
+// each output is rounded to f16 once, at its store.
+
+//#f16 enable f16;
+alias elem = f32; //#f16 alias elem = f16;
 
 override BR: u32 = 32;
 override BC: u32 = 32;
@@ -54,10 +61,10 @@ struct Params {
   scale: f32,
 }
 
-@group(0) @binding(0) var<storage, read> q: array<f32>;
-@group(0) @binding(1) var<storage, read> k: array<f32>;
-@group(0) @binding(2) var<storage, read> v: array<f32>;
-@group(0) @binding(3) var<storage, read_write> o: array<f32>;
+@group(0) @binding(0) var<storage, read> q: array<elem>;
+@group(0) @binding(1) var<storage, read> k: array<elem>;
+@group(0) @binding(2) var<storage, read> v: array<elem>;
+@group(0) @binding(3) var<storage, read_write> o: array<elem>;
 @group(0) @binding(4) var<uniform> p: Params;
 
 var<workgroup> tileQ: array<vec4f, BR * DS>;
@@ -71,7 +78,7 @@ fn fetch4(src: u32, at: u32, col: u32) -> vec4f {
   var x = vec4f(0.0);
   for (var e = 0u; e < 4u; e++) {
     if (col + e < p.d) {
-      if (src == 0u) { x[e] = q[at + col + e]; } else if (src == 1u) { x[e] = k[at + col + e]; } else { x[e] = v[at + col + e]; }
+      if (src == 0u) { x[e] = f32(q[at + col + e]); } else if (src == 1u) { x[e] = f32(k[at + col + e]); } else { x[e] = f32(v[at + col + e]); }
     }
   }
   return x;
@@ -188,7 +195,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
       let col = 4u * (tx + TX * j);
       let x = acc[i * MAX_G + j] * inv;
       for (var e = 0u; e < 4u; e++) {
-        if (col + e < p.d) { o[at + col + e] = x[e]; }
+        if (col + e < p.d) { o[at + col + e] = elem(x[e]); }
       }
     }
   }

@@ -21,9 +21,9 @@
 // barrier per K step suffices (a stage is rewritten two steps after it was read, with a
 // barrier between); with STAGES = 1 a second barrier guards the single stage (half the memory).
 //
-// Loads. The `vec4` flag binds A and B as array<vec4f> and reads 16 bytes at once: the host
-// enables it only when every row start is a multiple of 4 elements (strides, offsets, batch
-// strides) and each binding's size is a multiple of 16 bytes, so every vec4 that holds a wanted
+// Loads. The `vec4` flag binds A and B as array<vec4f> (vec4<f16> for f16) and reads 4 elements
+// at once: the host enables it only when every row start is a multiple of 4 elements (strides,
+// offsets, batch strides) and each binding's size a multiple of 16 bytes (8 for f16), so every vec4 that holds a wanted
 // element lies inside the binding. Without it, each of the four values is a scalar load. Either
 // way the values past M, N or the K end read as 0 and no load leaves the row's valid range.
 // Any M, N, K: writes past the edge are dropped.
@@ -37,9 +37,22 @@
 //   2 (weighted sums, pattern·V): the pattern is 0 past the limit, so K stops at the last
 //     row's limit. The result is the same; the work above the diagonal is not done.
 //
+// Precision. Each of A, B, bias and C is stored as f32 or, with the flags a16, b16, bias16, c16
+// (and f16 for the `enable`), as f16. Loads widen to f32 (exactly), so the workgroup tiles, the
+// registers and every sum are f32 whatever the storage; C is rounded to f16 once, at its store
+// (with ACCUMULATE an f16 C is read, widened, added to in f32 and rounded once). The vec4 variant
+// of an f16 operand reads vec4<f16> words (8 bytes): the same alignment in elements as f32.
+//
 // Preconditions enforced by src/kernels/matmul.ts: every index fits a u32; the bindings fit
 // maxStorageBufferBindingSize; the grid fits maxComputeWorkgroupsPerDimension; TK is a multiple
 // of 4; each thread stages at most MAX_STAGED vec4 per operand; the vec4 alignment above.
+
+//#f16 enable f16;
+
+alias elemA = f32; //#a16 alias elemA = f16;
+alias elemB = f32; //#b16 alias elemB = f16;
+alias elemBias = f32; //#bias16 alias elemBias = f16;
+alias elemC = f32; //#c16 alias elemC = f16;
 
 override WG_X: u32 = 16;
 override WG_Y: u32 = 16;
@@ -80,10 +93,10 @@ struct Params {
   offBias: u32,
 }
 
-@group(0) @binding(0) var<storage, read> a: array<f32>; //#vec4 @group(0) @binding(0) var<storage, read> a: array<vec4f>;
-@group(0) @binding(1) var<storage, read> b: array<f32>; //#vec4 @group(0) @binding(1) var<storage, read> b: array<vec4f>;
-@group(0) @binding(2) var<storage, read> bias: array<f32>;
-@group(0) @binding(3) var<storage, read_write> c: array<f32>;
+@group(0) @binding(0) var<storage, read> a: array<elemA>; //#vec4 @group(0) @binding(0) var<storage, read> a: array<vec4<elemA>>;
+@group(0) @binding(1) var<storage, read> b: array<elemB>; //#vec4 @group(0) @binding(1) var<storage, read> b: array<vec4<elemB>>;
+@group(0) @binding(2) var<storage, read> bias: array<elemBias>;
+@group(0) @binding(3) var<storage, read_write> c: array<elemC>;
 @group(0) @binding(4) var<uniform> p: Params;
 
 var<workgroup> tileA: array<vec4f, STAGES * TK * SA>; // [stage][k][m / 4]
@@ -93,13 +106,13 @@ var<workgroup> tileB: array<vec4f, STAGES * TK * SB>; // [stage][k][n / 4]
 // In the vec4 variant i is a multiple of 4 and one 16-byte load reads all four.
 fn loadA(i: u32, n: u32) -> vec4f {
   var v = vec4f(0.0);
-  if (n > 0u) { v.x = a[i]; } if (n > 1u) { v.y = a[i + 1u]; } if (n > 2u) { v.z = a[i + 2u]; } if (n > 3u) { v.w = a[i + 3u]; } //#vec4 if (n > 0u) { v = select(vec4f(0.0), a[i / 4u], vec4u(0u, 1u, 2u, 3u) < vec4u(n)); }
+  if (n > 0u) { v.x = f32(a[i]); } if (n > 1u) { v.y = f32(a[i + 1u]); } if (n > 2u) { v.z = f32(a[i + 2u]); } if (n > 3u) { v.w = f32(a[i + 3u]); } //#vec4 if (n > 0u) { v = select(vec4f(0.0), vec4f(a[i / 4u]), vec4u(0u, 1u, 2u, 3u) < vec4u(n)); }
   return v;
 }
 
 fn loadB(i: u32, n: u32) -> vec4f {
   var v = vec4f(0.0);
-  if (n > 0u) { v.x = b[i]; } if (n > 1u) { v.y = b[i + 1u]; } if (n > 2u) { v.z = b[i + 2u]; } if (n > 3u) { v.w = b[i + 3u]; } //#vec4 if (n > 0u) { v = select(vec4f(0.0), b[i / 4u], vec4u(0u, 1u, 2u, 3u) < vec4u(n)); }
+  if (n > 0u) { v.x = f32(b[i]); } if (n > 1u) { v.y = f32(b[i + 1u]); } if (n > 2u) { v.z = f32(b[i + 2u]); } if (n > 3u) { v.w = f32(b[i + 3u]); } //#vec4 if (n > 0u) { v = select(vec4f(0.0), vec4f(b[i / 4u]), vec4u(0u, 1u, 2u, 3u) < vec4u(n)); }
   return v;
 }
 
@@ -232,10 +245,10 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) groups: vec3
       for (var j = 0u; j < 4u; j++) {
         if (rowOk && col + j < p.N) {
           var x = v[j];
-          if (HAS_BIAS) { x += bias[p.offBias + col + j]; }
-          let at = baseC + row * p.ldc + col + j;
-          if (ACCUMULATE) { x += c[at]; }
-          c[at] = x;
+          if (HAS_BIAS) { x += f32(bias[p.offBias + col + j]); }
+          let i = baseC + row * p.ldc + col + j;
+          if (ACCUMULATE) { x += f32(c[i]); }
+          c[i] = elemC(x);
         }
       }
     }

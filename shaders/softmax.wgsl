@@ -12,10 +12,15 @@
 // registers and one value per subgroup crosses workgroup memory, which every thread then reads:
 // two barriers per reduction instead of log2(WG) + 2, and barriers are what a software adapter
 // pays most for. Without it, a tree in workgroup memory, so every adapter runs the kernel.
+//
+// f16 (the `f16` flag): the scores are stored as f16, read widened to f32 (exactly); the max,
+// the exponentials and the sum are f32, and each probability is rounded to f16 once, at its store.
 
 //#subgroups enable subgroups;
+//#f16 enable f16;
 
 override WG: u32 = 256;
+alias elem = f32; //#f16 alias elem = f16;
 const USE_SUBGROUPS = false; //#subgroups const USE_SUBGROUPS = true;
 
 struct Params {
@@ -28,7 +33,7 @@ struct Params {
   offset: u32,   // element offset of row 0 in the binding
 }
 
-@group(0) @binding(0) var<storage, read_write> s: array<f32>;
+@group(0) @binding(0) var<storage, read_write> s: array<elem>;
 @group(0) @binding(1) var<uniform> p: Params;
 
 var<workgroup> partial: array<f32, WG>;
@@ -79,18 +84,18 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: 
   if (p.causal != 0u) { visible = min(p.cols, row % p.seq + p.causalOffset + 1u); }
 
   var m = -0x1.fffffep+127f; // lowest finite f32: -inf is not a WGSL literal
-  for (var j = li; j < visible; j += WG) { m = max(m, s[base + j]); }
+  for (var j = li; j < visible; j += WG) { m = max(m, f32(s[base + j])); }
   m = reduce(MAX, li, m, sg);
 
   var sum = 0.0;
-  for (var j = li; j < visible; j += WG) { sum += exp(s[base + j] - m); }
+  for (var j = li; j < visible; j += WG) { sum += exp(f32(s[base + j]) - m); }
   sum = reduce(SUM, li, sum, sg);
 
   var inv = 0.0;
   if (sum > 0.0) { inv = 1.0 / sum; }
   for (var j = li; j < p.cols; j += WG) {
     var v = 0.0;
-    if (j < visible) { v = exp(s[base + j] - m) * inv; }
-    s[base + j] = v;
+    if (j < visible) { v = exp(f32(s[base + j]) - m) * inv; }
+    s[base + j] = elem(v);
   }
 }

@@ -9,6 +9,7 @@ import { InputError } from '../gpu/errors.js';
 import type { PipelineCache } from '../gpu/pipelines.js';
 import { bindGroup, checkGrid, checkIndexRange, type Binding, type PreparedDispatch } from './dispatch.js';
 import type { TileLimits } from './matmul.js';
+import { checkPrecision, precisionFlags, requireF16, type Precision } from './precision.js';
 
 /** Rows of S and O per thread, and the register bounds: mirror RPT, MAX_G and MAX_SC in shaders/attention.wgsl. */
 export const RPT = 4;
@@ -97,6 +98,8 @@ export interface AttentionCall {
   /** Default 1/√dHead. */
   scale?: number;
   tile?: AttentionTile;
+  /** Storage of q, k, v and out (default f32); the scores, online softmax and sums are f32 either way. */
+  precision?: Precision;
 }
 
 export async function prepareAttention(gpu: GpuContext, cache: PipelineCache, call: AttentionCall): Promise<PreparedDispatch> {
@@ -104,6 +107,8 @@ export async function prepareAttention(gpu: GpuContext, cache: PipelineCache, ca
   if (!t) throw new InputError(`${call.label}: d_head ${call.dHead} fits no fused attention tile on this adapter (at most ${MAX_FUSED_D_HEAD}, and the tiles must fit its workgroup storage)`);
   const problem = attentionTileProblem(t, call.dHead, gpu.limits);
   if (problem) throw new InputError(`${call.label}: fused attention tile br ${t.br} bc ${t.bc} tx ${t.tx}: ${problem}`);
+  const precision = checkPrecision(call.precision, call.label);
+  if (precision === 'f16') requireF16(gpu, call.label);
   const width = call.heads * call.dHead;
   checkIndexRange(`${call.label} q`, (call.offQ ?? 0) + (call.seq - 1) * call.ldQ + width);
   checkIndexRange(`${call.label} k`, Math.max(call.offK ?? 0, call.offV ?? 0) + (call.ctx - 1) * call.ldK + width);
@@ -111,6 +116,7 @@ export async function prepareAttention(gpu: GpuContext, cache: PipelineCache, ca
   const pipeline = await cache.get({
     name: 'attention',
     source: attentionSource,
+    flags: precisionFlags(precision),
     constants: { BR: t.br, BC: t.bc, TX: t.tx, G: columnGroups(t, call.dHead) },
   });
   const grid: [number, number, number] = [Math.ceil(call.seq / t.br), call.heads, 1];

@@ -1,158 +1,16 @@
-// Host side of shaders/matmul.wgsl: tile configuration and its limits, the vec4-load choice,
-// parameter packing, grid.
+// Host side of shaders/matmul.wgsl: the call (shapes, strides, storage precisions), the vec4-load
+// choice, parameter packing, grid. Tile configs live in matmul-tiles.ts (re-exported here).
 
 import matmulSource from '../../shaders/matmul.wgsl';
 import { createStorage, createUniform } from '../gpu/buffers.js';
-import type { AdapterDescription, GpuContext } from '../gpu/device.js';
+import type { GpuContext } from '../gpu/device.js';
 import { InputError } from '../gpu/errors.js';
 import type { KernelVariant, PipelineCache } from '../gpu/pipelines.js';
 import { bindGroup, checkGrid, checkIndexRange, type Binding, type PreparedDispatch } from './dispatch.js';
+import { DEFAULT_TILE, defaultMatmulTile, describeTile, fitTileToShape, stagesOf, tileCols, tileProblem, tileRows, type MatmulTile } from './matmul-tiles.js';
+import { bytesPer, checkPrecision, requireF16, type Precision } from './precision.js';
 
-export interface MatmulTile {
-  /** Threads along N (columns of C). */
-  wgX: number;
-  /** Threads along M (rows of C). */
-  wgY: number;
-  /** K per workgroup step: 4, 8, 16 or 32. */
-  tk: number;
-  /** Register block per thread: 4 (4×4) or 8 (8×8). */
-  rb: 4 | 8;
-  /** Workgroup tile buffers: 2 (default) overlaps storing the next K step with reading this one. */
-  stages?: 1 | 2;
-  /** Read A and B 16 bytes at a time where a call's alignment allows (default true). */
-  vec4?: boolean;
-  /** Tile rows per group in the workgroup order (L2 reuse; default 8; 1 = row-major). */
-  groupM?: number;
-}
-
-/**
- * Runs on every adapter that offers WebGPU's default limits (256 invocations, 16 KiB of
- * workgroup storage): 256 threads, 128×128 tiles, 8.25 KiB. Per-adapter choices below;
- * autotune.ts times candidates instead.
- */
-export const DEFAULT_TILE: Readonly<MatmulTile> = Object.freeze({ wgX: 16, wgY: 16, tk: 8, rb: 8, stages: 1, vec4: true, groupM: 8 });
-
-export interface AdapterDefaults {
-  /** Matched against "vendor architecture device description" of the adapter. */
-  match: RegExp;
-  label: string;
-  /** Best first; the first that fits the adapter's limits is its default. */
-  tiles: MatmulTile[];
-}
-
-/**
- * Configs measured on real adapters with bench/matmul-tune.ts (figures and their provenance in
- * bench/RESULTS.md, "Where the shipped defaults come from"). NVIDIA: 128×128 tiles double-buffered
- * with K steps of 8; K steps of 16 or more need 33 KiB of tiles, one workgroup per multiprocessor.
- * lavapipe: 128×128 tiles, single-buffered (each invocation costs CPU time; fewer, larger tiles win).
- */
-export const ADAPTER_DEFAULTS: readonly AdapterDefaults[] = [
-  {
-    match: /nvidia/i,
-    label: 'NVIDIA (measured on H100)',
-    tiles: [{ wgX: 16, wgY: 16, tk: 8, rb: 8, stages: 2, vec4: true, groupM: 8 }],
-  },
-  {
-    match: /llvmpipe|lavapipe/i,
-    label: 'lavapipe (software)',
-    tiles: [{ wgX: 16, wgY: 16, tk: 8, rb: 8, stages: 1, vec4: true, groupM: 8 }],
-  },
-];
-
-/**
- * For adapters without measurements, the first that fits: the H100's choice (16.5 KiB of tiles),
- * the default (WebGPU's default limits), then compatibility-mode limits (128 invocations), then
- * 64 invocations.
- */
-export const FALLBACK_TILES: readonly MatmulTile[] = [
-  { wgX: 16, wgY: 16, tk: 8, rb: 8, stages: 2, vec4: true, groupM: 8 },
-  DEFAULT_TILE,
-  { wgX: 16, wgY: 8, tk: 8, rb: 8, stages: 1, vec4: true, groupM: 8 },
-  { wgX: 8, wgY: 8, tk: 8, rb: 8, stages: 1, vec4: true, groupM: 8 },
-  { wgX: 8, wgY: 8, tk: 8, rb: 4, stages: 1, vec4: true, groupM: 8 },
-];
-
-/** Registers per operand for the next K step: mirrors MAX_STAGED in shaders/matmul.wgsl. */
-export const MAX_STAGED = 8;
-
-export const tileRows = (t: MatmulTile): number => t.wgY * t.rb;
-export const tileCols = (t: MatmulTile): number => t.wgX * t.rb;
-const stagesOf = (t: MatmulTile): number => t.stages ?? 2;
-
-/** Workgroup storage of a tile config in bytes: k-major vec4 rows, each padded by one vec4. */
-export function tileStorageBytes(t: MatmulTile): number {
-  const rowA = (t.wgY * t.rb) / 4 + 1;
-  const rowB = (t.wgX * t.rb) / 4 + 1;
-  return stagesOf(t) * t.tk * (rowA + rowB) * 16;
-}
-
-export const tileThreads = (t: MatmulTile): number => t.wgX * t.wgY;
-
-export const describeTile = (t: MatmulTile): string =>
-  `${tileRows(t)}x${tileCols(t)} wg${t.wgX}x${t.wgY} rb${t.rb} tk${t.tk} s${stagesOf(t)} g${t.groupM ?? 8}${t.vec4 === false ? ' scalar' : ' vec4'}`;
-
-export type TileLimits = Pick<
-  GPUSupportedLimits,
-  'maxComputeInvocationsPerWorkgroup' | 'maxComputeWorkgroupSizeX' | 'maxComputeWorkgroupSizeY' | 'maxComputeWorkgroupStorageSize'
->;
-
-/** Why a tile config cannot run (shader preconditions or the adapter's limits), or null when it can. */
-export function tileProblem(t: MatmulTile, limits: TileLimits): string | null {
-  const positive = (v: number) => Number.isInteger(v) && v > 0;
-  if (!positive(t.wgX) || !positive(t.wgY)) return `workgroup ${t.wgX}×${t.wgY} must be positive integers`;
-  if (t.rb !== 4 && t.rb !== 8) return `register block ${t.rb} must be 4 or 8`;
-  if (![4, 8, 16, 32].includes(t.tk)) return `tk ${t.tk} must be 4, 8, 16 or 32`;
-  const stages = stagesOf(t);
-  if (stages !== 1 && stages !== 2) return `stages ${stages} must be 1 or 2`;
-  const g = t.groupM ?? 8;
-  if (!positive(g) || g > 64) return `groupM ${g} must be an integer in 1..64`;
-  const threads = tileThreads(t);
-  const staged = Math.max(Math.ceil((tileRows(t) * t.tk) / 4 / threads), Math.ceil((tileCols(t) * t.tk) / 4 / threads));
-  if (staged > MAX_STAGED) return `each thread would stage ${staged} vec4 per operand (at most ${MAX_STAGED}): more threads or a smaller tk`;
-  if (threads > limits.maxComputeInvocationsPerWorkgroup) {
-    return `${threads} invocations exceed maxComputeInvocationsPerWorkgroup (${limits.maxComputeInvocationsPerWorkgroup})`;
-  }
-  if (t.wgX > limits.maxComputeWorkgroupSizeX) return `wgX ${t.wgX} exceeds maxComputeWorkgroupSizeX (${limits.maxComputeWorkgroupSizeX})`;
-  if (t.wgY > limits.maxComputeWorkgroupSizeY) return `wgY ${t.wgY} exceeds maxComputeWorkgroupSizeY (${limits.maxComputeWorkgroupSizeY})`;
-  const bytes = tileStorageBytes(t);
-  if (bytes > limits.maxComputeWorkgroupStorageSize) {
-    return `${bytes} bytes of workgroup tiles exceed maxComputeWorkgroupStorageSize (${limits.maxComputeWorkgroupStorageSize})`;
-  }
-  return null;
-}
-
-/** The measured default for this adapter, or the largest fallback that fits its limits. */
-export function defaultMatmulTile(adapter: Pick<AdapterDescription, 'vendor' | 'architecture' | 'device' | 'description'>, limits: TileLimits): MatmulTile {
-  const all = [adapter.vendor, adapter.architecture, adapter.device, adapter.description].join(' ');
-  const known = ADAPTER_DEFAULTS.find((d) => d.match.test(all));
-  const fits = [...(known?.tiles ?? []), ...FALLBACK_TILES].find((t) => tileProblem(t, limits) === null);
-  if (!fits) throw new Error(`no matmul tile fits this adapter's limits (${JSON.stringify(limits)})`);
-  return { ...fits };
-}
-
-/** Fitted tiles keep at least this many threads (one warp on NVIDIA, four SIMD-8 rows on lavapipe). */
-const MIN_FITTED_THREADS = 32;
-
-/**
- * `base` with its threads along M or N halved while that cuts the padded work of an M × N
- * product: a 16-row projection (a short sequence) or a 32-wide head would otherwise compute a
- * 128-row or 128-column tile whose rows or columns are mostly past the edge, every FMA of them
- * still paid. Shapes that fill the base tile keep it unchanged; a tile never grows, and stops
- * at MIN_FITTED_THREADS or at a config the shader or the limits reject.
- */
-export function fitTileToShape(base: MatmulTile, M: number, N: number, limits: TileLimits): MatmulTile {
-  const padded = (t: MatmulTile) => Math.ceil(M / tileRows(t)) * tileRows(t) * Math.ceil(N / tileCols(t)) * tileCols(t);
-  let t = base;
-  for (;;) {
-    const smaller = [{ ...t, wgY: t.wgY / 2 }, { ...t, wgX: t.wgX / 2 }].filter(
-      (c) => Number.isInteger(c.wgX) && Number.isInteger(c.wgY) && tileThreads(c) >= Math.min(MIN_FITTED_THREADS, tileThreads(base)) &&
-        padded(c) < padded(t) && tileProblem(c, limits) === null,
-    );
-    if (smaller.length === 0) return t;
-    t = smaller.reduce((x, y) => (padded(y) < padded(x) ? y : x));
-  }
-}
-
+export * from './matmul-tiles.js';
 export type CausalMode = 'none' | 'skip-masked-tiles' | 'limit-k';
 const CAUSAL_CODE: Record<CausalMode, number> = { none: 0, 'skip-masked-tiles': 1, 'limit-k': 2 };
 
@@ -187,31 +45,52 @@ export interface MatmulCall {
   tile?: MatmulTile;
   /** Without `tile`: the config to fit to this call's shape (fitTileToShape); default the adapter's. */
   baseTile?: MatmulTile;
+  /**
+   * Storage of each operand (default all f32); sums are f32 whatever they are. Strides and
+   * offsets above stay in elements; binding offsets and sizes in bytes (2 per f16 element).
+   */
+  types?: MatmulTypes;
+}
+
+export interface MatmulTypes {
+  a?: Precision;
+  b?: Precision;
+  bias?: Precision;
+  c?: Precision;
 }
 
 const bindingBytes = (b: Binding): number => b.size ?? b.buffer.size - (b.offset ?? 0);
 
 /**
  * Whether A and B can be read as vec4: every row of A (and of B, along K with TRANS_B or along N
- * without) starts at a multiple of 4 elements in every batch, and each binding starts and ends
- * on a 16-byte boundary, so a vec4 holding any wanted element lies inside the binding.
+ * without) starts at a multiple of 4 elements in every batch, and each binding starts on a
+ * 16-byte boundary and ends on a vec4 word (16 bytes; 8 for vec4<f16>), so a vec4 holding any
+ * wanted element lies inside the binding.
  */
 export function vec4Aligned(call: MatmulCall): boolean {
   const batched = (call.batch ?? 1) > 1;
-  const operand = (binding: Binding, ld: number, off: number, batchStride: number) =>
-    ld % 4 === 0 && off % 4 === 0 && (!batched || batchStride % 4 === 0) && (binding.offset ?? 0) % 16 === 0 && bindingBytes(binding) % 16 === 0;
+  const operand = (binding: Binding, ld: number, off: number, batchStride: number, p: Precision | undefined) =>
+    ld % 4 === 0 && off % 4 === 0 && (!batched || batchStride % 4 === 0) && (binding.offset ?? 0) % 16 === 0 &&
+    bindingBytes(binding) % (4 * bytesPer(p)) === 0;
   return (
-    operand(call.a, call.lda ?? call.K, call.offA ?? 0, call.batchA ?? 0) &&
-    operand(call.b, call.ldb ?? (call.transB ? call.K : call.N), call.offB ?? 0, call.batchB ?? 0)
+    operand(call.a, call.lda ?? call.K, call.offA ?? 0, call.batchA ?? 0, call.types?.a) &&
+    operand(call.b, call.ldb ?? (call.transB ? call.K : call.N), call.offB ?? 0, call.batchB ?? 0, call.types?.b)
   );
+}
+
+/** The preprocessor flags of a call's storage types: a16, b16, bias16 (only with a bias), c16, and f16 for any. */
+export function typeFlags(call: Pick<MatmulCall, 'types' | 'bias'>): string[] {
+  const t = call.types ?? {};
+  const flags = [t.a === 'f16' && 'a16', t.b === 'f16' && 'b16', call.bias && t.bias === 'f16' && 'bias16', t.c === 'f16' && 'c16'].filter((f): f is string => !!f);
+  return flags.length ? ['f16', ...flags] : [];
 }
 
 /** Whether this call runs the vec4 variant: the tile allows it and the call is aligned. */
 export const usesVec4 = (call: MatmulCall): boolean => (call.tile ?? DEFAULT_TILE).vec4 !== false && vec4Aligned(call);
 
-export function matmulVariant(call: Pick<MatmulCall, 'transB' | 'accumulate' | 'bias' | 'tile'>, vec4 = false): KernelVariant {
+export function matmulVariant(call: Pick<MatmulCall, 'transB' | 'accumulate' | 'bias' | 'tile' | 'types'>, vec4 = false): KernelVariant {
   const t = call.tile ?? DEFAULT_TILE;
-  const flags: string[] = [];
+  const flags: string[] = typeFlags(call);
   if (t.rb === 8) flags.push('rb8');
   if (vec4) flags.push('vec4');
   return {
@@ -256,6 +135,8 @@ export async function prepareMatmul(gpu: GpuContext, cache: PipelineCache, input
   const call = { ...inputCall, tile: t };
   const problem = tileProblem(t, gpu.limits);
   if (problem) throw new InputError(`${call.label}: matmul tile ${describeTile(t)}: ${problem}`);
+  for (const operand of ['a', 'b', 'bias', 'c'] as const) checkPrecision(call.types?.[operand], `${call.label} ${operand}`);
+  if (typeFlags(call).length) requireF16(gpu, call.label);
   const batch = call.batch ?? 1;
   const lda = call.lda ?? call.K;
   const ldb = call.ldb ?? (call.transB ? call.K : call.N);

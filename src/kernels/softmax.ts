@@ -5,6 +5,7 @@ import { createUniform } from '../gpu/buffers.js';
 import type { GpuContext } from '../gpu/device.js';
 import type { PipelineCache } from '../gpu/pipelines.js';
 import { bindGroup, fold1D, type Binding, type PreparedDispatch } from './dispatch.js';
+import { checkPrecision, precisionFlags, requireF16, type Precision } from './precision.js';
 
 export interface SoftmaxCall {
   label: string;
@@ -20,6 +21,8 @@ export interface SoftmaxCall {
   workgroupSize?: number;
   /** Subgroup reductions (default: when the device has the feature); false forces the portable tree. */
   subgroups?: boolean;
+  /** Storage of the scores (default f32), in place; the max, exponentials and sum are f32 either way. */
+  precision?: Precision;
 }
 
 export async function prepareSoftmax(gpu: GpuContext, cache: PipelineCache, call: SoftmaxCall): Promise<PreparedDispatch> {
@@ -28,7 +31,10 @@ export async function prepareSoftmax(gpu: GpuContext, cache: PipelineCache, call
   // win at every row length (measured on lavapipe: bench/RESULTS.md).
   const wg = call.workgroupSize ?? (gpu.adapterInfo.isSoftware ? 32 : Math.min(256, Math.max(32, 2 ** Math.ceil(Math.log2(call.cols / 8)))));
   const subgroups = call.subgroups ?? gpu.hasSubgroups;
-  const pipeline = await cache.get({ name: 'softmax', source: softmaxSource, flags: subgroups ? ['subgroups'] : [], constants: { WG: wg } });
+  const precision = checkPrecision(call.precision, call.label);
+  if (precision === 'f16') requireF16(gpu, call.label);
+  const flags = [...(subgroups ? ['subgroups'] : []), ...precisionFlags(precision)];
+  const pipeline = await cache.get({ name: 'softmax', source: softmaxSource, flags, constants: { WG: wg } });
   const { x, y } = fold1D(call.rows, gpu.limits.maxComputeWorkgroupsPerDimension);
   const uniform = createUniform(
     gpu,

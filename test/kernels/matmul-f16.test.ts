@@ -1,0 +1,232 @@
+// shaders/matmul.wgsl with f16 storage (types a, b, bias, c) against the float64 reference computed
+// from the f16-rounded inputs: every tile config the project ships, vec4<f16> and scalar loads (and
+// the choice between them for f16 bindings), odd sizes, strides, offsets,
+// batches, bias, accumulation into f32 (the output projection) and into f16, both causal modes;
+// poisoned outputs; planted errors each check must catch. A failure prints its seed.
+import { describe, expect, it } from 'vitest';
+import { freshSeed, rng, runDispatch, useGpuContext } from '../helpers/gpu.js';
+import { poison, readBack, upload } from '../../src/gpu/buffers.js';
+import { F16_UNIT, roundArrayToF16 } from '../../src/io/half.js';
+import { matmul as refMatmul, matmulTransB as refMatmulTransB } from '../../src/reference/attention.js';
+import {
+  ADAPTER_DEFAULTS, DEFAULT_TILE, FALLBACK_TILES, defaultMatmulTile, describeTile, fitTileToShape, matmulVariant, prepareMatmul,
+  tileProblem, usesVec4, vec4Aligned, type MatmulCall, type MatmulTile, type MatmulTypes,
+} from '../../src/kernels/matmul.js';
+import { f16StoreAllowance } from './f16-tolerance.js';
+
+const { ctx, cache } = useGpuContext();
+
+interface Case extends Omit<MatmulCall, 'label' | 'a' | 'b' | 'c' | 'bias' | 'tile' | 'baseTile' | 'types'> {
+  tile: MatmulTile;
+  types: MatmulTypes;
+  bias?: boolean;
+  vec4: boolean;
+  /** Planted: the GPU reads B this many elements late (the reference does not). */
+  plantOffB?: number;
+  /** Planted: applied to the read-back C before it is checked. */
+  plant?: (out: Float32Array, windowStart: number) => void;
+}
+
+const randomArray = (n: number, next: () => number): Float32Array => Float32Array.from({ length: n }, () => 2 * next() - 1);
+const asStored = (x: Float32Array, p: 'f32' | 'f16' | undefined) => (p === 'f16' ? roundArrayToF16(x) : x);
+
+/**
+ * Runs one matmul and returns null when every element of C's windows is within its allowance and
+ * nothing else in C changed, else what failed. The allowance: the f32 test's 1e-5·(|alpha|·Σ|a·b|
+ * + |bias| + |c₀|) + 1e-6 (K ≤ 130 f32 roundings of the running sum; matmul.test.ts derives it),
+ * and when C is f16 one rounding of the result on top (f16-tolerance.ts). A single missing
+ * product, or C one f16 ulp off twice over, fails.
+ */
+async function run(c: Case, seed: number): Promise<string | null> {
+  const g = ctx();
+  const next = rng(seed);
+  const t = c.types;
+  const batch = c.batch ?? 1;
+  const lda = c.lda ?? c.K;
+  const ldb = c.ldb ?? (c.transB ? c.K : c.N);
+  const ldc = c.ldc ?? c.N;
+  const [offA, offB, offC, offBias] = [c.offA ?? 0, c.offB ?? 0, c.offC ?? 0, c.offBias ?? 0];
+  const batchA = c.batchA ?? (batch > 1 ? c.M * lda : 0);
+  const batchB = c.batchB ?? (batch > 1 ? (c.transB ? c.N : c.K) * ldb : 0);
+  const batchC = c.batchC ?? c.M * ldc;
+  const extent = (off: number, bs: number, rows: number, ld: number, cols: number) => off + (batch - 1) * bs + (rows - 1) * ld + cols;
+  const guard = 6;
+  const aHost = asStored(randomArray(extent(offA, batchA, c.M, lda, c.K) + guard, next), t.a);
+  const bHost = asStored(randomArray((c.transB ? extent(offB, batchB, c.N, ldb, c.K) : extent(offB, batchB, c.K, ldb, c.N)) + guard + (c.plantOffB ?? 0), next), t.b);
+  const cLength = extent(offC, batchC, c.M, ldc, c.N) + guard;
+  const c0 = c.accumulate ? asStored(randomArray(cLength, next), t.c) : new Float32Array(cLength).fill(Number.NaN);
+  const biasHost = c.bias ? asStored(randomArray(offBias + c.N + guard, next), t.bias) : null;
+  const alpha = c.alpha ?? 1;
+  const causalOffset = c.causalOffset ?? 0;
+  const visible = (m: number, k: number) => k <= m + causalOffset;
+  if (c.causal === 'limit-k') {
+    for (let z = 0; z < batch; z++) for (let m = 0; m < c.M; m++) for (let k = 0; k < c.K; k++) if (!visible(m, k)) aHost[offA + z * batchA + m * lda + k] = 0;
+  }
+  const owned: GPUBuffer[] = [];
+  const own = (b: GPUBuffer) => (owned.push(b), b);
+  try {
+    const a = own(upload(g, aHost, 'A', t.a));
+    const b = own(upload(g, bHost, 'B', t.b));
+    const cBuf = own(upload(g, c0, 'C', t.c));
+    if (!c.accumulate) poison(g, cBuf, undefined, t.c);
+    const biasBuf = biasHost ? own(upload(g, biasHost, 'bias', t.bias)) : undefined;
+    const call: MatmulCall = {
+      label: `matmul f16 test seed ${seed}`, M: c.M, N: c.N, K: c.K,
+      a: { buffer: a }, b: { buffer: b }, c: { buffer: cBuf }, bias: biasBuf ? { buffer: biasBuf } : undefined,
+      transB: c.transB, accumulate: c.accumulate, alpha, lda, ldb, ldc, offA, offB: offB + (c.plantOffB ?? 0), offC, offBias,
+      batch, batchA, batchB, batchC, causal: c.causal, causalOffset, tile: c.tile, types: t,
+    };
+    expect(usesVec4(call), `vec4 variant for ${JSON.stringify({ ...c, tile: describeTile(c.tile) })}`).toBe(c.vec4);
+    const d = await g.scoped('matmul f16 test', () => prepareMatmul(g, cache(), call));
+    await runDispatch(g, d, 'matmul f16 test');
+    const out = await readBack(g, cBuf, cLength, 0, t.c);
+    c.plant?.(out, offC);
+    const written = new Uint8Array(cLength);
+    for (let z = 0; z < batch; z++) {
+      const aDense = new Float64Array(c.M * c.K);
+      const bDense = new Float64Array(c.N * c.K);
+      for (let m = 0; m < c.M; m++) for (let k = 0; k < c.K; k++) aDense[m * c.K + k] = aHost[offA + z * batchA + m * lda + k]!;
+      for (let n = 0; n < c.N; n++) {
+        for (let k = 0; k < c.K; k++) {
+          if (c.transB) bDense[n * c.K + k] = bHost[offB + z * batchB + n * ldb + k]!;
+          else bDense[k * c.N + n] = bHost[offB + z * batchB + k * ldb + n]!;
+        }
+      }
+      const mm = (x: Float64Array, y: Float64Array) => (c.transB ? refMatmulTransB(x, y, c.M, c.N, c.K) : refMatmul(x, y, c.M, c.N, c.K));
+      const ref = mm(aDense, bDense);
+      const scale = mm(aDense.map(Math.abs), bDense.map(Math.abs));
+      for (let m = 0; m < c.M; m++) {
+        for (let n = 0; n < c.N; n++) {
+          const at = offC + z * batchC + m * ldc + n;
+          written[at] = 1;
+          if (c.causal === 'skip-masked-tiles' && !visible(m, n)) continue;
+          const bias = biasHost ? biasHost[offBias + n]! : 0;
+          const c0v = c.accumulate ? c0[at]! : 0;
+          const want = alpha * ref[m * c.N + n]! + bias + c0v;
+          const acc = 1e-5 * (Math.abs(alpha) * scale[m * c.N + n]! + Math.abs(bias) + Math.abs(c0v)) + 1e-6;
+          const tol = t.c === 'f16' ? f16StoreAllowance(acc, want) : acc;
+          if (!(Math.abs(out[at]! - want) <= tol)) return `batch ${z} row ${m} col ${n}: ${out[at]} vs ${want} (allowance ${tol})`;
+        }
+      }
+    }
+    for (let i = 0; i < cLength; i++) {
+      if (!written[i] && !(Object.is(out[i], c0[i]) || (Number.isNaN(out[i]!) && Number.isNaN(c0[i]!)))) return `element ${i} outside every C window changed: ${c0[i]} → ${out[i]}`;
+    }
+    return null;
+  } finally {
+    for (const buffer of owned) buffer.destroy();
+  }
+}
+
+async function check(c: Case, seed = freshSeed()): Promise<void> {
+  const problem = await run(c, seed);
+  expect(problem, `seed ${seed}, ${describeTile(c.tile)}, ${JSON.stringify({ ...c, tile: undefined })}`).toBeNull();
+}
+
+const F16: MatmulTypes = { a: 'f16', b: 'f16', bias: 'f16', c: 'f16' };
+/** The output projection: f16 weighted sums and weights, accumulated into the f32 residual. */
+const INTO_F32: MatmulTypes = { a: 'f16', b: 'f16', bias: 'f16', c: 'f32' };
+const scalar = (t: MatmulTile): MatmulTile => ({ ...t, vec4: false });
+const SHIPPED: MatmulTile[] = [];
+for (const t of [DEFAULT_TILE, ...ADAPTER_DEFAULTS.flatMap((d) => d.tiles), ...FALLBACK_TILES]) {
+  if (!SHIPPED.some((s) => JSON.stringify(s) === JSON.stringify(t))) SHIPPED.push(t);
+}
+
+describe('matmul with f16 storage (no GPU)', () => {
+  it('vec4<f16> needs the same element alignment and 8-byte whole bindings; the types are in the variant', () => {
+    const buffer = { size: 4096 } as GPUBuffer;
+    const base: MatmulCall = { label: 't', M: 5, N: 6, K: 7, a: { buffer }, b: { buffer }, c: { buffer }, transB: true, lda: 8, ldb: 12, types: F16 };
+    expect(vec4Aligned(base)).toBe(true);
+    expect(vec4Aligned({ ...base, lda: 6 })).toBe(false);
+    expect(vec4Aligned({ ...base, offA: 2 })).toBe(false);
+    expect(vec4Aligned({ ...base, b: { buffer, size: 1000 } })).toBe(true); // 125 vec4<f16> words
+    expect(vec4Aligned({ ...base, b: { buffer, size: 1004 } })).toBe(false);
+    expect(vec4Aligned({ ...base, b: { buffer, size: 1000 }, types: {} })).toBe(false); // 62.5 vec4f words
+    const flags = (types: MatmulTypes, bias = false) => matmulVariant({ ...base, types, bias: bias ? { buffer } : undefined }).flags;
+    expect(flags({})).toEqual(['rb8']);
+    expect(flags(F16)).toEqual(['f16', 'a16', 'b16', 'c16', 'rb8']);
+    expect(flags(F16, true)).toEqual(['f16', 'a16', 'b16', 'bias16', 'c16', 'rb8']);
+    expect(flags(INTO_F32)).toEqual(['f16', 'a16', 'b16', 'rb8']);
+  });
+});
+
+describe('matmul with f16 storage vs float64 (from the f16-rounded inputs)', () => {
+  it('odd sizes, A·Bᵀ and A·B, vec4 and scalar, C in f16 and accumulated into f32', async () => {
+    if (!ctx().hasF16) return expect(prepareMatmul(ctx(), cache(), { label: 'x', M: 1, N: 1, K: 1, a: { buffer: { size: 16 } as GPUBuffer }, b: { buffer: { size: 16 } as GPUBuffer }, c: { buffer: { size: 16 } as GPUBuffer }, transB: true, types: F16 })).rejects.toThrow(/shader-f16/);
+    for (const M of [1, 7, 33, 130]) {
+      for (const N of [1, 13, 65]) {
+        for (const K of [1, 33, 130]) {
+          await check({ M, N, K, transB: true, tile: DEFAULT_TILE, types: F16, vec4: K % 4 === 0 });
+          await check({ M, N, K, transB: false, tile: scalar(DEFAULT_TILE), types: F16, vec4: false });
+          await check({ M, N, K, transB: true, lda: K + 3, ldb: K + 3, accumulate: true, bias: true, tile: DEFAULT_TILE, types: INTO_F32, vec4: (K + 3) % 4 === 0 });
+        }
+      }
+    }
+  });
+
+  it('strides, offsets, batches, bias, alpha; mixed types', async () => {
+    if (!ctx().hasF16) return;
+    await check({ M: 33, N: 65, K: 16, transB: true, batch: 3, lda: 48, ldb: 48, batchA: 16, batchB: 16, ldc: 65, batchC: 33 * 65, offA: 4, offB: 8, offC: 3, alpha: 0.25, tile: DEFAULT_TILE, types: F16, vec4: true });
+    await check({ M: 33, N: 13, K: 65, transB: false, batch: 2, lda: 70, ldb: 39, batchA: 33 * 70, batchB: 13, ldc: 39, batchC: 13, offA: 1, offB: 2, offC: 5, tile: DEFAULT_TILE, types: F16, vec4: false });
+    await check({ M: 65, N: 130, K: 36, transB: true, bias: true, offBias: 7, accumulate: true, alpha: -1.5, offA: 4, lda: 36, ldb: 36, tile: DEFAULT_TILE, types: F16, vec4: true });
+    await check({ M: 130, N: 33, K: 64, transB: true, bias: true, accumulate: true, ldc: 40, offC: 2, tile: DEFAULT_TILE, types: INTO_F32, vec4: true });
+    for (const types of [{ a: 'f32', b: 'f16', c: 'f16' }, { a: 'f16', b: 'f32', bias: 'f32', c: 'f32' }, { b: 'f16' }] as MatmulTypes[]) {
+      await check({ M: 33, N: 20, K: 40, transB: true, bias: true, tile: DEFAULT_TILE, types, vec4: true });
+      await check({ M: 33, N: 20, K: 40, transB: false, accumulate: true, tile: DEFAULT_TILE, types, vec4: true });
+    }
+  });
+
+  it('causal modes: skipped tiles (f16 scores) and K limited by the diagonal (f16 pattern·V)', async () => {
+    if (!ctx().hasF16) return;
+    for (const tile of [DEFAULT_TILE, scalar(DEFAULT_TILE)]) {
+      const vec4 = tile.vec4 !== false;
+      for (const [n, offset] of [[130, 0], [65, 0], [33, 20], [1, 0]] as const) {
+        const ctxLen = n + offset;
+        await check({ M: n, N: ctxLen, K: 8, transB: true, batch: 2, lda: 16, ldb: 16, batchA: 8, batchB: 8, ldc: ctxLen, batchC: n * ctxLen, alpha: 0.35, causal: 'skip-masked-tiles', causalOffset: offset, tile, types: F16, vec4 });
+        const lda = vec4 ? Math.ceil(ctxLen / 4) * 4 : ctxLen + 1;
+        await check({ M: n, N: 12, K: ctxLen, transB: false, batch: 2, lda, batchA: n * lda, ldb: 24, batchB: 12, ldc: 24, batchC: 12, causal: 'limit-k', causalOffset: offset, tile, types: F16, vec4 });
+      }
+    }
+  });
+
+  it('every shipped tile config, and tiles fitted to small shapes', async () => {
+    if (!ctx().hasF16) return;
+    const g = ctx();
+    for (const tile of SHIPPED.filter((t) => tileProblem(t, g.limits) === null)) {
+      await check({ M: 130, N: 65, K: 36, transB: true, lda: 36, ldb: 40, tile, types: F16, vec4: true });
+      await check({ M: 65, N: 130, K: 65, transB: false, bias: true, accumulate: true, batch: 2, lda: 67, ldb: 131, tile: scalar(tile), types: INTO_F32, vec4: false });
+      await check({ M: 130, N: 12, K: 130, transB: false, ldb: 24, causal: 'limit-k', causalOffset: 3, tile: scalar(tile), types: F16, vec4: false, bias: true });
+    }
+    const base = defaultMatmulTile(g.adapterInfo, g.limits);
+    for (const [M, N, K] of [[16, 130, 40], [7, 12, 33], [130, 32, 24]] as const) {
+      const tile = fitTileToShape(base, M, N, g.limits);
+      await check({ M, N, K, transB: true, lda: 68, ldb: 68, tile, types: F16, vec4: true });
+      await check({ M, N, K, transB: false, bias: true, accumulate: true, tile: scalar(tile), types: INTO_F32, vec4: false });
+    }
+  });
+
+  it('planted errors fail: one element 3 f16 ulps off, B read four elements late, f32 C one f32 part in 1e4 off', async () => {
+    if (!ctx().hasF16) return;
+    const seed = freshSeed();
+    const biggest = (out: Float32Array, from: number, n: number) => {
+      let k = from;
+      for (let i = from; i < from + n; i++) if (Math.abs(out[i]!) > Math.abs(out[k]!)) k = i;
+      return k;
+    };
+    const base: Case = { M: 33, N: 20, K: 64, transB: true, tile: DEFAULT_TILE, types: F16, vec4: true };
+    expect(await run(base, seed), `seed ${seed}`).toBeNull();
+    const ulps = (out: Float32Array, from: number) => {
+      const k = biggest(out, from, 33 * 20);
+      out[k] = out[k]! * (1 + 6 * F16_UNIT);
+    };
+    expect(await run({ ...base, plant: ulps }, seed), `seed ${seed}: 3 ulps passed`).not.toBeNull();
+    expect(await run({ ...base, plantOffB: 4 }, seed), `seed ${seed}: B four elements late passed`).not.toBeNull();
+    const f32c: Case = { ...base, types: INTO_F32, accumulate: true, bias: true, vec4: true };
+    expect(await run(f32c, seed), `seed ${seed}`).toBeNull();
+    const tiny = (out: Float32Array, from: number) => {
+      const k = biggest(out, from, 33 * 20);
+      out[k] = out[k]! * (1 + 1e-4);
+    };
+    expect(await run({ ...f32c, plant: tiny }, seed), `seed ${seed}: f32 C 1e-4 off passed`).not.toBeNull();
+  });
+});
