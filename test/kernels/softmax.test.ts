@@ -1,24 +1,29 @@
 // The masked softmax alone against the float64 reference: rows sum to 1, masked entries are
 // exactly 0, no NaN from extreme rows, every element written (the buffer is poisoned first).
+// Then the same with the scores stored as f16 (f32 max, exp and sum inside), against the float64
+// softmax of the f16-rounded scores, with planted errors the f16 check must catch.
 import { describe, expect, it } from 'vitest';
 import { poison, readBack, upload } from '../../src/gpu/buffers.js';
 import { prepareSoftmax } from '../../src/kernels/softmax.js';
+import type { Precision } from '../../src/kernels/precision.js';
+import { F16_UNIT, roundArrayToF16 } from '../../src/io/half.js';
+import { f16StoreAllowance } from './f16-tolerance.js';
 import { softmaxRows } from '../../src/reference/attention.js';
 import { compare } from '../../src/verify/compare.js';
 import { runDispatch, useGpuContext } from '../helpers/gpu.js';
 
 const { ctx, cache } = useGpuContext();
 
-async function gpuSoftmax(scores: Float32Array, rows: number, cols: number, seq: number, causal: boolean, causalOffset = 0, subgroups?: boolean) {
+async function gpuSoftmax(scores: Float32Array, rows: number, cols: number, seq: number, causal: boolean, causalOffset = 0, subgroups?: boolean, precision?: Precision) {
   // A guard tail past the rows must stay untouched (NaN).
   const gpu = ctx();
   const padded = new Float32Array(scores.length + 8).fill(Number.NaN);
   padded.set(scores);
-  const buffer = upload(gpu, padded, 'scores');
-  const d = await prepareSoftmax(gpu, cache(), { label: 'softmax test', scores: { buffer }, rows, cols, seq, causal, causalOffset, subgroups });
+  const buffer = upload(gpu, padded, 'scores', precision);
+  const d = await prepareSoftmax(gpu, cache(), { label: 'softmax test', scores: { buffer }, rows, cols, seq, causal, causalOffset, subgroups, precision });
   try {
     await runDispatch(gpu, d, 'softmax test');
-    const all = await readBack(gpu, buffer, padded.length);
+    const all = await readBack(gpu, buffer, padded.length, 0, precision);
     return { out: all.subarray(0, scores.length), tail: all.subarray(scores.length) };
   } finally {
     buffer.destroy();
@@ -35,8 +40,7 @@ function randomScores(n: number, scale: number, seed: number): Float32Array {
   return out;
 }
 
-describe('softmax kernel', () => {
-  const cases = [
+const cases = [
     { heads: 1, seq: 1, cols: 1, causal: true },
     { heads: 3, seq: 7, cols: 7, causal: true },
     { heads: 2, seq: 17, cols: 17, causal: false },
@@ -49,7 +53,9 @@ describe('softmax kernel', () => {
     { heads: 2, seq: 3, cols: 2500, causal: false },
     { heads: 1, seq: 4, cols: 2300, causal: true, causalOffset: 2296 },
     { heads: 1, seq: 3, cols: 2049, causal: true, causalOffset: 2046 },
-  ];
+];
+
+describe('softmax kernel', () => {
   for (const c of cases) {
     const offset = c.causalOffset ?? 0;
     it(`${c.heads} heads × ${c.seq} rows × ${c.cols} keys, ${c.causal ? `causal${offset ? ` (offset ${offset})` : ''}` : 'unmasked'}`, async () => {
@@ -93,5 +99,74 @@ describe('softmax kernel', () => {
       expect(out[4]).toBeCloseTo(0.5, 6);
       expect(out[9]).toBeCloseTo(1, 6);
     }
+  });
+});
+
+/**
+ * The f16 check of one run against the float64 softmax of the f16-rounded scores: each probability
+ * within the f32 allowance (1e-6 + 1e-5·p, as above) plus one f16 rounding; masked keys exactly 0;
+ * each row's sum within 1 by the sum of its probabilities' allowances. Null when all hold.
+ */
+function f16Failure(out: Float32Array, ref: Float64Array, rows: number, cols: number, seq: number, causal: boolean, offset: number): string | null {
+  for (let r = 0; r < rows; r++) {
+    let sum = 0;
+    let allowed = 1e-5;
+    for (let j = 0; j < cols; j++) {
+      const v = out[r * cols + j]!;
+      const want = ref[r * cols + j]!;
+      const tol = f16StoreAllowance(1e-6 + 1e-5 * want, want);
+      if (causal && j > (r % seq) + offset && v !== 0) return `row ${r} key ${j} is masked but holds ${v}`;
+      if (!(Math.abs(v - want) <= tol)) return `row ${r} key ${j}: ${v} vs ${want} (allowance ${tol})`;
+      sum += v;
+      allowed += tol;
+    }
+    if (!(Math.abs(sum - 1) <= allowed)) return `row ${r} sums to ${sum}`;
+  }
+  return null;
+}
+
+describe('softmax kernel, scores stored as f16', () => {
+  for (const c of cases) {
+    const offset = c.causalOffset ?? 0;
+    it(`${c.heads} heads × ${c.seq} rows × ${c.cols} keys, ${c.causal ? `causal${offset ? ` (offset ${offset})` : ''}` : 'unmasked'}`, async () => {
+      if (!ctx().hasF16) {
+        await expect(gpuSoftmax(new Float32Array(4), 2, 2, 2, true, 0, false, 'f16')).rejects.toThrow(/shader-f16/);
+        return;
+      }
+      const seed = Math.floor(Math.random() * 2 ** 31);
+      const rows = c.heads * c.seq;
+      const scores = roundArrayToF16(randomScores(rows * c.cols, 8, seed));
+      const ref = softmaxRows(Float64Array.from(scores), rows, c.cols, { causal: c.causal, queryRowsPerBlock: c.seq, offset });
+      for (const subgroups of ctx().hasSubgroups ? [true, false] : [false]) {
+        const { out, tail } = await gpuSoftmax(scores, rows, c.cols, c.seq, c.causal, offset, subgroups, 'f16');
+        expect(f16Failure(out, ref, rows, c.cols, c.seq, c.causal, offset), `subgroups ${subgroups}, seed ${seed}`).toBeNull();
+        expect([...tail].every(Number.isNaN), 'the guard tail past the last row was written').toBe(true);
+      }
+    });
+  }
+
+  it('extreme f16 scores (±65504) give no NaN, and masked scores (NaN) are never read', async () => {
+    if (!ctx().hasF16) return;
+    const scores = new Float32Array([65504, NaN, NaN, NaN, 6e4, 6e4, NaN, 0, -65504, 5, -65504, 0, 1, 1, 1, 1]);
+    for (const subgroups of ctx().hasSubgroups ? [true, false] : [false]) {
+      const { out } = await gpuSoftmax(scores, 4, 4, 4, true, 0, subgroups, 'f16');
+      expect([...out]).toEqual([1, 0, 0, 0, 0.5, 0.5, 0, 0, 0, 1, 0, 0, 0.25, 0.25, 0.25, 0.25]);
+    }
+  });
+
+  it('planted errors fail the f16 check: one probability 3 f16 ulps off, the causal offset one too large', async () => {
+    if (!ctx().hasF16) return;
+    const seed = Math.floor(Math.random() * 2 ** 31);
+    const [rows, cols, seq] = [33, 33, 33];
+    const scores = roundArrayToF16(randomScores(rows * cols, 8, seed));
+    const ref = softmaxRows(Float64Array.from(scores), rows, cols, { causal: true, queryRowsPerBlock: seq, offset: 0 });
+    const { out } = await gpuSoftmax(scores, rows, cols, seq, true, 0, undefined, 'f16');
+    expect(f16Failure(out, ref, rows, cols, seq, true, 0), `seed ${seed}`).toBeNull();
+    const k = out.reduce((best, v, i) => (v > out[best]! ? i : best), 0);
+    const planted = out.slice();
+    planted[k] = planted[k]! * (1 + 6 * F16_UNIT);
+    expect(f16Failure(planted, ref, rows, cols, seq, true, 0), `seed ${seed}: 3 ulps passed`).not.toBeNull();
+    const { out: late } = await gpuSoftmax(scores, rows, cols, seq, true, 1, undefined, 'f16');
+    expect(f16Failure(late, ref, rows, cols, seq, true, 0), `seed ${seed}: causal offset 1 passed`).not.toBeNull();
   });
 });
