@@ -8,6 +8,7 @@ const COLORS: Record<Impl, string> = {
   'webgpu-attention': '#d62728',
   'tfjs-webgpu': '#1f77b4',
   'onnxruntime-webgpu': '#2ca02c',
+  'jax-js-webgpu': '#9467bd',
   'cpu-reference': '#7f7f7f',
 };
 

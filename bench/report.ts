@@ -5,7 +5,9 @@
 import type { Summary } from '../src/stats.js';
 import { gbpsOf, peakFraction, tflopsOf, type Peak } from './metrics.js';
 
-export type Impl = 'webgpu-attention' | 'tfjs-webgpu' | 'onnxruntime-webgpu' | 'cpu-reference';
+export type Impl = 'webgpu-attention' | 'tfjs-webgpu' | 'onnxruntime-webgpu' | 'jax-js-webgpu' | 'cpu-reference';
+/** Storage precision of a row's inputs and outputs (fp16 rows: f16-rounded inputs; the CPU reference is fp64). */
+export type RecordPrecision = 'fp32' | 'fp16' | 'fp64';
 export type Status = 'ok' | 'wrong' | 'timed out' | 'error' | 'not available';
 /**
  * timestamp-query: GPU time of the compute passes; wall-clock: our submit → queue drained (no timestamp
@@ -18,7 +20,7 @@ export interface BenchRecord {
   name: string;
   shape: string;
   impl: Impl;
-  precision: 'fp32' | 'fp64';
+  precision: RecordPrecision;
   medianMs: number | null;
   minMs: number | null;
   maxMs: number | null;
@@ -59,6 +61,8 @@ export interface Measurement {
   flops: number;
   bytes: number;
   size?: number;
+  /** Default fp32 (fp64 for the CPU reference). */
+  precision?: 'fp32' | 'fp16';
 }
 
 export function makeRecord(m: Measurement, timing: TimingSource, summary: Pick<Summary, 'medianMs' | 'minMs' | 'maxMs' | 'samples'> | null, check: { passed: boolean; maxRelError: number; what: string } | null, peak: Peak | null, extra: Partial<BenchRecord> = {}): BenchRecord {
@@ -72,7 +76,7 @@ export function makeRecord(m: Measurement, timing: TimingSource, summary: Pick<S
     name: m.name,
     shape: m.shape,
     impl: m.impl,
-    precision: m.impl === 'cpu-reference' ? 'fp64' : 'fp32',
+    precision: m.impl === 'cpu-reference' ? 'fp64' : (m.precision ?? 'fp32'),
     medianMs: median,
     minMs: summary?.minMs ?? null,
     maxMs: summary?.maxMs ?? null,
@@ -99,14 +103,19 @@ export function failedRecord(m: Measurement, status: Exclude<Status, 'ok' | 'wro
   return { ...makeRecord(m, timing, null, null, null, { status, error }), verified: false };
 }
 
-/** Fills `speedups` of our record in each group of records of one suite, name and shape. */
+/**
+ * Fills `speedups` of our record in each group of records of one suite, name, shape and precision (an fp16 row
+ * is compared with the peers' fp16 rows; the fp64 CPU reference, run once per shape, with our fp32 row).
+ */
 export function addSpeedups(records: BenchRecord[]): void {
-  for (const ours of records.filter((r) => r.impl === 'webgpu-attention')) {
+  // Ours not available (an f16 row without our f16 kernels) has nothing to compare.
+  for (const ours of records.filter((r) => r.impl === 'webgpu-attention' && r.status !== 'not available')) {
     const oursMs = ours.wallMedianMs ?? ours.medianMs;
     const speedups: Partial<Record<Impl, number | string>> = {};
     for (const peer of records) {
       if (peer.impl === 'webgpu-attention' || peer.suite !== ours.suite || peer.name !== (ours.comparedWith ?? ours.name) || peer.shape !== ours.shape) continue;
-      if (!ours.verified) speedups[peer.impl] = 'ours wrong';
+      if (peer.impl === 'cpu-reference' ? ours.precision !== 'fp32' : peer.precision !== ours.precision) continue;
+      if (!ours.verified) speedups[peer.impl] = ours.status === 'ok' || ours.status === 'wrong' ? 'ours wrong' : `ours ${ours.status}`;
       else if (peer.status !== 'ok' || !peer.verified) speedups[peer.impl] = peer.status === 'ok' ? 'wrong' : peer.status;
       else if (peer.medianMs && oursMs) speedups[peer.impl] = peer.medianMs / oursMs;
     }
@@ -114,7 +123,7 @@ export function addSpeedups(records: BenchRecord[]): void {
   }
 }
 
-const SHORT: Record<Impl, string> = { 'webgpu-attention': 'ours', 'tfjs-webgpu': 'tfjs', 'onnxruntime-webgpu': 'ort', 'cpu-reference': 'cpu' };
+const SHORT: Record<Impl, string> = { 'webgpu-attention': 'ours', 'tfjs-webgpu': 'tfjs', 'onnxruntime-webgpu': 'ort', 'jax-js-webgpu': 'jax', 'cpu-reference': 'cpu' };
 
 function num(v: number | null, digits = 3): string {
   if (v === null || !Number.isFinite(v)) return '—';
@@ -189,6 +198,13 @@ export function formatNotes(records: readonly BenchRecord[], adapter: string, pe
     'verified = output checked in this run against float64 values recomputed on the CPU (max relative error shown;' +
       ' "sampled" = 256 random elements recomputed exactly); WRONG = outside |err| ≤ 2e-4 + 2e-3·|ref|.',
   ];
+  if (records.some((r) => r.precision === 'fp16')) {
+    lines.push(
+      'fp16 rows: inputs rounded to f16 and stored as f16 (GB/s counts 2 bytes a value), checked against float64 from those rounded' +
+        ' inputs with the f16 storage tolerance of bench/suites/f16.ts (f32 arithmetic plus one f16 rounding of the output:' +
+        ' |err| ≤ 2.0e-4 + 2.49e-3·|ref|; the attention core also allows f16-stored scores and pattern); no % peak (no fp16 peak known).',
+    );
+  }
   for (const r of records) {
     if (!r.stagesMs || r.impl !== 'webgpu-attention') continue;
     const parts = Object.entries(r.stagesMs).map(([stage, ms]) => `${stage} ${num(ms)}`);

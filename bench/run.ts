@@ -1,7 +1,8 @@
-// The benchmark: `npm run bench -- [--quick] [--json] [--plot FILE.svg] [--suite …] [--peers …] [--runs N]`.
-// Our kernels and engine on this machine's WebGPU adapter (Dawn), side by side with tfjs-webgpu (same
-// process, same adapter), onnxruntime-webgpu (a child process that can be killed if it hangs) and the
-// float64 CPU reference, on the same shapes and inputs; every output verified in the run. See USAGE.
+// The benchmark: `npm run bench -- [--quick] [--json] [--plot FILE.svg] [--suite …] [--peers …] [--runs N]
+// [--precision f32,f16]`. Our kernels and engine on this machine's WebGPU adapter (Dawn), side by side with
+// tfjs-webgpu and jax-js (same process, same adapter), onnxruntime-webgpu (a child process that can be killed
+// if it hangs) and the float64 CPU reference, on the same shapes and inputs, in f32 and f16 storage; every
+// output verified in the run. See USAGE and EXTRA_USAGE.
 
 import os from 'node:os';
 import { writeFileSync } from 'node:fs';
@@ -17,8 +18,11 @@ import { addSpeedups, formatNotes, formatTable, toJson, type BenchRecord } from 
 import { chooseScale } from './scale.js';
 import { OrtRemote } from './peers/ort-remote.js';
 import { createTfjsPeer } from './peers/tfjs.js';
+import { loadJaxPeer } from './peers/jax.js';
 import { withTimeout } from './peers/timeout.js';
-import type { Peer } from './peers/types.js';
+import type { Peer, PeerPrecision } from './peers/types.js';
+import { oursF16 } from './suites/ours-f16.js';
+import { EXTRA_USAGE, ownFlags } from './suites/own-flags.js';
 import type { BenchContext, PeerSlot } from './suites/common.js';
 import { attentionSuite } from './suites/attention.bench.js';
 import { layerSuite, stackSuite } from './suites/layer.bench.js';
@@ -39,9 +43,10 @@ const SUITE_RUNNERS: Record<SuiteName, (ctx: BenchContext) => Promise<BenchRecor
 const CPU_LIMIT = 2 ** 24;
 
 async function main(): Promise<number> {
-  const args = parseArgs(process.argv.slice(2));
+  const own = ownFlags(process.argv.slice(2));
+  const args = parseArgs(own.argv);
   if (args.help) {
-    console.log(USAGE);
+    console.log(`${USAGE}\n${EXTRA_USAGE}`);
     return 0;
   }
   // With --json, stdout holds only the JSON: every log (ours and the libraries') goes to stderr.
@@ -71,17 +76,22 @@ async function main(): Promise<number> {
   log(`adapter: ${adapter}; timestamps: ${engine.gpu.hasTimestamps ? 'yes' : 'no (wall clock)'}; shapes: ${scale.label}; ${run.warmup} warm-up + ${run.runs} timed runs`);
 
   // Peers load before anything is timed (ORT's child would otherwise share the CPU with our runs).
-  const [tfjs, ort] = await Promise.all([
+  const [tfjs, ort, jax] = await Promise.all([
     args.peers.includes('tfjs') ? loadTfjs(gpuApi, adapter, peerTimeoutMs) : null,
     args.peers.includes('ort') ? loadOrt(adapter, peerTimeoutMs) : null,
+    own.jax ? loadJax(gpuApi, adapter, peerTimeoutMs) : null,
   ]);
-  for (const [name, slot] of [['tfjs-webgpu', tfjs], ['onnxruntime-webgpu', ort]] as const) {
-    if (slot) log(slot.peer ? `${name}: loaded${slot.peer instanceof OrtRemote ? ` (${slot.peer.description})` : ''}` : `${name}: not available (${slot.unavailable})`);
+  for (const [name, slot] of [['tfjs-webgpu', tfjs], ['onnxruntime-webgpu', ort], ['jax-js-webgpu', jax]] as const) {
+    if (slot) log(slot.peer ? `${name}: loaded (${slot.peer instanceof OrtRemote ? slot.peer.description : slot.peer.adapterDescription()})` : `${name}: not available (${slot.unavailable})`);
   }
+  const f16 = oursF16(engine.gpu);
+  if (own.precisions.includes('f16')) log(`ours in f16: ${f16.available ? 'yes' : `not available (${f16.reason})`}`);
 
   const cpus = os.cpus();
   const ctx: BenchContext = {
-    engine, adapter, peak, scale, run, peerTimeoutMs, tfjs, ort,
+    engine, adapter, peak, scale, run, peerTimeoutMs, tfjs, ort, jax,
+    precisions: own.precisions,
+    oursF16: f16,
     cpuName: `${cpus[0]?.model.trim() ?? 'cpu'} (float64 JS, 1 thread)`,
     seed: args.seed,
     cpuLimit: args.peers.includes('cpu') ? CPU_LIMIT : 0,
@@ -98,6 +108,7 @@ async function main(): Promise<number> {
   } finally {
     await ort?.peer?.close();
     await tfjs?.peer?.dispose().catch(() => undefined);
+    await jax?.peer?.dispose().catch(() => undefined);
     engine.destroy();
   }
   addSpeedups(records);
@@ -113,11 +124,12 @@ async function main(): Promise<number> {
     log(`JSON written to ${args.jsonFile}`);
   }
   if (args.plot) {
-    writeFileSync(args.plot, renderPlot(records, `fp32 square matmul — ${info.name}`));
+    writeFileSync(args.plot, renderPlot(records.filter((r) => r.precision !== 'fp16'), `fp32 square matmul — ${info.name}`));
     log(`plot written to ${args.plot}`);
   }
   log(`done in ${((performance.now() - started) / 1000).toFixed(1)} s`);
-  const ours = records.filter((r) => r.impl === 'webgpu-attention');
+  // Not available (our f16 rows where our f16 kernels or shader-f16 are missing) is reported, not a failure.
+  const ours = records.filter((r) => r.impl === 'webgpu-attention' && r.status !== 'not available');
   const bad = ours.filter((r) => !r.verified);
   if (bad.length) log(`${bad.length} of our ${ours.length} measurements failed verification or did not run`);
   return bad.length ? 1 : 0;
@@ -131,6 +143,11 @@ async function loadTfjs(gpu: GPU, adapter: string, timeoutMs: number): Promise<P
   } catch (e) {
     return { peer: null, unavailable: (e as Error).message, adapter };
   }
+}
+
+async function loadJax(gpu: GPU, adapter: string, timeoutMs: number): Promise<PeerSlot<Peer>> {
+  const { peer, unavailable } = await loadJaxPeer(gpu, timeoutMs);
+  return { peer, unavailable, adapter };
 }
 
 async function loadOrt(adapter: string, timeoutMs: number): Promise<PeerSlot<OrtRemote>> {

@@ -16,10 +16,16 @@
 // Read-back for verification: `tensor.getData()` must NOT be used on a gpu-buffer tensor in onnxruntime-node
 // 1.30 (its native `download` throws a C string: the process aborts with "terminate called after throwing an
 // instance of 'char const*'"); the last output is instead fed through an Identity session with a 'cpu' output.
+// f16 (opts.precision 'f16'): the same graphs with FLOAT16 inputs, outputs and constants (the causal bias's −∞
+// is f16's −∞); the inputs (already f16 values) are narrowed to f16 bits on the host, uploaded untimed as
+// 'float16' tensors (Uint16Array data: Node 20 has no Float16Array), and the output is widened exactly. An
+// earlier measurement saw ORT's fp16 FlashAttention hang on lavapipe: the child process and its timeout
+// (ort-remote.ts) report a hang as "timed out", never as a time.
 import type { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-node';
 import type { onnx as OnnxNs } from 'onnx-proto';
 import type { AttentionShape, MatmulOpts, Peer, PeerResult, PeerRunOpts } from './types.js';
-import { pick, summarizeTimings } from './types.js';
+import { pick, summarizeTimings, type PeerPrecision } from './types.js';
+import { f16Bits, f16ToNumber } from '../../src/io/half.js';
 
 type Ort = typeof import('onnxruntime-node');
 type NodeProto = OnnxNs.INodeProto;
@@ -27,6 +33,23 @@ type TensorProto = OnnxNs.ITensorProto;
 
 const FLOAT = 1; // onnx.TensorProto.DataType.FLOAT
 const INT64 = 7;
+const FLOAT16 = 10;
+
+const elemTypeOf = (p: PeerPrecision): number => (p === 'f16' ? FLOAT16 : FLOAT);
+
+/** f32 values (already f16 values) as f16 bits. */
+function toF16Bits(x: Float32Array): Uint16Array {
+  const out = new Uint16Array(x.length);
+  for (let i = 0; i < x.length; i++) out[i] = f16Bits(x[i]!);
+  return out;
+}
+
+/** An output tensor's data as f32 values: float32 as is, float16 (bits in a Uint16Array, or a Float16Array) widened. */
+function widen(data: unknown): Float32Array {
+  if (data instanceof Float32Array) return data;
+  if (data instanceof Uint16Array) return Float32Array.from(data, f16ToNumber);
+  return Float32Array.from(data as ArrayLike<number>);
+}
 
 export interface OrtPeerOptions {
   /**
@@ -45,19 +68,19 @@ export function createOrtPeer(options: OrtPeerOptions = {}): Peer {
   let ort: Ort | undefined;
   let onnx: typeof OnnxNs | undefined;
   let description = 'onnxruntime-webgpu (not initialised)';
-  const io = new Map<string, InferenceSession>(); // upload / download Identity sessions, by rank and location
+  const io = new Map<string, InferenceSession>(); // upload / download Identity sessions, by rank, location and type
 
   const libs = () => {
     if (!ort || !onnx) throw new Error('onnxruntime peer: init() first');
     return { ort, onnx };
   };
 
-  const valueInfo = (name: string, dims: (number | string)[]) => ({
+  const valueInfo = (name: string, dims: (number | string)[], elemType = FLOAT) => ({
     name,
-    type: { tensorType: { elemType: FLOAT, shape: { dim: dims.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) } } },
+    type: { tensorType: { elemType, shape: { dim: dims.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) } } },
   });
 
-  function encodeModel(nodes: NodeProto[], inputs: [string, (number | string)[]][], outputs: [string, (number | string)[]][], init: TensorProto[] = []): Uint8Array {
+  function encodeModel(nodes: NodeProto[], inputs: [string, (number | string)[]][], outputs: [string, (number | string)[]][], init: TensorProto[] = [], elemType = FLOAT): Uint8Array {
     const { onnx } = libs();
     const model = onnx.ModelProto.create({
       irVersion: 8,
@@ -65,7 +88,7 @@ export function createOrtPeer(options: OrtPeerOptions = {}): Peer {
       opsetImport: [{ domain: '', version: 17 }, { domain: 'com.microsoft', version: 1 }],
       graph: {
         name: 'peer', node: nodes, initializer: init,
-        input: inputs.map(([n, d]) => valueInfo(n, d)), output: outputs.map(([n, d]) => valueInfo(n, d)),
+        input: inputs.map(([n, d]) => valueInfo(n, d, elemType)), output: outputs.map(([n, d]) => valueInfo(n, d, elemType)),
       },
     });
     return onnx.ModelProto.encode(model).finish();
@@ -83,21 +106,23 @@ export function createOrtPeer(options: OrtPeerOptions = {}): Peer {
     });
   }
 
-  /** Identity session of a given rank (symbolic dims) whose output lives on `loc`. */
-  async function identity(rank: number, loc: 'gpu-buffer' | 'cpu'): Promise<InferenceSession> {
-    const key = `${rank}:${loc}`;
+  /** Identity session of a given rank (symbolic dims) and precision whose output lives on `loc`. */
+  async function identity(rank: number, loc: 'gpu-buffer' | 'cpu', p: PeerPrecision = 'f32'): Promise<InferenceSession> {
+    const key = `${rank}:${loc}:${p}`;
     let s = io.get(key);
     if (!s) {
       const dims = Array.from({ length: rank }, (_, i) => `d${i}`);
-      s = await session(encodeModel([{ opType: 'Identity', input: ['x'], output: ['y'] }], [['x', dims]], [['y', dims]]), loc);
+      s = await session(encodeModel([{ opType: 'Identity', input: ['x'], output: ['y'] }], [['x', dims]], [['y', dims]], [], elemTypeOf(p)), loc);
       io.set(key, s);
     }
     return s;
   }
 
-  async function upload(data: Float32Array, dims: number[]): Promise<OrtTensor> {
-    const s = await identity(dims.length, 'gpu-buffer');
-    return (await s.run({ x: new (libs().ort.Tensor)('float32', data, dims) })).y as OrtTensor;
+  async function upload(data: Float32Array, dims: number[], p: PeerPrecision): Promise<OrtTensor> {
+    const s = await identity(dims.length, 'gpu-buffer', p);
+    const { Tensor } = libs().ort;
+    const t = p === 'f16' ? new Tensor('float16', toF16Bits(data), dims) : new Tensor('float32', data, dims);
+    return (await s.run({ x: t })).y as OrtTensor;
   }
 
   /**
@@ -106,14 +131,15 @@ export function createOrtPeer(options: OrtPeerOptions = {}): Peer {
    */
   async function timeModel(nodes: NodeProto[], inputs: [string, number[], Float32Array][], outDims: number[], init: TensorProto[], opts: PeerRunOpts): Promise<PeerResult> {
     const r = outDims.length;
+    const p = opts.precision ?? 'f32';
     const probe: NodeProto = { opType: 'Slice', input: ['out', 'probe_starts', 'probe_ends'], output: ['probe'] };
     const model = encodeModel([...nodes, probe], inputs.map(([n, d]) => [n, d]), [['out', outDims], ['probe', Array(r).fill(1)]],
-      [...init, int64s('probe_starts', Array(r).fill(0)), int64s('probe_ends', Array(r).fill(1))]);
+      [...init, int64s('probe_starts', Array(r).fill(0)), int64s('probe_ends', Array(r).fill(1))], elemTypeOf(p));
     const s = await session(model, { out: 'gpu-buffer', probe: 'cpu' });
     const feeds: Record<string, OrtTensor> = {};
     let last: OrtTensor | undefined;
     try {
-      for (const [name, dims, data] of inputs) feeds[name] = await upload(data, dims);
+      for (const [name, dims, data] of inputs) feeds[name] = await upload(data, dims, p);
       const samples: number[] = [];
       for (let i = 0; i < opts.warmup + opts.runs; i++) {
         last?.dispose();
@@ -125,8 +151,8 @@ export function createOrtPeer(options: OrtPeerOptions = {}): Peer {
         if (i >= opts.warmup) samples.push(ms);
       }
       if (!last) throw new Error('onnxruntime peer: runs + warmup must be ≥ 1');
-      const down = await (await identity(r, 'cpu')).run({ x: last });
-      const output = pick((down.y as OrtTensor).data as Float32Array, opts.sample);
+      const down = await (await identity(r, 'cpu', p)).run({ x: last });
+      const output = pick(widen((down.y as OrtTensor).data), opts.sample);
       return { output, timing: summarizeTimings(samples) };
     } finally {
       last?.dispose();
@@ -195,7 +221,9 @@ export function createOrtPeer(options: OrtPeerOptions = {}): Peer {
         const bias = new Float32Array(S * L);
         for (let i = 0; i < S; i++) for (let j = i + 1; j < L; j++) bias[i * L + j] = -Infinity;
         // A constant initializer: uploaded when the session is created, not in the timed runs.
-        init.push({ name: 'causal_bias', dims: [1, 1, S, L], dataType: FLOAT, rawData: new Uint8Array(bias.buffer) });
+        const f16 = opts.precision === 'f16';
+        const raw = f16 ? new Uint8Array(toF16Bits(bias).buffer) : new Uint8Array(bias.buffer);
+        init.push({ name: 'causal_bias', dims: [1, 1, S, L], dataType: f16 ? FLOAT16 : FLOAT, rawData: raw });
         mhaInputs.push('', '', 'causal_bias');
       }
       const node: NodeProto = { opType: 'MultiHeadAttention', domain: 'com.microsoft', input: mhaInputs, output: ['out'], attribute: attrs };

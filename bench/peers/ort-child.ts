@@ -5,9 +5,10 @@
 //
 // Protocol (process.send, advanced serialization so typed arrays travel as such):
 //   child → parent  { ready: true, description } | { ready: false, error }
-//   parent → child  { id, case: OpCase, seed, warmup, runs, sample? }
+//   parent → child  { id, case: OpCase, seed, warmup, runs, sample?, precision? }
 //   child → parent  { id, ok: true, output, timing } | { id, ok: false, error }
-// Inputs are regenerated here from the case and seed (bench/inputs.ts), bit-identical to the parent's.
+// Inputs are regenerated here from the case and seed (bench/inputs.ts), bit-identical to the parent's; for
+// precision 'f16' rounded to f16 values as the parent rounds them (bench/suites/f16.ts).
 //
 // ORT_NODE_PATH, when set, is the onnxruntime-node package folder to load (the H100 bundle unpacks it from
 // .gpu/ort.tar.xz into /tmp); otherwise `onnxruntime-node` is resolved as usual.
@@ -15,7 +16,8 @@
 import { createRequire } from 'node:module';
 import { makeInputs, type OpCase } from '../inputs.js';
 import { createOrtPeer } from './onnxruntime.js';
-import type { PeerResult } from './types.js';
+import type { PeerPrecision, PeerResult } from './types.js';
+import { roundInputs } from '../suites/f16.js';
 
 export interface OrtRequest {
   id: number;
@@ -24,6 +26,7 @@ export interface OrtRequest {
   warmup: number;
   runs: number;
   sample?: Uint32Array;
+  precision?: PeerPrecision;
 }
 
 export type OrtReply = { id: number; ok: true; result: PeerResult } | { id: number; ok: false; error: string };
@@ -51,8 +54,9 @@ async function main(): Promise<void> {
   async function serve(req: OrtRequest): Promise<void> {
     try {
       const c = req.case;
-      const x = makeInputs(c, req.seed);
-      const opts = { warmup: req.warmup, runs: req.runs, sample: req.sample };
+      const generated = makeInputs(c, req.seed);
+      const x = req.precision === 'f16' ? roundInputs(generated) : generated;
+      const opts = { warmup: req.warmup, runs: req.runs, sample: req.sample, precision: req.precision };
       let result: PeerResult;
       if (c.op === 'matmul' && x.op === 'matmul') result = await peer.matmul(x.a, x.b, c.M, c.N, c.K, { ...opts, transB: c.transB, batch: c.batch });
       else if (c.op === 'softmax' && x.op === 'softmax') result = await peer.softmax!(x.x, c.rows, c.cols, opts);

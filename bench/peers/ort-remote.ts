@@ -35,8 +35,8 @@ export class OrtRemote {
   async run(c: OpCase, seed: number, opts: PeerRunOpts): Promise<PeerResult> {
     await this.start();
     const child = this.child!;
-    const req: OrtRequest = { id: this.nextId++, case: c, seed, warmup: opts.warmup, runs: opts.runs, sample: opts.sample };
-    const reply = this.expect<OrtReply>(child, (m): m is OrtReply => 'id' in m && (m as OrtReply).id === req.id, `onnxruntime-webgpu ${c.op}`);
+    const req: OrtRequest = { id: this.nextId++, case: c, seed, warmup: opts.warmup, runs: opts.runs, sample: opts.sample, precision: opts.precision };
+    const reply = this.expect<OrtReply>(child, (m): m is OrtReply => 'id' in m && (m as OrtReply).id === req.id, `onnxruntime-webgpu ${c.op}${opts.precision === 'f16' ? ' f16' : ''}`);
     child.send(req);
     const r = await reply;
     if (!r.ok) throw new Error(r.error);

@@ -1,4 +1,4 @@
-// Common shape of the side-by-side "peer" libraries (tfjs-backend-webgpu, onnxruntime-node's WebGPU EP).
+// Common shape of the side-by-side "peer" libraries (tfjs-backend-webgpu, onnxruntime-node's WebGPU EP, jax-js).
 // A peer computes the same op as our kernels on the same inputs, so the benchmark can report both its time
 // and whether its output agrees with the float64 reference: a fast wrong answer must be visible as wrong.
 
@@ -17,8 +17,11 @@ export interface PeerTiming {
   timing: 'wall-clock-drained';
 }
 
+/** Storage precision of a peer's inputs and outputs: 'f16' rows get f16-rounded inputs stored as float16. */
+export type PeerPrecision = 'f32' | 'f16';
+
 export interface PeerResult {
-  /** Output read back once after the timed runs (from the last run), row-major. */
+  /** Output read back once after the timed runs (from the last run), row-major; an f16 output widened exactly. */
   output: Float32Array;
   timing: PeerTiming;
 }
@@ -34,6 +37,12 @@ export interface PeerRunOpts {
    * output[sample[i]] at i.
    */
   sample?: Uint32Array;
+  /**
+   * 'f16': the inputs (already rounded to f16 values) are stored as float16 on the GPU, untimed, and the op
+   * runs on float16 tensors; the output is widened to f32 after the timed runs. Default 'f32'. A peer without
+   * float16 throws (the benchmark reports it as not available for the f16 rows).
+   */
+  precision?: PeerPrecision;
 }
 
 export interface MatmulOpts extends PeerRunOpts {
@@ -54,7 +63,7 @@ export interface AttentionShape {
   causal: boolean;
 }
 
-export type PeerName = 'tfjs-webgpu' | 'onnxruntime-webgpu';
+export type PeerName = 'tfjs-webgpu' | 'onnxruntime-webgpu' | 'jax-js-webgpu';
 
 export interface Peer {
   name: PeerName;
@@ -73,6 +82,14 @@ export interface Peer {
   attention(q: Float32Array, k: Float32Array, v: Float32Array, shape: AttentionShape, opts: PeerRunOpts): Promise<PeerResult>;
   /** Frees GPU resources; the peer must not be used afterwards. */
   dispose(): Promise<void>;
+}
+
+/**
+ * A peer cannot run this op here, for a stated reason (a missing runtime feature, no float16): reported as
+ * "not available" with the message, never as a time and never as a failure of the op.
+ */
+export class PeerUnavailableError extends Error {
+  override name = 'PeerUnavailableError';
 }
 
 /** The elements of `output` at `sample` (all of it without a sample). */

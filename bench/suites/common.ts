@@ -1,6 +1,10 @@
 // One operation side by side: ours, then each selected peer on the same inputs in the same process (ORT in
 // its child process), then the float64 CPU reference where it is small enough; every output checked against
 // float64 values before its time is reported (ours: checked before it is timed, a wrong output not timed).
+// Then, with f16 among the precisions, the same again on the inputs rounded to f16 (bench/suites/f16.ts):
+// ours with f16 storage where our kernels and the adapter have it, each peer in float16 where it has it
+// (else a "not available" row with the reason), checked against float64 from the rounded inputs with the
+// f16 storage tolerance.
 
 import type { Engine } from '../../src/model/engine.js';
 import type { Peak } from '../metrics.js';
@@ -11,8 +15,11 @@ import { failedRecord, makeRecord, type BenchRecord, type Impl, type Measurement
 import { checkIndices, checkOutput, referenceAt } from '../verify.js';
 import type { OrtRemote } from '../peers/ort-remote.js';
 import { PeerTimeoutError, withTimeout } from '../peers/timeout.js';
-import type { Peer, PeerResult } from '../peers/types.js';
+import { PeerUnavailableError, type Peer, type PeerPrecision, type PeerResult } from '../peers/types.js';
 import type { Scale } from '../scale.js';
+import { compare, FP32_TOLERANCE, type Tolerance } from '../../src/verify/compare.js';
+import { f16Bytes, f16Tolerance, roundInputs } from './f16.js';
+import type { OursF16 } from './ours-f16.js';
 
 export interface PeerSlot<P> {
   peer: P | null;
@@ -32,6 +39,11 @@ export interface BenchContext {
   peerTimeoutMs: number;
   tfjs: PeerSlot<Peer> | null;
   ort: PeerSlot<OrtRemote> | null;
+  jax: PeerSlot<Peer> | null;
+  /** The precisions each op runs in: f32 rows, and f16 rows when 'f16' is listed. */
+  precisions: readonly PeerPrecision[];
+  /** Our f16 kernels, or why there are none here (no shader-f16, or not built yet). */
+  oursF16: OursF16;
   /** Largest reference work (multiply-adds) timed as the cpu-reference impl; 0 without the cpu peer. */
   cpuLimit: number;
   log(message: string): void;
@@ -45,63 +57,82 @@ export interface CaseMeta {
 
 export async function runCase(ctx: BenchContext, meta: CaseMeta, c: OpCase, cpu?: { fmas: number; fn: (x: OpInputs) => ArrayLike<number> }): Promise<BenchRecord[]> {
   const shape = describeShape(c);
-  const base = { ...meta, shape, flops: opFlops(c), bytes: opBytes(c) };
-  const m = (impl: Impl, adapter: string): Measurement => ({ ...base, impl, adapter });
-  ctx.log(`${meta.suite} ${meta.name} ${shape}`);
   const inputs = makeInputs(c, ctx.seed);
   const indices = checkIndices(c, ctx.seed);
-  const ref = referenceAt(c, inputs, indices);
   const records: BenchRecord[] = [];
+  for (const precision of ctx.precisions) {
+    const f16 = precision === 'f16';
+    ctx.log(`${meta.suite} ${meta.name} ${shape}${f16 ? ' f16' : ''}`);
+    const base = { ...meta, shape, flops: opFlops(c), bytes: f16 ? f16Bytes(c) : opBytes(c), ...(f16 ? { precision: 'fp16' as const } : {}) };
+    const m = (impl: Impl, adapter: string): Measurement => ({ ...base, impl, adapter });
+    const x = f16 ? roundInputs(inputs) : inputs;
+    const ref = referenceAt(c, x, indices);
+    const tol = f16 ? f16Tolerance(c, x, indices) : FP32_TOLERANCE;
+    // No % peak for fp16 rows: the only peaks known are fp32 FMA and memory.
+    const peak = f16 ? null : ctx.peak;
 
-  // Ours: each variant of the op (the attention core: materialized pattern, and fused).
-  const { gpu, cache } = ctx.engine;
-  for (const variant of c.op === 'attention' ? [{ fused: false, suffix: '' }, { fused: true, suffix: ', fused' }] : [{ fused: false, suffix: '' }]) {
-    const mine = { ...m('webgpu-attention', ctx.adapter), name: meta.name + variant.suffix };
-    const compared = variant.suffix ? { comparedWith: meta.name } : {};
-    try {
-      const ours = await prepareOurs(gpu, cache, c, inputs, { baseTile: ctx.engine.matmulTile, fused: variant.fused });
-      try {
-        const { check, timing: t } = await checkThenTime(gpu, `${meta.suite} ${mine.name}`, ours.stages, async () => checkOutput(c, await ours.read(indices), ref, indices), ctx.run, ours.reset);
-        const stages = t && Object.keys(t.stagesMs).length > 1 ? { stagesMs: t.stagesMs } : {};
-        records.push(makeRecord(mine, t?.source ?? 'timestamp-query', t?.summary ?? null, check, ctx.peak, { ...(t ? { wallMedianMs: t.wall.medianMs } : {}), ...stages, ...compared }));
-      } finally {
-        ours.destroy();
+    // Ours: each variant of the op (the attention core: materialized pattern, and fused).
+    const { gpu, cache } = ctx.engine;
+    for (const variant of c.op === 'attention' ? [{ fused: false, suffix: '' }, { fused: true, suffix: ', fused' }] : [{ fused: false, suffix: '' }]) {
+      const mine = { ...m('webgpu-attention', ctx.adapter), name: meta.name + variant.suffix };
+      const compared = variant.suffix ? { comparedWith: meta.name } : {};
+      if (f16 && !ctx.oursF16.available) {
+        records.push({ ...failedRecord(mine, 'not available', ctx.oursF16.reason, 'timestamp-query'), ...compared });
+        continue;
       }
-    } catch (e) {
-      records.push({ ...failedRecord(mine, 'error', (e as Error).message, 'timestamp-query'), ...compared });
+      try {
+        const options = { baseTile: ctx.engine.matmulTile, fused: variant.fused };
+        const ours = f16 && ctx.oursF16.available ? await ctx.oursF16.prepare(gpu, cache, c, x, options) : await prepareOurs(gpu, cache, c, x, options);
+        try {
+          const label = `${meta.suite} ${mine.name}${f16 ? ' f16' : ''}`;
+          const { check, timing: t } = await checkThenTime(gpu, label, ours.stages, async () => checkOutput(c, await ours.read(indices), ref, indices, tol), ctx.run, ours.reset);
+          const stages = t && Object.keys(t.stagesMs).length > 1 ? { stagesMs: t.stagesMs } : {};
+          records.push(makeRecord(mine, t?.source ?? 'timestamp-query', t?.summary ?? null, check, peak, { ...(t ? { wallMedianMs: t.wall.medianMs } : {}), ...stages, ...compared }));
+        } finally {
+          ours.destroy();
+        }
+      } catch (e) {
+        records.push({ ...failedRecord(mine, 'error', (e as Error).message, 'timestamp-query'), ...compared });
+      }
     }
-  }
 
-  // Peers.
-  const opts = { ...ctx.run, sample: indices ?? undefined };
-  if (ctx.tfjs) {
-    const slot = ctx.tfjs;
-    records.push(await peerRecord(ctx, slot, m('tfjs-webgpu', slot.adapter), c, ref, indices, (p) => withTimeout(callPeer(p, c, inputs, opts), ctx.peerTimeoutMs, `tfjs-webgpu ${c.op}`)));
-  }
-  if (ctx.ort) {
-    const slot = ctx.ort;
-    records.push(await peerRecord(ctx, slot, m('onnxruntime-webgpu', slot.adapter), c, ref, indices, (p) => p.run(c, ctx.seed, opts)));
-  }
+    // Peers.
+    const opts = { ...ctx.run, sample: indices ?? undefined, precision };
+    const inProcess = (name: 'tfjs-webgpu' | 'jax-js-webgpu', slot: PeerSlot<Peer>) =>
+      peerRecord(ctx, slot, m(name, slot.adapter), c, ref, indices, tol, peak, (p) => withTimeout(callPeer(p, c, x, opts), ctx.peerTimeoutMs, `${name} ${c.op}${f16 ? ' f16' : ''}`));
+    if (ctx.tfjs) {
+      if (f16) records.push(failedRecord(m('tfjs-webgpu', ctx.tfjs.adapter), 'not available', 'tfjs-backend-webgpu 4.22 has no float16 dtype', 'wall-clock-drained'));
+      else records.push(await inProcess('tfjs-webgpu', ctx.tfjs));
+    }
+    if (ctx.ort) {
+      const slot = ctx.ort;
+      records.push(await peerRecord(ctx, slot, m('onnxruntime-webgpu', slot.adapter), c, ref, indices, tol, peak, (p) => p.run(c, ctx.seed, opts)));
+    }
+    if (ctx.jax) records.push(await inProcess('jax-js-webgpu', ctx.jax));
 
-  // The float64 CPU reference, timed where small.
-  if (cpu && cpu.fmas <= ctx.cpuLimit) {
-    const cpuRuns = { warmup: Math.min(ctx.run.warmup, 1), runs: ctx.run.runs };
-    const { result, summary } = timeCpu(() => cpu.fn(inputs), cpuRuns);
-    const got = indices ? Float64Array.from(indices, (i) => result[i]!) : result;
-    records.push(makeRecord(m('cpu-reference', ctx.cpuName), 'cpu', summary, checkOutput(c, got, ref, indices), null));
+    // The float64 CPU reference, timed where small (once, beside the fp32 rows).
+    if (!f16 && cpu && cpu.fmas <= ctx.cpuLimit) {
+      const cpuRuns = { warmup: Math.min(ctx.run.warmup, 1), runs: ctx.run.runs };
+      const { result, summary } = timeCpu(() => cpu.fn(inputs), cpuRuns);
+      const got = indices ? Float64Array.from(indices, (i) => result[i]!) : result;
+      records.push(makeRecord(m('cpu-reference', ctx.cpuName), 'cpu', summary, checkOutput(c, got, ref, indices), null));
+    }
   }
   return records;
 }
 
-async function peerRecord<P>(ctx: BenchContext, slot: PeerSlot<P>, meas: Measurement, c: OpCase, ref: Float64Array, indices: Uint32Array | null, call: (p: P) => Promise<PeerResult>): Promise<BenchRecord> {
+async function peerRecord<P>(ctx: BenchContext, slot: PeerSlot<P>, meas: Measurement, c: OpCase, ref: Float64Array, indices: Uint32Array | null, tol: Tolerance, peak: Peak | null, call: (p: P) => Promise<PeerResult>): Promise<BenchRecord> {
   if (!slot.peer) return failedRecord(meas, 'not available', slot.unavailable ?? 'not loaded', 'wall-clock-drained');
   try {
     const r = await call(slot.peer);
-    return makeRecord(meas, 'wall-clock-drained', r.timing, checkOutput(c, r.output, ref, indices), ctx.peak);
+    const check = checkOutput(c, r.output, ref, indices, tol);
+    return makeRecord(meas, 'wall-clock-drained', r.timing, check, peak, check.passed ? {} : { error: overBy(r.output, ref, tol) });
   } catch (e) {
+    if (e instanceof PeerUnavailableError) return failedRecord(meas, 'not available', e.message, 'wall-clock-drained');
     if (e instanceof PeerTimeoutError) {
       // An in-process peer cut off by a timeout may still be running on the GPU: it is not used again.
-      if (meas.impl === 'tfjs-webgpu') {
+      // (ORT runs in a child process, which the timeout kills; the next request starts a fresh one.)
+      if (meas.impl !== 'onnxruntime-webgpu') {
         slot.peer = null;
         slot.unavailable = `an earlier call timed out (${e.message})`;
       }
@@ -111,7 +142,17 @@ async function peerRecord<P>(ctx: BenchContext, slot: PeerSlot<P>, meas: Measure
   }
 }
 
-function callPeer(p: Peer, c: OpCase, x: OpInputs, opts: RunOpts & { sample?: Uint32Array }): Promise<PeerResult> {
+/** How far a wrong output is from passing: its largest error and that error over its allowance. */
+function overBy(got: ArrayLike<number>, ref: Float64Array, tol: Tolerance): string {
+  if (got.length !== ref.length) return `output length ${got.length}, expected ${ref.length}`;
+  const cmp = compare(got, ref, tol);
+  if (cmp.nonFinite) return `${cmp.nonFinite} non-finite values of ${cmp.count}`;
+  const i = cmp.worstIndex;
+  const ratio = Math.abs(got[i]! - ref[i]!) / (tol.atol + tol.rtol * Math.abs(ref[i]!));
+  return `max |err| ${cmp.maxAbsError.toExponential(2)}; worst element ${ratio.toPrecision(3)}× its allowance ${tol.atol.toPrecision(3)} + ${tol.rtol.toPrecision(3)}·|ref|`;
+}
+
+function callPeer(p: Peer, c: OpCase, x: OpInputs, opts: RunOpts & { sample?: Uint32Array; precision?: PeerPrecision }): Promise<PeerResult> {
   if (c.op === 'matmul' && x.op === 'matmul') return p.matmul(x.a, x.b, c.M, c.N, c.K, { ...opts, transB: c.transB, batch: c.batch });
   if (c.op === 'softmax' && x.op === 'softmax') {
     if (!p.softmax) throw new Error(`${p.name} has no softmax`);
