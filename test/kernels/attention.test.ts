@@ -20,6 +20,9 @@ import {
 } from '../../src/kernels/attention.js';
 import { createNodeGpu } from '../../src/node/dawn.js';
 import { attentionCore } from '../../src/reference/attention.js';
+import { F16_UNIT, roundArrayToF16 } from '../../src/io/half.js';
+import type { Precision } from '../../src/kernels/precision.js';
+import { f16StoreAllowance } from './f16-tolerance.js';
 
 const { ctx, cache: pipelines } = useGpuContext();
 
@@ -37,9 +40,27 @@ interface Case {
   /** Absolute tolerance (default 2e-5). */
   atol?: number;
   tile: AttentionTile;
+  /** Storage of q, k, v and out (default f32): f16 inputs are rounded before the reference sees them. */
+  precision?: Precision;
+  /** Planted: the GPU's causal offset is this much larger than the reference's. */
+  plantOffset?: number;
+  /** Planted: applied to the read-back output before it is checked. */
+  plant?: (out: Float32Array) => void;
 }
 
 async function check(c: Case, seed = freshSeed()): Promise<void> {
+  const problem = await run(c, seed);
+  expect(problem, `seed ${seed}, tile ${JSON.stringify(c.tile)}, ${JSON.stringify({ ...c, tile: undefined })}`).toBeNull();
+}
+
+/**
+ * Null when every output is within its allowance and nothing outside the windows changed, else
+ * what failed. f32: each output is a softmax-weighted mean of values in [-1, 1]: fp32 scores,
+ * exponentials and a ctx-long sum stay within 2e-5; one key dropped or counted twice moves it by
+ * ~1/ctx. f16: the same f32 allowance against the float64 core of the f16-rounded q, k, v, plus
+ * one f16 rounding of the output (f16-tolerance.ts).
+ */
+async function run(c: Case, seed: number): Promise<string | null> {
   const g = ctx();
   const next = rng(seed);
   const width = c.heads * c.dHead;
@@ -47,52 +68,55 @@ async function check(c: Case, seed = freshSeed()): Promise<void> {
   const ld = width + 2 * pad; // heads start at column `pad`
   const spread = c.spread ?? 1;
   const dense = (rows: number, scale: number) => Float32Array.from({ length: rows * width }, () => (2 * next() - 1) * scale);
-  const [q, k, v] = [dense(c.seq, spread), dense(c.ctx, spread), dense(c.ctx, 1)];
+  const stored = (x: Float32Array) => (c.precision === 'f16' ? roundArrayToF16(x) : x);
+  const [q, k, v] = [stored(dense(c.seq, spread)), stored(dense(c.ctx, spread)), stored(dense(c.ctx, 1))];
   const strided = (x: Float32Array, rows: number) => {
     const out = Float32Array.from({ length: rows * ld + 3 }, () => 2 * next() - 1);
     for (let r = 0; r < rows; r++) out.set(x.subarray(r * width, (r + 1) * width), r * ld + pad);
     return out;
   };
-  const label = `seed ${seed}, tile ${JSON.stringify(c.tile)}, ${JSON.stringify({ ...c, tile: undefined })}`;
+  const label = `attention test seed ${seed}`;
+  const p = c.precision;
   const owned: GPUBuffer[] = [];
   try {
-    const qb = upload(g, strided(q, c.seq), 'q');
-    const kb = upload(g, strided(k, c.ctx), 'k');
-    const vb = upload(g, strided(v, c.ctx), 'v');
+    const qb = upload(g, strided(q, c.seq), 'q', p);
+    const kb = upload(g, strided(k, c.ctx), 'k', p);
+    const vb = upload(g, strided(v, c.ctx), 'v', p);
     const outLength = c.seq * ld + 3;
-    const ob = upload(g, new Float32Array(outLength), 'out');
+    const ob = upload(g, new Float32Array(outLength), 'out', p);
     owned.push(qb, kb, vb, ob);
-    poison(g, ob);
+    poison(g, ob, undefined, p);
     const d = await g.scoped('attention test', () =>
       prepareAttention(g, pipelines(), {
-        label: `attention test ${label}`, q: { buffer: qb }, k: { buffer: kb }, v: { buffer: vb }, out: { buffer: ob },
+        label, q: { buffer: qb }, k: { buffer: kb }, v: { buffer: vb }, out: { buffer: ob },
         seq: c.seq, ctx: c.ctx, heads: c.heads, dHead: c.dHead, ldQ: ld, ldK: ld, ldO: ld,
-        offQ: pad, offK: pad, offV: pad, offO: pad, causal: c.causal, causalOffset: c.causalOffset, tile: c.tile,
+        offQ: pad, offK: pad, offV: pad, offO: pad, causal: c.causal, causalOffset: (c.causalOffset ?? 0) + (c.plantOffset ?? 0), tile: c.tile, precision: p,
       }),
     );
     await runDispatch(g, d, 'attention test');
-    const out = await readBack(g, ob, outLength);
+    const out = await readBack(g, ob, outLength, 0, p);
+    c.plant?.(out);
     const ref = attentionCore(q, k, v, { seq: c.seq, ctx: c.ctx, heads: c.heads, dHead: c.dHead, causal: c.causal, causalOffset: c.causalOffset });
-    // Each output is a softmax-weighted mean of values in [-1, 1]: fp32 scores, exponentials and a
-    // ctx-long sum stay within 2e-5; one key dropped or counted twice moves it by ~1/ctx.
     let worst = { err: 0, at: -1 };
     for (let i = 0; i < c.seq; i++) {
       for (let e = 0; e < width; e++) {
         const got = out[i * ld + pad + e]!;
         const want = ref[i * width + e]!;
         const err = Math.abs(got - want);
-        const excess = Number.isFinite(err) ? err - ((c.atol ?? 2e-5) + 1e-4 * Math.abs(want)) : Infinity;
+        const acc = (c.atol ?? 2e-5) + 1e-4 * Math.abs(want);
+        const excess = Number.isFinite(err) ? err - (p === 'f16' ? f16StoreAllowance(acc, want) : acc) : Infinity;
         if (excess > 0 && (worst.at < 0 || err > worst.err)) worst = { err: Number.isFinite(err) ? err : Infinity, at: i * width + e };
       }
     }
-    expect(worst.at, `${label}: worst at row ${Math.floor(worst.at / width)} column ${worst.at % width}, error ${worst.err}`).toBe(-1);
+    if (worst.at >= 0) return `worst at row ${Math.floor(worst.at / width)} column ${worst.at % width}, error ${worst.err}`;
     // Nothing outside the heads' windows is written (the padding keeps its NaN poison).
     for (let i = 0; i < outLength; i++) {
       const row = Math.floor(i / ld);
       const colInRow = i % ld;
       if (row < c.seq && colInRow >= pad && colInRow < pad + width) continue;
-      if (!Number.isNaN(out[i]!)) expect.fail(`${label}: element ${i} outside the output windows was written: ${out[i]}`);
+      if (!Number.isNaN(out[i]!)) return `element ${i} outside the output windows was written: ${out[i]}`;
     }
+    return null;
   } finally {
     for (const b of owned) b.destroy();
   }
@@ -127,6 +151,47 @@ describe('fused attention vs float64', () => {
     const tile = chooseAttentionTile(32, ctx().limits, ctx().adapterInfo.isSoftware)!;
     await check({ seq: 20, ctx: 20, heads: 2, dHead: 32, causal: true, spread: 30, atol: 2e-3, tile });
     await check({ seq: 20, ctx: 25, heads: 1, dHead: 32, causal: false, spread: 30, atol: 2e-3, tile });
+  });
+});
+
+describe('fused attention with q, k, v and out stored as f16, vs float64 from the rounded inputs', () => {
+  const cases: Omit<Case, 'tile'>[] = [
+    { seq: 1, ctx: 1, heads: 1, dHead: 1, causal: true },
+    { seq: 7, ctx: 7, heads: 3, dHead: 13, causal: true },
+    { seq: 33, ctx: 33, heads: 2, dHead: 64, causal: false },
+    { seq: 5, ctx: 37, heads: 2, dHead: 32, causal: false, pad: 3 },
+    { seq: 9, ctx: 20, heads: 2, dHead: 16, causal: true, causalOffset: 11, pad: 1 },
+    { seq: 70, ctx: 70, heads: 2, dHead: 128, causal: true, pad: 4 },
+  ];
+  for (const c of cases) {
+    it(`seq ${c.seq}, ctx ${c.ctx}, ${c.heads} heads × ${c.dHead}, ${c.causal ? `causal${c.causalOffset ? ` offset ${c.causalOffset}` : ''}` : 'unmasked'}, every tile`, async () => {
+      if (!ctx().hasF16) {
+        const b = { buffer: { size: 1 << 12 } as GPUBuffer };
+        await expect(prepareAttention(ctx(), pipelines(), { label: 'f16', q: b, k: b, v: b, out: b, seq: 1, ctx: 1, heads: 1, dHead: 1, ldQ: 1, ldK: 1, ldO: 1, causal: true, precision: 'f16' })).rejects.toThrow(/shader-f16/);
+        return;
+      }
+      for (const tile of runnable(c.dHead)) await check({ ...c, tile, precision: 'f16' });
+    });
+  }
+
+  it('extreme scores (q, k up to ±30) give no NaN', async () => {
+    if (!ctx().hasF16) return;
+    const tile = chooseAttentionTile(32, ctx().limits, ctx().adapterInfo.isSoftware)!;
+    await check({ seq: 20, ctx: 20, heads: 2, dHead: 32, causal: true, spread: 30, atol: 2e-3, tile, precision: 'f16' });
+  });
+
+  it('planted errors fail the f16 check: one output 3 f16 ulps off, the causal offset one too large', async () => {
+    if (!ctx().hasF16) return;
+    const seed = freshSeed();
+    const tile = chooseAttentionTile(32, ctx().limits, ctx().adapterInfo.isSoftware)!;
+    const base: Case = { seq: 20, ctx: 20, heads: 2, dHead: 32, causal: true, tile, precision: 'f16' };
+    expect(await run(base, seed), `seed ${seed}`).toBeNull();
+    const ulps = (out: Float32Array) => {
+      const k = out.reduce((best, x, i) => (Math.abs(x) > Math.abs(out[best]!) ? i : best), 0);
+      out[k] = out[k]! * (1 + 6 * F16_UNIT);
+    };
+    expect(await run({ ...base, plant: ulps }, seed), `seed ${seed}: 3 ulps passed`).not.toBeNull();
+    expect(await run({ ...base, plantOffset: 1 }, seed), `seed ${seed}: causal offset 1 passed`).not.toBeNull();
   });
 });
 
