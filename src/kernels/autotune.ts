@@ -6,9 +6,11 @@
 // timed (src/gpu/timing.ts validateThenTime), and caches the winner per adapter:
 // in memory, and in an optional store (a JSON text the caller keeps, e.g. a file in Node; this
 // module imports nothing from Node). Software adapters are not tuned unless asked: it is slow
-// there and their default was measured.
+// there and their default was measured. f16 storage (`precision: 'f16'`: A, B and C f16, f32
+// sums) is timed and stored apart from f32, under the adapter's key with `|f16` appended.
 
 import { createStorage, poison, readBack, upload } from '../gpu/buffers.js';
+import { F16_UNIT, roundArrayToF16 } from '../io/half.js';
 import type { AdapterDescription, GpuContext } from '../gpu/device.js';
 import type { PipelineCache } from '../gpu/pipelines.js';
 import { validateThenTime } from '../gpu/timing.js';
@@ -17,6 +19,7 @@ import { matmulTransB } from '../reference/attention.js';
 import { median } from '../stats.js';
 import { release, type PreparedDispatch } from './dispatch.js';
 import { defaultMatmulTile, describeTile, matmulFlops, prepareMatmul, tileProblem, type MatmulCall, type MatmulTile, type TileLimits } from './matmul.js';
+import { checkPrecision, requireF16, type Precision } from './precision.js';
 
 /** Bumped when the kernel changes enough to invalidate stored choices. */
 export const TUNE_VERSION = 1;
@@ -40,6 +43,10 @@ export const TUNE_CANDIDATES: readonly MatmulTile[] = ([
 
 export const adapterKey = (a: Pick<AdapterDescription, 'vendor' | 'architecture' | 'device' | 'description'>): string =>
   [a.vendor, a.architecture, a.device, a.description].join('|');
+
+/** The key of a tuned choice: the adapter's, with `|f16` for f16 storage (f32 keeps the bare key). */
+export const tuneKey = (a: Pick<AdapterDescription, 'vendor' | 'architecture' | 'device' | 'description'>, precision: Precision = 'f32'): string =>
+  precision === 'f16' ? `${adapterKey(a)}|f16` : adapterKey(a);
 
 export const candidateTiles = (limits: TileLimits, candidates: readonly MatmulTile[] = TUNE_CANDIDATES): MatmulTile[] =>
   candidates.filter((t) => tileProblem(t, limits) === null);
@@ -94,6 +101,8 @@ export interface AutotuneOptions {
   warmup?: number;
   runs?: number;
   log?: (line: string) => void;
+  /** Storage of A, B and C in the timed product (default f32); each precision has its own choice. */
+  precision?: Precision;
 }
 
 interface StoredChoice {
@@ -111,7 +120,9 @@ const memory = new Map<string, Promise<TuneResult>>();
  * default, in that order. Concurrent calls for one adapter share one tuning.
  */
 export function autotuneMatmul(gpu: GpuContext, cache: PipelineCache, options: AutotuneOptions = {}): Promise<TuneResult> {
-  const key = adapterKey(gpu.adapterInfo);
+  const precision = checkPrecision(options.precision, 'autotune');
+  if (precision === 'f16') requireF16(gpu, 'autotune');
+  const key = tuneKey(gpu.adapterInfo, precision);
   const tune = options.tune ?? 'auto';
   const fallback = (): Promise<TuneResult> => Promise.resolve({ tile: defaultMatmulTile(gpu.adapterInfo, gpu.limits), source: 'default', key });
   if (tune === false) return fallback();
@@ -194,22 +205,28 @@ async function runTuning(gpu: GpuContext, cache: PipelineCache, key: string, opt
     shape = { ...shape, M: shape.M / 2, N: shape.N / 2 };
   }
   const { M, N, K, transB } = shape;
+  const precision = options.precision ?? 'f32';
+  const half = precision === 'f16';
+  const types = half ? { a: precision, b: precision, c: precision } : undefined;
   const candidates = candidateTiles(gpu.limits, options.candidates ?? TUNE_CANDIDATES);
   const fallback = defaultMatmulTile(gpu.adapterInfo, gpu.limits);
   if (candidates.length === 0) return { tile: fallback, source: 'default', key };
 
   // The same seeded inputs, uniform in [-1, 1), for every candidate.
-  const aHost = seededArray(streamKey(1, STREAM_INPUT), M * K, 1);
-  const bHost = seededArray(streamKey(2, STREAM_INPUT), N * K, 1);
+  // (f16: rounded, so the float64 check below sees what the kernel reads.)
+  const stored = (x: Float32Array) => (half ? roundArrayToF16(x) : x);
+  const aHost = stored(seededArray(streamKey(1, STREAM_INPUT), M * K, 1));
+  const bHost = stored(seededArray(streamKey(2, STREAM_INPUT), N * K, 1));
   const owned: GPUBuffer[] = [];
   try {
     const [a, b, c] = await gpu.scoped('autotune: buffers', () => {
-      const list = [upload(gpu, aHost, 'autotune A'), upload(gpu, bHost, 'autotune B'), createStorage(gpu, M * N, 'autotune C')];
+      const list = [upload(gpu, aHost, 'autotune A', precision), upload(gpu, bHost, 'autotune B', precision), createStorage(gpu, M * N, 'autotune C', precision)];
       owned.push(...list);
       return list;
     });
     // Sampled rows of C against float64 (first, last and one in the middle), within fp32's error
-    // of a K-long sum (see the tests): every sampled element written and right.
+    // of a K-long sum (see the tests), plus one f16 rounding of C in f16: every sampled element
+    // written and right.
     const rows = [...new Set([0, M >> 1, M - 1])];
     const bRows = transB ? bHost : transpose(bHost, K, N);
     const bAbs = bRows.map(Math.abs);
@@ -219,9 +236,10 @@ async function runTuning(gpu: GpuContext, cache: PipelineCache, key: string, opt
     });
     const check = async (): Promise<{ passed: boolean; detail: string }> => {
       for (let i = 0; i < rows.length; i++) {
-        const got = await readBack(gpu, c!, N, rows[i]! * N);
+        const got = await readBack(gpu, c!, N, rows[i]! * N, precision);
         const { row, scale } = expected[i]!;
-        const n = row.findIndex((want, n) => !(Math.abs(got[n]! - want) <= 1e-5 * scale[n]! + 1e-6));
+        const allowed = (want: number, n: number) => 1e-5 * scale[n]! + 1e-6 + (half ? 2 * F16_UNIT * (Math.abs(want) + 1e-5 * scale[n]!) + 2 ** -24 : 0);
+        const n = row.findIndex((want, n) => !(Math.abs(got[n]! - want) <= allowed(want, n)));
         if (n >= 0) return { passed: false, detail: `wrong result at (${rows[i]}, ${n}): ${got[n]} instead of ${row[n]}` };
       }
       return { passed: true, detail: '' };
@@ -229,11 +247,11 @@ async function runTuning(gpu: GpuContext, cache: PipelineCache, key: string, opt
     const measurements: TuneMeasurement[] = [];
     let timing: TuneResult['timing'];
     for (const tile of candidates) {
-      const call: MatmulCall = { label: `autotune ${describeTile(tile)}`, M, N, K, a: { buffer: a! }, b: { buffer: b! }, c: { buffer: c! }, transB, tile };
+      const call: MatmulCall = { label: `autotune ${describeTile(tile)}${half ? ' f16' : ''}`, M, N, K, a: { buffer: a! }, b: { buffer: b! }, c: { buffer: c! }, transB, tile, types };
       let d: PreparedDispatch | undefined;
       try {
         d = await gpu.scoped(call.label, () => prepareMatmul(gpu, cache, call));
-        poison(gpu, c!, M * N);
+        poison(gpu, c!, M * N, precision);
         const opts = { warmup: options.warmup ?? 2, runs: options.runs ?? 5, minSampleMs: software ? 0 : 10 };
         const r = await validateThenTime(gpu, call.label, [{ name: call.label, dispatches: [d] }], check, opts);
         if (!r.timing) throw new Error(r.check.detail);

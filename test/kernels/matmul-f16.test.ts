@@ -13,6 +13,7 @@ import {
   tileProblem, usesVec4, vec4Aligned, type MatmulCall, type MatmulTile, type MatmulTypes,
 } from '../../src/kernels/matmul.js';
 import { f16StoreAllowance } from './f16-tolerance.js';
+import { adapterKey, autotuneMatmul, clearTuneMemory, tuneKey, type TuneStore } from '../../src/kernels/autotune.js';
 
 const { ctx, cache } = useGpuContext();
 
@@ -228,5 +229,40 @@ describe('matmul with f16 storage vs float64 (from the f16-rounded inputs)', () 
       out[k] = out[k]! * (1 + 1e-4);
     };
     expect(await run({ ...f32c, plant: tiny }, seed), `seed ${seed}: f32 C 1e-4 off passed`).not.toBeNull();
+  });
+});
+
+describe('autotune with f16 storage', () => {
+  it('times f16 candidates apart from f32 ones and keeps each under its own key', async () => {
+    const g = ctx();
+    if (!g.hasF16) return expect(autotuneMatmul(g, cache(), { precision: 'f16', tune: false })).rejects.toThrow(/shader-f16/);
+    clearTuneMemory();
+    const store: TuneStore & { text: string | null } = { text: null, load: () => store.text, save: (t) => void (store.text = t) };
+    const candidates = [DEFAULT_TILE, scalar(DEFAULT_TILE)];
+    const shape = { M: 128, N: 96, K: 64, transB: true };
+    const opts = { tune: true, store, candidates, shape, warmup: 1, runs: 3 } as const;
+    const f32 = await autotuneMatmul(g, cache(), opts);
+    const lines: string[] = [];
+    const f16 = await autotuneMatmul(g, cache(), { ...opts, precision: 'f16', log: (l) => lines.push(l) });
+    console.log(lines.join('\n'));
+    expect([f32.source, f16.source]).toEqual(['tuned', 'tuned']);
+    expect(f32.key).toBe(adapterKey(g.adapterInfo));
+    expect(f16.key).toBe(tuneKey(g.adapterInfo, 'f16'));
+    expect(f16.key).not.toBe(f32.key);
+    expect(f16.measurements!.every((m) => Number.isFinite(m.ms) && !m.error), JSON.stringify(f16.measurements)).toBe(true);
+    const entries = JSON.parse(store.text!).entries;
+    expect(Object.keys(entries).sort()).toEqual([f32.key, f16.key].sort());
+    expect(entries[f16.key].tile).toEqual(f16.tile);
+    expect((await autotuneMatmul(g, cache(), { ...opts, precision: 'f16' })).source).toBe('memory');
+    clearTuneMemory();
+    const again = await autotuneMatmul(g, cache(), { ...opts, precision: 'f16' });
+    expect([again.source, again.key]).toEqual(['store', f16.key]);
+    expect(again.tile).toEqual(f16.tile);
+    // A store holding only the f32 choice does not answer for f16 (on a software adapter 'auto' then gives the default).
+    clearTuneMemory();
+    const onlyF32: TuneStore & { text: string | null } = { text: JSON.stringify({ ...JSON.parse(store.text!), entries: { [f32.key]: entries[f32.key] } }), load: () => onlyF32.text, save: (t) => void (onlyF32.text = t) };
+    const auto = await autotuneMatmul(g, cache(), { ...opts, tune: 'auto', store: onlyF32, precision: 'f16' });
+    expect(auto.source).toBe(g.adapterInfo.isSoftware ? 'default' : 'tuned');
+    clearTuneMemory();
   });
 });
