@@ -4,6 +4,9 @@
 //   stack: the whole stack once (GPT-3: 96 layers); its time is the sum of its layers' GPU times.
 // Weight filling is timed in its own pass and left out of both. Checked against the float64 reference of the
 // whole run where that is affordable, else by the sampled per-stage check of the last layer.
+// With f16 among the precisions, the layer suite runs again with the engine's precision 'f16' (weights,
+// q/k/v, pattern and weighted sums stored in f16, the residual stream f32), checked the same way (the
+// engine's verification knows the f16 roundings); the stack suite stays f32.
 
 import { layerFlops } from '../../src/model/flops.js';
 import type { AttentionConfig } from '../../src/model/config.js';
@@ -16,6 +19,7 @@ import { failedRecord, makeRecord, type BenchRecord, type Measurement } from '..
 import type { Check } from '../verify.js';
 import { checkLayerSampled } from '../verify-layer.js';
 import type { BenchContext } from './common.js';
+import type { PeerPrecision } from '../peers/types.js';
 
 /** Largest float64 reference (multiply-adds over all layers) recomputed in full; above it, sampled. */
 const EXACT_LIMIT = 2 ** 28;
@@ -25,9 +29,9 @@ interface EngineRun {
   check: Check;
 }
 
-async function runEngine(ctx: BenchContext, layers: number, attention: AttentionMode | 'auto' = 'auto'): Promise<EngineRun> {
+async function runEngine(ctx: BenchContext, layers: number, attention: AttentionMode | 'auto' = 'auto', precision: PeerPrecision = 'f32'): Promise<EngineRun> {
   const { heads, seq, dHead, dModel } = ctx.scale.model;
-  const partial: Partial<AttentionConfig> = { layers, heads, seq, dHead, dModel, mask: true, cross: false, bias: false };
+  const partial: Partial<AttentionConfig> = { layers, heads, seq, dHead, dModel, mask: true, cross: false, bias: false, precision };
   const { cfg } = ctx.engine.plan(partial, { attention });
   const exact = (layerFlops(cfg).total / 2) * layers <= EXACT_LIMIT;
   let sampled: Check | null = null;
@@ -51,16 +55,18 @@ async function runEngine(ctx: BenchContext, layers: number, attention: Attention
   return { result, check: sampled };
 }
 
-function measurement(ctx: BenchContext, suite: string, name: string, layers: number): Measurement {
+function measurement(ctx: BenchContext, suite: string, name: string, layers: number, precision: PeerPrecision = 'f32'): Measurement {
   const { heads, seq, dHead, dModel } = ctx.scale.model;
-  const flops = layerFlops({ layers: 1, heads, seq, dHead, dModel, context: seq, mask: true, cross: false, contextSeq: seq, bias: false, norm: 'none' }).total;
+  const flops = layerFlops({ layers: 1, heads, seq, dHead, dModel, context: seq, mask: true, cross: false, contextSeq: seq, bias: false, norm: 'none', precision }).total;
   const inner = heads * dHead;
-  // Compulsory traffic of one layer: its four weight matrices, x read and x written.
-  const bytes = 4 * (4 * dModel * inner + 2 * seq * dModel);
+  // Compulsory traffic of one layer: its four weight matrices (2 bytes a value in f16), x read and x written
+  // (the residual stream is f32 in both).
+  const bytes = (precision === 'f16' ? 2 : 4) * 4 * dModel * inner + 4 * 2 * seq * dModel;
   return {
     suite, name, impl: 'webgpu-attention', adapter: ctx.adapter,
     shape: `d_model ${dModel}, ${heads}h×${dHead}, n=${seq} causal${layers > 1 ? ` ×${layers} layers` : ''}`,
     flops: flops * layers, bytes: bytes * layers,
+    ...(precision === 'f16' ? { precision: 'fp16' as const } : {}),
   };
 }
 
@@ -73,17 +79,23 @@ function stagesOfPlan(result: RunResult, stagesMs: Record<string, number>): Reco
 export async function layerSuite(ctx: BenchContext): Promise<BenchRecord[]> {
   const drop = Math.max(1, ctx.run.warmup);
   const records: BenchRecord[] = [];
-  for (const attention of ['materialized', 'fused'] as const) {
-    const m = measurement(ctx, 'layer', attention === 'fused' ? 'one layer, fused' : 'one layer', 1);
-    ctx.log(`layer (${attention} attention): ${drop} + ${ctx.run.runs} layers, ${m.shape}`);
+  const runs = ctx.precisions.flatMap((precision) => (['materialized', 'fused'] as const).map((attention) => ({ precision, attention })));
+  for (const { precision, attention } of runs) {
+    const f16 = precision === 'f16';
+    const m = measurement(ctx, 'layer', attention === 'fused' ? 'one layer, fused' : 'one layer', 1, precision);
+    if (f16 && !ctx.oursF16.available) {
+      records.push(failedRecord(m, 'not available', ctx.oursF16.reason, 'timestamp-query'));
+      continue;
+    }
+    ctx.log(`layer (${attention} attention${f16 ? ', f16' : ''}): ${drop} + ${ctx.run.runs} layers, ${m.shape}`);
     try {
-      const { result, check } = await runEngine(ctx, drop + ctx.run.runs, attention);
+      const { result, check } = await runEngine(ctx, drop + ctx.run.runs, attention, precision);
       const t = result.timings;
       const stages = t.perLayerStagesMs.slice(drop);
       const stagesMs: Record<string, number> = {};
       if (stages.length) for (const key of Object.keys(stages[0]!)) stagesMs[key] = summarize(stages.map((s) => s[key as keyof typeof s])).medianMs;
       const source = t.source === 'timestamp-query' ? 'timestamp-query' : 'wall-clock';
-      records.push(makeRecord(m, source, summarize(t.perLayerMs.slice(drop)), check, ctx.peak, { stagesMs: stagesOfPlan(result, stagesMs) }));
+      records.push(makeRecord(m, source, summarize(t.perLayerMs.slice(drop)), check, f16 ? null : ctx.peak, { stagesMs: stagesOfPlan(result, stagesMs) }));
     } catch (e) {
       records.push(failedRecord(m, 'error', (e as Error).message, 'timestamp-query'));
     }
