@@ -15,6 +15,7 @@ import { prepareMatmul, type MatmulCall } from '../kernels/matmul.js';
 import { prepareSoftmax } from '../kernels/softmax.js';
 import { prepareAttention } from '../kernels/attention.js';
 import { prepareLayerNorm } from '../kernels/layernorm.js';
+import { bytesPer, type Precision } from '../kernels/precision.js';
 
 export interface LayerBuffers {
   x: GPUBuffer;
@@ -44,7 +45,6 @@ export interface Stage {
   heads?: { first: number; count: number };
 }
 
-const F32 = 4;
 
 export async function prepareLayer(
   gpu: GpuContext,
@@ -56,19 +56,27 @@ export async function prepareLayer(
   tiles: Pick<MatmulCall, 'tile' | 'baseTile'> = {},
 ): Promise<Stage[]> {
   const inner = innerWidth(cfg);
+  // Storage: 'h' is what f16 precision halves (weights, activations, q/k/v, patterns); the
+  // residual stream x is f32 always. Every kernel accumulates in f32 whatever it stores.
+  const h: Precision = cfg.precision;
+  const F = bytesPer(h);
   const queryInput = b.xn ?? b.x;
+  const queryType: Precision = b.xn ? h : 'f32';
   const source = b.context ?? queryInput;
+  const sourceType: Precision = b.context ? h : queryType;
   const stages: Stage[] = [];
   if (b.xn) {
     stages.push({
       name: 'norm',
-      dispatches: [await prepareLayerNorm(gpu, cache, { label: 'layernorm LN(x)', x: { buffer: b.x }, y: { buffer: b.xn }, params: { buffer: b.ln! }, rows: cfg.seq, dModel: cfg.dModel })],
+      dispatches: [await prepareLayerNorm(gpu, cache, {
+        label: 'layernorm LN(x)', x: { buffer: b.x }, y: { buffer: b.xn }, params: { buffer: b.ln! }, rows: cfg.seq, dModel: cfg.dModel, outPrecision: h,
+      })],
     });
   }
 
   // Projections: W is [out, in]; a W too large for one binding is bound `rows` rows at a time.
-  const projection = async (label: string, a: GPUBuffer, M: number, w: GPUBuffer, out: GPUBuffer, outWidth: number, inWidth: number,
-    rows: number, biasOffset: number | null, accumulate: boolean): Promise<PreparedDispatch[]> => {
+  const projection = async (label: string, a: GPUBuffer, aType: Precision, M: number, w: GPUBuffer, out: GPUBuffer, outType: Precision,
+    outWidth: number, inWidth: number, rows: number, biasOffset: number | null, accumulate: boolean): Promise<PreparedDispatch[]> => {
     const list: PreparedDispatch[] = [];
     for (let n0 = 0; n0 < outWidth; n0 += rows) {
       const n = Math.min(rows, outWidth - n0);
@@ -76,11 +84,12 @@ export async function prepareLayer(
         label: outWidth > rows ? `${label} rows ${n0}..${n0 + n}` : label,
         M, N: n, K: inWidth,
         a: { buffer: a },
-        b: { buffer: w, offset: n0 * inWidth * F32, size: n * inWidth * F32 },
+        b: { buffer: w, offset: n0 * inWidth * F, size: n * inWidth * F },
         c: { buffer: out },
         ldc: outWidth, offC: n0,
         transB: true, accumulate,
         bias: biasOffset === null ? undefined : { buffer: b.bias! }, offBias: (biasOffset ?? 0) + n0,
+        types: { a: aType, b: h, bias: h, c: outType },
         ...tiles,
       }));
     }
@@ -90,9 +99,9 @@ export async function prepareLayer(
   stages.push({
     name: 'qkv',
     dispatches: [
-      ...(await projection(b.xn ? 'query LN(x)·W_Qᵀ' : 'query x·W_Qᵀ', queryInput, cfg.seq, b.wq, b.q, inner, cfg.dModel, plan.qkvChunkRows, biasAt(0), false)),
-      ...(await projection('key c·W_Kᵀ', source, cfg.contextSeq, b.wk, b.k, inner, cfg.dModel, plan.qkvChunkRows, biasAt(1), false)),
-      ...(await projection('value-down c·W_Vᵀ', source, cfg.contextSeq, b.wv, b.v, inner, cfg.dModel, plan.qkvChunkRows, biasAt(2), false)),
+      ...(await projection(b.xn ? 'query LN(x)·W_Qᵀ' : 'query x·W_Qᵀ', queryInput, queryType, cfg.seq, b.wq, b.q, h, inner, cfg.dModel, plan.qkvChunkRows, biasAt(0), false)),
+      ...(await projection('key c·W_Kᵀ', source, sourceType, cfg.contextSeq, b.wk, b.k, h, inner, cfg.dModel, plan.qkvChunkRows, biasAt(1), false)),
+      ...(await projection('value-down c·W_Vᵀ', source, sourceType, cfg.contextSeq, b.wv, b.v, h, inner, cfg.dModel, plan.qkvChunkRows, biasAt(2), false)),
     ],
   });
 
@@ -107,7 +116,7 @@ export async function prepareLayer(
         label: 'fused attention softmax(q·kᵀ/√dHead)·v',
         q: { buffer: b.q }, k: { buffer: b.k }, v: { buffer: b.v }, out: { buffer: b.weighted },
         seq: cfg.seq, ctx: cfg.contextSeq, heads: cfg.heads, dHead: cfg.dHead, ldQ: inner, ldK: inner, ldO: inner,
-        causal: cfg.mask, causalOffset,
+        causal: cfg.mask, causalOffset, precision: h,
       })],
     });
   }
@@ -115,7 +124,7 @@ export async function prepareLayer(
     const count = Math.min(plan.headGroup, cfg.heads - first);
     const heads = { first, count };
     const group = plan.headGroups > 1 ? ` heads ${first}..${first + count}` : '';
-    const patternBinding = { buffer: b.pattern!, size: count * perHead * F32 };
+    const patternBinding = { buffer: b.pattern!, size: Math.ceil((count * perHead * F) / 4) * 4 };
     stages.push({
       name: 'scores',
       heads,
@@ -128,6 +137,7 @@ export async function prepareLayer(
         batch: count, batchA: cfg.dHead, batchB: cfg.dHead, batchC: perHead,
         alpha: 1 / Math.sqrt(cfg.dHead), transB: true,
         causal: cfg.mask ? 'skip-masked-tiles' : 'none', causalOffset,
+        types: { a: h, b: h, c: h },
         ...tiles,
       })],
     });
@@ -136,7 +146,7 @@ export async function prepareLayer(
       heads,
       dispatches: [await prepareSoftmax(gpu, cache, {
         label: `softmax${group}`, scores: patternBinding,
-        rows: count * cfg.seq, cols: cfg.contextSeq, seq: cfg.seq, causal: cfg.mask, causalOffset,
+        rows: count * cfg.seq, cols: cfg.contextSeq, seq: cfg.seq, causal: cfg.mask, causalOffset, precision: h,
       })],
     });
     stages.push({
@@ -151,6 +161,7 @@ export async function prepareLayer(
         batch: count, batchA: perHead, batchB: cfg.dHead, batchC: cfg.dHead,
         transB: false,
         causal: cfg.mask ? 'limit-k' : 'none', causalOffset,
+        types: { a: h, b: h, c: h },
         ...tiles,
       })],
     });
@@ -158,7 +169,7 @@ export async function prepareLayer(
 
   stages.push({
     name: 'output',
-    dispatches: await projection('value-up weighted·W_Oᵀ + residual', b.weighted, cfg.seq, b.wo, b.x, cfg.dModel, inner,
+    dispatches: await projection('value-up weighted·W_Oᵀ + residual', b.weighted, h, cfg.seq, b.wo, b.x, 'f32', cfg.dModel, inner,
       plan.outputChunkRows, cfg.bias ? 3 * inner : null, true),
   });
   return stages;
