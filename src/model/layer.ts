@@ -10,7 +10,7 @@ import { innerWidth, type AttentionConfig } from './config.js';
 import type { MemoryPlan } from './plan.js';
 import type { GpuContext } from '../gpu/device.js';
 import type { PipelineCache } from '../gpu/pipelines.js';
-import type { PreparedDispatch } from '../kernels/dispatch.js';
+import { release, type PreparedDispatch } from '../kernels/dispatch.js';
 import { prepareMatmul, type MatmulCall } from '../kernels/matmul.js';
 import { prepareSoftmax } from '../kernels/softmax.js';
 import { prepareAttention } from '../kernels/attention.js';
@@ -64,23 +64,25 @@ export async function prepareLayer(
   const queryType: Precision = b.xn ? h : 'f32';
   const source = b.context ?? queryInput;
   const sourceType: Precision = b.context ? h : queryType;
-  const stages: Stage[] = [];
+  // Every pipeline is requested at once (createComputePipelineAsync compiles them in parallel where
+  // the driver can) and awaited together at the end.
+  const stages: PendingStage[] = [];
   if (b.xn) {
     stages.push({
       name: 'norm',
-      dispatches: [await prepareLayerNorm(gpu, cache, {
+      dispatches: all([prepareLayerNorm(gpu, cache, {
         label: 'layernorm LN(x)', x: { buffer: b.x }, y: { buffer: b.xn }, params: { buffer: b.ln! }, rows: cfg.seq, dModel: cfg.dModel, outPrecision: h,
-      })],
+      })]),
     });
   }
 
   // Projections: W is [out, in]; a W too large for one binding is bound `rows` rows at a time.
-  const projection = async (label: string, a: GPUBuffer, aType: Precision, M: number, w: GPUBuffer, out: GPUBuffer, outType: Precision,
-    outWidth: number, inWidth: number, rows: number, biasOffset: number | null, accumulate: boolean): Promise<PreparedDispatch[]> => {
-    const list: PreparedDispatch[] = [];
+  const projection = (label: string, a: GPUBuffer, aType: Precision, M: number, w: GPUBuffer, out: GPUBuffer, outType: Precision,
+    outWidth: number, inWidth: number, rows: number, biasOffset: number | null, accumulate: boolean): Promise<PreparedDispatch>[] => {
+    const list: Promise<PreparedDispatch>[] = [];
     for (let n0 = 0; n0 < outWidth; n0 += rows) {
       const n = Math.min(rows, outWidth - n0);
-      list.push(await prepareMatmul(gpu, cache, {
+      list.push(prepareMatmul(gpu, cache, {
         label: outWidth > rows ? `${label} rows ${n0}..${n0 + n}` : label,
         M, N: n, K: inWidth,
         a: { buffer: a },
@@ -98,11 +100,11 @@ export async function prepareLayer(
   const biasAt = (slot: number) => (cfg.bias ? slot * inner : null);
   stages.push({
     name: 'qkv',
-    dispatches: [
-      ...(await projection(b.xn ? 'query LN(x)·W_Qᵀ' : 'query x·W_Qᵀ', queryInput, queryType, cfg.seq, b.wq, b.q, h, inner, cfg.dModel, plan.qkvChunkRows, biasAt(0), false)),
-      ...(await projection('key c·W_Kᵀ', source, sourceType, cfg.contextSeq, b.wk, b.k, h, inner, cfg.dModel, plan.qkvChunkRows, biasAt(1), false)),
-      ...(await projection('value-down c·W_Vᵀ', source, sourceType, cfg.contextSeq, b.wv, b.v, h, inner, cfg.dModel, plan.qkvChunkRows, biasAt(2), false)),
-    ],
+    dispatches: all([
+      ...projection(b.xn ? 'query LN(x)·W_Qᵀ' : 'query x·W_Qᵀ', queryInput, queryType, cfg.seq, b.wq, b.q, h, inner, cfg.dModel, plan.qkvChunkRows, biasAt(0), false),
+      ...projection('key c·W_Kᵀ', source, sourceType, cfg.contextSeq, b.wk, b.k, h, inner, cfg.dModel, plan.qkvChunkRows, biasAt(1), false),
+      ...projection('value-down c·W_Vᵀ', source, sourceType, cfg.contextSeq, b.wv, b.v, h, inner, cfg.dModel, plan.qkvChunkRows, biasAt(2), false),
+    ]),
   });
 
   // Only self-attention is masked, where contextSeq = seq: keys up to the query's own position.
@@ -112,12 +114,12 @@ export async function prepareLayer(
     stages.push({
       name: 'fused',
       heads: { first: 0, count: cfg.heads },
-      dispatches: [await prepareAttention(gpu, cache, {
+      dispatches: all([prepareAttention(gpu, cache, {
         label: 'fused attention softmax(q·kᵀ/√dHead)·v',
         q: { buffer: b.q }, k: { buffer: b.k }, v: { buffer: b.v }, out: { buffer: b.weighted },
         seq: cfg.seq, ctx: cfg.contextSeq, heads: cfg.heads, dHead: cfg.dHead, ldQ: inner, ldK: inner, ldO: inner,
         causal: cfg.mask, causalOffset, precision: h,
-      })],
+      })]),
     });
   }
   for (let first = 0; plan.attention === 'materialized' && first < cfg.heads; first += plan.headGroup) {
@@ -128,7 +130,7 @@ export async function prepareLayer(
     stages.push({
       name: 'scores',
       heads,
-      dispatches: [await prepareMatmul(gpu, cache, {
+      dispatches: all([prepareMatmul(gpu, cache, {
         label: `scores q·kᵀ/√dHead${group}`,
         M: cfg.seq, N: cfg.contextSeq, K: cfg.dHead,
         a: { buffer: b.q }, b: { buffer: b.k }, c: patternBinding,
@@ -139,20 +141,20 @@ export async function prepareLayer(
         causal: cfg.mask ? 'skip-masked-tiles' : 'none', causalOffset,
         types: { a: h, b: h, c: h },
         ...tiles,
-      })],
+      })]),
     });
     stages.push({
       name: 'softmax',
       heads,
-      dispatches: [await prepareSoftmax(gpu, cache, {
+      dispatches: all([prepareSoftmax(gpu, cache, {
         label: `softmax${group}`, scores: patternBinding,
         rows: count * cfg.seq, cols: cfg.contextSeq, seq: cfg.seq, causal: cfg.mask, causalOffset, precision: h,
-      })],
+      })]),
     });
     stages.push({
       name: 'weighted',
       heads,
-      dispatches: [await prepareMatmul(gpu, cache, {
+      dispatches: all([prepareMatmul(gpu, cache, {
         label: `weighted sums pattern·v${group}`,
         M: cfg.seq, N: cfg.dHead, K: cfg.contextSeq,
         a: patternBinding, b: { buffer: b.v }, c: { buffer: b.weighted },
@@ -163,14 +165,39 @@ export async function prepareLayer(
         causal: cfg.mask ? 'limit-k' : 'none', causalOffset,
         types: { a: h, b: h, c: h },
         ...tiles,
-      })],
+      })]),
     });
   }
 
   stages.push({
     name: 'output',
-    dispatches: await projection('value-up weighted·W_Oᵀ + residual', b.weighted, h, cfg.seq, b.wo, b.x, 'f32', cfg.dModel, inner,
-      plan.outputChunkRows, cfg.bias ? 3 * inner : null, true),
+    dispatches: all(projection('value-up weighted·W_Oᵀ + residual', b.weighted, h, cfg.seq, b.wo, b.x, 'f32', cfg.dModel, inner,
+      plan.outputChunkRows, cfg.bias ? 3 * inner : null, true)),
   });
-  return stages;
+  return settle(stages);
+}
+
+type PendingStage = Omit<Stage, 'dispatches'> & { dispatches: Promise<PreparedDispatch[]> };
+/** All of a stage's dispatches, or (one failing) none: the prepared ones are released first. */
+async function all(list: Promise<PreparedDispatch>[]): Promise<PreparedDispatch[]> {
+  const results = await Promise.allSettled(list);
+  const done = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+  const failed = results.find((r) => r.status === 'rejected');
+  if (failed) {
+    release(done);
+    throw (failed as PromiseRejectedResult).reason;
+  }
+  return done;
+}
+
+/** Awaits every stage's dispatches; if one fails, the others are released before it is thrown. */
+async function settle(pending: PendingStage[]): Promise<Stage[]> {
+  const results = await Promise.allSettled(pending.map((p) => p.dispatches));
+  const failed = results.find((r) => r.status === 'rejected');
+  if (failed) {
+    // The stages that succeeded hold uniforms: release them (a failed stage released its own).
+    for (const r of results) if (r.status === 'fulfilled') release(r.value);
+    throw (failed as PromiseRejectedResult).reason;
+  }
+  return pending.map((p, i) => ({ ...p, dispatches: (results[i] as PromiseFulfilledResult<PreparedDispatch[]>).value }));
 }
