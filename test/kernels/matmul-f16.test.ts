@@ -171,10 +171,9 @@ describe('matmul with f16 storage vs float64 (from the f16-rounded inputs)', () 
     await check({ M: 33, N: 13, K: 65, transB: false, batch: 2, lda: 70, ldb: 39, batchA: 33 * 70, batchB: 13, ldc: 39, batchC: 13, offA: 1, offB: 2, offC: 5, tile: DEFAULT_TILE, types: F16, vec4: false });
     await check({ M: 65, N: 130, K: 36, transB: true, bias: true, offBias: 7, accumulate: true, alpha: -1.5, offA: 4, lda: 36, ldb: 36, tile: DEFAULT_TILE, types: F16, vec4: true });
     await check({ M: 130, N: 33, K: 64, transB: true, bias: true, accumulate: true, ldc: 40, offC: 2, tile: DEFAULT_TILE, types: INTO_F32, vec4: true });
-    for (const types of [{ a: 'f32', b: 'f16', c: 'f16' }, { a: 'f16', b: 'f32', bias: 'f32', c: 'f32' }, { b: 'f16' }] as MatmulTypes[]) {
-      await check({ M: 33, N: 20, K: 40, transB: true, bias: true, tile: DEFAULT_TILE, types, vec4: true });
-      await check({ M: 33, N: 20, K: 40, transB: false, accumulate: true, tile: DEFAULT_TILE, types, vec4: true });
-    }
+    // Mixed storage (each compiles its own variant, slowly on lavapipe: one call each).
+    await check({ M: 33, N: 20, K: 40, transB: true, bias: true, tile: DEFAULT_TILE, types: { a: 'f32', b: 'f16', c: 'f16' }, vec4: true });
+    await check({ M: 33, N: 20, K: 40, transB: false, accumulate: true, bias: true, tile: DEFAULT_TILE, types: { a: 'f16', b: 'f32', bias: 'f32', c: 'f32' }, vec4: true });
   });
 
   it('causal modes: skipped tiles (f16 scores) and K limited by the diagonal (f16 pattern·V)', async () => {
@@ -196,10 +195,9 @@ describe('matmul with f16 storage vs float64 (from the f16-rounded inputs)', () 
     for (const tile of SHIPPED.filter((t) => tileProblem(t, g.limits) === null)) {
       await check({ M: 130, N: 65, K: 36, transB: true, lda: 36, ldb: 40, tile, types: F16, vec4: true });
       await check({ M: 65, N: 130, K: 65, transB: false, bias: true, accumulate: true, batch: 2, lda: 67, ldb: 131, tile: scalar(tile), types: INTO_F32, vec4: false });
-      await check({ M: 130, N: 12, K: 130, transB: false, ldb: 24, causal: 'limit-k', causalOffset: 3, tile: scalar(tile), types: F16, vec4: false, bias: true });
     }
     const base = defaultMatmulTile(g.adapterInfo, g.limits);
-    for (const [M, N, K] of [[16, 130, 40], [7, 12, 33], [130, 32, 24]] as const) {
+    for (const [M, N, K] of [[16, 130, 40], [130, 32, 24]] as const) {
       const tile = fitTileToShape(base, M, N, g.limits);
       await check({ M, N, K, transB: true, lda: 68, ldb: 68, tile, types: F16, vec4: true });
       await check({ M, N, K, transB: false, bias: true, accumulate: true, tile: scalar(tile), types: INTO_F32, vec4: false });
