@@ -5,7 +5,8 @@ import type { LayerProbe } from '../../src/model/engine.js';
 import { seededArray, seededInputs, seededValue, streamKey, weightScale, weightStream } from '../../src/model/seeded.js';
 import type { WeightSource } from '../../src/model/weights.js';
 import { seededLayerWeights } from '../../src/reference/attention.js';
-import { freivalds, seededRow, signVectors, transposedProducts } from '../../src/verify/freivalds.js';
+import { freivalds, signVectors, transposedProducts } from '../../src/verify/freivalds.js';
+import { seededRow } from '../../src/verify/seeded-rows.js';
 import { samplePairs, summarizeSampled, verifyLayerSampled, type LayerVerification, type SampledOptions } from '../../src/verify/sampled.js';
 
 /** Small deterministic PRNG for the CPU-only tests. */
