@@ -70,7 +70,7 @@ export async function prepareOurs(gpu: GpuContext, cache: PipelineCache, c: OpCa
         const d = await prepareAttention(gpu, cache, {
           label: 'bench fused attention', q: { buffer: keep(upload(gpu, inputs.q, 'q')) }, k: { buffer: keep(upload(gpu, inputs.k, 'k')) },
           v: { buffer: keep(upload(gpu, inputs.v, 'v')) }, out: { buffer: out },
-          seq: c.seq, ctx: c.seq, heads: c.heads, dHead: c.dHead, ldQ: width, ldK: width, ldO: width, causal: c.causal,
+          seq: c.seq, kvSeq: c.seq, heads: c.heads, dHead: c.dHead, ldQ: width, ldK: width, ldO: width, causal: c.causal,
           tile: options.attentionTile,
         });
         dispatches.push(d);
@@ -93,7 +93,7 @@ export async function prepareOurs(gpu: GpuContext, cache: PipelineCache, c: OpCa
  */
 async function materializedCore(gpu: GpuContext, cache: PipelineCache, c: Extract<OpCase, { op: 'attention' }>, x: Extract<OpInputs, { op: 'attention' }>,
   keep: (b: GPUBuffer) => GPUBuffer, alloc: (n: number, label: string) => GPUBuffer, out: GPUBuffer, dispatches: PreparedDispatch[], baseTile?: MatmulTile): Promise<GpuStage[]> {
-  const cfg: AttentionConfig = { layers: 1, heads: c.heads, dModel: 4, dHead: c.dHead, seq: c.seq, context: c.seq, contextSeq: c.seq, mask: c.causal, cross: false, bias: false, norm: 'none', precision: 'f32' };
+  const cfg: AttentionConfig = { layers: 1, heads: c.heads, dModel: 4, dHead: c.dHead, seq: c.seq, maxSeq: c.seq, kvSeq: c.seq, mask: c.causal, cross: false, bias: false, norm: 'none', precision: 'f32' };
   const plan = planMemory(cfg, gpu.limits, { attention: 'materialized' });
   const inner = c.heads * c.dHead;
   const buffers = {

@@ -44,7 +44,7 @@ export async function checkLayerSampled(probe: LayerProbe, cfg: AttentionConfig,
   for (let s = 0; s < ROWS; s++) {
     const query = s === 0 ? cfg.seq - 1 : pick(cfg.seq);
     const h = pick(cfg.heads);
-    const row = attentionRow(q, k, v, { ctx: cfg.seq, heads: cfg.heads, dHead: cfg.dHead, causal: cfg.mask }, query, h);
+    const row = attentionRow(q, k, v, { kvSeq: cfg.seq, heads: cfg.heads, dHead: cfg.dHead, causal: cfg.mask }, query, h);
     for (let d = 0; d < cfg.dHead; d++) {
       got.push(weighted[query * inner + h * cfg.dHead + d]!);
       ref.push(row[d]!);

@@ -77,7 +77,7 @@ export function referenceAt(c: OpCase, inputs: OpInputs, indices: Uint32Array | 
   }
   if (c.op === 'attention' && inputs.op === 'attention') {
     // Row r of the output is (query, head) = (r / heads, r % heads): dHead values.
-    return rowWise(c.dHead, (r) => attentionRow(inputs.q, inputs.k, inputs.v, { ctx: c.seq, heads: c.heads, dHead: c.dHead, causal: c.causal }, Math.floor(r / c.heads), r % c.heads));
+    return rowWise(c.dHead, (r) => attentionRow(inputs.q, inputs.k, inputs.v, { kvSeq: c.seq, heads: c.heads, dHead: c.dHead, causal: c.causal }, Math.floor(r / c.heads), r % c.heads));
   }
   throw new Error(`referenceAt: inputs of ${inputs.op} for a ${c.op} case`);
 }

@@ -2,7 +2,7 @@
 // (FlashAttention-2's forward pass, fp32):
 //   out_h = softmax(q_h·k_hᵀ·scale, causal mask) · v_h
 //
-// Layouts: q [seq, ldQ], k and v [ctx, ldK], out [seq, ldO], all row-major; head h's d columns
+// Layouts: q [seq, ldQ], k and v [kvSeq, ldK], out [seq, ldO], all row-major; head h's d columns
 // start at offX + h·d (heads side by side, as the projections write them).
 // Causal mask: key j is visible to query i when j <= i + causalOffset.
 //
@@ -11,7 +11,7 @@
 //   S = q_blk·k_blkᵀ·scale, masked                    registers → workgroup memory (tileP)
 //   per row: m' = max(m, max_j S), P = exp(S − m'), l' = l·exp(m − m') + Σ_j P
 //   O = O·exp(m − m') + P·v_blk                       registers
-// and at the end out = O / l. The pattern never leaves the workgroup: no [heads, seq, ctx] buffer,
+// and at the end out = O / l. The pattern never leaves the workgroup: no [heads, seq, kvSeq] buffer,
 // one read of q, k, v and one write of out.
 //
 // Threads: TX along columns × TY = BR / RPT along rows. Thread (tx, ty) holds rows ty + TY·i
@@ -54,7 +54,7 @@ override DS: u32 = DQ + 1u;  // its stride
 override PS: u32 = BC + 1u;
 
 struct Params {
-  seq: u32, ctx: u32, d: u32,
+  seq: u32, kvSeq: u32, d: u32,
   ldQ: u32, ldK: u32, ldO: u32,
   offQ: u32, offK: u32, offV: u32, offO: u32,
   causal: u32, causalOffset: u32,
@@ -85,13 +85,13 @@ fn fetch4(src: u32, at: u32, col: u32) -> vec4f {
 }
 
 // Rows j0 .. j0 + BC of k (src 1) or v (src 2), from element `off` of each row, into tileKV;
-// rows past ctx as 0.
+// rows past kvSeq as 0.
 fn loadKeys(src: u32, j0: u32, off: u32, li: u32) {
   for (var l = li; l < BC * DQ; l += THREADS) {
     let c = l / DQ;
     let w = l % DQ;
     var x = vec4f(0.0);
-    if (j0 + c < p.ctx) { x = fetch4(src, (j0 + c) * p.ldK + off, 4u * w); }
+    if (j0 + c < p.kvSeq) { x = fetch4(src, (j0 + c) * p.ldK + off, 4u * w); }
     tileKV[c * DS + w] = x;
   }
 }
@@ -116,8 +116,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
 
   // Keys past the block's last query are masked for all of its rows: stop there.
   let lastRow = min(q0 + BR, p.seq) - 1u;
-  var kEnd = p.ctx;
-  if (p.causal != 0u) { kEnd = min(p.ctx, lastRow + p.causalOffset + 1u); }
+  var kEnd = p.kvSeq;
+  if (p.causal != 0u) { kEnd = min(p.kvSeq, lastRow + p.causalOffset + 1u); }
 
   var acc: array<vec4f, RPT * MAX_G>; // acc[i * MAX_G + j]: row ty + TY·i, columns 4·(tx + TX·j) .. +3
   for (var i = 0u; i < RPT * MAX_G; i++) { acc[i] = vec4f(0.0); }
@@ -142,7 +142,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
       let row = q0 + ty + TY * i;
       for (var j = 0u; j < SC; j++) {
         let key = j0 + tx + TX * j;
-        let visible = key < p.ctx && (p.causal == 0u || key <= row + p.causalOffset);
+        let visible = key < p.kvSeq && (p.causal == 0u || key <= row + p.causalOffset);
         tileP[(ty + TY * i) * PS + tx + TX * j] = select(MASKED, s[i * MAX_SC + j], visible);
       }
     }

@@ -3,7 +3,7 @@
 // A: [M, K], row stride lda.   B: [K, N], row stride ldb; with TRANS_B, [N, K] (PyTorch's
 // Linear weight layout, and K for Q·Kᵀ).   C: [M, N], row stride ldc.
 // Batch b = workgroup_id.z shifts A, B and C by batchA/B/C elements: one dispatch covers all
-// heads of a [seq, heads·dHead] matrix (batch stride dHead) or of the [heads, seq, ctx] pattern.
+// heads of a [seq, heads·dHead] matrix (batch stride dHead) or of the [heads, seq, kvSeq] pattern.
 //
 // Tiles. A workgroup of WG_X × WG_Y threads computes a TM × TN block of C (TM = WG_Y·RM,
 // TN = WG_X·RN, RM = RN = 4, or 8 with the `rb8` flag). Thread (x, y) holds RM × RN sums in

@@ -75,7 +75,7 @@ async function refreshTokens(): Promise<void> {
   const textInput = state.input === 'text' || state.weights === 'chapter';
   const [t, c] = textInput ? await Promise.all([tokenize(state.text), state.overrides.cross ? tokenize(state.contextText) : null]) : [null, null];
   showTokens(t);
-  showState(state, file, { seq: t?.ids.length, contextSeq: c?.ids.length });
+  showState(state, file, { seq: t?.ids.length, kvSeq: c?.ids.length });
   try {
     $('estimate').textContent = estimate((await prepare(state, file)).cfg, engine).text;
   } catch (e) {
@@ -129,7 +129,7 @@ async function runOnce(id: number, signal: AbortSignal): Promise<void> {
     renderTimings(r, gpu.prepareMs);
     renderChapterPanel(r);
     const queryLabels = (p.tokens?.strings ?? Array.from({ length: p.cfg.seq }, (_, i) => `row ${i + 1}`)).map(label);
-    const keyLabels = p.contextTokens ? p.contextTokens.strings.map(label) : p.cfg.cross ? Array.from({ length: p.cfg.contextSeq }, (_, i) => `ctx ${i + 1}`) : queryLabels;
+    const keyLabels = p.contextTokens ? p.contextTokens.strings.map(label) : p.cfg.cross ? Array.from({ length: p.cfg.kvSeq }, (_, i) => `ctx ${i + 1}`) : queryLabels;
     const patterns = r.patterns?.slice(0, r.layersRun) ?? null;
     $('weights-note').textContent = weightsNote(state, p);
     renderPatterns(

@@ -89,4 +89,4 @@ export function chapterExample(ids: number[], strings: string[], seed: number): 
 }
 
 /** The example's configuration for `seq` tokens. */
-export const chapterConfig = (seq: number, context: number): AttentionConfig => ({ ...SMALL, ...CHAPTER_CONFIG, seq, contextSeq: seq, context: Math.max(context, seq) });
+export const chapterConfig = (seq: number, maxSeq: number): AttentionConfig => ({ ...SMALL, ...CHAPTER_CONFIG, seq, kvSeq: seq, maxSeq: Math.max(maxSeq, seq) });

@@ -38,7 +38,7 @@ export function noAdapterMessage(): string {
 /** The form's labels for the engine's dimension names (CLI flags in its messages). */
 const LABELS: Record<string, string> = {
   '--layers': 'layers', '--heads': 'heads', '--d-model': 'd_model', '--d-head': 'd_head', '--seq': 'tokens (seq)',
-  '--context-seq': 'context tokens', '--context': 'context length', '--cross': 'cross-attention', '--bias': 'biases',
+  '--kv-seq': 'context tokens', '--max-seq': 'context length', '--cross': 'cross-attention', '--bias': 'biases',
   '--norm': 'normalisation', '--precision': 'precision', '--attention fused': 'attention “fused”', '--attention': 'attention', '--seed': 'seed',
 };
 
@@ -47,7 +47,7 @@ export function pageWords(message: string): string {
   return message
     .replace(/--attention fused|--[a-z][a-z-]*/g, (flag) => (LABELS[flag] ? `“${LABELS[flag]}”` : flag))
     .replace(/got NaN/g, 'got an empty or non-numeric value')
-    .replace(/ \(--seq × --d-model\)| \(--context-seq × --d-model\)/g, '');
+    .replace(/ \(--seq × --d-model\)| \(--kv-seq × --d-model\)/g, '');
 }
 
 export function describeError(e: unknown): { kind: string; text: string } {

@@ -20,7 +20,7 @@ function steps(r: RunResult): Step[] {
       words: `Q = x·W_Q and K = ${c.cross ? 'c' : 'x'}·W_K (query and key maps); V = ${c.cross ? 'c' : 'x'}·W_V (value-down), every head at once [${c.seq} × ${inner}]`,
       kernel: 'matmul.wgsl', stage: 'qkv',
     },
-    { words: `scores Q·Kᵀ / √d_head (√${c.dHead} = ${Math.sqrt(c.dHead).toPrecision(3)}), per head [${c.seq} × ${c.contextSeq}]`, kernel: 'matmul.wgsl', stage: 'scores' },
+    { words: `scores Q·Kᵀ / √d_head (√${c.dHead} = ${Math.sqrt(c.dHead).toPrecision(3)}), per head [${c.seq} × ${c.kvSeq}]`, kernel: 'matmul.wgsl', stage: 'scores' },
     { words: `${c.mask && !c.cross ? '−∞ for every key after its query (the mask), then ' : ''}softmax over the keys of each query: the pattern`, kernel: 'softmax.wgsl', stage: 'softmax' },
     { words: 'each query’s pattern-weighted sum of the value vectors', kernel: 'matmul.wgsl', stage: 'weighted' },
     { words: `scores / √d_head, ${c.mask && !c.cross ? '−∞ mask, ' : ''}softmax and the weighted sum of values in one pass (the pattern never stored)`, kernel: 'attention.wgsl', stage: 'fused' },

@@ -24,7 +24,7 @@ export function showTokens(t: Tokens | null): void {
 }
 
 /** Writes the state into the form and the URL (replaceState: editing makes no history entries). */
-export function showState(s: PageState, file: LoadedWeights | null, tokenCounts: { seq?: number; contextSeq?: number } = {}): void {
+export function showState(s: PageState, file: LoadedWeights | null, tokenCounts: { seq?: number; kvSeq?: number } = {}): void {
   const base = presetConfig(s.preset);
   const shown = { ...base, ...Object.fromEntries(Object.entries(s.overrides).filter(([, v]) => v !== undefined)) };
   const fixed = new Set<string>();
@@ -55,10 +55,10 @@ export function showState(s: PageState, file: LoadedWeights | null, tokenCounts:
   norm.disabled = fixed.has('norm');
   norm.title = s.weights === 'file' ? 'set by the weights file (its input_layernorm tensors)' : s.weights === 'chapter' ? "the chapter's example has no LayerNorm" : '';
   showPrecision(shown.precision);
-  const contextSeq = field('context-seq')!;
+  const kvSeq = field('kv-seq')!;
   if (!shown.cross) {
-    contextSeq.disabled = true;
-    contextSeq.value = field('seq')!.value;
+    kvSeq.disabled = true;
+    kvSeq.value = field('seq')!.value;
   }
   // With text input the token counts are the sequence lengths.
   const textInput = s.input === 'text' || s.weights === 'chapter';
@@ -67,9 +67,9 @@ export function showState(s: PageState, file: LoadedWeights | null, tokenCounts:
     seq.disabled = true;
     if (tokenCounts.seq !== undefined) seq.value = String(tokenCounts.seq);
     if (shown.cross) {
-      contextSeq.disabled = true;
-      if (tokenCounts.contextSeq !== undefined) contextSeq.value = String(tokenCounts.contextSeq);
-    } else if (tokenCounts.seq !== undefined) contextSeq.value = String(tokenCounts.seq);
+      kvSeq.disabled = true;
+      if (tokenCounts.kvSeq !== undefined) kvSeq.value = String(tokenCounts.kvSeq);
+    } else if (tokenCounts.seq !== undefined) kvSeq.value = String(tokenCounts.seq);
   }
   field('seed')!.value = String(s.seed);
   for (const radio of form().querySelectorAll<HTMLInputElement>('input[name=input]')) {

@@ -28,11 +28,11 @@ export function nest<T>(flat: Float32Array[][], seq: number, ctx: number, map: (
 
 /** Defines the patterns and scores lazily: nesting a large capture costs time only when read. */
 export function lastRunOf(base: Omit<LastRun, 'patterns' | 'scores'>, patterns: Float32Array[][] | null, scores: Float32Array[][] | null): LastRun {
-  const { seq, contextSeq } = base.config;
+  const { seq, kvSeq } = base.config;
   let p: number[][][][] | null | undefined;
   let s: (number | null)[][][][] | null | undefined;
   return Object.defineProperties(base as LastRun, {
-    patterns: { enumerable: true, get: () => (p ??= patterns && nest(patterns, seq, contextSeq, (v) => v)) },
-    scores: { enumerable: true, get: () => (s ??= scores && nest(scores, seq, contextSeq, (v) => (Number.isFinite(v) ? v : null))) },
+    patterns: { enumerable: true, get: () => (p ??= patterns && nest(patterns, seq, kvSeq, (v) => v)) },
+    scores: { enumerable: true, get: () => (s ??= scores && nest(scores, seq, kvSeq, (v) => (Number.isFinite(v) ? v : null))) },
   });
 }

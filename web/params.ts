@@ -48,7 +48,9 @@ export interface PageState {
 export const DEFAULT_TEXT = 'a fluffy blue creature roamed the verdant forest';
 export const DEFAULT_CONTEXT_TEXT = 'the green woods were quiet until the small animal arrived';
 
-export const NUMBER_KEYS = ['layers', 'heads', 'dModel', 'dHead', 'seq', 'contextSeq', 'context'] as const;
+export const NUMBER_KEYS = ['layers', 'heads', 'dModel', 'dHead', 'seq', 'kvSeq', 'maxSeq'] as const;
+/** URL names before 0.2, still read. */
+const OLD_NAMES: Partial<Record<string, string>> = { kvSeq: 'context-seq', maxSeq: 'context' };
 export type NumberKey = (typeof NUMBER_KEYS)[number];
 const FLAG_KEYS = ['mask', 'cross', 'bias'] as const;
 /** Choices kept as written (an unknown value reaches validateConfig, which names the field), like malformed numbers. */
@@ -59,7 +61,7 @@ export const paramName = (key: string): string => flagName(key).slice(2);
 export const parseAttention = (value: string): AttentionChoice => ATTENTION_CHOICES.find((a) => a === value) ?? 'auto';
 
 /** GPT-3's widths (d_model 12288, 96 heads of 128, pre-LayerNorm) with 2 layers and 16 tokens: what a software adapter can run. */
-export const GPT3_WIDTHS: AttentionConfig = Object.freeze({ ...PRESETS.gpt3!, layers: 2, seq: 16, contextSeq: 16 });
+export const GPT3_WIDTHS: AttentionConfig = Object.freeze({ ...PRESETS.gpt3!, layers: 2, seq: 16, kvSeq: 16 });
 
 export function presetConfig(preset: Preset): AttentionConfig {
   return preset === 'gpt3' ? PRESETS.gpt3! : preset === 'gpt3-widths' ? GPT3_WIDTHS : SMALL;
@@ -71,7 +73,7 @@ export const exampleOverrides = (): Partial<AttentionConfig> => ({ ...CHAPTER_CO
 /** Parses a query string; malformed numbers are kept as NaN so validateConfig names the flag. */
 export function parseState(search: string): PageState {
   const q = new URLSearchParams(search);
-  const get = (key: string) => q.get(paramName(key)) ?? q.get(key);
+  const get = (key: string) => q.get(paramName(key)) ?? q.get(key) ?? (OLD_NAMES[key] ? q.get(OLD_NAMES[key]!) : null);
   const overrides: Partial<AttentionConfig> = {};
   for (const key of NUMBER_KEYS) {
     const raw = get(key);

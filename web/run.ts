@@ -61,14 +61,14 @@ export async function prepare(s: PageState, file: LoadedWeights | null): Promise
     if (cross) {
       contextTokens = await tokenize(s.contextText);
       if (contextTokens.ids.length === 0) throw new PageError('The context text has no tokens.', 'InputError');
-      partial.contextSeq = contextTokens.ids.length;
+      partial.kvSeq = contextTokens.ids.length;
     }
   }
   if (!Number.isInteger(s.seed) || s.seed < 0 || s.seed > 0xffffffff) throw new PageError(`“seed” must be a whole number from 0 to 4294967295, got ${s.seed}.`, 'ConfigError');
   if (chapter) {
     const ex = chapterExample(tokens!.ids, tokens!.strings, s.seed);
     // Its shape and normalisation (none) are fixed; the precision is the form's.
-    const cfg = resolveConfig({ ...chapterConfig(tokens!.ids.length, partial.context ?? base.context), precision: partial.precision }, base);
+    const cfg = resolveConfig({ ...chapterConfig(tokens!.ids.length, partial.maxSeq ?? base.maxSeq), precision: partial.precision }, base);
     return { cfg, tokens, contextTokens: null, inputs: ex.inputs, weights: ex.layers, weightsLabel: "the chapter's example (constructed weights)", tags: ex.tags };
   }
   const cfg = resolveConfig(partial, base);
@@ -130,7 +130,7 @@ export interface GpuRun {
   /** The residual stream before the first layer and after each one (the layer-local check's input); empty with verify=none. */
   states: Float32Array[];
   captured: boolean;
-  /** [layer][head] raw scores q·k/√d_head (seq × contextSeq) from the GPU's Q and K, when patterns were captured. */
+  /** [layer][head] raw scores q·k/√d_head (seq × kvSeq) from the GPU's Q and K, when patterns were captured. */
   scores: Float32Array[][] | null;
   /** Why patterns were not captured, when they were not. */
   captureNote: string;

@@ -3,22 +3,22 @@
 
 import type { AttentionConfig } from '../src/index.js';
 
-/** [head] → [seq × contextSeq] scores; masked cells (key after query) are −∞. */
+/** [head] → [seq × kvSeq] scores; masked cells (key after query) are −∞. */
 export function headScores(q: Float32Array, k: Float32Array, cfg: AttentionConfig): Float32Array[] {
   const inner = cfg.heads * cfg.dHead;
   const scale = 1 / Math.sqrt(cfg.dHead);
   const causal = cfg.mask && !cfg.cross;
   return Array.from({ length: cfg.heads }, (_, h) => {
-    const out = new Float32Array(cfg.seq * cfg.contextSeq);
+    const out = new Float32Array(cfg.seq * cfg.kvSeq);
     for (let i = 0; i < cfg.seq; i++) {
-      for (let j = 0; j < cfg.contextSeq; j++) {
+      for (let j = 0; j < cfg.kvSeq; j++) {
         if (causal && j > i) {
-          out[i * cfg.contextSeq + j] = -Infinity;
+          out[i * cfg.kvSeq + j] = -Infinity;
           continue;
         }
         let s = 0;
         for (let e = 0; e < cfg.dHead; e++) s += q[i * inner + h * cfg.dHead + e]! * k[j * inner + h * cfg.dHead + e]!;
-        out[i * cfg.contextSeq + j] = s * scale;
+        out[i * cfg.kvSeq + j] = s * scale;
       }
     }
     return out;

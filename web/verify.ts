@@ -28,8 +28,8 @@ export function referenceCost(cfg: AttentionConfig): number {
   const inner = innerWidth(cfg);
   const perLayer =
     cfg.seq * cfg.dModel * inner * 2 + // Q and the output projection
-    cfg.contextSeq * cfg.dModel * inner * 2 + // K and V
-    cfg.seq * cfg.contextSeq * inner * 2 + // scores and weighted sums
+    cfg.kvSeq * cfg.dModel * inner * 2 + // K and V
+    cfg.seq * cfg.kvSeq * inner * 2 + // scores and weighted sums
     5 * 4 * inner * cfg.dModel; // regenerating the four weight matrices
   return perLayer * cfg.layers;
 }

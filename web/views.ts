@@ -67,7 +67,7 @@ export function renderPatterns(view: PatternView | null, note: string, prefs: Vi
   scalePick.value = prefs.scale;
   const causal = view.cfg.mask && !view.cfg.cross;
   const data = (layer: number, head: number): HeadData => ({
-    pattern: view.patterns[layer]![head]!, scores: view.scores?.[layer]?.[head] ?? null, seq: view.cfg.seq, ctx: view.cfg.contextSeq,
+    pattern: view.patterns[layer]![head]!, scores: view.scores?.[layer]?.[head] ?? null, seq: view.cfg.seq, ctx: view.cfg.kvSeq,
     causal, queryLabels: view.queryLabels, keyLabels: view.keyLabels,
   });
   let main: { m: ViewMatrix; grid: DrawnGrid; h: HeadData } | null = null;

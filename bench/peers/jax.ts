@@ -171,7 +171,7 @@ export function createJaxPeer(gpu: GPU): Peer {
     async attention(q, k, v, shape: AttentionShape, opts) {
       const { nn } = lib();
       const p = opts.precision ?? 'f32';
-      const { heads: H, seq: S, contextSeq: L, dHead: D, causal } = shape;
+      const { heads: H, seq: S, kvSeq: L, dHead: D, causal } = shape;
       if (!hasIteratorHelpers()) {
         throw new PeerUnavailableError(`jax-js nn.dotProductAttention needs iterator helpers (its einsum parser calls matchAll(…).map), Node ≥ 22; this is ${process.version}`);
       }

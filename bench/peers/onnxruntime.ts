@@ -54,8 +54,8 @@ function widen(data: unknown): Float32Array {
 export interface OrtPeerOptions {
   /**
    * How MultiHeadAttention is told about the causal mask: 'attention-bias' (default) adds a constant
-   * [1, 1, seq, contextSeq] bias of −∞ where j > i (exactly our mask, any contextSeq); 'unidirectional' sets
-   * the op's unidirectional=1 attribute (only used when seq = contextSeq, else falls back to the bias).
+   * [1, 1, seq, kvSeq] bias of −∞ where j > i (exactly our mask, any kvSeq); 'unidirectional' sets
+   * the op's unidirectional=1 attribute (only used when seq = kvSeq, else falls back to the bias).
    */
   causalVia?: 'attention-bias' | 'unidirectional';
   /** Only for adapterDescription(): ORT does not expose its adapter, so we name what this Dawn picks. */
@@ -205,7 +205,7 @@ export function createOrtPeer(options: OrtPeerOptions = {}): Peer {
     },
 
     async attention(q, k, v, shape: AttentionShape, opts) {
-      const { heads: H, seq: S, contextSeq: L, dHead: D, causal } = shape;
+      const { heads: H, seq: S, kvSeq: L, dHead: D, causal } = shape;
       const W = H * D;
       // com.microsoft MultiHeadAttention: query [B, S, W], key/value [B, L, W] (BSNH), output [B, S, W];
       // scale defaults to 1/√dHead. Inputs 3–4 (bias, key_padding_mask) unused; 5 is attention_bias.

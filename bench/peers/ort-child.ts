@@ -61,7 +61,7 @@ async function main(): Promise<void> {
       if (c.op === 'matmul' && x.op === 'matmul') result = await peer.matmul(x.a, x.b, c.M, c.N, c.K, { ...opts, transB: c.transB, batch: c.batch });
       else if (c.op === 'softmax' && x.op === 'softmax') result = await peer.softmax!(x.x, c.rows, c.cols, opts);
       else if (c.op === 'attention' && x.op === 'attention') {
-        result = await peer.attention(x.q, x.k, x.v, { heads: c.heads, seq: c.seq, contextSeq: c.seq, dHead: c.dHead, causal: c.causal }, opts);
+        result = await peer.attention(x.q, x.k, x.v, { heads: c.heads, seq: c.seq, kvSeq: c.seq, dHead: c.dHead, causal: c.causal }, opts);
       } else throw new Error(`unknown op ${c.op}`);
       send({ id: req.id, ok: true, result });
     } catch (e) {

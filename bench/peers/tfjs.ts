@@ -147,7 +147,7 @@ export function createTfjsPeer(gpu: GPU): Peer {
 
     async attention(q, k, v, shape: AttentionShape, opts) {
       const t = lib();
-      const { heads: H, seq: S, contextSeq: L, dHead: D, causal } = shape;
+      const { heads: H, seq: S, kvSeq: L, dHead: D, causal } = shape;
       const tq = t.tensor2d(q, [S, H * D]);
       const tk = t.tensor2d(k, [L, H * D]);
       const tv = t.tensor2d(v, [L, H * D]);

@@ -57,9 +57,9 @@ export interface AttentionShape {
   /** Query rows. */
   seq: number;
   /** Key/value rows. */
-  contextSeq: number;
+  kvSeq: number;
   dHead: number;
-  /** Mask score (i, j) with −∞ where j > i (no offset, even when contextSeq ≠ seq). */
+  /** Mask score (i, j) with −∞ where j > i (no offset, even when kvSeq ≠ seq). */
   causal: boolean;
 }
 
@@ -76,7 +76,7 @@ export interface Peer {
   /** Row-wise softmax of x: [rows, cols]. */
   softmax?(x: Float32Array, rows: number, cols: number, opts: PeerRunOpts): Promise<PeerResult>;
   /**
-   * q: [seq, heads·dHead]; k, v: [contextSeq, heads·dHead]; output [seq, heads·dHead] where head h is
+   * q: [seq, heads·dHead]; k, v: [kvSeq, heads·dHead]; output [seq, heads·dHead] where head h is
    * softmax(q_h k_hᵀ / √dHead, causal mask) v_h.
    */
   attention(q: Float32Array, k: Float32Array, v: Float32Array, shape: AttentionShape, opts: PeerRunOpts): Promise<PeerResult>;

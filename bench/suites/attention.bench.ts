@@ -16,7 +16,7 @@ function cpuAttention(c: AttentionCase) {
     fmas: 2 * c.heads * causalPairs(c.seq, c.causal) * c.dHead,
     fn: (x: OpInputs) => {
       if (x.op !== 'attention') throw new Error('attention inputs expected');
-      return attentionCore(x.q, x.k, x.v, { seq: c.seq, ctx: c.seq, heads: c.heads, dHead: c.dHead, causal: c.causal });
+      return attentionCore(x.q, x.k, x.v, { seq: c.seq, kvSeq: c.seq, heads: c.heads, dHead: c.dHead, causal: c.causal });
     },
   };
 }

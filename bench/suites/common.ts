@@ -159,7 +159,7 @@ function callPeer(p: Peer, c: OpCase, x: OpInputs, opts: RunOpts & { sample?: Ui
     return p.softmax(x.x, c.rows, c.cols, opts);
   }
   if (c.op === 'attention' && x.op === 'attention') {
-    return p.attention(x.q, x.k, x.v, { heads: c.heads, seq: c.seq, contextSeq: c.seq, dHead: c.dHead, causal: c.causal }, opts);
+    return p.attention(x.q, x.k, x.v, { heads: c.heads, seq: c.seq, kvSeq: c.seq, dHead: c.dHead, causal: c.causal }, opts);
   }
   throw new Error(`no ${c.op} for these inputs`);
 }

@@ -70,7 +70,7 @@ export async function prepareOursF16(gpu: GpuContext, cache: PipelineCache, c: O
         const d = await prepareAttention(gpu, cache, {
           label: 'bench fused attention f16', q: { buffer: put(inputs.q, 'q f16') }, k: { buffer: put(inputs.k, 'k f16') },
           v: { buffer: put(inputs.v, 'v f16') }, out: { buffer: out },
-          seq: c.seq, ctx: c.seq, heads: c.heads, dHead: c.dHead, ldQ: width, ldK: width, ldO: width, causal: c.causal,
+          seq: c.seq, kvSeq: c.seq, heads: c.heads, dHead: c.dHead, ldQ: width, ldK: width, ldO: width, causal: c.causal,
           tile: options.attentionTile, precision: H,
         });
         dispatches.push(d);
@@ -94,7 +94,7 @@ export async function prepareOursF16(gpu: GpuContext, cache: PipelineCache, c: O
 async function materializedCoreF16(gpu: GpuContext, cache: PipelineCache, c: Extract<OpCase, { op: 'attention' }>, x: Extract<OpInputs, { op: 'attention' }>,
   put: (data: Float32Array, label: string) => GPUBuffer, alloc: (n: number, label: string, p?: Precision) => GPUBuffer, out: GPUBuffer,
   dispatches: PreparedDispatch[], baseTile?: MatmulTile): Promise<GpuStage[]> {
-  const cfg: AttentionConfig = { layers: 1, heads: c.heads, dModel: 4, dHead: c.dHead, seq: c.seq, context: c.seq, contextSeq: c.seq, mask: c.causal, cross: false, bias: false, norm: 'none', precision: H };
+  const cfg: AttentionConfig = { layers: 1, heads: c.heads, dModel: 4, dHead: c.dHead, seq: c.seq, maxSeq: c.seq, kvSeq: c.seq, mask: c.causal, cross: false, bias: false, norm: 'none', precision: H };
   const plan = planMemory(cfg, gpu.limits, { attention: 'materialized' });
   const inner = c.heads * c.dHead;
   const buffers = {

@@ -11,6 +11,9 @@ export const RUN_FLAGS = {
   'd-model': { type: 'string' },
   'd-head': { type: 'string' },
   seq: { type: 'string' },
+  'max-seq': { type: 'string' },
+  'kv-seq': { type: 'string' },
+  // The names before 0.2, kept as aliases.
   context: { type: 'string' },
   'context-seq': { type: 'string' },
   cross: { type: 'boolean' },
@@ -59,6 +62,12 @@ export function intFlag(flags: Flags, name: string, { min = 1 } = {}): number | 
   return value;
 }
 
+/** The flag's value under its name or its old alias (both given: refused); returns the name set. */
+function aliased(flags: Flags, name: string, alias: string): string {
+  if (flags[name] !== undefined && flags[alias] !== undefined) throw new ConfigError(`--${name} and --${alias} are the same flag: give one`);
+  return flags[alias] !== undefined ? alias : name;
+}
+
 /** The base config (a preset or the small default) and the dimensions the flags override. */
 export function configFromFlags(flags: Flags): { base: AttentionConfig; overrides: Partial<AttentionConfig> } {
   const presetName = flags.preset as string | undefined;
@@ -74,8 +83,8 @@ export function configFromFlags(flags: Flags): { base: AttentionConfig; override
     dModel: intFlag(flags, 'd-model'),
     dHead: intFlag(flags, 'd-head'),
     seq: intFlag(flags, 'seq'),
-    context: intFlag(flags, 'context'),
-    contextSeq: intFlag(flags, 'context-seq'),
+    maxSeq: intFlag(flags, aliased(flags, 'max-seq', 'context')),
+    kvSeq: intFlag(flags, aliased(flags, 'kv-seq', 'context-seq')),
   };
   if (flags.cross) overrides.cross = true;
   if (flags['no-mask'] || flags.cross) overrides.mask = false;
@@ -90,8 +99,8 @@ export function configFromFlags(flags: Flags): { base: AttentionConfig; override
     if (!NORM_KINDS.includes(norm as NormKind)) throw new ConfigError(`--norm must be ${NORM_KINDS.join(' or ')}, got '${norm}'`);
     overrides.norm = norm as NormKind;
   }
-  if (flags['context-seq'] !== undefined && !flags.cross) {
-    throw new ConfigError('--context-seq applies to cross-attention only: add --cross');
+  if ((flags['kv-seq'] ?? flags['context-seq']) !== undefined && !flags.cross) {
+    throw new ConfigError('--kv-seq applies to cross-attention only: add --cross');
   }
   return { base, overrides };
 }

@@ -17,8 +17,8 @@ export async function paramsCommand(argv: string[]): Promise<number> {
   // (softmax in place, then pattern·V). f16 halves all but x.
   const bytes = (half: number) => {
     const weights = half * p.perLayer;
-    const activations = 4 * 2 * cfg.seq * cfg.dModel + half * (cfg.seq * inner * 2 + 2 * cfg.contextSeq * inner);
-    const pattern = half * cfg.heads * cfg.seq * cfg.contextSeq * 4;
+    const activations = 4 * 2 * cfg.seq * cfg.dModel + half * (cfg.seq * inner * 2 + 2 * cfg.kvSeq * inner);
+    const pattern = half * cfg.heads * cfg.seq * cfg.kvSeq * 4;
     return { weightsPerLayer: weights, perLayer: weights + activations + pattern, total: (weights + activations + pattern) * cfg.layers, weightsTotal: weights * cfg.layers };
   };
   const perPrecision = { f32: bytes(4), f16: bytes(2) };

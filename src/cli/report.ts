@@ -44,7 +44,7 @@ export function runReport(result: RunResult, verification: Verification, layerCh
 export function printRunSummary(r: ReturnType<typeof runReport> & { status: string; message: string; output: { path: string | null; written: boolean; reason: string } }): void {
   const c = r.config;
   const shape = `${c.layers} layers × ${c.heads} heads × d_head ${c.dHead}, d_model ${c.dModel}, seq ${c.seq}` +
-    (c.cross ? `, cross-attention over ${c.contextSeq} context tokens` : c.mask ? ', causal' : ', unmasked') + (c.bias ? ', biases' : '') +
+    (c.cross ? `, cross-attention over ${c.kvSeq} context tokens` : c.mask ? ', causal' : ', unmasked') + (c.bias ? ', biases' : '') +
     (c.norm === 'layernorm' ? ', pre-LayerNorm' : '');
   const gflops = r.tflops * 1000;
   const lines = [

@@ -61,8 +61,8 @@ export function configWithFiles(flags: Flags, files: RunFiles): AttentionConfig 
     overrides.dModel = agree('--d-model', overrides.dModel, x[1]!, `${fileLabel(files.input.path)} (x [${x.join(', ')}])`);
     if (overrides.cross) {
       const c = files.input.shape('context');
-      if (!c && flags['context-seq'] === undefined) throw new InputError(`${fileLabel(files.input.path)}: --cross needs a tensor 'context' [context_seq, d_model]`);
-      if (c) overrides.contextSeq = agree('--context-seq', overrides.contextSeq, c[0]!, `${fileLabel(files.input.path)} (context [${c.join(', ')}])`);
+      if (!c && (flags['kv-seq'] ?? flags['context-seq']) === undefined) throw new InputError(`${fileLabel(files.input.path)}: --cross needs a tensor 'context' [context_seq, d_model]`);
+      if (c) overrides.kvSeq = agree('--kv-seq', overrides.kvSeq, c[0]!, `${fileLabel(files.input.path)} (context [${c.join(', ')}])`);
     }
   }
   return resolveConfig(overrides, base);

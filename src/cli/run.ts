@@ -28,8 +28,9 @@ export { runOutcome, type RunStatus } from './run-outcome.js';
 export const RUN_USAGE = `webgpu-attention run [flags]
   --preset gpt3                    start from GPT-3's shape (d_model 12288, 96 heads × 128, 96 layers, seq 2048)
   --layers N --heads N --d-model N --d-head N --seq N   override each dimension
-  --context N                      longest sequence the model allows (default 2048)
-  --cross [--context-seq N]        cross-attention: keys and values from a second sequence (never masked)
+  --max-seq N                      longest sequence the model allows (default 2048; alias --context)
+  --cross [--kv-seq N]             cross-attention: keys and values from a second sequence, the context,
+                                   of N tokens (never masked; alias --context-seq)
   --no-mask                        self-attention without the causal mask
   --norm layernorm|none            GPT-3's pre-LayerNorm x + Attn(LN(x)) (the gpt3 preset's), or the bare
                                    block x + Attn(x) (the default otherwise; a weights file with

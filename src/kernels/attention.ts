@@ -76,13 +76,13 @@ export function chooseAttentionTile(dHead: number, limits: TileLimits, software:
 
 export interface AttentionCall {
   label: string;
-  /** q [seq, ldQ]; k and v [ctx, ldK]; out [seq, ldO]; head h's columns at off + h·dHead. */
+  /** q [seq, ldQ]; k and v [kvSeq, ldK]; out [seq, ldO]; head h's columns at off + h·dHead. */
   q: Binding;
   k: Binding;
   v: Binding;
   out: Binding;
   seq: number;
-  ctx: number;
+  kvSeq: number;
   heads: number;
   dHead: number;
   ldQ: number;
@@ -93,7 +93,7 @@ export interface AttentionCall {
   offV?: number;
   offO?: number;
   causal: boolean;
-  /** Key j is visible to query i when j <= i + causalOffset (self-attention: ctx − seq). */
+  /** Key j is visible to query i when j <= i + causalOffset (self-attention: kvSeq − seq). */
   causalOffset?: number;
   /** Default 1/√dHead. */
   scale?: number;
@@ -111,7 +111,7 @@ export async function prepareAttention(gpu: GpuContext, cache: PipelineCache, ca
   if (precision === 'f16') requireF16(gpu, call.label);
   const width = call.heads * call.dHead;
   checkIndexRange(`${call.label} q`, (call.offQ ?? 0) + (call.seq - 1) * call.ldQ + width);
-  checkIndexRange(`${call.label} k`, Math.max(call.offK ?? 0, call.offV ?? 0) + (call.ctx - 1) * call.ldK + width);
+  checkIndexRange(`${call.label} k`, Math.max(call.offK ?? 0, call.offV ?? 0) + (call.kvSeq - 1) * call.ldK + width);
   checkIndexRange(`${call.label} out`, (call.offO ?? 0) + (call.seq - 1) * call.ldO + width);
   const pipeline = await cache.get({
     name: 'attention',
@@ -124,7 +124,7 @@ export async function prepareAttention(gpu: GpuContext, cache: PipelineCache, ca
   const uniform = createUniform(
     gpu,
     [
-      { u32: call.seq }, { u32: call.ctx }, { u32: call.dHead },
+      { u32: call.seq }, { u32: call.kvSeq }, { u32: call.dHead },
       { u32: call.ldQ }, { u32: call.ldK }, { u32: call.ldO },
       { u32: call.offQ ?? 0 }, { u32: call.offK ?? 0 }, { u32: call.offV ?? 0 }, { u32: call.offO ?? 0 },
       { u32: call.causal ? 1 : 0 }, { u32: call.causalOffset ?? 0 },

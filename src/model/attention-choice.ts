@@ -40,7 +40,7 @@ export function chooseAttention(cfg: AttentionConfig, limits: PlanLimits & TileL
   }
   if (wanted === 'materialized' || input.capturePatterns || !fusedFits) return 'materialized';
   const patternCap = Math.min(limits.maxStorageBufferBindingSize, input.patternBytes ?? Infinity);
-  if (cfg.seq * cfg.contextSeq * 4 > patternCap) return 'fused';
+  if (cfg.seq * cfg.kvSeq * 4 > patternCap) return 'fused';
   return input.tuned ?? (adapter.isSoftware ? 'fused' : 'materialized');
 }
 
@@ -69,8 +69,8 @@ export async function tuneAttentionChoice(
   if ((tune === 'auto' && software) || chooseAttentionTile(dHead, limits, software) === null) return { mode: null, source: 'default' };
   const shape = tuneShape(dHead, software);
   const cfg: AttentionConfig = {
-    layers: 4, heads: shape.heads, dHead, dModel: shape.heads * dHead, seq: shape.seq, context: Math.max(2048, shape.seq),
-    mask: true, cross: false, contextSeq: shape.seq, bias: false, norm: 'none', precision: 'f32',
+    layers: 4, heads: shape.heads, dHead, dModel: shape.heads * dHead, seq: shape.seq, maxSeq: Math.max(2048, shape.seq),
+    mask: true, cross: false, kvSeq: shape.seq, bias: false, norm: 'none', precision: 'f32',
   };
   let materializedMs: number;
   let fusedMs: number;

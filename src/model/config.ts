@@ -1,6 +1,7 @@
 // The shape of one attention stack, in the words of the classic explanation:
 // dModel is the embedding width, heads × dHead the query/key/value-down width,
-// seq the number of query tokens, contextSeq the number of key/value tokens
+// seq the number of query tokens, kvSeq the number of key/value tokens (the cross-attention
+// context's length; seq for self-attention), maxSeq the longest sequence the model allows
 // (equal to seq for self-attention), layers how many blocks run one after another.
 
 export interface AttentionConfig {
@@ -9,14 +10,14 @@ export interface AttentionConfig {
   dModel: number;
   dHead: number;
   seq: number;
-  /** Longest sequence the model is defined for (GPT-3: 2048). seq and contextSeq must not exceed it. */
-  context: number;
+  /** Longest sequence the model is defined for (GPT-3: 2048). seq and kvSeq must not exceed it. */
+  maxSeq: number;
   /** Causal mask: key j is hidden from query i when j > i. Only meaningful for self-attention. */
   mask: boolean;
   /** Cross-attention: keys and values come from a second sequence (the context), never masked. */
   cross: boolean;
-  /** Rows of the context sequence for cross-attention; equals seq for self-attention. */
-  contextSeq: number;
+  /** Key/value rows: the cross-attention context's length; equals seq for self-attention. */
+  kvSeq: number;
   /** Add the optional biases of the four projections. */
   bias: boolean;
   /**
@@ -46,10 +47,10 @@ export const GPT3: AttentionConfig = Object.freeze({
   dModel: 12288,
   dHead: 128,
   seq: 2048,
-  context: 2048,
+  maxSeq: 2048,
   mask: true,
   cross: false,
-  contextSeq: 2048,
+  kvSeq: 2048,
   bias: false,
   norm: 'layernorm', // GPT-3 is a pre-LN transformer
   precision: 'f32',
@@ -64,7 +65,7 @@ export class ConfigError extends Error {
   }
 }
 
-const DIMENSIONS = ['layers', 'heads', 'dModel', 'dHead', 'seq', 'context', 'contextSeq'] as const;
+const DIMENSIONS = ['layers', 'heads', 'dModel', 'dHead', 'seq', 'maxSeq', 'kvSeq'] as const;
 
 /**
  * Fills defaults and checks every dimension; throws ConfigError naming the argument and the limit.
@@ -76,8 +77,8 @@ export function resolveConfig(partial: Partial<AttentionConfig>, base: Attention
     // Cross-attention is never masked.
     if (merged.cross && partial.mask === undefined) merged.mask = false;
   }
-  if (!merged.cross) merged.contextSeq = merged.seq;
-  else if (partial.contextSeq === undefined && base.contextSeq === base.seq) merged.contextSeq = merged.seq;
+  if (!merged.cross) merged.kvSeq = merged.seq;
+  else if (partial.kvSeq === undefined && base.kvSeq === base.seq) merged.kvSeq = merged.seq;
   validateConfig(merged);
   return merged;
 }
@@ -90,15 +91,15 @@ export function validateConfig(c: AttentionConfig): void {
     }
     if (v > 2 ** 24) throw new ConfigError(`${flagName(key)} must be at most ${2 ** 24}, got ${v}`);
   }
-  if (c.seq > c.context) throw new ConfigError(`--seq ${c.seq} exceeds the configured context of ${c.context} tokens`);
-  if (c.contextSeq > c.context) {
-    throw new ConfigError(`--context-seq ${c.contextSeq} exceeds the configured context of ${c.context} tokens`);
+  if (c.seq > c.maxSeq) throw new ConfigError(`--seq ${c.seq} exceeds the configured context of ${c.maxSeq} tokens (--max-seq)`);
+  if (c.kvSeq > c.maxSeq) {
+    throw new ConfigError(`--kv-seq ${c.kvSeq} exceeds the configured context of ${c.maxSeq} tokens (--max-seq)`);
   }
   if (!PRECISIONS.includes(c.precision)) throw new ConfigError(`--precision must be ${PRECISIONS.join(' or ')}, got '${String(c.precision)}'`);
   if (!NORM_KINDS.includes(c.norm)) throw new ConfigError(`--norm must be ${NORM_KINDS.join(' or ')}, got '${String(c.norm)}'`);
   if (c.cross && c.mask) throw new ConfigError('--cross cannot be combined with a causal mask: cross-attention is never masked');
-  if (!c.cross && c.contextSeq !== c.seq) {
-    throw new ConfigError(`--context-seq (${c.contextSeq}) applies to cross-attention only; self-attention uses --seq (${c.seq})`);
+  if (!c.cross && c.kvSeq !== c.seq) {
+    throw new ConfigError(`--kv-seq (${c.kvSeq}) applies to cross-attention only; self-attention uses --seq (${c.seq})`);
   }
 }
 
@@ -108,10 +109,10 @@ export const SMALL: AttentionConfig = Object.freeze({
   dModel: 256,
   dHead: 64,
   seq: 33,
-  context: 2048,
+  maxSeq: 2048,
   mask: true,
   cross: false,
-  contextSeq: 33,
+  kvSeq: 33,
   bias: false,
   norm: 'none',
   precision: 'f32',

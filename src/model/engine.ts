@@ -105,7 +105,7 @@ export class Engine {
     const plan = planMemory(cfg, limits, { ...options.plan, attention });
     if (options.inputs) checkInputs(options.inputs, cfg);
     if (options.capturePatterns) {
-      const bytes = cfg.layers * cfg.heads * cfg.seq * cfg.contextSeq * 4;
+      const bytes = cfg.layers * cfg.heads * cfg.seq * cfg.kvSeq * 4;
       if (bytes > PATTERN_CAPTURE_LIMIT) {
         throw new InputError(`capturing patterns needs ${formatBytes(bytes)}, over the ${formatBytes(PATTERN_CAPTURE_LIMIT)} allowed: use fewer --layers, --heads or a shorter --seq`);
       }

@@ -13,16 +13,16 @@ export interface LayerFlops {
 
 /** Query-key pairs a head evaluates: all of them, or the lower triangle under the mask. */
 export function visiblePairs(cfg: AttentionConfig): number {
-  if (!cfg.mask) return cfg.seq * cfg.contextSeq;
-  const offset = cfg.contextSeq - cfg.seq;
+  if (!cfg.mask) return cfg.seq * cfg.kvSeq;
+  const offset = cfg.kvSeq - cfg.seq;
   let pairs = 0;
-  for (let i = 0; i < cfg.seq; i++) pairs += Math.min(cfg.contextSeq, i + offset + 1);
+  for (let i = 0; i < cfg.seq; i++) pairs += Math.min(cfg.kvSeq, i + offset + 1);
   return pairs;
 }
 
 export function layerFlops(cfg: AttentionConfig): LayerFlops {
   const inner = innerWidth(cfg);
-  const projections = 2 * cfg.seq * cfg.dModel * inner * 2 + 2 * cfg.contextSeq * cfg.dModel * inner * 2;
+  const projections = 2 * cfg.seq * cfg.dModel * inner * 2 + 2 * cfg.kvSeq * cfg.dModel * inner * 2;
   const attentionCore = 2 * 2 * cfg.heads * visiblePairs(cfg) * cfg.dHead;
   return { projections, attentionCore, total: projections + attentionCore };
 }

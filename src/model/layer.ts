@@ -28,7 +28,7 @@ export interface LayerBuffers {
   k: GPUBuffer;
   v: GPUBuffer;
   weighted: GPUBuffer;
-  /** [headGroup, seq, contextSeq]; null with the fused attention. */
+  /** [headGroup, seq, kvSeq]; null with the fused attention. */
   pattern: GPUBuffer | null;
   wq: GPUBuffer;
   wk: GPUBuffer;
@@ -102,14 +102,14 @@ export async function prepareLayer(
     name: 'qkv',
     dispatches: all([
       ...projection(b.xn ? 'query LN(x)·W_Qᵀ' : 'query x·W_Qᵀ', queryInput, queryType, cfg.seq, b.wq, b.q, h, inner, cfg.dModel, plan.qkvChunkRows, biasAt(0), false),
-      ...projection('key c·W_Kᵀ', source, sourceType, cfg.contextSeq, b.wk, b.k, h, inner, cfg.dModel, plan.qkvChunkRows, biasAt(1), false),
-      ...projection('value-down c·W_Vᵀ', source, sourceType, cfg.contextSeq, b.wv, b.v, h, inner, cfg.dModel, plan.qkvChunkRows, biasAt(2), false),
+      ...projection('key c·W_Kᵀ', source, sourceType, cfg.kvSeq, b.wk, b.k, h, inner, cfg.dModel, plan.qkvChunkRows, biasAt(1), false),
+      ...projection('value-down c·W_Vᵀ', source, sourceType, cfg.kvSeq, b.wv, b.v, h, inner, cfg.dModel, plan.qkvChunkRows, biasAt(2), false),
     ]),
   });
 
-  // Only self-attention is masked, where contextSeq = seq: keys up to the query's own position.
-  const causalOffset = cfg.mask ? cfg.contextSeq - cfg.seq : 0;
-  const perHead = cfg.seq * cfg.contextSeq;
+  // Only self-attention is masked, where kvSeq = seq: keys up to the query's own position.
+  const causalOffset = cfg.mask ? cfg.kvSeq - cfg.seq : 0;
+  const perHead = cfg.seq * cfg.kvSeq;
   if (plan.attention === 'fused') {
     stages.push({
       name: 'fused',
@@ -117,7 +117,7 @@ export async function prepareLayer(
       dispatches: all([prepareAttention(gpu, cache, {
         label: 'fused attention softmax(q·kᵀ/√dHead)·v',
         q: { buffer: b.q }, k: { buffer: b.k }, v: { buffer: b.v }, out: { buffer: b.weighted },
-        seq: cfg.seq, ctx: cfg.contextSeq, heads: cfg.heads, dHead: cfg.dHead, ldQ: inner, ldK: inner, ldO: inner,
+        seq: cfg.seq, kvSeq: cfg.kvSeq, heads: cfg.heads, dHead: cfg.dHead, ldQ: inner, ldK: inner, ldO: inner,
         causal: cfg.mask, causalOffset, precision: h,
       })]),
     });
@@ -132,9 +132,9 @@ export async function prepareLayer(
       heads,
       dispatches: all([prepareMatmul(gpu, cache, {
         label: `scores q·kᵀ/√dHead${group}`,
-        M: cfg.seq, N: cfg.contextSeq, K: cfg.dHead,
+        M: cfg.seq, N: cfg.kvSeq, K: cfg.dHead,
         a: { buffer: b.q }, b: { buffer: b.k }, c: patternBinding,
-        lda: inner, ldb: inner, ldc: cfg.contextSeq,
+        lda: inner, ldb: inner, ldc: cfg.kvSeq,
         offA: first * cfg.dHead, offB: first * cfg.dHead,
         batch: count, batchA: cfg.dHead, batchB: cfg.dHead, batchC: perHead,
         alpha: 1 / Math.sqrt(cfg.dHead), transB: true,
@@ -148,7 +148,7 @@ export async function prepareLayer(
       heads,
       dispatches: all([prepareSoftmax(gpu, cache, {
         label: `softmax${group}`, scores: patternBinding,
-        rows: count * cfg.seq, cols: cfg.contextSeq, seq: cfg.seq, causal: cfg.mask, causalOffset, precision: h,
+        rows: count * cfg.seq, cols: cfg.kvSeq, seq: cfg.seq, causal: cfg.mask, causalOffset, precision: h,
       })]),
     });
     stages.push({
@@ -156,9 +156,9 @@ export async function prepareLayer(
       heads,
       dispatches: all([prepareMatmul(gpu, cache, {
         label: `weighted sums pattern·v${group}`,
-        M: cfg.seq, N: cfg.dHead, K: cfg.contextSeq,
+        M: cfg.seq, N: cfg.dHead, K: cfg.kvSeq,
         a: patternBinding, b: { buffer: b.v }, c: { buffer: b.weighted },
-        lda: cfg.contextSeq, ldb: inner, ldc: inner,
+        lda: cfg.kvSeq, ldb: inner, ldc: inner,
         offB: first * cfg.dHead, offC: first * cfg.dHead,
         batch: count, batchA: perHead, batchB: cfg.dHead, batchC: cfg.dHead,
         transB: false,

@@ -60,16 +60,16 @@ export function planMemory(cfg: AttentionConfig, limits: PlanLimits, options: Pl
   const activations: BufferPlan[] = [
     { name: 'x (residual stream) [seq, dModel]', elements: cfg.seq * cfg.dModel, bytesPer: F32 },
     { name: 'q [seq, heads·dHead]', elements: cfg.seq * inner, bytesPer: half },
-    { name: 'k [contextSeq, heads·dHead]', elements: cfg.contextSeq * inner, bytesPer: half },
-    { name: 'v [contextSeq, heads·dHead]', elements: cfg.contextSeq * inner, bytesPer: half },
+    { name: 'k [kvSeq, heads·dHead]', elements: cfg.kvSeq * inner, bytesPer: half },
+    { name: 'v [kvSeq, heads·dHead]', elements: cfg.kvSeq * inner, bytesPer: half },
     { name: 'weighted sums [seq, heads·dHead]', elements: cfg.seq * inner, bytesPer: half },
   ];
-  if (cfg.cross) activations.push({ name: 'context [contextSeq, dModel]', elements: cfg.contextSeq * cfg.dModel, bytesPer: half });
+  if (cfg.cross) activations.push({ name: 'context [kvSeq, dModel]', elements: cfg.kvSeq * cfg.dModel, bytesPer: half });
   if (cfg.norm === 'layernorm') activations.push({ name: 'LN(x) [seq, dModel]', elements: cfg.seq * cfg.dModel, bytesPer: half });
   for (const a of activations) {
     if (bytesOf(a) > binding) {
       throw new InputError(
-        `${a.name} needs ${formatBytes(bytesOf(a))}, over the adapter's maxStorageBufferBindingSize of ${formatBytes(binding)}: use a shorter --seq / --context-seq or a smaller --d-model`,
+        `${a.name} needs ${formatBytes(bytesOf(a))}, over the adapter's maxStorageBufferBindingSize of ${formatBytes(binding)}: use a shorter --seq / --kv-seq or a smaller --d-model`,
       );
     }
   }
@@ -78,11 +78,11 @@ export function planMemory(cfg: AttentionConfig, limits: PlanLimits, options: Pl
   const outputChunkRows = chunkRows(cfg.dModel, inner, half, binding, limits.minStorageBufferOffsetAlignment, 'W_O');
 
   const attention = options.attention ?? 'materialized';
-  const perHead = cfg.seq * cfg.contextSeq * half;
+  const perHead = cfg.seq * cfg.kvSeq * half;
   const patternCap = Math.min(binding, options.patternBytes ?? binding);
   if (attention === 'materialized' && perHead > patternCap) {
     throw new InputError(
-      `one head's pattern (--seq ${cfg.seq} × --context-seq ${cfg.contextSeq}) needs ${formatBytes(perHead)}, over the ${formatBytes(patternCap)} a pattern binding may take` +
+      `one head's pattern (--seq ${cfg.seq} × --kv-seq ${cfg.kvSeq}) needs ${formatBytes(perHead)}, over the ${formatBytes(patternCap)} a pattern binding may take` +
         ' (the fused attention kernel needs no pattern buffer: --attention fused)',
     );
   }
@@ -104,7 +104,7 @@ export function planMemory(cfg: AttentionConfig, limits: PlanLimits, options: Pl
     }
   }
   const buffers = [...activations, ...weights];
-  if (attention === 'materialized') buffers.push({ name: `pattern [${headGroup} heads, seq, contextSeq]`, elements: headGroup * cfg.seq * cfg.contextSeq, bytesPer: half });
+  if (attention === 'materialized') buffers.push({ name: `pattern [${headGroup} heads, seq, kvSeq]`, elements: headGroup * cfg.seq * cfg.kvSeq, bytesPer: half });
   const peakBytes = buffers.reduce((sum, b) => sum + bytesOf(b), 0);
   if (options.memoryBytes !== undefined && peakBytes > options.memoryBytes) {
     const list = buffers.map((b) => `${b.name} ${formatBytes(bytesOf(b))}`).join(', ');

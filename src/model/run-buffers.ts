@@ -29,7 +29,7 @@ export class RunBuffers {
   readonly layer: LayerBuffers;
   /** A copy of x before each layer (keepLayerInput). */
   readonly layerInput: GPUBuffer | null;
-  /** Every layer's and head's pattern [layers, heads, seq, contextSeq] (capturePatterns). */
+  /** Every layer's and head's pattern [layers, heads, seq, kvSeq] (capturePatterns). */
   readonly patterns: GPUBuffer | null;
   private readonly owned: GPUBuffer[] = [];
 
@@ -46,10 +46,10 @@ export class RunBuffers {
       xn: ln ? alloc(cfg.seq * cfg.dModel, 'LN(x)', p) : null,
       ln: ln ? alloc(2 * cfg.dModel, 'LayerNorm gain and bias') : null,
       q: alloc(cfg.seq * inner, 'q', p),
-      k: alloc(cfg.contextSeq * inner, 'k', p),
-      v: alloc(cfg.contextSeq * inner, 'v', p),
+      k: alloc(cfg.kvSeq * inner, 'k', p),
+      v: alloc(cfg.kvSeq * inner, 'v', p),
       weighted: alloc(cfg.seq * inner, 'weighted sums', p),
-      pattern: plan.attention === 'materialized' ? alloc(plan.headGroup * cfg.seq * cfg.contextSeq, 'pattern', p) : null,
+      pattern: plan.attention === 'materialized' ? alloc(plan.headGroup * cfg.seq * cfg.kvSeq, 'pattern', p) : null,
       wq: alloc(inner * cfg.dModel, 'W_Q', p),
       wk: alloc(inner * cfg.dModel, 'W_K', p),
       wv: alloc(inner * cfg.dModel, 'W_V', p),
@@ -57,7 +57,7 @@ export class RunBuffers {
       bias: cfg.bias ? alloc(3 * inner + cfg.dModel, 'biases', p) : null,
     };
     this.layerInput = options.keepLayerInput ? alloc(cfg.seq * cfg.dModel, 'layer input') : null;
-    this.patterns = options.capturePatterns ? alloc(cfg.layers * cfg.heads * cfg.seq * cfg.contextSeq, 'captured patterns', p) : null;
+    this.patterns = options.capturePatterns ? alloc(cfg.layers * cfg.heads * cfg.seq * cfg.kvSeq, 'captured patterns', p) : null;
     const b = this.layer;
     for (const buffer of [b.xn, b.q, b.k, b.v, b.weighted, b.pattern]) if (buffer) poison(gpu, buffer, undefined, p);
   }
@@ -74,16 +74,16 @@ export class RunBuffers {
   /** After a softmax stage: the heads' patterns into the capture buffer at their layer and heads. */
   capturePattern(encoder: GPUCommandEncoder, layer: number, heads: { first: number; count: number }): void {
     if (!this.patterns) return;
-    const perHead = this.cfg.seq * this.cfg.contextSeq * bytesPer(this.cfg.precision);
+    const perHead = this.cfg.seq * this.cfg.kvSeq * bytesPer(this.cfg.precision);
     encoder.copyBufferToBuffer(this.layer.pattern!, 0, this.patterns, (layer * this.cfg.heads + heads.first) * perHead, heads.count * perHead);
   }
 
-  /** [layers][heads][seq·contextSeq] of the captured patterns, or null. */
+  /** [layers][heads][seq·kvSeq] of the captured patterns, or null. */
   async readPatterns(): Promise<Float32Array[][] | null> {
     if (!this.patterns) return null;
-    const { layers, heads, seq, contextSeq } = this.cfg;
-    const all = await readBack(this.gpu, this.patterns, layers * heads * seq * contextSeq, 0, this.cfg.precision);
-    const perHead = seq * contextSeq;
+    const { layers, heads, seq, kvSeq } = this.cfg;
+    const all = await readBack(this.gpu, this.patterns, layers * heads * seq * kvSeq, 0, this.cfg.precision);
+    const perHead = seq * kvSeq;
     return Array.from({ length: layers }, (_, l) =>
       Array.from({ length: heads }, (_, h) => all.subarray((l * heads + h) * perHead, (l * heads + h + 1) * perHead)));
   }
@@ -96,8 +96,8 @@ export class RunBuffers {
     return {
       layer,
       readQ: () => readBack(gpu, b.q, cfg.seq * inner, 0, p),
-      readK: () => readBack(gpu, b.k, cfg.contextSeq * inner, 0, p),
-      readV: () => readBack(gpu, b.v, cfg.contextSeq * inner, 0, p),
+      readK: () => readBack(gpu, b.k, cfg.kvSeq * inner, 0, p),
+      readV: () => readBack(gpu, b.v, cfg.kvSeq * inner, 0, p),
       readWeighted: () => readBack(gpu, b.weighted, cfg.seq * inner, 0, p),
       readNormed: () => {
         if (!b.xn) throw new Error('readNormed: this run has no LayerNorm (norm none)');

@@ -51,7 +51,7 @@ export interface RunResult {
   config: AttentionConfig;
   adapter: AdapterDescription;
   output: Float32Array;
-  /** [layers][heads][seq·contextSeq] when capturePatterns was set. */
+  /** [layers][heads][seq·kvSeq] when capturePatterns was set. */
   patterns: Float32Array[][] | null;
   layersRun: number;
   stopped: boolean;

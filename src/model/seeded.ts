@@ -33,13 +33,13 @@ export function seededArray(key: number, count: number, scale: number, offset = 
   return out;
 }
 
-/** Input x [seq, dModel] and, for cross-attention, the context [contextSeq, dModel], in [-1, 1). */
+/** Input x [seq, dModel] and, for cross-attention, the context [kvSeq, dModel], in [-1, 1). */
 export function seededInputs(
   seed: number,
-  cfg: { seq: number; dModel: number; cross: boolean; contextSeq: number },
+  cfg: { seq: number; dModel: number; cross: boolean; kvSeq: number },
 ): { x: Float32Array; context: Float32Array | null } {
   const x = seededArray(streamKey(seed, STREAM_INPUT), cfg.seq * cfg.dModel, 1);
-  const context = cfg.cross ? seededArray(streamKey(seed, STREAM_CONTEXT), cfg.contextSeq * cfg.dModel, 1) : null;
+  const context = cfg.cross ? seededArray(streamKey(seed, STREAM_CONTEXT), cfg.kvSeq * cfg.dModel, 1) : null;
   return { x, context };
 }
 

@@ -27,7 +27,7 @@ export type WeightSource =
 
 export interface Inputs {
   x: Float32Array; // [seq, dModel]
-  context: Float32Array | null; // [contextSeq, dModel] for cross-attention
+  context: Float32Array | null; // [kvSeq, dModel] for cross-attention
 }
 
 /** Checks a layer's tensors against the config: names the tensor, expected and actual sizes. */
@@ -64,9 +64,9 @@ export function checkInputs(inputs: Inputs, cfg: AttentionConfig): void {
   assertFiniteArray('input x', inputs.x);
   if (cfg.cross) {
     if (!inputs.context) throw new InputError('cross-attention needs a context sequence (tensor `context`)');
-    if (inputs.context.length !== cfg.contextSeq * cfg.dModel) {
+    if (inputs.context.length !== cfg.kvSeq * cfg.dModel) {
       throw new InputError(
-        `input context has ${inputs.context.length} elements, expected [${cfg.contextSeq}, ${cfg.dModel}] (--context-seq × --d-model)`,
+        `input context has ${inputs.context.length} elements, expected [${cfg.kvSeq}, ${cfg.dModel}] (--kv-seq × --d-model)`,
       );
     }
     assertFiniteArray('input context', inputs.context);

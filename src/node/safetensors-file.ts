@@ -190,10 +190,10 @@ export function weightsFromFile(file: SafetensorsFile, cfg: AttentionConfig): We
   };
 }
 
-/** x [seq, dModel] and, for cross-attention, context [contextSeq, dModel], from a file the strict reader accepted. */
+/** x [seq, dModel] and, for cross-attention, context [kvSeq, dModel], from a file the strict reader accepted. */
 export function inputsFromFile(file: SafetensorsFile, cfg: AttentionConfig): Inputs {
   const x = file.read('x', [cfg.seq, cfg.dModel]);
-  const context = cfg.cross ? file.read('context', [cfg.contextSeq, cfg.dModel]) : null;
+  const context = cfg.cross ? file.read('context', [cfg.kvSeq, cfg.dModel]) : null;
   return { x, context };
 }
 

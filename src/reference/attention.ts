@@ -13,7 +13,7 @@ export type LayerWeights = LayerTensors;
 export interface LayerResult {
   /** Output [seq, dModel]: x + attn·Woᵀ (+ bo). */
   y: Float64Array;
-  /** Projections: q [seq, heads·dHead]; k, v [contextSeq, heads·dHead]. */
+  /** Projections: q [seq, heads·dHead]; k, v [kvSeq, heads·dHead]. */
   q: Float64Array;
   k: Float64Array;
   v: Float64Array;
@@ -103,7 +103,7 @@ export function softmaxRows(scores: Float64Array, rows: number, cols: number, op
 }
 
 /** Rows of keys/values: the context for cross-attention, the queries' own rows otherwise. */
-export const keyRows = (cfg: AttentionConfig): number => (cfg.cross ? cfg.contextSeq : cfg.seq);
+export const keyRows = (cfg: AttentionConfig): number => (cfg.cross ? cfg.kvSeq : cfg.seq);
 
 /** Scores [rows, keys] of the head at columns col … col + dHead: q_h·k_hᵀ·scale, rows of width `width`. */
 function headScores(q: ArrayLike<number>, k: ArrayLike<number>, rows: number, keys: number, width: number, col: number, dHead: number, scale: number): Float64Array {
@@ -136,29 +136,29 @@ export function attentionPattern(q: Float64Array, k: Float64Array, cfg: Attentio
 
 /**
  * The attention core of every head: attn[i, h·d + e] = Σ_j softmax_j(q_h·k_hᵀ·scale)[i, j]·v[j, h·d + e],
- * q [seq, heads·d], k and v [ctx, heads·d]. Causal: key j is visible to query i when j <= i + causalOffset.
+ * q [seq, heads·d], k and v [kvSeq, heads·d]. Causal: key j is visible to query i when j <= i + causalOffset.
  */
 export function attentionCore(
   q: ArrayLike<number>,
   k: ArrayLike<number>,
   v: ArrayLike<number>,
-  shape: { seq: number; ctx: number; heads: number; dHead: number; causal: boolean; causalOffset?: number; scale?: number },
+  shape: { seq: number; kvSeq: number; heads: number; dHead: number; causal: boolean; causalOffset?: number; scale?: number },
 ): Float64Array {
-  const { seq, ctx, heads, dHead } = shape;
+  const { seq, kvSeq, heads, dHead } = shape;
   const width = heads * dHead;
   expectLength('attentionCore q', q, seq * width, `[${seq}, ${width}]`);
-  expectLength('attentionCore k', k, ctx * width, `[${ctx}, ${width}]`);
-  expectLength('attentionCore v', v, ctx * width, `[${ctx}, ${width}]`);
+  expectLength('attentionCore k', k, kvSeq * width, `[${kvSeq}, ${width}]`);
+  expectLength('attentionCore v', v, kvSeq * width, `[${kvSeq}, ${width}]`);
   const scale = shape.scale ?? 1 / Math.sqrt(dHead);
   const attn = new Float64Array(seq * width);
   for (let h = 0; h < heads; h++) {
     const col = h * dHead;
-    const scores = headScores(q, k, seq, ctx, width, col, dHead, scale);
-    const p = softmaxRows(scores, seq, ctx, { causal: shape.causal, offset: shape.causalOffset ?? 0 });
+    const scores = headScores(q, k, seq, kvSeq, width, col, dHead, scale);
+    const p = softmaxRows(scores, seq, kvSeq, { causal: shape.causal, offset: shape.causalOffset ?? 0 });
     for (let i = 0; i < seq; i++) {
       for (let d = 0; d < dHead; d++) {
         let s = 0;
-        for (let j = 0; j < ctx; j++) s += p[i * ctx + j]! * v[j * width + col + d]!;
+        for (let j = 0; j < kvSeq; j++) s += p[i * kvSeq + j]! * v[j * width + col + d]!;
         attn[i * width + col + d] = s;
       }
     }
@@ -168,17 +168,17 @@ export function attentionCore(
 
 /**
  * One query row of one head: softmax(q_i·k_hᵀ·scale)·v_h over the keys row i sees (all, or
- * j ≤ i + causalOffset under the mask). q [seq, heads·d], k and v [ctx, heads·d]. For sampled
+ * j ≤ i + causalOffset under the mask). q [seq, heads·d], k and v [kvSeq, heads·d]. For sampled
  * checks, which recompute a few (row, head) pairs of a layer too large to recompute whole.
  */
 export function attentionRow(
   q: ArrayLike<number>, k: ArrayLike<number>, v: ArrayLike<number>,
-  shape: { ctx: number; heads: number; dHead: number; causal: boolean; causalOffset?: number },
+  shape: { kvSeq: number; heads: number; dHead: number; causal: boolean; causalOffset?: number },
   row: number, head: number,
 ): Float64Array {
-  const { ctx, dHead } = shape;
+  const { kvSeq, dHead } = shape;
   const width = shape.heads * dHead;
-  const visible = shape.causal ? Math.min(ctx, Math.max(0, row + (shape.causalOffset ?? 0) + 1)) : ctx;
+  const visible = shape.causal ? Math.min(kvSeq, Math.max(0, row + (shape.causalOffset ?? 0) + 1)) : kvSeq;
   const qRow = new Float64Array(width);
   for (let c = 0; c < width; c++) qRow[c] = q[row * width + c]!;
   const scores = headScores(qRow, k, 1, visible, width, head * dHead, dHead, 1 / Math.sqrt(dHead));
@@ -218,7 +218,7 @@ export function attentionLayer(
   const k = matmulTransB(c, w.k, kr, width, dModel, w.kBias);
   const v = matmulTransB(c, w.v, kr, width, dModel, w.vBias);
   const attn = attentionCore(q, k, v, {
-    seq, ctx: kr, heads: cfg.heads, dHead, causal: cfg.mask && !cfg.cross, scale: fault.scale, causalOffset: fault.causalOffset,
+    seq, kvSeq: kr, heads: cfg.heads, dHead, causal: cfg.mask && !cfg.cross, scale: fault.scale, causalOffset: fault.causalOffset,
   });
   const delta = matmulTransB(attn, w.o, seq, dModel, width, w.oBias);
   const y = new Float64Array(seq * dModel);

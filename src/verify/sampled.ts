@@ -91,7 +91,7 @@ export function samplePairs(cfg: AttentionConfig, count: number, seed: number, l
  * compared with the GPU's weighted sums at [row, head·dHead …) within λ·e, e the core's fp32
  * rounding estimate from these magnitudes (./layer-bound.ts: scores, exp, sums), so the check
  * keeps the same relative power however large the residual stream has grown.
- * Query i sees keys j ≤ i + (contextSeq − seq) under the causal mask.
+ * Query i sees keys j ≤ i + (kvSeq − seq) under the causal mask.
  */
 export function checkAttentionCore(
   cfg: AttentionConfig,
@@ -105,7 +105,7 @@ export function checkAttentionCore(
   const width = innerWidth(cfg);
   const ref = new Float64Array(weighted.length);
   for (const { row, head } of pairs) {
-    const one = attentionRow(q, k, v, { ctx: cfg.contextSeq, heads: cfg.heads, dHead, causal: cfg.mask && !cfg.cross, causalOffset: cfg.contextSeq - cfg.seq }, row, head);
+    const one = attentionRow(q, k, v, { kvSeq: cfg.kvSeq, heads: cfg.heads, dHead, causal: cfg.mask && !cfg.cross, causalOffset: cfg.kvSeq - cfg.seq }, row, head);
     ref.set(one, row * width + head * dHead);
   }
   const e = coreError(cfg, q, k, v, null, null, null, ref, pairs);
@@ -193,8 +193,8 @@ export async function verifyLayerSampled(
   const lambda = options.lambda ?? SAMPLED_DEFAULTS.lambda;
   const seed = (options.seed ?? freshSeed()) >>> 0;
   const inner = innerWidth(cfg);
-  if (cfg.cross && (!context || context.length !== cfg.contextSeq * cfg.dModel)) {
-    throw new Error(`sampled verification of cross-attention needs the context [${cfg.contextSeq}, ${cfg.dModel}]`);
+  if (cfg.cross && (!context || context.length !== cfg.kvSeq * cfg.dModel)) {
+    throw new Error(`sampled verification of cross-attention needs the context [${cfg.kvSeq}, ${cfg.dModel}]`);
   }
   let x: Float32Array;
   try {
@@ -221,9 +221,9 @@ export async function verifyLayerSampled(
   const q = await probe.readQ();
   checks.push(check(`Q = ${input}·W_Qᵀ`, 0, 'q', xn, q, cfg.seq, inner, cfg.dModel));
   const k = await probe.readK();
-  checks.push(check(`K = ${cfg.cross ? 'context' : input}·W_Kᵀ`, 1, 'k', c, k, cfg.contextSeq, inner, cfg.dModel));
+  checks.push(check(`K = ${cfg.cross ? 'context' : input}·W_Kᵀ`, 1, 'k', c, k, cfg.kvSeq, inner, cfg.dModel));
   const v = await probe.readV();
-  checks.push(check(`V = ${cfg.cross ? 'context' : input}·W_Vᵀ`, 2, 'v', c, v, cfg.contextSeq, inner, cfg.dModel));
+  checks.push(check(`V = ${cfg.cross ? 'context' : input}·W_Vᵀ`, 2, 'v', c, v, cfg.kvSeq, inner, cfg.dModel));
   const weighted = await probe.readWeighted();
   const core = checkAttentionCore(cfg, q, k, v, weighted, pairs);
   const { maxAbsError, maxRelError, ...coreCheck } = core;

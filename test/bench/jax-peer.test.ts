@@ -37,7 +37,7 @@ describe('jax-js peer', () => {
           const opts = { ...run, precision };
           if (c.op === 'attention' && !hasIteratorHelpers() && x.op === 'attention') {
             // jax-js's dotProductAttention needs iterator helpers: on Node < 22 a stated reason, not a crash.
-            const call = peer.attention(x.q, x.k, x.v, { heads: c.heads, seq: c.seq, contextSeq: c.seq, dHead: c.dHead, causal: true }, opts);
+            const call = peer.attention(x.q, x.k, x.v, { heads: c.heads, seq: c.seq, kvSeq: c.seq, dHead: c.dHead, causal: true }, opts);
             await expect(call).rejects.toThrow(PeerUnavailableError);
             await expect(call).rejects.toThrow(/iterator helpers.*Node ≥ 22; this is v\d+/);
             continue;
@@ -45,7 +45,7 @@ describe('jax-js peer', () => {
           const r =
             c.op === 'matmul' && x.op === 'matmul' ? await peer.matmul(x.a, x.b, c.M, c.N, c.K, { ...opts, transB: c.transB, batch: c.batch })
             : c.op === 'softmax' && x.op === 'softmax' ? await peer.softmax!(x.x, c.rows, c.cols, opts)
-            : c.op === 'attention' && x.op === 'attention' ? await peer.attention(x.q, x.k, x.v, { heads: c.heads, seq: c.seq, contextSeq: c.seq, dHead: c.dHead, causal: true }, opts)
+            : c.op === 'attention' && x.op === 'attention' ? await peer.attention(x.q, x.k, x.v, { heads: c.heads, seq: c.seq, kvSeq: c.seq, dHead: c.dHead, causal: true }, opts)
             : undefined;
           const ref = referenceAt(c, x, null);
           const check = checkOutput(c, r!.output, ref, null, precision === 'f16' ? f16Tolerance(c, x, null) : undefined);

@@ -37,7 +37,7 @@ describe.each<Profile>(['swiftshader', 'compat'])('page on %s', (profile) => {
 
     const r = await lastRun(page);
     expect(r.tokens.ids).toEqual(SENTENCE_IDS);
-    expect(r.config).toMatchObject({ layers: 2, heads: 2, dModel: 64, dHead: 32, seq: 11, contextSeq: 11, mask: true, cross: false });
+    expect(r.config).toMatchObject({ layers: 2, heads: 2, dModel: 64, dHead: 32, seq: 11, kvSeq: 11, mask: true, cross: false });
     expect(r.verification.passed).toBe(true);
     expect(r.weights).toMatch(/^seeded random weights \(seed 3\)/);
     expect(r.timings.perLayerMs).toHaveLength(2);

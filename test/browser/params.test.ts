@@ -54,7 +54,7 @@ describe('page state in the URL', () => {
 describe('exact verification cost gate', () => {
   test('small stacks are verified, GPT-3 is refused with a reason', () => {
     expect(refusal(SMALL)).toBeNull();
-    expect(refusal({ ...GPT3, layers: 1, seq: 11, contextSeq: 11 })).toMatch(/^refused: .*“verification” to none/);
+    expect(refusal({ ...GPT3, layers: 1, seq: 11, kvSeq: 11 })).toMatch(/^refused: .*“verification” to none/);
   });
 });
 

@@ -111,7 +111,7 @@ describe('webgpu-attention run', () => {
 
   it('weights and input from safetensors files, output written, same as the CPU reference', () => {
     const dir = mkdtempSync(join(tmpdir(), 'wa-cli-'));
-    const cfg = resolveConfig({ layers: 2, heads: 3, dModel: 24, dHead: 8, seq: 5, cross: true, contextSeq: 7, mask: false });
+    const cfg = resolveConfig({ layers: 2, heads: 3, dModel: 24, dHead: 8, seq: 5, cross: true, kvSeq: 7, mask: false });
     const rand = (n: number) => Float32Array.from({ length: n }, () => Math.random() * 2 - 1);
     const tensors: Record<string, { shape: number[]; data: Float32Array }> = {};
     const layers = [0, 1].map((l) => {
@@ -125,7 +125,7 @@ describe('webgpu-attention run', () => {
     writeFileSync(join(dir, 'in.safetensors'), serializeSafetensors({ x: { shape: [5, 24], data: x }, context: { shape: [7, 24], data: context } }));
     const r = json('run', '--weights', join(dir, 'w.safetensors'), '--input', join(dir, 'in.safetensors'), '--heads', '3', '--cross',
       '--output', join(dir, 'out.safetensors'));
-    expect(r.config).toMatchObject({ layers: 2, heads: 3, dHead: 8, dModel: 24, seq: 5, contextSeq: 7, cross: true });
+    expect(r.config).toMatchObject({ layers: 2, heads: 3, dHead: 8, dModel: 24, seq: 5, kvSeq: 7, cross: true });
     expect(r.verification.passed).toBe(true);
     const y = new SafetensorsFile(join(dir, 'out.safetensors')).read('y', [5, 24]);
     const ref = attentionStack(x, context, (l) => layers[l]!, cfg);
@@ -139,7 +139,9 @@ describe('webgpu-attention run', () => {
     [['--seq', '3000'], /--seq 3000 exceeds the configured context of 2048 tokens/],
     [['--verify', 'maybe'], /--verify must be exact, sampled or none/],
     [['--weights', '/nonexistent.safetensors'], /no such file|ENOENT/],
-    [['--context-seq', '5'], /--context-seq applies to cross-attention only/],
+    [['--context-seq', '5'], /--kv-seq applies to cross-attention only/],
+    [['--kv-seq', '5'], /--kv-seq applies to cross-attention only/],
+    [['--kv-seq', '5', '--context-seq', '5', '--cross'], /--kv-seq and --context-seq are the same flag/],
     [['--frobnicate'], /Unknown option '--frobnicate'/],
     [['--attention', 'flash'], /--attention must be auto, fused or materialized, got 'flash'/],
     [['--attention', 'fused', '--heads', '1', '--d-head', '160', '--d-model', '160'], /--attention fused: --d-head 160 fits no fused attention tile/],

@@ -165,7 +165,7 @@ describe('weights files', () => {
     writeFileSync(path, serializeSafetensors({ x: { shape: [3, D], data: value(3 * D, 0) }, context: { shape: [2, D], data: value(2 * D, 0) } }));
     const f = new SafetensorsFile(path);
     expect(inputFileNotes(f, cfg(1))).toEqual([`${path}: ignored 1 tensor the run does not use, e.g. 'context'`]);
-    expect(inputFileNotes(f, cfg(1, { cross: true, contextSeq: 2 }))).toEqual([]);
+    expect(inputFileNotes(f, cfg(1, { cross: true, kvSeq: 2 }))).toEqual([]);
     f.close();
   });
   it('the golden cases are complete layer sets, read whole', () => {

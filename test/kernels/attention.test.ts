@@ -28,7 +28,7 @@ const { ctx, cache: pipelines } = useGpuContext();
 
 interface Case {
   seq: number;
-  ctx: number;
+  kvSeq: number;
   heads: number;
   dHead: number;
   causal: boolean;
@@ -56,8 +56,8 @@ async function check(c: Case, seed = freshSeed()): Promise<void> {
 /**
  * Null when every output is within its allowance and nothing outside the windows changed, else
  * what failed. f32: each output is a softmax-weighted mean of values in [-1, 1]: fp32 scores,
- * exponentials and a ctx-long sum stay within 2e-5; one key dropped or counted twice moves it by
- * ~1/ctx. f16: the same f32 allowance against the float64 core of the f16-rounded q, k, v, plus
+ * exponentials and a kvSeq-long sum stay within 2e-5; one key dropped or counted twice moves it by
+ * ~1/kvSeq. f16: the same f32 allowance against the float64 core of the f16-rounded q, k, v, plus
  * one f16 rounding of the output (f16-tolerance.ts).
  */
 async function run(c: Case, seed: number): Promise<string | null> {
@@ -69,7 +69,7 @@ async function run(c: Case, seed: number): Promise<string | null> {
   const spread = c.spread ?? 1;
   const dense = (rows: number, scale: number) => Float32Array.from({ length: rows * width }, () => (2 * next() - 1) * scale);
   const stored = (x: Float32Array) => (c.precision === 'f16' ? roundArrayToF16(x) : x);
-  const [q, k, v] = [stored(dense(c.seq, spread)), stored(dense(c.ctx, spread)), stored(dense(c.ctx, 1))];
+  const [q, k, v] = [stored(dense(c.seq, spread)), stored(dense(c.kvSeq, spread)), stored(dense(c.kvSeq, 1))];
   const strided = (x: Float32Array, rows: number) => {
     const out = Float32Array.from({ length: rows * ld + 3 }, () => 2 * next() - 1);
     for (let r = 0; r < rows; r++) out.set(x.subarray(r * width, (r + 1) * width), r * ld + pad);
@@ -80,8 +80,8 @@ async function run(c: Case, seed: number): Promise<string | null> {
   const owned: GPUBuffer[] = [];
   try {
     const qb = upload(g, strided(q, c.seq), 'q', p);
-    const kb = upload(g, strided(k, c.ctx), 'k', p);
-    const vb = upload(g, strided(v, c.ctx), 'v', p);
+    const kb = upload(g, strided(k, c.kvSeq), 'k', p);
+    const vb = upload(g, strided(v, c.kvSeq), 'v', p);
     const outLength = c.seq * ld + 3;
     const ob = upload(g, new Float32Array(outLength), 'out', p);
     owned.push(qb, kb, vb, ob);
@@ -89,14 +89,14 @@ async function run(c: Case, seed: number): Promise<string | null> {
     const d = await g.scoped('attention test', () =>
       prepareAttention(g, pipelines(), {
         label, q: { buffer: qb }, k: { buffer: kb }, v: { buffer: vb }, out: { buffer: ob },
-        seq: c.seq, ctx: c.ctx, heads: c.heads, dHead: c.dHead, ldQ: ld, ldK: ld, ldO: ld,
+        seq: c.seq, kvSeq: c.kvSeq, heads: c.heads, dHead: c.dHead, ldQ: ld, ldK: ld, ldO: ld,
         offQ: pad, offK: pad, offV: pad, offO: pad, causal: c.causal, causalOffset: (c.causalOffset ?? 0) + (c.plantOffset ?? 0), tile: c.tile, precision: p,
       }),
     );
     await runDispatch(g, d, 'attention test');
     const out = await readBack(g, ob, outLength, 0, p);
     c.plant?.(out);
-    const ref = attentionCore(q, k, v, { seq: c.seq, ctx: c.ctx, heads: c.heads, dHead: c.dHead, causal: c.causal, causalOffset: c.causalOffset });
+    const ref = attentionCore(q, k, v, { seq: c.seq, kvSeq: c.kvSeq, heads: c.heads, dHead: c.dHead, causal: c.causal, causalOffset: c.causalOffset });
     let worst = { err: 0, at: -1 };
     for (let i = 0; i < c.seq; i++) {
       for (let e = 0; e < width; e++) {
@@ -129,16 +129,16 @@ const runnable = (dHead: number): AttentionTile[] => {
 
 describe('fused attention vs float64', () => {
   const cases: Omit<Case, 'tile'>[] = [
-    { seq: 1, ctx: 1, heads: 1, dHead: 1, causal: true },
-    { seq: 7, ctx: 7, heads: 3, dHead: 13, causal: true },
-    { seq: 33, ctx: 33, heads: 2, dHead: 64, causal: false },
-    { seq: 5, ctx: 37, heads: 2, dHead: 32, causal: false, pad: 3 },
-    { seq: 9, ctx: 20, heads: 2, dHead: 16, causal: true, causalOffset: 11, pad: 1 },
-    { seq: 70, ctx: 70, heads: 2, dHead: 128, causal: true, pad: 4 },
-    { seq: 45, ctx: 45, heads: 1, dHead: 100, causal: true },
+    { seq: 1, kvSeq: 1, heads: 1, dHead: 1, causal: true },
+    { seq: 7, kvSeq: 7, heads: 3, dHead: 13, causal: true },
+    { seq: 33, kvSeq: 33, heads: 2, dHead: 64, causal: false },
+    { seq: 5, kvSeq: 37, heads: 2, dHead: 32, causal: false, pad: 3 },
+    { seq: 9, kvSeq: 20, heads: 2, dHead: 16, causal: true, causalOffset: 11, pad: 1 },
+    { seq: 70, kvSeq: 70, heads: 2, dHead: 128, causal: true, pad: 4 },
+    { seq: 45, kvSeq: 45, heads: 1, dHead: 100, causal: true },
   ];
   for (const c of cases) {
-    it(`seq ${c.seq}, ctx ${c.ctx}, ${c.heads} heads × ${c.dHead}, ${c.causal ? `causal${c.causalOffset ? ` offset ${c.causalOffset}` : ''}` : 'unmasked'}, every tile`, async () => {
+    it(`seq ${c.seq}, kvSeq ${c.kvSeq}, ${c.heads} heads × ${c.dHead}, ${c.causal ? `causal${c.causalOffset ? ` offset ${c.causalOffset}` : ''}` : 'unmasked'}, every tile`, async () => {
       const tiles = runnable(c.dHead);
       expect(tiles.length, 'some fused tile runs on this adapter').toBeGreaterThan(0);
       for (const tile of tiles) await check({ ...c, tile });
@@ -149,25 +149,25 @@ describe('fused attention vs float64', () => {
     // Scores up to ±5000: their fp32 rounding (about 2⁻²⁴·d·Σ|q·k| ≈ 1e-3) moves the weights of
     // keys that compete by as much, whatever the kernel; what this guards is finite outputs.
     const tile = chooseAttentionTile(32, ctx().limits, ctx().adapterInfo.isSoftware)!;
-    await check({ seq: 20, ctx: 20, heads: 2, dHead: 32, causal: true, spread: 30, atol: 2e-3, tile });
-    await check({ seq: 20, ctx: 25, heads: 1, dHead: 32, causal: false, spread: 30, atol: 2e-3, tile });
+    await check({ seq: 20, kvSeq: 20, heads: 2, dHead: 32, causal: true, spread: 30, atol: 2e-3, tile });
+    await check({ seq: 20, kvSeq: 25, heads: 1, dHead: 32, causal: false, spread: 30, atol: 2e-3, tile });
   });
 });
 
 describe('fused attention with q, k, v and out stored as f16, vs float64 from the rounded inputs', () => {
   const cases: Omit<Case, 'tile'>[] = [
-    { seq: 1, ctx: 1, heads: 1, dHead: 1, causal: true },
-    { seq: 7, ctx: 7, heads: 3, dHead: 13, causal: true },
-    { seq: 33, ctx: 33, heads: 2, dHead: 64, causal: false },
-    { seq: 5, ctx: 37, heads: 2, dHead: 32, causal: false, pad: 3 },
-    { seq: 9, ctx: 20, heads: 2, dHead: 16, causal: true, causalOffset: 11, pad: 1 },
-    { seq: 70, ctx: 70, heads: 2, dHead: 128, causal: true, pad: 4 },
+    { seq: 1, kvSeq: 1, heads: 1, dHead: 1, causal: true },
+    { seq: 7, kvSeq: 7, heads: 3, dHead: 13, causal: true },
+    { seq: 33, kvSeq: 33, heads: 2, dHead: 64, causal: false },
+    { seq: 5, kvSeq: 37, heads: 2, dHead: 32, causal: false, pad: 3 },
+    { seq: 9, kvSeq: 20, heads: 2, dHead: 16, causal: true, causalOffset: 11, pad: 1 },
+    { seq: 70, kvSeq: 70, heads: 2, dHead: 128, causal: true, pad: 4 },
   ];
   for (const c of cases) {
-    it(`seq ${c.seq}, ctx ${c.ctx}, ${c.heads} heads × ${c.dHead}, ${c.causal ? `causal${c.causalOffset ? ` offset ${c.causalOffset}` : ''}` : 'unmasked'}, every tile`, async () => {
+    it(`seq ${c.seq}, kvSeq ${c.kvSeq}, ${c.heads} heads × ${c.dHead}, ${c.causal ? `causal${c.causalOffset ? ` offset ${c.causalOffset}` : ''}` : 'unmasked'}, every tile`, async () => {
       if (!ctx().hasF16) {
         const b = { buffer: { size: 1 << 12 } as GPUBuffer };
-        await expect(prepareAttention(ctx(), pipelines(), { label: 'f16', q: b, k: b, v: b, out: b, seq: 1, ctx: 1, heads: 1, dHead: 1, ldQ: 1, ldK: 1, ldO: 1, causal: true, precision: 'f16' })).rejects.toThrow(/shader-f16/);
+        await expect(prepareAttention(ctx(), pipelines(), { label: 'f16', q: b, k: b, v: b, out: b, seq: 1, kvSeq: 1, heads: 1, dHead: 1, ldQ: 1, ldK: 1, ldO: 1, causal: true, precision: 'f16' })).rejects.toThrow(/shader-f16/);
         return;
       }
       for (const tile of runnable(c.dHead)) await check({ ...c, tile, precision: 'f16' });
@@ -177,14 +177,14 @@ describe('fused attention with q, k, v and out stored as f16, vs float64 from th
   it('extreme scores (q, k up to ±30) give no NaN', async () => {
     if (!ctx().hasF16) return;
     const tile = chooseAttentionTile(32, ctx().limits, ctx().adapterInfo.isSoftware)!;
-    await check({ seq: 20, ctx: 20, heads: 2, dHead: 32, causal: true, spread: 30, atol: 2e-3, tile, precision: 'f16' });
+    await check({ seq: 20, kvSeq: 20, heads: 2, dHead: 32, causal: true, spread: 30, atol: 2e-3, tile, precision: 'f16' });
   });
 
   it('planted errors fail the f16 check: one output 3 f16 ulps off, the causal offset one too large', async () => {
     if (!ctx().hasF16) return;
     const seed = freshSeed();
     const tile = chooseAttentionTile(32, ctx().limits, ctx().adapterInfo.isSoftware)!;
-    const base: Case = { seq: 20, ctx: 20, heads: 2, dHead: 32, causal: true, tile, precision: 'f16' };
+    const base: Case = { seq: 20, kvSeq: 20, heads: 2, dHead: 32, causal: true, tile, precision: 'f16' };
     expect(await run(base, seed), `seed ${seed}`).toBeNull();
     const ulps = (out: Float32Array) => {
       const k = out.reduce((best, x, i) => (Math.abs(x) > Math.abs(out[best]!) ? i : best), 0);
@@ -216,7 +216,7 @@ describe('fused attention tiles (no GPU)', () => {
   it('a head too wide is refused before any GPU work, naming the limit', async () => {
     const g = ctx();
     const b = { buffer: { size: 1 << 20 } as GPUBuffer };
-    const call = { label: 'wide', q: b, k: b, v: b, out: b, seq: 2, ctx: 2, heads: 1, dHead: 200, ldQ: 200, ldK: 200, ldO: 200, causal: true };
+    const call = { label: 'wide', q: b, k: b, v: b, out: b, seq: 2, kvSeq: 2, heads: 1, dHead: 200, ldQ: 200, ldK: 200, ldO: 200, causal: true };
     await expect(prepareAttention(g, pipelines(), call)).rejects.toThrow(InputError);
     await expect(prepareAttention(g, pipelines(), call)).rejects.toThrow(/d_head 200.*at most 128/);
   });

@@ -271,16 +271,16 @@ describe('matmul vs float64', () => {
     for (const tile of [DEFAULT_TILE, scalar(DEFAULT_TILE)]) {
       const vec4 = tile.vec4 !== false;
       for (const [n, offset] of [[130, 0], [65, 0], [200, 0], [33, 20], [1, 0]] as const) {
-        const contextSeq = n + offset;
+        const kvSeq = n + offset;
         // Scores q·kᵀ over 2 heads side by side (d = 8), masked tiles skipped.
         await check({
-          M: n, N: contextSeq, K: 8, transB: true, batch: 2, lda: 16, ldb: 16, batchA: 8, batchB: 8, ldc: contextSeq, batchC: n * contextSeq,
+          M: n, N: kvSeq, K: 8, transB: true, batch: 2, lda: 16, ldb: 16, batchA: 8, batchB: 8, ldc: kvSeq, batchC: n * kvSeq,
           alpha: 0.35, causal: 'skip-masked-tiles', causalOffset: offset, tile, vec4,
         });
         // Weighted sums pattern·v: the pattern is 0 past the limit, so K stops there.
-        const lda = vec4 ? Math.ceil(contextSeq / 4) * 4 : contextSeq + 1;
+        const lda = vec4 ? Math.ceil(kvSeq / 4) * 4 : kvSeq + 1;
         await check({
-          M: n, N: 12, K: contextSeq, transB: false, batch: 2, lda, batchA: n * lda, ldb: 24,
+          M: n, N: 12, K: kvSeq, transB: false, batch: 2, lda, batchA: n * lda, ldb: 24,
           batchB: 12, ldc: 24, batchC: 12, causal: 'limit-k', causalOffset: offset, tile, vec4,
         });
       }

@@ -19,7 +19,7 @@ describe('chooseAttention', () => {
     expect(chooseAttention(small, limits, software, { tuned: 'materialized' })).toBe('materialized');
   });
   it('auto: fused wherever one head’s pattern would not fit a binding', () => {
-    const long = resolveConfig({ layers: 1, heads: 1, dModel: 64, dHead: 64, seq: 8192, context: 8192 });
+    const long = resolveConfig({ layers: 1, heads: 1, dModel: 64, dHead: 64, seq: 8192, maxSeq: 8192 });
     expect(chooseAttention(long, limits, hardware, { tuned: 'materialized' })).toBe('fused');
     expect(chooseAttention(small, limits, hardware, { patternBytes: 33 * 33 * 4 - 1 })).toBe('fused');
   });

@@ -15,7 +15,7 @@ describe('configuration errors', () => {
     [{ dHead: 2.5 }, /--d-head must be a positive integer, got 2.5/],
     [{ layers: Number.NaN }, /--layers must be a positive integer/],
     [{ seq: 4096 }, /--seq 4096 exceeds the configured context of 2048 tokens/],
-    [{ cross: true, contextSeq: 3000 }, /--context-seq 3000 exceeds the configured context/],
+    [{ cross: true, kvSeq: 3000 }, /--kv-seq 3000 exceeds the configured context/],
     [{ cross: true, mask: true }, /cross-attention is never masked/],
   ])('%o', (partial, message) => {
     expect(() => resolveConfig({ ...small, ...partial })).toThrow(ConfigError);
@@ -37,7 +37,7 @@ describe('input errors, before GPU work', () => {
     await expect(engine().run(small, { inputs: { x, context: null } })).rejects.toThrow(/input x holds Infinity at index 9/);
   });
   it('cross-attention without a context', async () => {
-    await expect(engine().run({ ...small, cross: true, contextSeq: 3 }, { inputs: { x: new Float32Array(64), context: null } })).rejects.toThrow(
+    await expect(engine().run({ ...small, cross: true, kvSeq: 3 }, { inputs: { x: new Float32Array(64), context: null } })).rejects.toThrow(
       /cross-attention needs a context/,
     );
   });

@@ -32,8 +32,8 @@ describe('engine vs float64 reference', () => {
   });
   it('unmasked self-attention and cross-attention', async () => {
     await check({ layers: 2, heads: 2, dModel: 40, dHead: 12, seq: 17, mask: false });
-    await check({ layers: 2, heads: 3, dModel: 48, dHead: 8, seq: 5, cross: true, contextSeq: 11 });
-    await check({ layers: 1, heads: 2, dModel: 40, dHead: 12, seq: 70, cross: true, contextSeq: 3 });
+    await check({ layers: 2, heads: 3, dModel: 48, dHead: 8, seq: 5, cross: true, kvSeq: 11 });
+    await check({ layers: 1, heads: 2, dModel: 40, dHead: 12, seq: 70, cross: true, kvSeq: 3 });
   });
   it('biases', async () => {
     await check({ layers: 1, heads: 2, dModel: 40, dHead: 12, seq: 9, bias: true });
@@ -46,7 +46,7 @@ describe('engine vs float64 reference', () => {
     expect(r.plan.qkvChunkRows).toBe(64);
     expect(r.plan.headGroup).toBe(2);
     expect(r.plan.headGroups).toBe(2);
-    await check({ layers: 1, heads: 3, dModel: 200, dHead: 40, seq: 9, cross: true, contextSeq: 13 },
+    await check({ layers: 1, heads: 3, dModel: 200, dHead: 40, seq: 9, cross: true, kvSeq: 13 },
       { limits: { maxStorageBufferBindingSize: 40 * 1024 }, plan: { patternBytes: 500 } });
   });
   it('fused attention: causal, unmasked, cross, odd shapes and biases match the reference', async () => {
@@ -56,8 +56,8 @@ describe('engine vs float64 reference', () => {
       await check({ layers: 1, heads: 3, dModel: 48, dHead: 13, seq: 7 }, fused),
       await check({ layers: 2, heads: 3, dModel: 48, dHead: 16, seq: 1 }, fused),
       await check({ layers: 2, heads: 2, dModel: 40, dHead: 12, seq: 17, mask: false, bias: true }, fused),
-      await check({ layers: 2, heads: 3, dModel: 48, dHead: 8, seq: 5, cross: true, contextSeq: 11 }, fused),
-      await check({ layers: 1, heads: 2, dModel: 40, dHead: 12, seq: 70, cross: true, contextSeq: 3 }, fused),
+      await check({ layers: 2, heads: 3, dModel: 48, dHead: 8, seq: 5, cross: true, kvSeq: 11 }, fused),
+      await check({ layers: 1, heads: 2, dModel: 40, dHead: 12, seq: 70, cross: true, kvSeq: 3 }, fused),
     ];
     for (const r of runs) {
       expect(r.plan.attention).toBe('fused');

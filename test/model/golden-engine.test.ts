@@ -26,7 +26,7 @@ describe('engine vs golden cases', () => {
     for (const attention of ['materialized', 'fused'] as const) it(`${c.name} (${attention} attention)`, async () => {
       const cfg = resolveConfig({
         layers: c.layers, heads: c.heads, dModel: c.dModel, dHead: c.dHead, seq: c.seq,
-        mask: c.mask, cross: c.cross, contextSeq: c.contextSeq ?? c.seq,
+        mask: c.mask, cross: c.cross, kvSeq: c.contextSeq ?? c.seq,
       });
       const weightsFile = new SafetensorsFile(join(GOLDEN_DIR, `${c.name}.weights.safetensors`));
       const inputFile = new SafetensorsFile(join(GOLDEN_DIR, `${c.name}.input.safetensors`));

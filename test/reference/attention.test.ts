@@ -106,7 +106,7 @@ describe('attention', () => {
   });
 
   it('cross-attention reads keys from the context and is never masked', () => {
-    const cfg = resolveConfig({ seq: 3, dModel: 8, heads: 2, dHead: 4, layers: 1, cross: true, contextSeq: 6 });
+    const cfg = resolveConfig({ seq: 3, dModel: 8, heads: 2, dHead: 4, layers: 1, cross: true, kvSeq: 6 });
     expect(cfg.mask).toBe(false);
     const { x, context } = seededInput(3, cfg);
     expect(context!.length).toBe(6 * 8);

@@ -42,7 +42,7 @@ function readCases(): GoldenCase[] | Error {
 function run(c: GoldenCase) {
   const cfg: AttentionConfig = resolveConfig({
     seq: c.seq, dModel: c.dModel, heads: c.heads, dHead: c.dHead, layers: c.layers,
-    mask: c.mask, cross: c.cross, contextSeq: c.contextSeq ?? c.seq, bias: false,
+    mask: c.mask, cross: c.cross, kvSeq: c.contextSeq ?? c.seq, bias: false,
   });
   const width = c.heads * c.dHead;
   const w = load(`${c.name}.weights.safetensors`);
@@ -54,7 +54,7 @@ function run(c: GoldenCase) {
   }
   const inp = load(`${c.name}.input.safetensors`);
   const x = getF32(inp.bytes, inp.parsed, 'x', [c.seq, c.dModel], inp.path);
-  const context = c.cross ? getF32(inp.bytes, inp.parsed, 'context', [cfg.contextSeq, c.dModel], inp.path) : null;
+  const context = c.cross ? getF32(inp.bytes, inp.parsed, 'context', [cfg.kvSeq, c.dModel], inp.path) : null;
   const exp = load(`${c.name}.expected.safetensors`);
   const expected = getF32(exp.bytes, exp.parsed, 'y', [c.seq, c.dModel], exp.path);
   return { y: attentionStack(x, context, (l) => weights[l]!, cfg), expected };

@@ -39,8 +39,8 @@ async function runStack(partial: Partial<AttentionConfig>, attention: 'fused' | 
 const CASES: [string, Partial<AttentionConfig>, 'fused' | 'materialized'][] = [
   ['bare self, fused', { norm: 'none' }, 'fused'],
   ['layernorm self, materialized', { norm: 'layernorm' }, 'materialized'],
-  ['bare cross, materialized', { norm: 'none', cross: true, contextSeq: 20 }, 'materialized'],
-  ['layernorm cross, fused', { norm: 'layernorm', cross: true, contextSeq: 20 }, 'fused'],
+  ['bare cross, materialized', { norm: 'none', cross: true, kvSeq: 20 }, 'materialized'],
+  ['layernorm cross, fused', { norm: 'layernorm', cross: true, kvSeq: 20 }, 'fused'],
 ];
 
 describe(`${LAYERS}-layer stacks, exact layer-local verification`, () => {
@@ -82,7 +82,7 @@ function plantedOutputs(cfg: AttentionConfig, x: Float32Array, context: Float32A
     // Query row r sees key r + 1 in every head: one masked key let through.
     const attn = Float64Array.from(ref.attn.subarray(r * W, (r + 1) * W));
     for (let h = 0; h < cfg.heads; h++) {
-      attn.set(attentionRow(ref.q, ref.k, ref.v, { ctx: cfg.seq, heads: cfg.heads, dHead: cfg.dHead, causal: true, causalOffset: 1 }, r, h), h * cfg.dHead);
+      attn.set(attentionRow(ref.q, ref.k, ref.v, { kvSeq: cfg.seq, heads: cfg.heads, dHead: cfg.dHead, causal: true, causalOffset: 1 }, r, h), h * cfg.dHead);
     }
     const moved = matmulTransB(attn, w.o, 1, D, W);
     const honest = matmulTransB(ref.attn.subarray(r * W, (r + 1) * W), w.o, 1, D, W);

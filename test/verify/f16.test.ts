@@ -29,8 +29,8 @@ const CASES: [string, Partial<AttentionConfig>, 'fused' | 'materialized'][] = [
   ['causal self, materialized, odd shape', { layers: 3, heads: 3, dModel: 72, dHead: 24, seq: 37 }, 'materialized'],
   ['unmasked, materialized', { layers: 2, heads: 4, dModel: 256, dHead: 64, seq: 33, mask: false }, 'materialized'],
   ['unmasked, fused', { layers: 2, heads: 4, dModel: 256, dHead: 64, seq: 33, mask: false }, 'fused'],
-  ['cross, fused', { layers: 2, heads: 4, dModel: 256, dHead: 64, seq: 33, cross: true, contextSeq: 21 }, 'fused'],
-  ['cross, materialized, biases', { layers: 2, heads: 4, dModel: 256, dHead: 64, seq: 33, cross: true, contextSeq: 21, bias: true }, 'materialized'],
+  ['cross, fused', { layers: 2, heads: 4, dModel: 256, dHead: 64, seq: 33, cross: true, kvSeq: 21 }, 'fused'],
+  ['cross, materialized, biases', { layers: 2, heads: 4, dModel: 256, dHead: 64, seq: 33, cross: true, kvSeq: 21, bias: true }, 'materialized'],
   ['pre-LN self, fused, 24 layers', { layers: 24, heads: 4, dModel: 256, dHead: 64, seq: 33, norm: 'layernorm' }, 'fused'],
   ['pre-LN self, materialized, biases', { layers: 4, heads: 4, dModel: 256, dHead: 64, seq: 33, norm: 'layernorm', bias: true }, 'materialized'],
 ];

@@ -135,7 +135,7 @@ describe('sampled verification of engine runs', () => {
   const shapes: [string, Partial<AttentionConfig>][] = [
     ['self causal', { layers: 2, heads: 4, dModel: 64, dHead: 16, seq: 33 }],
     ['unmasked', { layers: 2, heads: 2, dModel: 40, dHead: 12, seq: 17, mask: false }],
-    ['cross', { layers: 2, heads: 3, dModel: 48, dHead: 8, seq: 5, cross: true, contextSeq: 11 }],
+    ['cross', { layers: 2, heads: 3, dModel: 48, dHead: 8, seq: 5, cross: true, kvSeq: 11 }],
     ['biases', { layers: 2, heads: 2, dModel: 40, dHead: 12, seq: 9, bias: true }],
   ];
   for (const [name, shape] of shapes) {
