@@ -41,7 +41,6 @@ export class GpuContext {
   readonly hasTimestamps: boolean;
   readonly hasF16: boolean;
   readonly hasSubgroups: boolean;
-  readonly hasSubgroupMatrix: boolean;
   /** Set once the device is lost: every later check throws it. */
   lostReason: string | null = null;
   private uncaptured: string[] = [];
@@ -67,7 +66,6 @@ export class GpuContext {
     this.hasTimestamps = device.features.has('timestamp-query');
     this.hasF16 = device.features.has('shader-f16');
     this.hasSubgroups = device.features.has('subgroups');
-    this.hasSubgroupMatrix = device.features.has('chromium-experimental-subgroup-matrix' as GPUFeatureName);
     void device.lost.then((info) => {
       this.lostInfo = info;
       if (!this.destroyed) this.lostReason = `GPU device lost (${info.reason}): ${info.message}`;

@@ -253,6 +253,3 @@ export function seededLayerWeights(seed: number, layer: number, cfg: AttentionCo
   }
   return w;
 }
-
-/** Input x and, for cross-attention, the context: the same seeded values the engine uploads. */
-export { seededInputs as seededInput } from '../model/seeded.js';

@@ -1,7 +1,8 @@
 // The whole stack on the GPU against the float64 CPU reference, on fresh seeds each run.
 import { describe, expect, it } from 'vitest';
 import { useEngine } from '../helpers/gpu.js';
-import { attentionStack, seededLayerWeights, seededInput } from '../../src/reference/attention.js';
+import { attentionStack, seededLayerWeights } from '../../src/reference/attention.js';
+import { seededInputs as seededInput } from '../../src/model/seeded.js';
 import { compare, FP32_TOLERANCE } from '../../src/verify/compare.js';
 import { resolveConfig, type AttentionConfig } from '../../src/model/config.js';
 import type { RunOptions } from '../../src/model/engine.js';

@@ -5,10 +5,10 @@ import {
   attentionStack,
   matmul,
   matmulTransB,
-  seededInput,
   seededLayerWeights,
   softmaxRows,
 } from '../../src/reference/attention.js';
+import { seededInputs as seededInput } from '../../src/model/seeded.js';
 import { resolveConfig } from '../../src/model/config.js';
 import { seededArray, streamKey, weightScale, weightStream } from '../../src/model/seeded.js';
 

@@ -1,6 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import { FP32_TOLERANCE, compare } from '../../src/verify/compare.js';
-import { attentionStack, seededInput, seededLayerWeights, type LayerWeights } from '../../src/reference/attention.js';
+import { attentionStack, seededLayerWeights, type LayerWeights } from '../../src/reference/attention.js';
+import { seededInputs as seededInput } from '../../src/model/seeded.js';
 import { SMALL, type AttentionConfig } from '../../src/model/config.js';
 
 const f = Math.fround;
