@@ -14,6 +14,8 @@
 //   qk           96-head scores q·kᵀ/√d, n = 2048, d = 128, causal (masked tiles skipped)
 //   pv           96-head weighted sums pattern·v, causal (K limited by the diagonal); the pattern
 //                is a real causal softmax of random scores (exact zeros above the diagonal)
+//   sq<N>        N³ (e.g. sq512); mm<M>x<N>x<K>[t][b<batch>]: a dense product, t = B transposed,
+//                b = that many contiguous products (mm256x512x512t, mm256x64x256b8: the benchmark's rows)
 // TFLOP/s counts 2·M·N·K per product; for the causal shapes only the visible part,
 // 2·d·n(n+1)/2 per head, as attention benchmarks do.
 // --unsafe also times each shape's best config on a device with Dawn's robustness (index clamps)
@@ -86,6 +88,25 @@ function weighted(heads: number, n: number, d: number): Shape {
   };
 }
 
+/**
+ * A dense product by name: `sq512` (512³), `mm<M>x<N>x<K>[t][b<batch>]` (t: B transposed; b: that
+ * many products, batches contiguous), e.g. `mm256x512x512t` or `mm256x64x256b8`: the benchmark's
+ * software rows (bench/scale.ts), timed like the named shapes.
+ */
+function denseShape(key: string): Shape | null {
+  const sq = /^sq(\d+)$/.exec(key);
+  if (sq) return square(Number(sq[1]));
+  const mm = /^mm(\d+)x(\d+)x(\d+)(t?)(?:b(\d+))?$/.exec(key);
+  if (!mm) return null;
+  const [M, N, K] = [Number(mm[1]), Number(mm[2]), Number(mm[3])];
+  const transB = mm[4] === 't';
+  const batch = Number(mm[5] ?? 1);
+  return {
+    name: `${batch > 1 ? `${batch}×` : ''}[${M}x${K}]·[${transB ? `${N}x${K}]ᵀ` : `${K}x${N}]`}`, M, N, K, transB, batch, lda: K, ldb: transB ? K : N, ldc: N,
+    batchA: M * K, batchB: K * N, batchC: M * N, alpha: 1, causal: 'none', sizes: { a: batch * M * K, b: batch * K * N, c: batch * M * N }, flops: 2 * M * N * K * batch,
+  };
+}
+
 const SHAPES: Record<string, (quick: boolean) => Shape> = {
   '8192': (q) => square(q ? 256 : 8192),
   '4096': (q) => square(q ? 128 : 4096),
@@ -140,7 +161,7 @@ function parseTuneArgs(argv: string[]) {
     minSampleMs: intFlag(f, 'min-sample-ms', { min: 0 }) ?? 20,
     out: (f.out as string | undefined) ?? null,
   };
-  for (const s of args.shapes) if (!SHAPES[s]) throw new Error(`unknown shape ${s} (known: ${Object.keys(SHAPES).join(', ')})`);
+  for (const s of args.shapes) if (!SHAPES[s] && !denseShape(s)) throw new Error(`unknown shape ${s} (known: ${Object.keys(SHAPES).join(', ')}, sq<N>, mm<M>x<N>x<K>[t][b<batch>])`);
   return args;
 }
 type Args = ReturnType<typeof parseTuneArgs>;
@@ -326,7 +347,7 @@ async function main(): Promise<void> {
   }
 
   for (const key of args.shapes) {
-    const shape = SHAPES[key]!(args.quick);
+    const shape = SHAPES[key]?.(args.quick) ?? denseShape(key)!;
     console.log(`\n${shape.name}: M ${shape.M} N ${shape.N} K ${shape.K} batch ${shape.batch}${shape.transB ? ' transB' : ''} ${shape.causal}; ${(shape.flops / 1e12).toFixed(3)} TFLOP counted`);
     const data = new ShapeData(gpu, cache, shape);
     try {
