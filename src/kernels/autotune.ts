@@ -26,12 +26,14 @@ export const TUNE_VERSION = 1;
 
 /**
  * What the autotuner times, before filtering by the adapter's limits: the H100's best and
- * runners-up (fewer threads, other tile shapes, single-buffered, scalar loads), so adapters with
- * other register files, workgroup memory or subgroup widths find theirs.
+ * runners-up (fewer threads, other tile shapes, single-buffered, scalar loads) and lavapipe's best
+ * (single-buffered K steps of 16), so adapters with other register files, workgroup memory or
+ * subgroup widths find theirs.
  */
 export const TUNE_CANDIDATES: readonly MatmulTile[] = ([
   { wgX: 16, wgY: 16, tk: 8, rb: 8, stages: 2 },
   { wgX: 16, wgY: 16, tk: 8, rb: 8, stages: 1 },
+  { wgX: 16, wgY: 16, tk: 16, rb: 8, stages: 1 },
   { wgX: 16, wgY: 16, tk: 4, rb: 8, stages: 2 },
   { wgX: 16, wgY: 16, tk: 16, rb: 8, stages: 2 },
   { wgX: 8, wgY: 32, tk: 8, rb: 8, stages: 2 },

@@ -40,7 +40,9 @@ export interface AdapterDefaults {
  * Configs measured on real adapters with bench/matmul-tune.ts (figures and their provenance in
  * bench/RESULTS.md, "Where the shipped defaults come from"). NVIDIA: 128×128 tiles double-buffered
  * with K steps of 8; K steps of 16 or more need 33 KiB of tiles, one workgroup per multiprocessor.
- * lavapipe: 128×128 tiles, single-buffered (each invocation costs CPU time; fewer, larger tiles win).
+ * lavapipe: 128×128 tiles, single-buffered (each invocation costs CPU time; fewer, larger tiles win),
+ * K steps of 16 (half the barriers of 8: each barrier switches every SIMD-8 group of invocations
+ * out and back in); K steps of 8 where 16.5 KiB of tiles do not fit.
  */
 export const ADAPTER_DEFAULTS: readonly AdapterDefaults[] = [
   {
@@ -51,7 +53,10 @@ export const ADAPTER_DEFAULTS: readonly AdapterDefaults[] = [
   {
     match: /llvmpipe|lavapipe/i,
     label: 'lavapipe (software)',
-    tiles: [{ wgX: 16, wgY: 16, tk: 8, rb: 8, stages: 1, vec4: true, groupM: 8 }],
+    tiles: [
+      { wgX: 16, wgY: 16, tk: 16, rb: 8, stages: 1, vec4: true, groupM: 8 },
+      { wgX: 16, wgY: 16, tk: 8, rb: 8, stages: 1, vec4: true, groupM: 8 },
+    ],
   },
 ];
 
