@@ -99,7 +99,7 @@ export async function runCommand(argv: string[]): Promise<number> {
         console.error(`adapter: ${engine.adapter.name}${engine.adapter.isSoftware ? ' (software adapter)' : ''}`);
         for (const note of notes) console.error(`note: ${note}`);
       }
-      const tuning = await tune(engine, flags, cfg.dHead, attention, json);
+      const tuning = await tune(engine, flags, cfg, attention, json);
 
       let step = 'starting';
       const interrupts = watchInterrupts(() => step);
@@ -169,18 +169,19 @@ function attentionFlag(flags: Flags): 'auto' | 'fused' | 'materialized' {
 }
 
 /** The matmul tile config and, for this head width, the attention core: stored, timed, or default. */
-async function tune(engine: Engine, flags: Flags, dHead: number, attentionFlag: 'auto' | 'fused' | 'materialized', quiet: boolean):
+async function tune(engine: Engine, flags: Flags, cfg: AttentionConfig, attentionFlag: 'auto' | 'fused' | 'materialized', quiet: boolean):
   Promise<{ matmul: TuneResult; attention: AttentionTuneResult }> {
   if (flags['no-tune'] && (flags.tune || flags.retune)) throw new ConfigError('--no-tune contradicts --tune and --retune');
   const when = flags['no-tune'] ? false : flags.tune || flags.retune ? true : 'auto';
   const retune = flags.retune === true;
-  const matmul = await engine.tuneMatmul({ tune: when, retune, store: defaultTuneStore('matmul') });
+  const precision = cfg.precision;
+  const matmul = await engine.tuneMatmul({ tune: when, retune, store: defaultTuneStore('matmul'), precision });
   if (!quiet && matmul.source === 'tuned') {
     console.error(`matmul tuned in ${((matmul.tuneMs ?? 0) / 1000).toFixed(1)} s: ${describeTile(matmul.tile)}`);
   }
   // Only the engine's own choice (--attention auto) needs the timing.
   const attention = attentionFlag === 'auto'
-    ? await engine.tuneAttention(dHead, { tune: when, retune, store: defaultTuneStore('attention') })
+    ? await engine.tuneAttention(cfg.dHead, { tune: when, retune, store: defaultTuneStore('attention'), precision })
     : { mode: null, source: 'default' as const };
   if (!quiet && attention.source === 'tuned') {
     console.error(`attention core timed: ${attention.mode} (materialized ${attention.materializedMs!.toFixed(2)} ms, fused ${attention.fusedMs!.toFixed(2)} ms per layer)`);

@@ -49,6 +49,8 @@ export interface AttentionTuneOptions {
   /** 'auto' (default): hardware adapters only; false: neither, the rule applies; true: always. */
   tune?: boolean | 'auto';
   retune?: boolean;
+  /** Storage precision the cores are timed in (and the choice kept for); default 'f32'. */
+  precision?: 'f32' | 'f16';
 }
 
 /**
@@ -63,7 +65,8 @@ export async function tuneAttentionChoice(
 ): Promise<AttentionTuneResult> {
   const tune = options.tune ?? 'auto';
   if (tune === false) return { mode: null, source: 'default' };
-  const key = attentionKey(adapterKey, dHead);
+  // f16 choices are kept apart from f32 ones, as the matmul tuner keeps its tiles.
+  const key = attentionKey(adapterKey, dHead) + (options.precision === 'f16' ? '|f16' : '');
   const stored = options.retune ? null : loadAttentionChoice(options.store, key);
   if (stored) return { mode: stored, source: 'store' };
   if ((tune === 'auto' && software) || chooseAttentionTile(dHead, limits, software) === null) return { mode: null, source: 'default' };

@@ -26,7 +26,7 @@ import { encode, release, type PreparedDispatch } from '../kernels/dispatch.js';
 import { adapterKey, autotuneMatmul, type AutotuneOptions, type TuneResult } from '../kernels/autotune.js';
 import { defaultMatmulTile, type MatmulTile } from '../kernels/matmul.js';
 import { ALL_FINITE, prepareFiniteCheck, type FiniteCheck } from '../kernels/finite_check.js';
-import { requireF16 } from '../kernels/precision.js';
+import { requireF16, type Precision } from '../kernels/precision.js';
 
 export type { LayerProbe } from './run-buffers.js';
 export type { StageTimings } from './stage-times.js';
@@ -47,9 +47,10 @@ interface PreparedRun {
 
 export class Engine {
   readonly cache: PipelineCache;
-  private tuned: MatmulTile | null = null;
-  /** The faster attention core per head width, once timed or read from a store (tuneAttention). */
-  private readonly attentionChoices = new Map<number, AttentionMode>();
+  /** The matmul tile config per storage precision, once tuned or read from a store (tuneMatmul). */
+  private readonly tuned = new Map<Precision, MatmulTile>();
+  /** The faster attention core per head width and precision, once timed or read from a store (tuneAttention). */
+  private readonly attentionChoices = new Map<string, AttentionMode>();
 
   private constructor(readonly gpu: GpuContext) {
     this.cache = new PipelineCache(gpu);
@@ -63,9 +64,14 @@ export class Engine {
     return this.gpu.adapterInfo;
   }
 
-  /** The matmul tile config runs start from: tuned, or the adapter's measured default. */
+  /** The matmul tile config f32 runs start from: tuned, or the adapter's measured default. */
   get matmulTile(): MatmulTile {
-    return this.tuned ?? defaultMatmulTile(this.gpu.adapterInfo, this.gpu.limits);
+    return this.matmulTileFor('f32');
+  }
+
+  /** The matmul tile config runs of this storage precision start from. */
+  matmulTileFor(precision: Precision): MatmulTile {
+    return this.tuned.get(precision) ?? defaultMatmulTile(this.gpu.adapterInfo, this.gpu.limits);
   }
 
   /**
@@ -74,7 +80,7 @@ export class Engine {
    */
   async tuneMatmul(options: AutotuneOptions = {}): Promise<TuneResult> {
     const result = await autotuneMatmul(this.gpu, this.cache, options);
-    this.tuned = result.tile;
+    this.tuned.set(options.precision ?? 'f32', result.tile);
     return result;
   }
 
@@ -84,9 +90,10 @@ export class Engine {
    * wherever the pattern fits a binding.
    */
   async tuneAttention(dHead: number, options: AttentionTuneOptions = {}): Promise<AttentionTuneResult> {
+    const precision = options.precision ?? 'f32';
     const result = await tuneAttentionChoice(adapterKey(this.gpu.adapterInfo), dHead, this.gpu.limits, this.gpu.adapterInfo.isSoftware, options,
-      async (cfg, attention) => (await this.run(cfg, { attention, seed: 1 })).timings.perLayerMs, () => this.gpu.lostReason !== null);
-    if (result.mode) this.attentionChoices.set(dHead, result.mode);
+      async (cfg, attention) => (await this.run({ ...cfg, precision }, { attention, seed: 1 })).timings.perLayerMs, () => this.gpu.lostReason !== null);
+    if (result.mode) this.attentionChoices.set(`${dHead}|${precision}`, result.mode);
     return result;
   }
 
@@ -100,7 +107,7 @@ export class Engine {
       minStorageBufferOffsetAlignment: Math.max(this.gpu.limits.minStorageBufferOffsetAlignment, options.limits?.minStorageBufferOffsetAlignment ?? 0),
     };
     const attention = chooseAttention(cfg, { ...pickTileLimits(this.gpu.limits), ...limits }, this.gpu.adapterInfo, {
-      wanted: options.attention, capturePatterns: options.capturePatterns, tuned: this.attentionChoices.get(cfg.dHead), patternBytes: options.plan?.patternBytes,
+      wanted: options.attention, capturePatterns: options.capturePatterns, tuned: this.attentionChoices.get(`${cfg.dHead}|${cfg.precision}`), patternBytes: options.plan?.patternBytes,
     });
     const plan = planMemory(cfg, limits, { ...options.plan, attention });
     if (options.inputs) checkInputs(options.inputs, cfg);
@@ -126,7 +133,7 @@ export class Engine {
     try {
       const b = await gpu.scoped('allocating buffers', () => new RunBuffers(gpu, cfg, plan, inputs, options));
       buffers = b;
-      const tiles: { tile: MatmulTile } | { baseTile: MatmulTile } = options.tile ? { tile: options.tile } : { baseTile: this.matmulTile };
+      const tiles: { tile: MatmulTile } | { baseTile: MatmulTile } = options.tile ? { tile: options.tile } : { baseTile: this.matmulTileFor(cfg.precision) };
       const compileStart = performance.now();
       const pipelinesBefore = this.cache.size;
       const p = await this.prepare(cfg, plan, b, weights, tiles);
