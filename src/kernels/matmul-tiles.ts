@@ -145,11 +145,33 @@ export function fitTileToShape(base: MatmulTile, M: number, N: number, limits: T
   const padded = (t: MatmulTile) => Math.ceil(M / tileRows(t)) * tileRows(t) * Math.ceil(N / tileCols(t)) * tileCols(t);
   let t = base;
   for (;;) {
-    const smaller = [{ ...t, wgY: t.wgY / 2 }, { ...t, wgX: t.wgX / 2 }].filter(
+    // Halving a side may leave a K step whose loads no longer divide among the threads: the same
+    // halving with the K step halved (not below 8) is a candidate too.
+    const halves = [{ ...t, wgY: t.wgY / 2 }, { ...t, wgX: t.wgX / 2 }];
+    const smaller = [...halves, ...halves.filter((c) => c.tk > 8).map((c) => ({ ...c, tk: c.tk / 2 }))].filter(
       (c) => Number.isInteger(c.wgX) && Number.isInteger(c.wgY) && tileThreads(c) >= Math.min(MIN_FITTED_THREADS, tileThreads(base)) &&
         padded(c) < padded(t) && tileProblem(c, limits) === null,
     );
-    if (smaller.length === 0) return t;
+    if (smaller.length === 0) return shortenK(t, base, limits);
     t = smaller.reduce((x, y) => (padded(y) < padded(x) ? y : x));
   }
+}
+
+/** Tile elements (A's and B's) each thread loads per K step. */
+const loadsPerThread = (t: MatmulTile): number => ((tileRows(t) + tileCols(t)) * t.tk) / tileThreads(t);
+
+/**
+ * A fitted tile has fewer threads to share its K step's loads: the K step is halved, down to 8
+ * (the shortest of the shipped configs), while each thread would load more per step than in the
+ * base tile. Measured on lavapipe (bench/RESULTS.md): GPT-3's 16-row projections with the base
+ * tile's K step of 16 took 11.6 s a layer against 7.7 s with 8.
+ */
+function shortenK(t: MatmulTile, base: MatmulTile, limits: TileLimits): MatmulTile {
+  let k = t;
+  while (k.tk > 8 && loadsPerThread(k) > loadsPerThread(base)) {
+    const shorter = { ...k, tk: k.tk / 2 };
+    if (tileProblem(shorter, limits) !== null) break;
+    k = shorter;
+  }
+  return k;
 }
