@@ -1,4 +1,4 @@
-// matmul: C = alpha · A · op(B) (+ bias[col]) (+ C when ACCUMULATE), for a batch of matrices.
+// matmul: C = alpha · A · op(B) (+ bias[col]) (+ C when p.accumulate), for a batch of matrices.
 //
 // A: [M, K], row stride lda.   B: [K, N], row stride ldb; with TRANS_B, [N, K] (PyTorch's
 // Linear weight layout, and K for Q·Kᵀ).   C: [M, N], row stride ldc.
@@ -40,7 +40,7 @@
 // Precision. Each of A, B, bias and C is stored as f32 or, with the flags a16, b16, bias16, c16
 // (and f16 for the `enable`), as f16. Loads widen to f32 (exactly), so the workgroup tiles, the
 // registers and every sum are f32 whatever the storage; C is rounded to f16 once, at its store
-// (with ACCUMULATE an f16 C is read, widened, added to in f32 and rounded once). The vec4 variant
+// (with p.accumulate an f16 C is read, widened, added to in f32 and rounded once). The vec4 variant
 // of an f16 operand reads vec4<f16> words (8 bytes): the same alignment in elements as f32.
 //
 // Preconditions enforced by src/kernels/matmul.ts: every index fits a u32; the bindings fit
@@ -60,8 +60,10 @@ override TK: u32 = 8;
 override STAGES: u32 = 2;
 override GROUP_M: u32 = 8;
 override TRANS_B: bool = false;
-override ACCUMULATE: bool = false;
-override HAS_BIAS: bool = false;
+// Whether C is added to and a bias is added ride in the uniform, not in overrides: they are one
+// branch per stored element, and as overrides they made the output projection (accumulating into
+// the residual) a pipeline of its own, which a CPU adapter compiles at its first dispatch for
+// seconds (bench/RESULTS.md).
 
 // Register block: function-scope arrays cannot be override-sized, so this is a preprocessor flag.
 const RM: u32 = 4u; //#rb8 const RM: u32 = 8u;
@@ -91,6 +93,8 @@ struct Params {
   causal: u32,
   causalOffset: u32,
   offBias: u32,
+  accumulate: u32,  // 1: C += result (the residual stream); 0: C = result
+  hasBias: u32,     // 1: + bias[offBias + col]
 }
 
 @group(0) @binding(0) var<storage, read> a: array<elemA>; //#vec4 @group(0) @binding(0) var<storage, read> a: array<vec4<elemA>>;
@@ -245,9 +249,9 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) groups: vec3
       for (var j = 0u; j < 4u; j++) {
         if (rowOk && col + j < p.N) {
           var x = v[j];
-          if (HAS_BIAS) { x += f32(bias[p.offBias + col + j]); }
+          if (p.hasBias != 0u) { x += f32(bias[p.offBias + col + j]); }
           let i = baseC + row * p.ldc + col + j;
-          if (ACCUMULATE) { x += f32(c[i]); }
+          if (p.accumulate != 0u) { x += f32(c[i]); }
           c[i] = elemC(x);
         }
       }

@@ -88,7 +88,7 @@ export function typeFlags(call: Pick<MatmulCall, 'types' | 'bias'>): string[] {
 /** Whether this call runs the vec4 variant: the tile allows it and the call is aligned. */
 export const usesVec4 = (call: MatmulCall): boolean => (call.tile ?? DEFAULT_TILE).vec4 !== false && vec4Aligned(call);
 
-export function matmulVariant(call: Pick<MatmulCall, 'transB' | 'accumulate' | 'bias' | 'tile' | 'types'>, vec4 = false): KernelVariant {
+export function matmulVariant(call: Pick<MatmulCall, 'transB' | 'bias' | 'tile' | 'types'>, vec4 = false): KernelVariant {
   const t = call.tile ?? DEFAULT_TILE;
   const flags: string[] = typeFlags(call);
   if (t.rb === 8) flags.push('rb8');
@@ -104,8 +104,6 @@ export function matmulVariant(call: Pick<MatmulCall, 'transB' | 'accumulate' | '
       STAGES: stagesOf(t),
       GROUP_M: t.groupM ?? 8,
       TRANS_B: call.transB ? 1 : 0,
-      ACCUMULATE: call.accumulate ? 1 : 0,
-      HAS_BIAS: call.bias ? 1 : 0,
     },
   };
 }
@@ -160,6 +158,8 @@ export async function prepareMatmul(gpu: GpuContext, cache: PipelineCache, input
       { u32: CAUSAL_CODE[call.causal ?? 'none'] },
       { u32: call.causalOffset ?? 0 },
       { u32: call.offBias ?? 0 },
+      { u32: call.accumulate ? 1 : 0 },
+      { u32: call.bias ? 1 : 0 },
     ],
     `${call.label} params`,
   );
