@@ -18,7 +18,11 @@ export interface Interrupts {
   dispose(): void;
 }
 
-export function watchInterrupts(describeStep: () => string): Interrupts {
+/**
+ * `onQuit` runs before a second SIGINT ends the process at once (the --json report's last word:
+ * stdout promises one JSON object on every exit path); it must be synchronous.
+ */
+export function watchInterrupts(describeStep: () => string, onQuit?: (message: string) => void): Interrupts {
   const abort = new AbortController();
   let current = abort;
   let received: StopSignal | null = null;
@@ -26,6 +30,7 @@ export function watchInterrupts(describeStep: () => string): Interrupts {
     if (current.signal.aborted) {
       if (sig === 'SIGINT') {
         process.stderr.write('\ninterrupted again: quitting now\n');
+        onQuit?.(`interrupted twice (SIGINT) during: ${describeStep()}; quit without a report`);
         process.exit(SIGNAL_EXIT.SIGINT);
       }
       return;

@@ -1,6 +1,7 @@
 // `webgpu-attention run`: one attention stack on the best adapter, with progress, timings and
 // verification against the float64 CPU reference (exact, or sampled at GPT-3 scale).
 
+import { writeSync } from 'node:fs';
 import { intFlag, parseFlags, RUN_FLAGS, type Flags } from './args.js';
 import { watchInterrupts } from './interrupts.js';
 import { progressReporter } from './progress.js';
@@ -102,7 +103,14 @@ export async function runCommand(argv: string[]): Promise<number> {
       const tuning = await tune(engine, flags, cfg, attention, json);
 
       let step = 'starting';
-      const interrupts = watchInterrupts(() => step);
+      // A second Ctrl-C quits at once: with --json, one JSON object still ends stdout (written synchronously).
+      const interrupts = watchInterrupts(() => step, json ? (message) => {
+        try {
+          writeSync(1, JSON.stringify({ status: 'interrupted', exitCode: 130, message }) + '\n');
+        } catch {
+          // a closed or full stdout: the exit status still says it
+        }
+      } : undefined);
       const layerChecks: LayerVerification[] = [];
       const checkLayers = mode === 'sampled' ? layersToCheck(cfg.layers, intFlag(flags, 'verify-layers')) : new Set<number>();
       // Exact mode is layer-local: it needs the GPU's residual stream after every layer.

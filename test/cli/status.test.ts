@@ -189,6 +189,23 @@ describe('interrupts', () => {
     expect(meta['webgpu-attention.layers-run']).toBe(`${j.layersRun} of 400`);
   });
 
+  it('a second SIGINT quits at once, and --json still ends with one JSON object saying so', async () => {
+    const child = spawn(process.execPath, [CLI, ...LONG, '--verify', 'exact', '--json'], { env });
+    let stdout = '';
+    let stderr = '';
+    let sent = 0;
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => {
+      stderr += d;
+      if (sent === 0 && /layer 3\/400/.test(stderr)) { sent = 1; child.kill('SIGINT'); }
+      else if (sent === 1 && /stopping after the current step/.test(stderr)) { sent = 2; child.kill('SIGINT'); }
+    });
+    const status = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    expect(status, stderr).toBe(130);
+    const j = JSON.parse(stdout);
+    expect(j.status).toBe('interrupted');
+  });
+
   it('SIGINT during the verification stops it: exit 130, verdict null (not every layer was checked)', async () => {
     const r = await interrupt(['run', '--layers', '64', '--heads', '4', '--d-model', '256', '--d-head', '64', '--seq', '33', '--verify', 'exact', '--json'],
       /verifying 64 layer\(s\), exact/, 'SIGINT');
