@@ -111,8 +111,9 @@ describe('soak', () => {
       }
       const ms = performance.now() - start;
       const after = await memory();
-      // 1,000 runs take about 2 s here; 30 s would mean something per run grew (a list scanned, a leak).
-      expect(ms, `1,000 runs took ${ms.toFixed(0)} ms`).toBeLessThan(30_000);
+      // Reported, not asserted: speed belongs to the benchmarks (about 2 s here). Growth per run is
+      // what the buffer, drain, heap and RSS bounds catch.
+      console.log(`soak: 1,000 runs in ${ms.toFixed(0)} ms`);
       // Heap: measured +0.1 to +1.0 MiB (a step near the 1,000th run as V8 optimises the run path,
       // flat from there over 3,000 more). 2 MiB: 2 KiB a run. The old drain's leak (about 0.8 MiB
       // per 1,000 runs) is below this noise: the 100,000-drain test below is its exact check.
