@@ -1,12 +1,15 @@
-// Command line of the benchmark (npm run bench -- FLAGS): node's util.parseArgs, as src/cli/args.ts,
-// and every value checked with a message naming its flag.
+// Command line of the benchmark (npm run bench -- FLAGS): the command's own flag parsing
+// (src/cli/args.ts: node's util.parseArgs, integers checked with a message naming the flag).
 
-import { parseArgs as nodeParseArgs } from 'node:util';
+import { intFlag, parseFlags } from '../src/cli/args.js';
+import { ConfigError } from '../src/model/config.js';
+import type { PeerPrecision } from './peers/types.js';
 
 export const SUITES = ['matmul', 'softmax', 'weighted', 'attention', 'layer', 'stack'] as const;
 export type SuiteName = (typeof SUITES)[number];
-export const PEERS = ['tfjs', 'ort', 'cpu'] as const;
+export const PEERS = ['tfjs', 'ort', 'jax', 'cpu'] as const;
 export type PeerFlag = (typeof PEERS)[number];
+export const PRECISIONS: readonly PeerPrecision[] = ['f32', 'f16'];
 
 export interface BenchArgs {
   quick: boolean;
@@ -17,6 +20,8 @@ export interface BenchArgs {
   /** null: the default set (every suite but stack, plus stack on a hardware adapter without --quick). */
   suites: SuiteName[] | null;
   peers: PeerFlag[];
+  /** The precisions measured, in this order: f32 and f16 rows (the f16 rows store inputs and outputs as f16). */
+  precisions: PeerPrecision[];
   runs: number;
   /** null: 1 on a software adapter with --quick, else 3. */
   warmup: number | null;
@@ -36,7 +41,8 @@ export const USAGE = `Usage: npm run bench -- [options]
   --json-file FILE    also write that JSON array to FILE (keeps the table on stdout)
   --plot FILE.svg     draw TFLOP/s against size for the square matmuls, ours and the peers
   --suite NAMES       comma-separated: ${SUITES.join(', ')}, all (default: all but stack; stack too on a GPU without --quick)
-  --peers LIST        comma-separated: ${PEERS.join(', ')}, or none (default: tfjs,ort,cpu)
+  --peers LIST        comma-separated: ${PEERS.join(', ')}, or none (default: all; jax is jax-js, @jax-js/jax)
+  --precision LIST    comma-separated: ${PRECISIONS.join(', ')} (default both): the f16 rows store inputs and outputs as f16
   --runs N            timed runs per measurement, median reported (default 10)
   --warmup N          untimed runs first (default 1 on a software adapter with --quick, else 3)
   --seed N            seed of the generated inputs (default 1)
@@ -58,6 +64,7 @@ const OPTIONS = {
   suite: { type: 'string' },
   suites: { type: 'string' },
   peers: { type: 'string' },
+  precision: { type: 'string' },
   runs: { type: 'string' },
   warmup: { type: 'string' },
   seed: { type: 'string' },
@@ -67,17 +74,6 @@ const OPTIONS = {
   'measure-peak': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
-
-/** An integer flag of at least `min`, written as digits ("--runs needs an integer ≥ 1, got '2.5'"). */
-function count(flag: string, v: string | undefined, min: number, fallback: number): number;
-function count(flag: string, v: string | undefined, min: number, fallback: null): number | null;
-function count(flag: string, v: string | undefined, min: number, fallback: number | null): number | null {
-  if (v === undefined) return fallback;
-  const text = v.trim();
-  const n = /^\+?\d+$/.test(text) ? Number(text) : Number.NaN;
-  if (!Number.isSafeInteger(n) || n < min) throw new ArgsError(`--${flag} needs an integer ≥ ${min}, got '${v}'`);
-  return n;
-}
 
 function file(flag: string, v: string | undefined): string | null {
   if (v === undefined) return null;
@@ -95,23 +91,29 @@ function list<T extends string>(flag: string, v: string, allowed: readonly T[], 
   return [...new Set(items)] as T[];
 }
 
-/** The flags by name; an unknown flag, a missing value or a positional argument is an ArgsError. */
-function flagValues(argv: readonly string[]) {
+/** What util.parseArgs gives for OPTIONS: booleans for the boolean flags, strings for the rest. */
+type FlagValues = { [K in keyof typeof OPTIONS]?: (typeof OPTIONS)[K]['type'] extends 'boolean' ? boolean : string };
+
+/** The flags by name, through the command's parser: an unknown flag, a missing value or a bad integer is an ArgsError. */
+function checked<T>(body: () => T): T {
   try {
-    return nodeParseArgs({ args: [...argv], options: OPTIONS, allowPositionals: false, strict: true }).values;
+    return body();
   } catch (e) {
-    throw new ArgsError(`${(e as Error).message.replace(/\. To specify a positional.*$/s, '')}\n${USAGE}`);
+    if (e instanceof ConfigError) throw new ArgsError(`${e.message}\n${USAGE}`);
+    throw e;
   }
 }
 
 export function parseArgs(argv: readonly string[]): BenchArgs {
-  const v = flagValues(argv);
+  const v = checked(() => parseFlags([...argv], OPTIONS)) as FlagValues;
+  const int = (name: string, min: number) => checked(() => intFlag(v, name, { min }));
   if (v.suite !== undefined && v.suites !== undefined) throw new ArgsError('--suite and --suites are the same flag: give it once');
   if (v.tune && v['no-tune']) throw new ArgsError('--tune and --no-tune contradict each other: give one');
   const suiteFlag = v.suite !== undefined ? 'suite' : 'suites';
   const suiteList = v.suite ?? v.suites;
   const suites = suiteList === undefined ? null : list(suiteFlag, suiteList, SUITES, ['all']);
   const peers = v.peers === undefined ? [...PEERS] : list('peers', v.peers, PEERS, ['none']);
+  const precisions = v.precision === undefined ? [...PRECISIONS] : list('precision', v.precision, PRECISIONS, []);
   return {
     quick: v.quick ?? false,
     json: v.json ?? false,
@@ -119,10 +121,12 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
     plot: file('plot', v.plot),
     suites: suites === null ? null : suites === 'all' ? [...SUITES] : (suites as SuiteName[]),
     peers: peers === 'none' ? [] : (peers as PeerFlag[]),
-    runs: count('runs', v.runs, 1, 10),
-    warmup: count('warmup', v.warmup, 0, null),
-    seed: count('seed', v.seed, 0, 1),
-    peerTimeoutS: count('peer-timeout', v['peer-timeout'], 1, null),
+    // Always in f32, f16 order, whatever order the flag lists them in.
+    precisions: PRECISIONS.filter((p) => (precisions as PeerPrecision[]).includes(p)),
+    runs: int('runs', 1) ?? 10,
+    warmup: int('warmup', 0) ?? null,
+    seed: int('seed', 0) ?? 1,
+    peerTimeoutS: int('peer-timeout', 1) ?? null,
     tune: v.tune ? true : v['no-tune'] ? false : 'auto',
     measurePeak: v['measure-peak'] ?? false,
     help: v.help ?? false,

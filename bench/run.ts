@@ -2,7 +2,7 @@
 // [--precision f32,f16]`. Our kernels and engine on this machine's WebGPU adapter (Dawn), side by side with
 // tfjs-webgpu and jax-js (same process, same adapter), onnxruntime-webgpu (a child process that can be killed
 // if it hangs) and the float64 CPU reference, on the same shapes and inputs, in f32 and f16 storage; every
-// output verified in the run. See USAGE and EXTRA_USAGE.
+// output verified in the run. See USAGE.
 
 import os from 'node:os';
 import { writeFileSync } from 'node:fs';
@@ -22,7 +22,6 @@ import { loadJaxPeer } from './peers/jax.js';
 import { withTimeout } from './peers/timeout.js';
 import type { Peer, PeerPrecision } from './peers/types.js';
 import { oursF16 } from './suites/ours-f16.js';
-import { EXTRA_USAGE, ownFlags } from './suites/own-flags.js';
 import type { BenchContext, PeerSlot } from './suites/common.js';
 import { attentionSuite } from './suites/attention.bench.js';
 import { layerSuite, stackSuite } from './suites/layer.bench.js';
@@ -43,10 +42,9 @@ const SUITE_RUNNERS: Record<SuiteName, (ctx: BenchContext) => Promise<BenchRecor
 const CPU_LIMIT = 2 ** 24;
 
 async function main(): Promise<number> {
-  const own = ownFlags(process.argv.slice(2));
-  const args = parseArgs(own.argv);
+  const args = parseArgs(process.argv.slice(2));
   if (args.help) {
-    console.log(`${USAGE}\n${EXTRA_USAGE}`);
+    console.log(USAGE);
     return 0;
   }
   // With --json, stdout holds only the JSON: every log (ours and the libraries') goes to stderr.
@@ -79,18 +77,18 @@ async function main(): Promise<number> {
   const [tfjs, ort, jax] = await Promise.all([
     args.peers.includes('tfjs') ? loadTfjs(gpuApi, adapter, peerTimeoutMs) : null,
     args.peers.includes('ort') ? loadOrt(adapter, peerTimeoutMs) : null,
-    own.jax ? loadJax(gpuApi, adapter, peerTimeoutMs) : null,
+    args.peers.includes('jax') ? loadJax(gpuApi, adapter, peerTimeoutMs) : null,
   ]);
   for (const [name, slot] of [['tfjs-webgpu', tfjs], ['onnxruntime-webgpu', ort], ['jax-js-webgpu', jax]] as const) {
     if (slot) log(slot.peer ? `${name}: loaded (${slot.peer instanceof OrtRemote ? slot.peer.description : slot.peer.adapterDescription()})` : `${name}: not available (${slot.unavailable})`);
   }
   const f16 = oursF16(engine.gpu);
-  if (own.precisions.includes('f16')) log(`ours in f16: ${f16.available ? 'yes' : `not available (${f16.reason})`}`);
+  if (args.precisions.includes('f16')) log(`ours in f16: ${f16.available ? 'yes' : `not available (${f16.reason})`}`);
 
   const cpus = os.cpus();
   const ctx: BenchContext = {
     engine, adapter, peak, scale, run, peerTimeoutMs, tfjs, ort, jax,
-    precisions: own.precisions,
+    precisions: args.precisions,
     oursF16: f16,
     cpuName: `${cpus[0]?.model.trim() ?? 'cpu'} (float64 JS, 1 thread)`,
     seed: args.seed,

@@ -1,4 +1,4 @@
-// The bench side of the f16 rows and the third peer, without a GPU: the flags run.ts reads itself, the
+// The bench side of the f16 rows and the third peer, without a GPU: their flags, the
 // f16 storage tolerance (one f16 rounding of an f32 result passes; an f16-accumulated product does not),
 // rounded inputs, and ratios only between rows of one precision.
 
@@ -6,26 +6,24 @@ import { describe, expect, it } from 'vitest';
 import { makeInputs, type OpCase } from '../../bench/inputs.js';
 import { addSpeedups, failedRecord, formatNotes, makeRecord, type Impl, type Measurement } from '../../bench/report.js';
 import { f16Bytes, f16Tolerance, roundInputs } from '../../bench/suites/f16.js';
-import { ownFlags } from '../../bench/suites/own-flags.js';
 import { checkOutput, referenceAt } from '../../bench/verify.js';
 import { ArgsError, parseArgs } from '../../bench/args.js';
 import { F16_UNIT, roundToF16 } from '../../src/io/half.js';
 import { FP32_TOLERANCE } from '../../src/verify/compare.js';
 
-describe('flags read by run.ts', () => {
-  it('jax is in the default peer set and leaves --peers for parseArgs', () => {
-    expect(ownFlags([])).toEqual({ argv: [], jax: true, precisions: ['f32', 'f16'] });
-    expect(ownFlags(['--quick', '--peers', 'tfjs,jax'])).toEqual({ argv: ['--quick', '--peers', 'tfjs'], jax: true, precisions: ['f32', 'f16'] });
-    expect(ownFlags(['--peers=jax'])).toMatchObject({ argv: ['--peers', 'none'], jax: true });
-    expect(ownFlags(['--peers', 'none'])).toMatchObject({ argv: ['--peers', 'none'], jax: false });
-    expect(ownFlags(['--peers', 'ort,cpu'])).toMatchObject({ argv: ['--peers', 'ort,cpu'], jax: false });
-    expect(parseArgs(ownFlags(['--peers', 'tfjs,jax']).argv).peers).toEqual(['tfjs']);
+describe('the third peer and the precisions on the command line', () => {
+  it('jax is in the default peer set, and listed or left out like the others', () => {
+    expect(parseArgs([])).toMatchObject({ peers: ['tfjs', 'ort', 'jax', 'cpu'], precisions: ['f32', 'f16'] });
+    expect(parseArgs(['--quick', '--peers', 'tfjs,jax']).peers).toEqual(['tfjs', 'jax']);
+    expect(parseArgs(['--peers=jax']).peers).toEqual(['jax']);
+    expect(parseArgs(['--peers', 'none']).peers).toEqual([]);
+    expect(parseArgs(['--peers', 'ort,cpu']).peers).toEqual(['ort', 'cpu']);
   });
   it('--precision', () => {
-    expect(ownFlags(['--precision', 'f16']).precisions).toEqual(['f16']);
-    expect(ownFlags(['--precision=f16,f32', '--quick'])).toEqual({ argv: ['--quick'], jax: true, precisions: ['f32', 'f16'] });
-    expect(() => ownFlags(['--precision', 'bf16'])).toThrow(ArgsError);
-    expect(() => ownFlags(['--precision'])).toThrow(/needs a value/);
+    expect(parseArgs(['--precision', 'f16']).precisions).toEqual(['f16']);
+    expect(parseArgs(['--precision=f16,f32', '--quick'])).toMatchObject({ quick: true, precisions: ['f32', 'f16'] });
+    expect(() => parseArgs(['--precision', 'bf16'])).toThrow(ArgsError);
+    expect(() => parseArgs(['--precision'])).toThrow(ArgsError);
   });
 });
 

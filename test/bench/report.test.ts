@@ -153,7 +153,7 @@ describe('command line', () => {
   it('parses flags', () => {
     expect(parseArgs(['--quick', '--json', '--plot', 'a.svg', '--suite', 'matmul,softmax', '--peers', 'none', '--runs', '12', '--warmup=2']))
       .toMatchObject({ quick: true, json: true, plot: 'a.svg', suites: ['matmul', 'softmax'], peers: [], runs: 12, warmup: 2 });
-    expect(parseArgs([])).toMatchObject({ runs: 10, peers: ['tfjs', 'ort', 'cpu'], suites: null });
+    expect(parseArgs([])).toMatchObject({ runs: 10, peers: ['tfjs', 'ort', 'jax', 'cpu'], suites: null });
     expect(() => parseArgs(['--suite', 'nope'])).toThrow(/unknown "nope"/);
     expect(() => parseArgs(['--runs', '0'])).toThrow();
   });
