@@ -1,6 +1,7 @@
-// One layer's weights onto the GPU before its command buffer: given tensors (checked, then
-// uploaded) or seeded (the fill dispatches' keys set for the layer), plus the LayerNorm gain and
-// bias, which are small enough to generate on the CPU and upload.
+// One layer's weights onto the GPU before its command buffer: given tensors (checked by
+// checkLayerTensors, LayerNorm's included, then uploaded) or seeded (the fill dispatches' keys set
+// for the layer), plus the LayerNorm gain and bias, which are small enough to generate on the CPU
+// and upload.
 
 import type { AttentionConfig } from './config.js';
 import type { LayerBuffers } from './layer.js';
@@ -8,7 +9,6 @@ import { uploadLayer, type SeededFill } from './layer-weights.js';
 import { seededLayerNorm } from './seeded.js';
 import { checkLayerTensors, type WeightSource } from './weights.js';
 import type { GpuContext } from '../gpu/device.js';
-import { InputError } from '../gpu/errors.js';
 
 export async function loadLayerWeights(gpu: GpuContext, cfg: AttentionConfig, b: LayerBuffers, weights: WeightSource,
   fills: SeededFill[] | null, layer: number): Promise<void> {
@@ -16,12 +16,7 @@ export async function loadLayerWeights(gpu: GpuContext, cfg: AttentionConfig, b:
     const t = await weights.layer(layer);
     checkLayerTensors(t, cfg, layer);
     uploadLayer(gpu, b, t, cfg.precision);
-    if (b.ln) {
-      for (const [name, v] of [['input_layernorm.weight', t.lnGain], ['input_layernorm.bias', t.lnBias]] as const) {
-        if (v?.length !== cfg.dModel) throw new InputError(`layer ${layer}: --norm layernorm needs ${name} [${cfg.dModel}], got ${v ? `${v.length} values` : 'none'}`);
-      }
-      uploadLayerNorm(gpu, b.ln, t.lnGain!, t.lnBias!);
-    }
+    if (b.ln) uploadLayerNorm(gpu, b.ln, t.lnGain!, t.lnBias!); // checked with the rest of the layer above
     return;
   }
   for (const f of fills!) f.setLayer(layer);

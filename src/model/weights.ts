@@ -55,6 +55,10 @@ export function checkLayerTensors(t: LayerTensors, cfg: AttentionConfig, layer: 
     expect('v_proj.bias', t.vBias, 1, inner);
     expect('o_proj.bias', t.oBias, 1, cfg.dModel);
   }
+  if (cfg.norm === 'layernorm') {
+    expect('input_layernorm.weight', t.lnGain, 1, cfg.dModel);
+    expect('input_layernorm.bias', t.lnBias, 1, cfg.dModel);
+  }
 }
 
 export function checkInputs(inputs: Inputs, cfg: AttentionConfig): void {

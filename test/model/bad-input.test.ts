@@ -46,6 +46,15 @@ describe('input errors, before GPU work', () => {
     const weights = { kind: 'tensors' as const, layer: () => ({ q: good(), k: new Float32Array(7), v: good(), o: good() }) };
     await expect(engine().run(small, { weights })).rejects.toThrow(/layer 0: weight k_proj.weight has 7 elements, expected \[16, 16\]/);
   });
+  it('LayerNorm tensors, missing or of the wrong size, are named with the layer', async () => {
+    const good = () => new Float32Array(16 * 16);
+    const layer = (ln: { lnGain?: Float32Array; lnBias?: Float32Array }) => ({ kind: 'tensors' as const, layer: () => ({ q: good(), k: good(), v: good(), o: good(), ...ln }) });
+    const norm = { ...small, norm: 'layernorm' as const };
+    await expect(engine().run(norm, { weights: layer({ lnBias: new Float32Array(16) }) })).rejects.toThrow(/layer 0: weight input_layernorm.weight is missing/);
+    await expect(engine().run(norm, { weights: layer({ lnGain: new Float32Array(16), lnBias: new Float32Array(15) }) })).rejects.toThrow(
+      /layer 0: weight input_layernorm.bias has 15 elements, expected \[1, 16\]/,
+    );
+  });
   it('an activation over the storage binding limit names the buffer and the limit', () => {
     expect(() => engine().plan({ ...small, seq: 2048, dModel: 16384, heads: 128, dHead: 128 }, { limits: { maxStorageBufferBindingSize: 64 * 1024 * 1024 } })).toThrow(
       /x \(residual stream\) \[seq, dModel\] needs 128\.0 MiB, over the adapter.s maxStorageBufferBindingSize of 64\.0 MiB|q \[seq, heads·dHead\] needs/,
