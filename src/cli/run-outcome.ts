@@ -2,7 +2,7 @@
 // for what was not checked), the output file only when the result can be trusted (with
 // __metadata__ saying how it was made), and the JSON report, flushed before the process exits.
 
-import type { Engine, RunResult } from '../model/engine.js';
+import type { RunResult } from '../model/engine.js';
 import { writeOutputFile } from '../node/safetensors-file.js';
 import type { Verification } from '../verify/exact.js';
 import { PACKAGE_VERSION } from '../version.js';
@@ -35,7 +35,7 @@ export type RunStatus = 'passed' | 'failed' | 'not-verified' | 'non-finite' | 'i
  * A failed or non-finite result is written only with --keep-failed-output, an interrupted one
  * only with --keep-partial-output, and then its __metadata__ says so.
  */
-export function writeOutput(path: string | null, flags: Flags, result: RunResult, v: Verification, outcome: ReturnType<typeof runOutcome>, engine: Engine):
+export function writeOutput(path: string | null, flags: Flags, result: RunResult, v: Verification, outcome: ReturnType<typeof runOutcome>):
   { path: string | null; written: boolean; reason: string } {
   if (!path) return { path: null, written: false, reason: 'no --output' };
   const keep = outcome.status === 'interrupted' ? flags['keep-partial-output'] === true
@@ -59,7 +59,7 @@ export function writeOutput(path: string | null, flags: Flags, result: RunResult
     'webgpu-attention.layers-run': `${result.layersRun} of ${result.config.layers}`,
     'webgpu-attention.partial': String(result.layersRun < result.config.layers),
     'webgpu-attention.finite': String(result.firstNonFiniteLayer === null),
-    'webgpu-attention.engine-adapter-software': String(engine.adapter.isSoftware),
+    'webgpu-attention.engine-adapter-software': String(result.adapter.isSoftware),
   });
   return { path, written: true, reason: outcome.status };
 }

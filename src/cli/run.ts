@@ -146,7 +146,7 @@ export async function runCommand(argv: string[]): Promise<number> {
       }
       const precisionLoss = await measurePrecisionLoss(engine, cfg, flags, mode, result, { seed, weights, inputs, attention }, interrupts.received !== null);
       const outcome = runOutcome(result, verification, interrupts.received);
-      const written = writeOutput(outputPath, flags, result, verification, outcome, engine);
+      const written = writeOutput(outputPath, flags, result, verification, outcome);
       const report = {
         ...runReport(result, verification, layerChecks, tuning), precisionLoss,
         status: outcome.status, exitCode: outcome.exitCode, message: outcome.message, notes, output: written,
