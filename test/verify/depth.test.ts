@@ -7,6 +7,7 @@
 // score by 1.01) so that the whole path, engine to verdict, names the layer.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { useEngine } from '../helpers/gpu.js';
+import { oneElementOff } from '../helpers/plant.js';
 import { resolveConfig, type AttentionConfig } from '../../src/model/config.js';
 import { seededInputs } from '../../src/model/seeded.js';
 import type { LayerTensors } from '../../src/model/weights.js';
@@ -65,16 +66,8 @@ function plantedOutputs(cfg: AttentionConfig, x: Float32Array, context: Float32A
   const w = seededLayerWeights(7, l, cfg);
   const ref = attentionLayer(x, context, w, cfg);
   const D = cfg.dModel, W = cfg.heads * cfg.dHead, r = Math.floor(cfg.seq / 2);
-  // One element of typical size (|y| nearest the row's RMS) off by 1e-2 relative.
-  let rms = 0;
-  for (let j = 0; j < D; j++) rms += ref.y[r * D + j]! ** 2;
-  rms = Math.sqrt(rms / D);
-  let k = r * D;
-  for (let j = 0; j < D; j++) if (Math.abs(Math.abs(ref.y[r * D + j]!) - rms) < Math.abs(Math.abs(ref.y[k]!) - rms)) k = r * D + j;
-  const element = Float32Array.from(ref.y);
-  element[k] = element[k]! * 1.01;
   const out: Record<string, Float32Array> = {
-    'one element off by 1e-2': element,
+    'one element off by 1e-2': oneElementOff(ref.y, r, D, 1.01),
     'score scale off by 1 %': Float32Array.from(attentionLayer(x, context, w, cfg, { scale: 1.01 / Math.sqrt(cfg.dHead) }).y),
     'residual added twice': Float32Array.from(ref.y, (v, i) => v + x[i]!),
   };

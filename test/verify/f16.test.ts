@@ -5,6 +5,7 @@
 // device without shader-f16.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useEngine } from '../helpers/gpu.js';
+import { oneElementOff } from '../helpers/plant.js';
 import { resolveConfig, type AttentionConfig } from '../../src/model/config.js';
 import { Engine } from '../../src/model/engine.js';
 import { seededInputs } from '../../src/model/seeded.js';
@@ -53,15 +54,7 @@ describe('f16 storage, exact layer-local verification', () => {
     const ctx = referenceContext(cfg, inputs);
     const x = states[L]!;
     const ref = attentionLayer(x, ctx, w, cfg);
-    // The element of row 16 whose |y| is nearest the row's RMS.
-    const D = cfg.dModel, r = 16;
-    let rms = 0;
-    for (let j = 0; j < D; j++) rms += ref.y[r * D + j]! ** 2;
-    rms = Math.sqrt(rms / D);
-    let k = r * D;
-    for (let j = 0; j < D; j++) if (Math.abs(Math.abs(ref.y[r * D + j]!) - rms) < Math.abs(Math.abs(ref.y[k]!) - rms)) k = r * D + j;
-    const element = Float32Array.from(ref.y);
-    element[k] = element[k]! * 1.01;
+    const element = oneElementOff(ref.y, 16, cfg.dModel, 1.01);
     // f16 storage of q and k moves each score by about 4e-4 relative, so a score-scale error is
     // told apart from rounding from about 2 %: measured 0.54× the tolerance at 1 %, 1.08× at 2 %,
     // 1.6× at 3 % (bench/RESULTS.md). The f32 check catches 1 % (test/verify/depth.test.ts).
