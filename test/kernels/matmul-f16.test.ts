@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { freshSeed, rng, runDispatch, useGpuContext } from '../helpers/gpu.js';
 import { poison, readBack, upload } from '../../src/gpu/buffers.js';
 import { F16_UNIT, roundArrayToF16 } from '../../src/io/half.js';
-import { matmul as refMatmul, matmulTransB as refMatmulTransB } from '../../src/reference/attention.js';
+import { matmulLayout, referenceProduct } from './matmul-layout.js';
 import {
   ADAPTER_DEFAULTS, DEFAULT_TILE, FALLBACK_TILES, defaultMatmulTile, describeTile, fitTileToShape, matmulVariant, prepareMatmul,
   tileProblem, usesVec4, vec4Aligned, type MatmulCall, type MatmulTile, type MatmulTypes,
@@ -42,15 +42,8 @@ async function run(c: Case, seed: number): Promise<string | null> {
   const g = ctx();
   const next = rng(seed);
   const t = c.types;
-  const batch = c.batch ?? 1;
-  const lda = c.lda ?? c.K;
-  const ldb = c.ldb ?? (c.transB ? c.K : c.N);
-  const ldc = c.ldc ?? c.N;
-  const [offA, offB, offC, offBias] = [c.offA ?? 0, c.offB ?? 0, c.offC ?? 0, c.offBias ?? 0];
-  const batchA = c.batchA ?? (batch > 1 ? c.M * lda : 0);
-  const batchB = c.batchB ?? (batch > 1 ? (c.transB ? c.N : c.K) * ldb : 0);
-  const batchC = c.batchC ?? c.M * ldc;
-  const extent = (off: number, bs: number, rows: number, ld: number, cols: number) => off + (batch - 1) * bs + (rows - 1) * ld + cols;
+  const layout = matmulLayout(c);
+  const { batch, lda, ldb, ldc, offA, offB, offC, offBias, batchA, batchB, batchC, extent } = layout;
   const guard = 6;
   const aHost = asStored(randomArray(extent(offA, batchA, c.M, lda, c.K) + guard, next), t.a);
   const bHost = asStored(randomArray((c.transB ? extent(offB, batchB, c.N, ldb, c.K) : extent(offB, batchB, c.K, ldb, c.N)) + guard + (c.plantOffB ?? 0), next), t.b);
@@ -84,18 +77,7 @@ async function run(c: Case, seed: number): Promise<string | null> {
     c.plant?.(out, offC);
     const written = new Uint8Array(cLength);
     for (let z = 0; z < batch; z++) {
-      const aDense = new Float64Array(c.M * c.K);
-      const bDense = new Float64Array(c.N * c.K);
-      for (let m = 0; m < c.M; m++) for (let k = 0; k < c.K; k++) aDense[m * c.K + k] = aHost[offA + z * batchA + m * lda + k]!;
-      for (let n = 0; n < c.N; n++) {
-        for (let k = 0; k < c.K; k++) {
-          if (c.transB) bDense[n * c.K + k] = bHost[offB + z * batchB + n * ldb + k]!;
-          else bDense[k * c.N + n] = bHost[offB + z * batchB + k * ldb + n]!;
-        }
-      }
-      const mm = (x: Float64Array, y: Float64Array) => (c.transB ? refMatmulTransB(x, y, c.M, c.N, c.K) : refMatmul(x, y, c.M, c.N, c.K));
-      const ref = mm(aDense, bDense);
-      const scale = mm(aDense.map(Math.abs), bDense.map(Math.abs));
+      const { ref, scale } = referenceProduct(c, layout, aHost, bHost, z);
       for (let m = 0; m < c.M; m++) {
         for (let n = 0; n < c.N; n++) {
           const at = offC + z * batchC + m * ldc + n;

@@ -6,7 +6,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { freshSeed, rng, runDispatch, useGpuContext } from '../helpers/gpu.js';
 import { poison, readBack, upload } from '../../src/gpu/buffers.js';
-import { matmul as refMatmul, matmulTransB as refMatmulTransB } from '../../src/reference/attention.js';
+import { matmulLayout, referenceProduct } from './matmul-layout.js';
 import { TUNE_CANDIDATES, adapterKey, autotuneMatmul, candidateTiles, clearTuneMemory, type TuneStore } from '../../src/kernels/autotune.js';
 import {
   ADAPTER_DEFAULTS,
@@ -57,15 +57,8 @@ interface Case extends Omit<MatmulCall, 'label' | 'a' | 'b' | 'c' | 'bias' | 'ti
 async function check(c: Case, seed = freshSeed()): Promise<void> {
   const g = ctx();
   const next = rng(seed);
-  const batch = c.batch ?? 1;
-  const lda = c.lda ?? c.K;
-  const ldb = c.ldb ?? (c.transB ? c.K : c.N);
-  const ldc = c.ldc ?? c.N;
-  const [offA, offB, offC, offBias] = [c.offA ?? 0, c.offB ?? 0, c.offC ?? 0, c.offBias ?? 0];
-  const batchA = c.batchA ?? (batch > 1 ? c.M * lda : 0);
-  const batchB = c.batchB ?? (batch > 1 ? (c.transB ? c.N : c.K) * ldb : 0);
-  const batchC = c.batchC ?? c.M * ldc;
-  const extent = (off: number, bs: number, rows: number, ld: number, cols: number) => off + (batch - 1) * bs + (rows - 1) * ld + cols;
+  const layout = matmulLayout(c);
+  const { batch, lda, ldb, ldc, offA, offB, offC, offBias, batchA, batchB, batchC, extent } = layout;
   const guard = 5; // elements past the last one the call may touch
   const aHost = randomArray(extent(offA, batchA, c.M, lda, c.K) + guard, next);
   const bHost = c.transB ? randomArray(extent(offB, batchB, c.N, ldb, c.K) + guard, next) : randomArray(extent(offB, batchB, c.K, ldb, c.N) + guard, next);
@@ -108,19 +101,7 @@ async function check(c: Case, seed = freshSeed()): Promise<void> {
     const written = new Uint8Array(cLength);
     let worst = { excess: -Infinity, at: -1, got: 0, want: 0 };
     for (let z = 0; z < batch; z++) {
-      const aDense = new Float64Array(c.M * c.K);
-      const bDense = new Float64Array(c.N * c.K);
-      for (let m = 0; m < c.M; m++) for (let k = 0; k < c.K; k++) aDense[m * c.K + k] = aHost[offA + z * batchA + m * lda + k]!;
-      for (let n = 0; n < c.N; n++) {
-        for (let k = 0; k < c.K; k++) {
-          // transB: B [N, K]; else B [K, N]. Both stored densely here in the reference's own layout.
-          if (c.transB) bDense[n * c.K + k] = bHost[offB + z * batchB + n * ldb + k]!;
-          else bDense[k * c.N + n] = bHost[offB + z * batchB + k * ldb + n]!;
-        }
-      }
-      const ref = c.transB ? refMatmulTransB(aDense, bDense, c.M, c.N, c.K) : refMatmul(aDense, bDense, c.M, c.N, c.K);
-      const abs = (x: Float64Array) => x.map(Math.abs);
-      const scale = c.transB ? refMatmulTransB(abs(aDense), abs(bDense), c.M, c.N, c.K) : refMatmul(abs(aDense), abs(bDense), c.M, c.N, c.K);
+      const { ref, scale } = referenceProduct(c, layout, aHost, bHost, z);
       for (let m = 0; m < c.M; m++) {
         for (let n = 0; n < c.N; n++) {
           const at = offC + z * batchC + m * ldc + n;
