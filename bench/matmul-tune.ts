@@ -32,7 +32,7 @@ import { validateThenTime } from '../src/gpu/timing.js';
 import { autotuneMatmul, candidateTiles, TUNE_CANDIDATES } from '../src/kernels/autotune.js';
 import { dispatchOnce, release, type PreparedDispatch } from '../src/kernels/dispatch.js';
 import { prepareFill } from '../src/kernels/fill_random.js';
-import { defaultMatmulTile, describeTile, prepareMatmul, usesVec4, type MatmulCall, type MatmulTile } from '../src/kernels/matmul.js';
+import { defaultTileFor, describeTile, prepareMatmul, usesVec4, type MatmulCall, type MatmulTile } from '../src/kernels/matmul.js';
 import { prepareSoftmax } from '../src/kernels/softmax.js';
 import { seededSequence } from '../src/model/seeded.js';
 import { createNodeGpu } from '../src/node/dawn.js';
@@ -329,7 +329,7 @@ async function main(): Promise<void> {
     timing,
     args,
     limits: { workgroupStorage: gpu.limits.maxComputeWorkgroupStorageSize, invocations: gpu.limits.maxComputeInvocationsPerWorkgroup, maxStorageBufferBindingSize: gpu.limits.maxStorageBufferBindingSize },
-    defaultTile: defaultMatmulTile(info, gpu.limits),
+    defaultTile: defaultTileFor(gpu),
     rows: [] as Row[],
     best: {} as Record<string, Row>,
     autotune: null as unknown,

@@ -22,5 +22,5 @@ export * as reference from './reference/attention.js';
 export { parseSafetensorsHeader, getF32, serializeSafetensors, weightName, SafetensorsError } from './io/safetensors.js';
 export { autotuneMatmul, TUNE_CANDIDATES } from './kernels/autotune.js';
 export type { AutotuneOptions, TuneResult, TuneStore } from './kernels/autotune.js';
-export { DEFAULT_TILE, defaultMatmulTile, describeTile, fitTileToShape } from './kernels/matmul.js';
+export { DEFAULT_TILE, defaultMatmulTile, defaultTileFor, describeTile, fitTileToShape } from './kernels/matmul.js';
 export type { MatmulTile } from './kernels/matmul.js';

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import * as attention from '../src/kernels/attention.js';
 import { attentionTileProblem, chooseAttentionTile, MAX_FUSED_D_HEAD, type AttentionTile } from '../src/kernels/attention.js';
 import * as matmul from '../src/kernels/matmul.js';
-import { tileProblem, type MatmulTile, type TileLimits } from '../src/kernels/matmul.js';
+import { tileProblem, type TiledTile, type TileLimits } from '../src/kernels/matmul.js';
 
 const shader = (name: string) => readFileSync(new URL(`../shaders/${name}.wgsl`, import.meta.url), 'utf8');
 
@@ -45,7 +45,7 @@ describe('shaders/matmul.wgsl and src/kernels/matmul.ts', () => {
     const rm = wgslConst(src, 'RM').sort();
     expect(wgslConst(src, 'RN').sort()).toEqual(rm);
     for (const rb of [1, 2, 3, 4, 5, 6, 7, 8, 12, 16]) {
-      const problem = tileProblem({ wgX: 8, wgY: 8, tk: 4, rb: rb as MatmulTile['rb'], stages: 1 }, HUGE);
+      const problem = tileProblem({ wgX: 8, wgY: 8, tk: 4, rb: rb as TiledTile['rb'], stages: 1 }, HUGE);
       expect(problem === null, `rb ${rb}: ${problem}`).toBe(rm.includes(rb));
     }
   });
@@ -54,7 +54,7 @@ describe('shaders/matmul.wgsl and src/kernels/matmul.ts', () => {
     // LOADS_A = ceil(TM·TK/4 / THREADS), TM = WG_Y·RM (and LOADS_B with TN = WG_X·RN): the vec4 words
     // each thread stages per operand into array<vec4f, MAX_STAGED>.
     let accepted = 0, refused = 0, atTheBound = 0;
-    for (const rb of wgslConst(src, 'RM') as MatmulTile['rb'][]) {
+    for (const rb of wgslConst(src, 'RM') as TiledTile['rb'][]) {
       for (const tk of [4, 8, 16, 32]) {
         for (let wgX = 1; wgX <= 32; wgX++) {
           for (const wgY of [1, 2, 3, 4, 7, 8, 16, 32]) {
@@ -74,6 +74,15 @@ describe('shaders/matmul.wgsl and src/kernels/matmul.ts', () => {
     expect(accepted).toBeGreaterThan(0);
     expect(refused).toBeGreaterThan(0);
     expect(atTheBound).toBeGreaterThan(0);
+  });
+});
+
+describe('shaders/matmul_shuffle.wgsl and src/kernels/matmul-tiles.ts', () => {
+  const src = shader('matmul_shuffle');
+  it('lanes, rows and columns of a shuffle tile are the shader\'s S, RM and S·RN', () => {
+    expect(one(src, 'S')).toBe(matmul.SHUFFLE_LANES);
+    expect(one(src, 'RM')).toBe(matmul.SHUFFLE_ROWS);
+    expect(one(src, 'S') * one(src, 'RN')).toBe(matmul.SHUFFLE_COLS);
   });
 });
 

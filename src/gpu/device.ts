@@ -13,6 +13,8 @@ export interface AdapterDescription {
   isSoftware: boolean;
   /** Human name: the most specific of description, device, architecture, vendor. */
   name: string;
+  /** The adapter's smallest subgroup width (0 when not reported): the shuffle matmul needs 8. */
+  subgroupMinSize: number;
 }
 
 export interface DeviceOptions {
@@ -32,7 +34,8 @@ export function describeAdapter(info: GPUAdapterInfo | undefined): AdapterDescri
   const description = info?.description ?? '';
   const all = [vendor, architecture, device, description].join(' ');
   const name = description || device || [vendor, architecture].filter(Boolean).join(' ') || 'unknown adapter';
-  return { vendor, architecture, device, description, name, isSoftware: SOFTWARE_NAMES.test(all) };
+  const subgroupMinSize = (info as { subgroupMinSize?: number } | undefined)?.subgroupMinSize ?? 0;
+  return { vendor, architecture, device, description, name, isSoftware: SOFTWARE_NAMES.test(all), subgroupMinSize };
 }
 
 export class GpuContext {

@@ -18,7 +18,7 @@ import { seededArray, STREAM_INPUT, streamKey } from '../model/seeded.js';
 import { matmulTransB } from '../reference/attention.js';
 import { median } from '../stats.js';
 import { release, type PreparedDispatch } from './dispatch.js';
-import { defaultMatmulTile, describeTile, matmulFlops, prepareMatmul, tileProblem, type MatmulCall, type MatmulTile, type TileLimits } from './matmul.js';
+import { defaultTileFor, describeTile, matmulFlops, prepareMatmul, tileCaps, tileProblem, type MatmulCall, type MatmulTile, type TiledTile, type TileCaps, type TileLimits } from './matmul.js';
 import { checkPrecision, requireF16, type Precision } from './precision.js';
 
 /** Bumped when the kernel changes enough to invalidate stored choices. */
@@ -27,8 +27,9 @@ export const TUNE_VERSION = 1;
 /**
  * What the autotuner times, before filtering by the adapter's limits: the H100's best and
  * runners-up (fewer threads, other tile shapes, single-buffered, scalar loads) and lavapipe's best
- * (single-buffered K steps of 16), so adapters with other register files, workgroup memory or
- * subgroup widths find theirs.
+ * (single-buffered K steps of 16), and the subgroup-shuffle kernel (lavapipe's default where its
+ * subgroups are 8 wide), so adapters with other register files, workgroup memory or subgroup
+ * widths find theirs.
  */
 export const TUNE_CANDIDATES: readonly MatmulTile[] = ([
   { wgX: 16, wgY: 16, tk: 8, rb: 8, stages: 2 },
@@ -41,7 +42,7 @@ export const TUNE_CANDIDATES: readonly MatmulTile[] = ([
   { wgX: 16, wgY: 8, tk: 8, rb: 8, stages: 2 },
   { wgX: 16, wgY: 16, tk: 8, rb: 4, stages: 2 },
   { wgX: 16, wgY: 16, tk: 8, rb: 8, stages: 2, vec4: false },
-] as MatmulTile[]).map((t) => ({ vec4: true, groupM: 8, ...t }));
+] as TiledTile[]).map((t): MatmulTile => ({ vec4: true, groupM: 8, ...t })).concat([{ kernel: 'shuffle' }]);
 
 export const adapterKey = (a: Pick<AdapterDescription, 'vendor' | 'architecture' | 'device' | 'description'>): string =>
   [a.vendor, a.architecture, a.device, a.description].join('|');
@@ -50,8 +51,8 @@ export const adapterKey = (a: Pick<AdapterDescription, 'vendor' | 'architecture'
 export const tuneKey = (a: Pick<AdapterDescription, 'vendor' | 'architecture' | 'device' | 'description'>, precision: Precision = 'f32'): string =>
   precision === 'f16' ? `${adapterKey(a)}|f16` : adapterKey(a);
 
-export const candidateTiles = (limits: TileLimits, candidates: readonly MatmulTile[] = TUNE_CANDIDATES): MatmulTile[] =>
-  candidates.filter((t) => tileProblem(t, limits) === null);
+export const candidateTiles = (limits: TileLimits, candidates: readonly MatmulTile[] = TUNE_CANDIDATES, caps?: TileCaps): MatmulTile[] =>
+  candidates.filter((t) => tileProblem(t, limits, caps) === null);
 
 /** Where the tuned choice is kept between processes: the caller reads and writes the text. */
 export interface TuneStore {
@@ -126,11 +127,11 @@ export function autotuneMatmul(gpu: GpuContext, cache: PipelineCache, options: A
   if (precision === 'f16') requireF16(gpu, 'autotune');
   const key = tuneKey(gpu.adapterInfo, precision);
   const tune = options.tune ?? 'auto';
-  const fallback = (): Promise<TuneResult> => Promise.resolve({ tile: defaultMatmulTile(gpu.adapterInfo, gpu.limits), source: 'default', key });
+  const fallback = (): Promise<TuneResult> => Promise.resolve({ tile: defaultTileFor(gpu), source: 'default', key });
   if (tune === false) return fallback();
   if (tune === 'auto' && gpu.adapterInfo.isSoftware) {
     // Not timed here, but an earlier `tune: true` on this adapter is used.
-    const stored = options.retune ? null : loadStored(options.store, key, gpu.limits);
+    const stored = options.retune ? null : loadStored(options.store, key, gpu);
     return stored ? Promise.resolve({ tile: stored, source: 'store', key }) : fallback();
   }
   // In memory per adapter and per the limits a tile depends on (one adapter can give devices
@@ -142,7 +143,7 @@ export function autotuneMatmul(gpu: GpuContext, cache: PipelineCache, options: A
     if (inMemory) return inMemory.then((r) => ({ ...r, source: 'memory' as const }));
   }
   const pending = (async (): Promise<TuneResult> => {
-    const stored = options.retune ? null : loadStored(options.store, key, gpu.limits);
+    const stored = options.retune ? null : loadStored(options.store, key, gpu);
     if (stored) return { tile: stored, source: 'store', key };
     let result: TuneResult;
     try {
@@ -150,7 +151,7 @@ export function autotuneMatmul(gpu: GpuContext, cache: PipelineCache, options: A
     } catch (e) {
       // Tuning is an optimisation: a failure (its buffers, a lost candidate) leaves the default.
       if (gpu.lostReason) throw e;
-      return { tile: defaultMatmulTile(gpu.adapterInfo, gpu.limits), source: 'default', key, error: (e as Error).message };
+      return { tile: defaultTileFor(gpu), source: 'default', key, error: (e as Error).message };
     }
     saveStored(options.store, key, result);
     return result;
@@ -186,9 +187,9 @@ export function saveTuneEntry<T>(store: TuneStore | undefined, version: number, 
   store.save(JSON.stringify({ version, entries }, null, 2));
 }
 
-function loadStored(store: TuneStore | undefined, key: string, limits: TileLimits): MatmulTile | null {
+function loadStored(store: TuneStore | undefined, key: string, gpu: GpuContext): MatmulTile | null {
   const tile = readTuneEntries<StoredChoice>(store, TUNE_VERSION)[key]?.tile;
-  return tile && tileProblem(tile, limits) === null ? tile : null;
+  return tile && tileProblem(tile, gpu.limits, tileCaps(gpu)) === null ? tile : null;
 }
 
 function saveStored(store: TuneStore | undefined, key: string, r: TuneResult): void {
@@ -210,8 +211,8 @@ async function runTuning(gpu: GpuContext, cache: PipelineCache, key: string, opt
   const precision = options.precision ?? 'f32';
   const half = precision === 'f16';
   const types = half ? { a: precision, b: precision, c: precision } : undefined;
-  const candidates = candidateTiles(gpu.limits, options.candidates ?? TUNE_CANDIDATES);
-  const fallback = defaultMatmulTile(gpu.adapterInfo, gpu.limits);
+  const candidates = candidateTiles(gpu.limits, options.candidates ?? TUNE_CANDIDATES, tileCaps(gpu));
+  const fallback = defaultTileFor(gpu);
   if (candidates.length === 0) return { tile: fallback, source: 'default', key };
 
   // The same seeded inputs, uniform in [-1, 1), for every candidate.

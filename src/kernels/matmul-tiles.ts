@@ -1,10 +1,44 @@
-// Tile configurations of shaders/matmul.wgsl: the shapes, their limits (the shader's
-// preconditions and the adapter's), the measured per-adapter defaults and the fit to a shape.
-// No GPU work here (the constants and tile tests run without one).
+// Tile configurations of the two matmul kernels: shaders/matmul.wgsl (workgroup tiles, `TiledTile`)
+// and shaders/matmul_shuffle.wgsl (one subgroup a workgroup, `ShuffleTile`): the shapes, their limits
+// (the shaders' preconditions and the adapter's), the measured per-adapter defaults and the fit to a
+// shape. No GPU work here (the constants and tile tests run without one).
 
-import type { AdapterDescription } from '../gpu/device.js';
+import type { AdapterDescription, GpuContext } from '../gpu/device.js';
 
-export interface MatmulTile {
+export type MatmulTile = TiledTile | ShuffleTile;
+
+/**
+ * shaders/matmul_shuffle.wgsl: a workgroup is one subgroup of SHUFFLE_LANES threads computing a
+ * SHUFFLE_ROWS × SHUFFLE_COLS tile of C, A shared through subgroupShuffle instead of workgroup
+ * memory. Its shape is fixed (the shader's consts); the win is on CPU adapters, where every
+ * workgroup-memory read is a gather (bench/RESULTS.md).
+ */
+export interface ShuffleTile {
+  kernel: 'shuffle';
+}
+
+/** Mirrors S, RM and S·RN in shaders/matmul_shuffle.wgsl. */
+export const SHUFFLE_LANES = 8;
+export const SHUFFLE_ROWS = 16;
+export const SHUFFLE_COLS = 16;
+
+export const isShuffle = (t: MatmulTile): t is ShuffleTile => t.kernel === 'shuffle';
+
+/** What a shuffle tile needs beyond the limits: the subgroups feature and subgroups of at least SHUFFLE_LANES. */
+export interface TileCaps {
+  subgroups: boolean;
+  /** The adapter's smallest subgroup (0: not reported). */
+  subgroupMinSize: number;
+}
+
+export const tileCaps = (gpu: Pick<GpuContext, 'hasSubgroups' | 'adapterInfo'>): TileCaps => ({
+  subgroups: gpu.hasSubgroups,
+  subgroupMinSize: gpu.adapterInfo.subgroupMinSize,
+});
+
+/** shaders/matmul.wgsl: workgroup tiles staged through workgroup memory. */
+export interface TiledTile {
+  kernel?: 'tiled';
   /** Threads along N (columns of C). */
   wgX: number;
   /** Threads along M (rows of C). */
@@ -26,7 +60,7 @@ export interface MatmulTile {
  * workgroup storage): 256 threads, 128×128 tiles, 8.25 KiB. Per-adapter choices below;
  * autotune.ts times candidates instead.
  */
-export const DEFAULT_TILE: Readonly<MatmulTile> = Object.freeze({ wgX: 16, wgY: 16, tk: 8, rb: 8, stages: 1, vec4: true, groupM: 8 });
+export const DEFAULT_TILE: Readonly<TiledTile> = Object.freeze({ wgX: 16, wgY: 16, tk: 8, rb: 8, stages: 1, vec4: true, groupM: 8 });
 
 export interface AdapterDefaults {
   /** Matched against "vendor architecture device description" of the adapter. */
@@ -40,9 +74,11 @@ export interface AdapterDefaults {
  * Configs measured on real adapters with bench/matmul-tune.ts (figures and their provenance in
  * bench/RESULTS.md, "Where the shipped defaults come from"). NVIDIA: 128×128 tiles double-buffered
  * with K steps of 8; K steps of 16 or more need 33 KiB of tiles, one workgroup per multiprocessor.
- * lavapipe: 128×128 tiles, single-buffered (each invocation costs CPU time; fewer, larger tiles win),
- * K steps of 16 (half the barriers of 8: each barrier switches every SIMD-8 group of invocations
- * out and back in); K steps of 8 where 16.5 KiB of tiles do not fit.
+ * lavapipe: the shuffle kernel (2.3–2.6× the tiled kernel's rate there: no gathers from workgroup
+ * memory, no barriers), where the adapter offers subgroups of 8; otherwise 128×128 tiles,
+ * single-buffered (each invocation costs CPU time; fewer, larger tiles win), K steps of 16 (half
+ * the barriers of 8: each barrier switches every SIMD-8 group of invocations out and back in);
+ * K steps of 8 where 16.5 KiB of tiles do not fit.
  */
 export const ADAPTER_DEFAULTS: readonly AdapterDefaults[] = [
   {
@@ -54,6 +90,7 @@ export const ADAPTER_DEFAULTS: readonly AdapterDefaults[] = [
     match: /llvmpipe|lavapipe/i,
     label: 'lavapipe (software)',
     tiles: [
+      { kernel: 'shuffle' },
       { wgX: 16, wgY: 16, tk: 16, rb: 8, stages: 1, vec4: true, groupM: 8 },
       { wgX: 16, wgY: 16, tk: 8, rb: 8, stages: 1, vec4: true, groupM: 8 },
     ],
@@ -65,7 +102,7 @@ export const ADAPTER_DEFAULTS: readonly AdapterDefaults[] = [
  * the default (WebGPU's default limits), then compatibility-mode limits (128 invocations), then
  * 64 invocations.
  */
-export const FALLBACK_TILES: readonly MatmulTile[] = [
+export const FALLBACK_TILES: readonly TiledTile[] = [
   { wgX: 16, wgY: 16, tk: 8, rb: 8, stages: 2, vec4: true, groupM: 8 },
   DEFAULT_TILE,
   { wgX: 16, wgY: 8, tk: 8, rb: 8, stages: 1, vec4: true, groupM: 8 },
@@ -76,29 +113,46 @@ export const FALLBACK_TILES: readonly MatmulTile[] = [
 /** Registers per operand for the next K step: mirrors MAX_STAGED in shaders/matmul.wgsl. */
 export const MAX_STAGED = 8;
 
-export const tileRows = (t: MatmulTile): number => t.wgY * t.rb;
-export const tileCols = (t: MatmulTile): number => t.wgX * t.rb;
-export const stagesOf = (t: MatmulTile): number => t.stages ?? 2;
+export const tileRows = (t: MatmulTile): number => (isShuffle(t) ? SHUFFLE_ROWS : t.wgY * t.rb);
+export const tileCols = (t: MatmulTile): number => (isShuffle(t) ? SHUFFLE_COLS : t.wgX * t.rb);
+export const stagesOf = (t: TiledTile): number => t.stages ?? 2;
 
-/** Workgroup storage of a tile config in bytes: k-major vec4 rows, each padded by one vec4. */
+/** Workgroup storage of a tile config in bytes: k-major vec4 rows, each padded by one vec4 (none for shuffle tiles). */
 export function tileStorageBytes(t: MatmulTile): number {
+  if (isShuffle(t)) return 0;
   const rowA = (t.wgY * t.rb) / 4 + 1;
   const rowB = (t.wgX * t.rb) / 4 + 1;
   return stagesOf(t) * t.tk * (rowA + rowB) * 16;
 }
 
-export const tileThreads = (t: MatmulTile): number => t.wgX * t.wgY;
+export const tileThreads = (t: MatmulTile): number => (isShuffle(t) ? SHUFFLE_LANES : t.wgX * t.wgY);
 
 export const describeTile = (t: MatmulTile): string =>
-  `${tileRows(t)}x${tileCols(t)} wg${t.wgX}x${t.wgY} rb${t.rb} tk${t.tk} s${stagesOf(t)} g${t.groupM ?? 8}${t.vec4 === false ? ' scalar' : ' vec4'}`;
+  isShuffle(t)
+    ? `${SHUFFLE_ROWS}x${SHUFFLE_COLS} shuffle sg${SHUFFLE_LANES}`
+    : `${tileRows(t)}x${tileCols(t)} wg${t.wgX}x${t.wgY} rb${t.rb} tk${t.tk} s${stagesOf(t)} g${t.groupM ?? 8}${t.vec4 === false ? ' scalar' : ' vec4'}`;
 
 export type TileLimits = Pick<
   GPUSupportedLimits,
   'maxComputeInvocationsPerWorkgroup' | 'maxComputeWorkgroupSizeX' | 'maxComputeWorkgroupSizeY' | 'maxComputeWorkgroupStorageSize'
 >;
 
-/** Why a tile config cannot run (shader preconditions or the adapter's limits), or null when it can. */
-export function tileProblem(t: MatmulTile, limits: TileLimits): string | null {
+/**
+ * Why a tile config cannot run (shader preconditions or the adapter's limits), or null when it can.
+ * A shuffle tile also needs `caps` (tileCaps(gpu)); without them it is refused.
+ */
+export function tileProblem(t: MatmulTile, limits: TileLimits, caps?: TileCaps): string | null {
+  if (isShuffle(t)) {
+    if (!caps?.subgroups) return `the shuffle kernel needs the subgroups feature${caps ? ', which this adapter lacks' : ' (adapter capabilities not given)'}`;
+    if (caps.subgroupMinSize < SHUFFLE_LANES) {
+      return `the shuffle kernel needs subgroups of at least ${SHUFFLE_LANES} invocations; this adapter's smallest is ${caps.subgroupMinSize || 'not reported'}`;
+    }
+    if (SHUFFLE_LANES > limits.maxComputeInvocationsPerWorkgroup || SHUFFLE_LANES > limits.maxComputeWorkgroupSizeX) {
+      return `${SHUFFLE_LANES} invocations exceed the adapter's workgroup limits`;
+    }
+    return null;
+  }
+  if (t.kernel !== undefined && t.kernel !== 'tiled') return `kernel ${JSON.stringify(t.kernel)} must be 'tiled' or 'shuffle'`;
   const positive = (v: number) => Number.isInteger(v) && v > 0;
   if (!positive(t.wgX) || !positive(t.wgY)) return `workgroup ${t.wgX}×${t.wgY} must be positive integers`;
   if (t.rb !== 4 && t.rb !== 8) return `register block ${t.rb} must be 4 or 8`;
@@ -122,11 +176,15 @@ export function tileProblem(t: MatmulTile, limits: TileLimits): string | null {
   return null;
 }
 
-/** The measured default for this adapter, or the largest fallback that fits its limits. */
-export function defaultMatmulTile(adapter: Pick<AdapterDescription, 'vendor' | 'architecture' | 'device' | 'description'>, limits: TileLimits): MatmulTile {
+/** The measured default for this adapter (given its `caps`), or the largest fallback that fits its limits. */
+export function defaultMatmulTile(
+  adapter: Pick<AdapterDescription, 'vendor' | 'architecture' | 'device' | 'description'>,
+  limits: TileLimits,
+  caps?: TileCaps,
+): MatmulTile {
   const all = [adapter.vendor, adapter.architecture, adapter.device, adapter.description].join(' ');
   const known = ADAPTER_DEFAULTS.find((d) => d.match.test(all));
-  const fits = [...(known?.tiles ?? []), ...FALLBACK_TILES].find((t) => tileProblem(t, limits) === null);
+  const fits = [...(known?.tiles ?? []), ...FALLBACK_TILES].find((t) => tileProblem(t, limits, caps) === null);
   if (!fits) throw new Error(`no matmul tile fits this adapter's limits (${JSON.stringify(limits)})`);
   return { ...fits };
 }
@@ -142,12 +200,14 @@ const MIN_FITTED_THREADS = 32;
  * at MIN_FITTED_THREADS or at a config the shader or the limits reject.
  */
 export function fitTileToShape(base: MatmulTile, M: number, N: number, limits: TileLimits): MatmulTile {
+  // A shuffle tile is 16×16 already: at most 15 padded rows or columns.
+  if (isShuffle(base)) return base;
   const padded = (t: MatmulTile) => Math.ceil(M / tileRows(t)) * tileRows(t) * Math.ceil(N / tileCols(t)) * tileCols(t);
-  let t = base;
+  let t: TiledTile = base;
   for (;;) {
     // Halving a side may leave a K step whose loads no longer divide among the threads: the same
     // halving with the K step halved (not below 8) is a candidate too.
-    const halves = [{ ...t, wgY: t.wgY / 2 }, { ...t, wgX: t.wgX / 2 }];
+    const halves: TiledTile[] = [{ ...t, wgY: t.wgY / 2 }, { ...t, wgX: t.wgX / 2 }];
     const smaller = [...halves, ...halves.filter((c) => c.tk > 8).map((c) => ({ ...c, tk: c.tk / 2 }))].filter(
       (c) => Number.isInteger(c.wgX) && Number.isInteger(c.wgY) && tileThreads(c) >= Math.min(MIN_FITTED_THREADS, tileThreads(base)) &&
         padded(c) < padded(t) && tileProblem(c, limits) === null,
@@ -158,7 +218,7 @@ export function fitTileToShape(base: MatmulTile, M: number, N: number, limits: T
 }
 
 /** Tile elements (A's and B's) each thread loads per K step. */
-const loadsPerThread = (t: MatmulTile): number => ((tileRows(t) + tileCols(t)) * t.tk) / tileThreads(t);
+const loadsPerThread = (t: TiledTile): number => ((tileRows(t) + tileCols(t)) * t.tk) / tileThreads(t);
 
 /**
  * A fitted tile has fewer threads to share its K step's loads: the K step is halved, down to 8
@@ -166,7 +226,7 @@ const loadsPerThread = (t: MatmulTile): number => ((tileRows(t) + tileCols(t)) *
  * base tile. Measured on lavapipe (bench/RESULTS.md): GPT-3's 16-row projections with the base
  * tile's K step of 16 took 11.6 s a layer against 7.7 s with 8.
  */
-function shortenK(t: MatmulTile, base: MatmulTile, limits: TileLimits): MatmulTile {
+function shortenK(t: TiledTile, base: TiledTile, limits: TileLimits): TiledTile {
   let k = t;
   while (k.tk > 8 && loadsPerThread(k) > loadsPerThread(base)) {
     const shorter = { ...k, tk: k.tk / 2 };
@@ -175,3 +235,7 @@ function shortenK(t: MatmulTile, base: MatmulTile, limits: TileLimits): MatmulTi
   }
   return k;
 }
+
+/** defaultMatmulTile for a device: its adapter, limits and subgroup capabilities. */
+export const defaultTileFor = (gpu: Pick<GpuContext, 'hasSubgroups' | 'adapterInfo' | 'limits'>): MatmulTile =>
+  defaultMatmulTile(gpu.adapterInfo, gpu.limits, tileCaps(gpu));

@@ -2,12 +2,13 @@
 // choice, parameter packing, grid. Tile configs live in matmul-tiles.ts (re-exported here).
 
 import matmulSource from '../../shaders/matmul.wgsl';
+import matmulShuffleSource from '../../shaders/matmul_shuffle.wgsl';
 import { createStorage, createUniform } from '../gpu/buffers.js';
 import type { GpuContext } from '../gpu/device.js';
 import { InputError } from '../gpu/errors.js';
 import type { KernelVariant, PipelineCache } from '../gpu/pipelines.js';
 import { bindGroup, checkGrid, checkIndexRange, type Binding, type PreparedDispatch } from './dispatch.js';
-import { DEFAULT_TILE, defaultMatmulTile, describeTile, fitTileToShape, stagesOf, tileCols, tileProblem, tileRows, type MatmulTile } from './matmul-tiles.js';
+import { DEFAULT_TILE, defaultMatmulTile, describeTile, fitTileToShape, isShuffle, stagesOf, tileCaps, tileCols, tileProblem, tileRows, type MatmulTile } from './matmul-tiles.js';
 import { bytesPer, checkPrecision, requireF16, type Precision } from './precision.js';
 
 export * from './matmul-tiles.js';
@@ -85,12 +86,18 @@ export function typeFlags(call: Pick<MatmulCall, 'types' | 'bias'>): string[] {
   return flags.length ? ['f16', ...flags] : [];
 }
 
-/** Whether this call runs the vec4 variant: the tile allows it and the call is aligned. */
-export const usesVec4 = (call: MatmulCall): boolean => (call.tile ?? DEFAULT_TILE).vec4 !== false && vec4Aligned(call);
+/** Whether this call runs the vec4 variant: a tiled config that allows it, and the call is aligned. */
+export const usesVec4 = (call: MatmulCall): boolean => {
+  const t = call.tile ?? DEFAULT_TILE;
+  return !isShuffle(t) && t.vec4 !== false && vec4Aligned(call);
+};
 
 export function matmulVariant(call: Pick<MatmulCall, 'transB' | 'bias' | 'tile' | 'types'>, vec4 = false): KernelVariant {
   const t = call.tile ?? DEFAULT_TILE;
   const flags: string[] = typeFlags(call);
+  if (isShuffle(t)) {
+    return { name: 'matmul_shuffle', source: matmulShuffleSource, flags, constants: { TRANS_B: call.transB ? 1 : 0 } };
+  }
   if (t.rb === 8) flags.push('rb8');
   if (vec4) flags.push('vec4');
   return {
@@ -129,9 +136,10 @@ function noBias(gpu: GpuContext): GPUBuffer {
  * chooses one by timing) or the adapter's measured default (defaultMatmulTile), fitted to the shape.
  */
 export async function prepareMatmul(gpu: GpuContext, cache: PipelineCache, inputCall: MatmulCall, dummy?: GPUBuffer): Promise<PreparedDispatch> {
-  const t = inputCall.tile ?? fitTileToShape(inputCall.baseTile ?? defaultMatmulTile(gpu.adapterInfo, gpu.limits), inputCall.M, inputCall.N, gpu.limits);
+  const caps = tileCaps(gpu);
+  const t = inputCall.tile ?? fitTileToShape(inputCall.baseTile ?? defaultMatmulTile(gpu.adapterInfo, gpu.limits, caps), inputCall.M, inputCall.N, gpu.limits);
   const call = { ...inputCall, tile: t };
-  const problem = tileProblem(t, gpu.limits);
+  const problem = tileProblem(t, gpu.limits, caps);
   if (problem) throw new InputError(`${call.label}: matmul tile ${describeTile(t)}: ${problem}`);
   for (const operand of ['a', 'b', 'bias', 'c'] as const) checkPrecision(call.types?.[operand], `${call.label} ${operand}`);
   if (typeFlags(call).length) requireF16(gpu, call.label);

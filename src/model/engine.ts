@@ -24,7 +24,7 @@ import { PipelineCache } from '../gpu/pipelines.js';
 import { PassTimer } from '../gpu/timing.js';
 import { encode, release, type PreparedDispatch } from '../kernels/dispatch.js';
 import { adapterKey, autotuneMatmul, type AutotuneOptions, type TuneResult } from '../kernels/autotune.js';
-import { defaultMatmulTile, type MatmulTile } from '../kernels/matmul.js';
+import { defaultTileFor, type MatmulTile } from '../kernels/matmul.js';
 import { ALL_FINITE, prepareFiniteCheck, type FiniteCheck } from '../kernels/finite_check.js';
 import { requireF16, type Precision } from '../kernels/precision.js';
 
@@ -71,7 +71,7 @@ export class Engine {
 
   /** The matmul tile config runs of this storage precision start from. */
   matmulTileFor(precision: Precision): MatmulTile {
-    return this.tuned.get(precision) ?? defaultMatmulTile(this.gpu.adapterInfo, this.gpu.limits);
+    return this.tuned.get(precision) ?? defaultTileFor(this.gpu);
   }
 
   /**

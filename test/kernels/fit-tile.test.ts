@@ -3,10 +3,10 @@
 // divide its loads among the fitted threads (the K step is halved with the tile), and a shape
 // that fills the base tile keeps it.
 import { describe, expect, it } from 'vitest';
-import { describeTile, fitTileToShape, tileProblem, type MatmulTile } from '../../src/kernels/matmul.js';
+import { describeTile, fitTileToShape, tileProblem, type TiledTile } from '../../src/kernels/matmul.js';
 
 const limits = { maxComputeInvocationsPerWorkgroup: 1024, maxComputeWorkgroupSizeX: 1024, maxComputeWorkgroupSizeY: 1024, maxComputeWorkgroupStorageSize: 32768 };
-const lavapipe: MatmulTile = { wgX: 16, wgY: 16, tk: 16, rb: 8, stages: 1, vec4: true, groupM: 8 };
+const lavapipe: TiledTile = { wgX: 16, wgY: 16, tk: 16, rb: 8, stages: 1, vec4: true, groupM: 8 };
 
 describe('fitTileToShape', () => {
   it('a 16-row product from a tk16 base: 16 rows, K step 8, nothing computed past the edge in M', () => {
@@ -18,7 +18,7 @@ describe('fitTileToShape', () => {
     expect(fitTileToShape(lavapipe, 512, 512, limits)).toEqual(lavapipe);
   });
   it('a 32-wide head: 32 columns', () => {
-    const t = fitTileToShape(lavapipe, 2048, 32, limits);
+    const t = fitTileToShape(lavapipe, 2048, 32, limits) as TiledTile;
     expect(t.wgX * t.rb).toBe(32);
     expect(tileProblem(t, limits)).toBeNull();
   });

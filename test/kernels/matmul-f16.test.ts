@@ -9,8 +9,8 @@ import { poison, readBack, upload } from '../../src/gpu/buffers.js';
 import { F16_UNIT, roundArrayToF16 } from '../../src/io/half.js';
 import { matmulLayout, referenceProduct } from './matmul-layout.js';
 import {
-  ADAPTER_DEFAULTS, DEFAULT_TILE, FALLBACK_TILES, defaultMatmulTile, describeTile, fitTileToShape, matmulVariant, prepareMatmul,
-  tileProblem, usesVec4, vec4Aligned, type MatmulCall, type MatmulTile, type MatmulTypes,
+  ADAPTER_DEFAULTS, DEFAULT_TILE, FALLBACK_TILES, defaultMatmulTile, describeTile, fitTileToShape, isShuffle, matmulVariant, prepareMatmul,
+  tileCaps, tileProblem, usesVec4, vec4Aligned, type MatmulCall, type MatmulTile, type MatmulTypes,
 } from '../../src/kernels/matmul.js';
 import { f16StoreAllowance } from './f16-tolerance.js';
 import { adapterKey, autotuneMatmul, clearTuneMemory, tuneKey, type TuneStore } from '../../src/kernels/autotune.js';
@@ -109,7 +109,9 @@ async function check(c: Case, seed = freshSeed()): Promise<void> {
 const F16: MatmulTypes = { a: 'f16', b: 'f16', bias: 'f16', c: 'f16' };
 /** The output projection: f16 weighted sums and weights, accumulated into the f32 residual. */
 const INTO_F32: MatmulTypes = { a: 'f16', b: 'f16', bias: 'f16', c: 'f32' };
-const scalar = (t: MatmulTile): MatmulTile => ({ ...t, vec4: false });
+/** The config with scalar loads (a shuffle tile has no vec4 variant: itself). */
+const scalar = (t: MatmulTile): MatmulTile => (isShuffle(t) ? t : { ...t, vec4: false });
+const vec4If = (t: MatmulTile, aligned: boolean): boolean => aligned && !isShuffle(t) && t.vec4 !== false;
 const SHIPPED: MatmulTile[] = [];
 for (const t of [DEFAULT_TILE, ...ADAPTER_DEFAULTS.flatMap((d) => d.tiles), ...FALLBACK_TILES]) {
   if (!SHIPPED.some((s) => JSON.stringify(s) === JSON.stringify(t))) SHIPPED.push(t);
@@ -160,8 +162,10 @@ describe('matmul with f16 storage vs float64 (from the f16-rounded inputs)', () 
 
   it('causal modes: skipped tiles (f16 scores) and K limited by the diagonal (f16 pattern·V)', async () => {
     if (!ctx().hasF16) return;
-    for (const tile of [DEFAULT_TILE, scalar(DEFAULT_TILE)]) {
-      const vec4 = tile.vec4 !== false;
+    const shuffle: MatmulTile = { kernel: 'shuffle' };
+    const withShuffle = tileProblem(shuffle, ctx().limits, tileCaps(ctx())) === null ? [shuffle] : [];
+    for (const tile of [DEFAULT_TILE, scalar(DEFAULT_TILE), ...withShuffle]) {
+      const vec4 = vec4If(tile, true);
       for (const [n, offset] of [[130, 0], [65, 0], [33, 20], [1, 0]] as const) {
         const ctxLen = n + offset;
         await check({ M: n, N: ctxLen, K: 8, transB: true, batch: 2, lda: 16, ldb: 16, batchA: 8, batchB: 8, ldc: ctxLen, batchC: n * ctxLen, alpha: 0.35, causal: 'skip-masked-tiles', causalOffset: offset, tile, types: F16, vec4 });
@@ -174,11 +178,12 @@ describe('matmul with f16 storage vs float64 (from the f16-rounded inputs)', () 
   it('every shipped tile config, and tiles fitted to small shapes', async () => {
     if (!ctx().hasF16) return;
     const g = ctx();
-    for (const tile of SHIPPED.filter((t) => tileProblem(t, g.limits) === null)) {
-      await check({ M: 130, N: 65, K: 36, transB: true, lda: 36, ldb: 40, tile, types: F16, vec4: true });
+    for (const tile of SHIPPED.filter((t) => tileProblem(t, g.limits, tileCaps(g)) === null)) {
+      await check({ M: 130, N: 65, K: 36, transB: true, lda: 36, ldb: 40, tile, types: F16, vec4: vec4If(tile, true) });
+      await check({ M: 33, N: 20, K: 40, transB: true, bias: true, alpha: 0.5, tile, types: { a: 'f32', b: 'f16', c: 'f16' }, vec4: vec4If(tile, true) });
       await check({ M: 65, N: 130, K: 65, transB: false, bias: true, accumulate: true, batch: 2, lda: 67, ldb: 131, tile: scalar(tile), types: INTO_F32, vec4: false });
     }
-    const base = defaultMatmulTile(g.adapterInfo, g.limits);
+    const base = defaultMatmulTile(g.adapterInfo, g.limits); // the tiled default: shuffle tiles are not fitted
     for (const [M, N, K] of [[16, 130, 40], [130, 32, 24]] as const) {
       const tile = fitTileToShape(base, M, N, g.limits);
       await check({ M, N, K, transB: true, lda: 68, ldb: 68, tile, types: F16, vec4: true });

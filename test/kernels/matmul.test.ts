@@ -1,6 +1,7 @@
-// shaders/matmul.wgsl against the float64 reference (src/reference/attention.ts), for every tile
-// config the project ships, both load variants (vec4 and scalar), odd sizes, strides, offsets,
-// batches, bias, accumulation and both causal modes; and the autotuner's choice logic.
+// shaders/matmul.wgsl and shaders/matmul_shuffle.wgsl against the float64 reference
+// (src/reference/attention.ts), for every tile config the project ships, both load variants (vec4
+// and scalar), odd sizes, strides, offsets, batches, bias, accumulation and both causal modes; and
+// the autotuner's choice logic.
 // Fresh random inputs each run; a failure prints its seed.
 
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -13,9 +14,12 @@ import {
   DEFAULT_TILE,
   FALLBACK_TILES,
   defaultMatmulTile,
+  defaultTileFor,
   describeTile,
   fitTileToShape,
+  isShuffle,
   matmulVariant,
+  tileCaps,
   tileCols,
   tileRows,
   tileThreads,
@@ -26,6 +30,8 @@ import {
   vec4Aligned,
   type MatmulCall,
   type MatmulTile,
+  type ShuffleTile,
+  type TileCaps,
   type TileLimits,
 } from '../../src/kernels/matmul.js';
 
@@ -139,7 +145,17 @@ const SHIPPED: MatmulTile[] = [];
 for (const t of [DEFAULT_TILE, ...ADAPTER_DEFAULTS.flatMap((d) => d.tiles), ...FALLBACK_TILES]) {
   if (!SHIPPED.some((s) => JSON.stringify(s) === JSON.stringify(t))) SHIPPED.push(t);
 }
-const scalar = (t: MatmulTile): MatmulTile => ({ ...t, vec4: false });
+/** The config with scalar loads (a shuffle tile has no vec4 variant: itself). */
+const scalar = (t: MatmulTile): MatmulTile => (isShuffle(t) ? t : { ...t, vec4: false });
+const SHUFFLE: ShuffleTile = { kernel: 'shuffle' };
+/** The tiled default and, where the adapter can run it, the shuffle kernel: each test runs both. */
+const kernels = (): MatmulTile[] => {
+  const problem = tileProblem(SHUFFLE, ctx().limits, tileCaps(ctx()));
+  if (problem) console.log(`shuffle kernel not tested on this adapter: ${problem}`);
+  return problem ? [DEFAULT_TILE] : [DEFAULT_TILE, SHUFFLE];
+};
+/** Whether a call of this config with vec4-aligned operands runs the vec4 variant. */
+const vec4If = (t: MatmulTile, aligned: boolean): boolean => aligned && !isShuffle(t) && t.vec4 !== false;
 
 describe('matmul tile configs (no GPU)', () => {
   const webgpuDefault: TileLimits = {
@@ -150,13 +166,14 @@ describe('matmul tile configs (no GPU)', () => {
   };
   const compat: TileLimits = { ...webgpuDefault, maxComputeInvocationsPerWorkgroup: 128, maxComputeWorkgroupSizeX: 128, maxComputeWorkgroupSizeY: 128 };
   const h100: TileLimits = { maxComputeInvocationsPerWorkgroup: 1024, maxComputeWorkgroupSizeX: 1024, maxComputeWorkgroupSizeY: 1024, maxComputeWorkgroupStorageSize: 49152 };
+  const sg8: TileCaps = { subgroups: true, subgroupMinSize: 8 };
 
   it('the default runs within WebGPU’s default limits', () => {
     expect(tileProblem(DEFAULT_TILE, webgpuDefault)).toBeNull();
     expect(tileStorageBytes(DEFAULT_TILE)).toBe(8 * (33 + 33) * 16);
   });
   it('every shipped config is valid somewhere, and a fallback fits compatibility limits', () => {
-    for (const t of SHIPPED) expect(tileProblem(t, h100), describeTile(t)).toBeNull();
+    for (const t of SHIPPED) expect(tileProblem(t, h100, sg8), describeTile(t)).toBeNull();
     expect(tileProblem(defaultMatmulTile({ vendor: '', architecture: '', device: '', description: '' }, compat), compat)).toBeNull();
     expect(defaultMatmulTile({ vendor: '', architecture: '', device: '', description: '' }, webgpuDefault)).toEqual(DEFAULT_TILE);
   });
@@ -166,12 +183,31 @@ describe('matmul tile configs (no GPU)', () => {
     expect(tileProblem(defaultMatmulTile(nv, webgpuDefault), webgpuDefault)).toBeNull();
     expect(tileProblem(defaultMatmulTile(nv, compat), compat)).toBeNull();
     const lvp = { vendor: 'mesa', architecture: '', device: 'llvmpipe (LLVM 19.1.7, 256 bits)', description: '' };
-    expect(defaultMatmulTile(lvp, { ...h100, maxComputeWorkgroupStorageSize: 32768 })).toEqual(ADAPTER_DEFAULTS.find((d) => d.label.startsWith('lavapipe'))!.tiles[0]);
+    const lavapipe = ADAPTER_DEFAULTS.find((d) => d.label.startsWith('lavapipe'))!.tiles;
+    expect(defaultMatmulTile(lvp, { ...h100, maxComputeWorkgroupStorageSize: 32768 }, sg8)).toEqual(lavapipe[0]);
+    expect(isShuffle(lavapipe[0]!)).toBe(true);
+    // Without subgroups of 8 (or without the feature, or not told) the tiled default.
+    for (const caps of [undefined, { subgroups: true, subgroupMinSize: 4 }, { subgroups: false, subgroupMinSize: 8 }]) {
+      expect(defaultMatmulTile(lvp, { ...h100, maxComputeWorkgroupStorageSize: 32768 }, caps)).toEqual(lavapipe[1]);
+    }
+  });
+  it('the shuffle kernel is refused, with the reason, where subgroups are missing or narrower than 8', () => {
+    expect(tileProblem(SHUFFLE, webgpuDefault, sg8)).toBeNull();
+    expect(tileProblem(SHUFFLE, webgpuDefault)).toMatch(/subgroups feature \(adapter capabilities not given\)/);
+    expect(tileProblem(SHUFFLE, webgpuDefault, { subgroups: false, subgroupMinSize: 32 })).toMatch(/lacks/);
+    expect(tileProblem(SHUFFLE, webgpuDefault, { subgroups: true, subgroupMinSize: 4 })).toMatch(/at least 8 .* smallest is 4/);
+    expect(tileProblem(SHUFFLE, webgpuDefault, { subgroups: true, subgroupMinSize: 0 })).toMatch(/not reported/);
+    expect(tileProblem({ kernel: 'other' } as unknown as MatmulTile, webgpuDefault, sg8)).toMatch(/kernel "other"/);
+    expect(describeTile(SHUFFLE)).toBe('16x16 shuffle sg8');
+    expect(tileStorageBytes(SHUFFLE)).toBe(0);
+    expect(fitTileToShape(SHUFFLE, 1, 1, webgpuDefault)).toEqual(SHUFFLE);
+    expect(matmulVariant({ transB: true, tile: SHUFFLE }).name).toBe('matmul_shuffle');
   });
   it('the candidates are filtered by the limits', () => {
     for (const t of candidateTiles(webgpuDefault)) expect(tileProblem(t, webgpuDefault)).toBeNull();
     expect(candidateTiles(webgpuDefault).length).toBeLessThan(TUNE_CANDIDATES.length);
-    expect(candidateTiles(h100).length).toBe(TUNE_CANDIDATES.length);
+    expect(candidateTiles(h100, TUNE_CANDIDATES, sg8).length).toBe(TUNE_CANDIDATES.length);
+    expect(candidateTiles(h100).length).toBe(TUNE_CANDIDATES.length - 1); // the shuffle kernel, without capabilities
     expect(tileProblem({ wgX: 16, wgY: 16, tk: 12, rb: 8 }, h100)).toMatch(/tk/);
     expect(tileProblem({ wgX: 4, wgY: 4, tk: 32, rb: 8 }, h100)).toMatch(/stage/);
     expect(tileProblem({ wgX: 32, wgY: 32, tk: 8, rb: 8 }, webgpuDefault)).toMatch(/maxComputeInvocationsPerWorkgroup/);
@@ -218,13 +254,15 @@ describe('matmul tile configs (no GPU)', () => {
 describe('matmul vs float64', () => {
   const sizes = [1, 7, 33, 65, 130];
 
-  it('odd sizes, every M×N×K combination (default tile, both load variants, both B layouts)', async () => {
-    for (const M of sizes) {
-      for (const N of sizes) {
-        for (const K of sizes) {
-          // Dense operands: vec4 applies when K (A's and a transposed B's stride) and N (B's) are multiples of 4.
-          await check({ M, N, K, transB: true, tile: DEFAULT_TILE, vec4: K % 4 === 0 });
-          await check({ M, N, K, transB: false, tile: scalar(DEFAULT_TILE), vec4: false });
+  it('odd sizes, every M×N×K combination (default tile and shuffle kernel, both load variants, both B layouts)', async () => {
+    for (const tile of kernels()) {
+      for (const M of sizes) {
+        for (const N of sizes) {
+          for (const K of sizes) {
+            // Dense operands: vec4 applies when K (A's and a transposed B's stride) and N (B's) are multiples of 4.
+            await check({ M, N, K, transB: true, tile, vec4: vec4If(tile, K % 4 === 0) });
+            await check({ M, N, K, transB: false, tile: scalar(tile), vec4: false });
+          }
         }
       }
     }
@@ -239,18 +277,21 @@ describe('matmul vs float64', () => {
   });
 
   it('strides, offsets, batches, bias, accumulation, alpha', async () => {
-    // Heads side by side, as attention binds them: A [seq, heads·dHead] with batch stride dHead.
-    await check({ M: 33, N: 65, K: 16, transB: true, batch: 3, lda: 48, ldb: 48, batchA: 16, batchB: 16, ldc: 65, batchC: 33 * 65, offA: 4, offB: 8, offC: 3, alpha: 0.25, tile: DEFAULT_TILE, vec4: true });
-    await check({ M: 33, N: 13, K: 65, transB: false, batch: 2, lda: 70, ldb: 39, batchA: 33 * 70, batchB: 13, ldc: 39, batchC: 13, offA: 1, offB: 2, offC: 5, tile: DEFAULT_TILE, vec4: false });
-    await check({ M: 65, N: 130, K: 33, transB: true, bias: true, offBias: 7, accumulate: true, alpha: -1.5, offA: 4, lda: 36, ldb: 36, tile: DEFAULT_TILE, vec4: true });
-    await check({ M: 130, N: 33, K: 65, transB: false, bias: true, accumulate: true, ldc: 40, offC: 2, tile: scalar(DEFAULT_TILE), vec4: false });
-    // A transposed B with scalar loads (K's stride not a multiple of 4).
-    await check({ M: 7, N: 65, K: 130, transB: true, alpha: 2, lda: 131, tile: DEFAULT_TILE, vec4: false });
+    for (const tile of kernels()) {
+      const vec4 = vec4If(tile, true);
+      // Heads side by side, as attention binds them: A [seq, heads·dHead] with batch stride dHead.
+      await check({ M: 33, N: 65, K: 16, transB: true, batch: 3, lda: 48, ldb: 48, batchA: 16, batchB: 16, ldc: 65, batchC: 33 * 65, offA: 4, offB: 8, offC: 3, alpha: 0.25, tile, vec4 });
+      await check({ M: 33, N: 13, K: 65, transB: false, batch: 2, lda: 70, ldb: 39, batchA: 33 * 70, batchB: 13, ldc: 39, batchC: 13, offA: 1, offB: 2, offC: 5, tile, vec4: false });
+      await check({ M: 65, N: 130, K: 33, transB: true, bias: true, offBias: 7, accumulate: true, alpha: -1.5, offA: 4, lda: 36, ldb: 36, tile, vec4 });
+      await check({ M: 130, N: 33, K: 65, transB: false, bias: true, accumulate: true, ldc: 40, offC: 2, tile: scalar(tile), vec4: false });
+      // A transposed B with scalar loads (K's stride not a multiple of 4).
+      await check({ M: 7, N: 65, K: 130, transB: true, alpha: 2, lda: 131, tile, vec4: false });
+    }
   });
 
   it('causal modes: skipped tiles and a K range limited by the diagonal', async () => {
-    for (const tile of [DEFAULT_TILE, scalar(DEFAULT_TILE)]) {
-      const vec4 = tile.vec4 !== false;
+    for (const tile of [DEFAULT_TILE, scalar(DEFAULT_TILE), ...kernels().filter(isShuffle)]) {
+      const vec4 = vec4If(tile, true);
       for (const [n, offset] of [[130, 0], [65, 0], [200, 0], [33, 20], [1, 0]] as const) {
         const kvSeq = n + offset;
         // Scores q·kᵀ over 2 heads side by side (d = 8), masked tiles skipped.
@@ -269,6 +310,7 @@ describe('matmul vs float64', () => {
   });
 
   it('tiles fitted to small shapes (short sequences, narrow heads), A·B and A·Bᵀ, causal', async () => {
+    // The adapter's tiled default (its shuffle kernel, where it has one, is not fitted: 16×16 already).
     const base = defaultMatmulTile(ctx().adapterInfo, ctx().limits);
     for (const [M, N, K] of [[16, 130, 40], [7, 12, 33], [1, 65, 16], [130, 32, 24], [33, 13, 65]] as const) {
       const tile = fitTileToShape(base, M, N, ctx().limits);
@@ -282,14 +324,16 @@ describe('matmul vs float64', () => {
 
   it('every shipped tile config (vec4 and scalar, A·B and A·Bᵀ, causal, bias + accumulation)', async () => {
     for (const tile of SHIPPED) {
-      if (tileProblem(tile, ctx().limits)) {
-        console.log(`skipping ${describeTile(tile)} on this adapter: ${tileProblem(tile, ctx().limits)}`);
+      const problem = tileProblem(tile, ctx().limits, tileCaps(ctx()));
+      if (problem) {
+        console.log(`skipping ${describeTile(tile)} on this adapter: ${problem}`);
         continue;
       }
       // Two variants per config cover its code paths: vec4 loads with the transposing B store,
       // and scalar loads with the row-major B store and the bias/accumulate epilogue.
-      await check({ M: 130, N: 65, K: 33, transB: true, lda: 36, ldb: 40, tile, vec4: true });
-      await check({ M: 200, N: 200, K: 16, transB: true, batch: 2, lda: 32, ldb: 32, batchA: 16, batchB: 16, causal: 'skip-masked-tiles', tile, vec4: true });
+      const vec4 = vec4If(tile, true);
+      await check({ M: 130, N: 65, K: 33, transB: true, lda: 36, ldb: 40, tile, vec4 });
+      await check({ M: 200, N: 200, K: 16, transB: true, batch: 2, lda: 32, ldb: 32, batchA: 16, batchB: 16, causal: 'skip-masked-tiles', tile, vec4 });
       await check({ M: 65, N: 130, K: 65, transB: false, bias: true, accumulate: true, batch: 2, lda: 67, ldb: 131, tile: scalar(tile), vec4: false });
       await check({ M: 130, N: 12, K: 130, transB: false, ldb: 24, causal: 'limit-k', causalOffset: 3, tile: scalar(tile), vec4: false, bias: true, accumulate: true });
     }
@@ -315,11 +359,11 @@ describe('autotune', () => {
     const r = await autotuneMatmul(g, pipelines(), { store });
     if (g.adapterInfo.isSoftware) {
       expect(r.source).toBe('default');
-      expect(r.tile).toEqual(defaultMatmulTile(g.adapterInfo, g.limits));
+      expect(r.tile).toEqual(defaultTileFor(g));
       expect(store.text).toBeNull();
     }
     expect(r.key).toBe(adapterKey(g.adapterInfo));
-    expect(tileProblem(r.tile, g.limits)).toBeNull();
+    expect(tileProblem(r.tile, g.limits, tileCaps(g))).toBeNull();
   });
 
   it('tunes when asked, keeps the winner in memory and in the store, and reads it back', async () => {
