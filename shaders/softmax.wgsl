@@ -11,7 +11,10 @@
 // Reductions: with the `subgroups` flag (the adapter has the feature) each subgroup reduces in
 // registers and one value per subgroup crosses workgroup memory, which every thread then reads:
 // two barriers per reduction instead of log2(WG) + 2, and barriers are what a software adapter
-// pays most for. Without it, a tree in workgroup memory, so every adapter runs the kernel.
+// pays most for. Where the whole workgroup is one subgroup (ONE_SUBGROUP, set by the host when WG
+// is at most the adapter's smallest subgroup: lavapipe's 8 lanes), the subgroup's own result is
+// the row's and nothing crosses workgroup memory: no barrier at all. Without subgroups, a tree in
+// workgroup memory, so every adapter runs the kernel.
 //
 // f16 (the `f16` flag): the scores are stored as f16, read widened to f32 (exactly); the max,
 // the exponentials and the sum are f32, and each probability is rounded to f16 once, at its store.
@@ -20,6 +23,7 @@
 //#f16 enable f16;
 
 override WG: u32 = 256;
+override ONE_SUBGROUP: bool = false;
 alias elem = f32; //#f16 alias elem = f16;
 const USE_SUBGROUPS = false; //#subgroups const USE_SUBGROUPS = true;
 
@@ -51,6 +55,7 @@ fn reduce(op: u32, li: u32, v: f32, sg: vec2u) -> f32 {
   if (USE_SUBGROUPS) {
     var x = v;
     //#subgroups if (op == MAX) { x = subgroupMax(v); } else { x = subgroupAdd(v); }
+    if (ONE_SUBGROUP) { return x; }
     if (sg.x == 0u) { partial[li / sg.y] = x; }
     workgroupBarrier();
     var r = partial[0];

@@ -29,12 +29,17 @@ export async function prepareSoftmax(gpu: GpuContext, cache: PipelineCache, call
   // One workgroup per row, about 8 columns per thread (2048 keys: 256 threads), 32 to 256
   // threads. A software adapter runs every invocation on a CPU core, so there the fewest threads
   // win at every row length (measured on lavapipe: bench/RESULTS.md).
-  const wg = call.workgroupSize ?? (gpu.adapterInfo.isSoftware ? 32 : Math.min(256, Math.max(32, 2 ** Math.ceil(Math.log2(call.cols / 8)))));
+  // Where a row fits one subgroup of a software adapter (lavapipe: 8 lanes), 8 threads and subgroup
+  // reductions alone: no workgroup memory, no barrier (bench/RESULTS.md).
   const subgroups = call.subgroups ?? gpu.hasSubgroups;
+  const sgMin = gpu.adapterInfo.subgroupMinSize;
+  const softwareWg = subgroups && sgMin >= 8 ? sgMin : 32;
+  const wg = call.workgroupSize ?? (gpu.adapterInfo.isSoftware ? softwareWg : Math.min(256, Math.max(32, 2 ** Math.ceil(Math.log2(call.cols / 8)))));
+  const oneSubgroup = subgroups && sgMin > 0 && wg <= sgMin;
   const precision = checkPrecision(call.precision, call.label);
   if (precision === 'f16') requireF16(gpu, call.label);
   const flags = [...(subgroups ? ['subgroups'] : []), ...precisionFlags(precision)];
-  const pipeline = await cache.get({ name: 'softmax', source: softmaxSource, flags, constants: { WG: wg } });
+  const pipeline = await cache.get({ name: 'softmax', source: softmaxSource, flags, constants: { WG: wg, ONE_SUBGROUP: oneSubgroup ? 1 : 0 } });
   const { x, y } = fold1D(call.rows, gpu.limits.maxComputeWorkgroupsPerDimension);
   const uniform = createUniform(
     gpu,

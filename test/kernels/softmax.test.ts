@@ -14,13 +14,13 @@ import { runDispatch, useGpuContext } from '../helpers/gpu.js';
 
 const { ctx, cache } = useGpuContext();
 
-async function gpuSoftmax(scores: Float32Array, rows: number, cols: number, seq: number, causal: boolean, causalOffset = 0, subgroups?: boolean, precision?: Precision) {
+async function gpuSoftmax(scores: Float32Array, rows: number, cols: number, seq: number, causal: boolean, causalOffset = 0, subgroups?: boolean, precision?: Precision, workgroupSize?: number) {
   // A guard tail past the rows must stay untouched (NaN).
   const gpu = ctx();
   const padded = new Float32Array(scores.length + 8).fill(Number.NaN);
   padded.set(scores);
   const buffer = upload(gpu, padded, 'scores', precision);
-  const d = await prepareSoftmax(gpu, cache(), { label: 'softmax test', scores: { buffer }, rows, cols, seq, causal, causalOffset, subgroups, precision });
+  const d = await prepareSoftmax(gpu, cache(), { label: 'softmax test', scores: { buffer }, rows, cols, seq, causal, causalOffset, subgroups, precision, workgroupSize });
   try {
     await runDispatch(gpu, d, 'softmax test');
     const all = await readBack(gpu, buffer, padded.length, 0, precision);
@@ -62,10 +62,16 @@ describe('softmax kernel', () => {
       const seed = Math.floor(Math.random() * 2 ** 31);
       const rows = c.heads * c.seq;
       const scores = randomScores(rows * c.cols, 8, seed);
-      // Both reductions: subgroups where the device has them, and the portable tree.
-      for (const subgroups of ctx().hasSubgroups ? [true, false] : [false]) {
-        const variant = subgroups ? 'subgroup reductions' : 'tree reductions';
-        const { out, tail } = await gpuSoftmax(scores, rows, c.cols, c.seq, c.causal, offset, subgroups);
+      // Every reduction: subgroups where the device has them (the adapter's default workgroup, which
+      // on lavapipe is one subgroup with no workgroup memory, and 64 threads, several subgroups
+      // whose partials cross workgroup memory), and the portable tree.
+      const variants = [
+        ...(ctx().hasSubgroups ? [{ subgroups: true }, { subgroups: true, workgroupSize: 64 }] : []),
+        { subgroups: false },
+      ];
+      for (const { subgroups, workgroupSize } of variants as { subgroups: boolean; workgroupSize?: number }[]) {
+        const variant = `${subgroups ? 'subgroup reductions' : 'tree reductions'}${workgroupSize ? `, ${workgroupSize} threads` : ''}`;
+        const { out, tail } = await gpuSoftmax(scores, rows, c.cols, c.seq, c.causal, offset, subgroups, undefined, workgroupSize);
         const ref = softmaxRows(Float64Array.from(scores), rows, c.cols, { causal: c.causal, queryRowsPerBlock: c.seq, offset });
         // Each probability is one exp and one division in f32: a few ulps of values ≤ 1.
         const cmp = compare(out, ref, { atol: 1e-6, rtol: 1e-5 });
