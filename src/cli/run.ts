@@ -59,7 +59,8 @@ export const RUN_USAGE = `webgpu-attention run [flags]
   --attention auto|fused|materialized   the attention core: three passes over a pattern buffer, or one
                                    fused pass without it (d_head <= 128); auto: fused where one head's
                                    pattern would not fit a binding, else the core timed faster here
-                                   (see --tune), else fused on a software adapter, materialized on a GPU
+                                   (see --tune), else materialized (fused on a software adapter whose
+                                   matmuls cannot run the shuffle kernel)
   --tune | --no-tune | --retune    matmul tile config: by default timed once per hardware adapter (about a
                                    second) and kept in ~/.cache/webgpu-attention/ (WEBGPU_ATTENTION_TUNE_DIR),
                                    and likewise which attention core is faster for this d_head (auto);

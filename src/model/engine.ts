@@ -24,7 +24,7 @@ import { PipelineCache } from '../gpu/pipelines.js';
 import { PassTimer } from '../gpu/timing.js';
 import { encode, release, type PreparedDispatch } from '../kernels/dispatch.js';
 import { adapterKey, autotuneMatmul, type AutotuneOptions, type TuneResult } from '../kernels/autotune.js';
-import { defaultTileFor, type MatmulTile } from '../kernels/matmul.js';
+import { defaultTileFor, isShuffle, type MatmulTile } from '../kernels/matmul.js';
 import { ALL_FINITE, prepareFiniteCheck, type FiniteCheck } from '../kernels/finite_check.js';
 import { requireF16, type Precision } from '../kernels/precision.js';
 
@@ -106,7 +106,8 @@ export class Engine {
       maxBufferSize: Math.min(this.gpu.limits.maxBufferSize, options.limits?.maxBufferSize ?? Infinity),
       minStorageBufferOffsetAlignment: Math.max(this.gpu.limits.minStorageBufferOffsetAlignment, options.limits?.minStorageBufferOffsetAlignment ?? 0),
     };
-    const attention = chooseAttention(cfg, { ...pickTileLimits(this.gpu.limits), ...limits }, this.gpu.adapterInfo, {
+    const adapter = { isSoftware: this.gpu.adapterInfo.isSoftware, shuffleMatmul: isShuffle(this.matmulTileFor(cfg.precision)) };
+    const attention = chooseAttention(cfg, { ...pickTileLimits(this.gpu.limits), ...limits }, adapter, {
       wanted: options.attention, capturePatterns: options.capturePatterns, tuned: this.attentionChoices.get(`${cfg.dHead}|${cfg.precision}`), patternBytes: options.plan?.patternBytes,
     });
     const plan = planMemory(cfg, limits, { ...options.plan, attention });
