@@ -16,8 +16,9 @@
 // Preconditions enforced by src/kernels/matmul-tiles.ts (tileProblem): the adapter has the
 // subgroups feature and its subgroups are at least S wide, so the S invocations of a workgroup
 // form one subgroup with ids 0..S-1; plus those of matmul.wgsl (indices fit a u32, bindings fit).
-// Loads past M, N or the K end are clamped into the matrix and their values replaced by 0, so
-// no read leaves the binding and no 0·Inf enters a sum.
+// Loads past M or N are clamped into the matrix (A's values replaced by 0; B's columns past N
+// feed only sums never stored), K is walked only to its end, so no read leaves the binding and
+// no 0·Inf enters a stored sum.
 
 enable subgroups;
 //#f16 enable f16;
@@ -83,14 +84,17 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(subgroup_invocation_id) lane
       let r = row0 + i;
       staged[i] = select(0.0, f32(a[baseA + min(r, p.M - 1u) * p.lda + kaIn]), r < p.M && ka < kEnd);
     }
-    for (var kk = 0u; kk < S; kk++) {
+    // The step count is uniform but not a constant, so the compiler keeps this loop rolled: on
+    // lavapipe an unrolled one doubled the first-use compile (0.55 → 1.15 s) and ran no faster.
+    // It also ends the K range exactly, so B is read only inside it.
+    let steps = min(S, kEnd - k0);
+    for (var kk = 0u; kk < steps; kk++) {
       let k = k0 + kk;
-      let kIn = min(k, kEnd - 1u);
       var bv: array<f32, RN>;
       for (var j = 0u; j < RN; j++) {
-        var at = baseB + kIn * p.ldb + colB[j];
-        if (TRANS_B) { at = baseB + colB[j] * p.ldb + kIn; }
-        bv[j] = select(0.0, f32(b[at]), k < kEnd);
+        var at = baseB + k * p.ldb + colB[j];
+        if (TRANS_B) { at = baseB + colB[j] * p.ldb + k; }
+        bv[j] = f32(b[at]);
       }
       for (var i = 0u; i < RM; i++) {
         let x = subgroupShuffle(staged[i], kk);
@@ -99,11 +103,15 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(subgroup_invocation_id) lane
     }
   }
 
-  for (var i = 0u; i < RM; i++) {
+  // The rows that exist. A bound the compiler cannot know keeps this loop rolled: unrolled, its
+  // RM·RN stores with their bias and C reads made lavapipe's first-use compile 1.8 s instead of
+  // 0.23 (bench/RESULTS.md); it runs once per tile, so rolled costs nothing measurable.
+  let rows = min(RM, p.M - row0);
+  for (var i = 0u; i < rows; i++) {
     let row = row0 + i;
     for (var j = 0u; j < RN; j++) {
       let col = col0 + lane + j * S;
-      if (row < p.M && col < p.N) {
+      if (col < p.N) {
         var x = p.alpha * acc[i * RN + j];
         if (p.hasBias != 0u) { x += f32(bias[p.offBias + col]); }
         let at = baseC + row * p.ldc + col;
