@@ -2,8 +2,10 @@
 // The same integer steps as src/model/seeded.ts, so the CPU reference regenerates any element
 // bit for bit. Weights are written in place on the GPU: no weight crosses the bus.
 // Layout: out: array<f32> (the tensor, or a chunk of it starting at element `offset`).
-// Dispatch: ceil(count / WG) workgroups, folded into x and y when over the per-dimension limit;
-// threads past `count` do nothing (the host need not round the count).
+// Dispatch: ceil(count / (WG·PER_THREAD)) workgroups, folded into x and y when over the
+// per-dimension limit; each thread writes PER_THREAD elements WG apart (so adjacent threads write
+// adjacent elements); threads past `count` do nothing (the host need not round the count). A CPU
+// adapter pays a fixed cost per workgroup, so there the host asks for many elements a thread.
 //
 // f16 (the `f16` flag): out is array<u32>, two F16 values per word (element 2w in the low half,
 // as little-endian memory has it), and thread w writes word w: ceil(count / 2) threads. The f32
@@ -14,6 +16,7 @@
 // that owns it. No `enable f16` is needed: the shader never declares an f16 value.
 
 override WG: u32 = 256;
+override PER_THREAD: u32 = 1;
 const F16 = false; //#f16 const F16 = true;
 
 struct Params {
@@ -70,7 +73,12 @@ fn f32ToF16Bits(bits: u32) -> u32 {
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let i = (wid.y * p.groupsX + wid.x) * WG + lid;
+  let first = (wid.y * p.groupsX + wid.x) * WG * PER_THREAD + lid;
+  for (var r = 0u; r < PER_THREAD; r++) { fillOne(first + r * WG); }
+}
+
+// Element i (f32), or word i holding elements 2i and 2i + 1 (f16).
+fn fillOne(i: u32) {
   if (F16) {
     let at = 2u * i;
     if (at >= p.count) { return; }

@@ -9,6 +9,7 @@ import { bindGroup, checkIndexRange, fold1D, type Binding, type PreparedDispatch
 import { bytesPer, checkPrecision, precisionFlags, requireF16, type Precision } from './precision.js';
 
 const WG = 256;
+const SOFTWARE_PER_THREAD = 64;
 
 export interface FillCall {
   label: string;
@@ -42,9 +43,11 @@ export async function prepareFill(gpu: GpuContext, cache: PipelineCache, call: F
   if (bindingBytes < needBytes) {
     throw new InputError(`${call.label}: the out binding holds ${bindingBytes} bytes, ${call.count} ${precision} values need ${needBytes}`);
   }
-  const pipeline = await cache.get({ name: 'fill_random', source: fillSource, flags: precisionFlags(precision), constants: { WG } });
+  // lavapipe pays a fixed cost per workgroup: there each thread writes 64 elements (bench/RESULTS.md).
+  const perThread = gpu.adapterInfo.isSoftware ? SOFTWARE_PER_THREAD : 1;
+  const pipeline = await cache.get({ name: 'fill_random', source: fillSource, flags: precisionFlags(precision), constants: { WG, PER_THREAD: perThread } });
   const threads = precision === 'f16' ? Math.ceil(call.count / 2) : call.count;
-  const { x, y } = fold1D(Math.ceil(threads / WG), gpu.limits.maxComputeWorkgroupsPerDimension);
+  const { x, y } = fold1D(Math.ceil(threads / (WG * perThread)), gpu.limits.maxComputeWorkgroupsPerDimension);
   const uniform = createUniform(
     gpu,
     [{ u32: call.key >>> 0 }, { u32: call.offset ?? 0 }, { u32: call.count }, { f32: call.scale }, { u32: x }],
