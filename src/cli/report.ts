@@ -23,6 +23,8 @@ export function runReport(result: RunResult, verification: Verification, layerCh
       gpuMs: t.gpuMs,
       perLayerMs: t.perLayerMs,
       stagesMs: t.stagesMs,
+      // Each layer's stages: layer 0 minus layer 1 is the first use (a CPU adapter's shader compiles).
+      perLayerStagesMs: t.perLayerStagesMs,
       weightsMs: t.weightsMs,
     },
     // Pipelines created and the time spent preparing them, apart from GPU time; dispatches per layer (one submit each).

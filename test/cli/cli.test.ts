@@ -43,6 +43,8 @@ describe('webgpu-attention run', () => {
       expect(r.config.cross).toBe(extra[0] === '--cross');
       expect(r.adapter.name).toBeTruthy();
       expect(r.timings.perLayerMs).toHaveLength(2);
+      expect(r.timings.perLayerStagesMs).toHaveLength(2);
+      expect(r.timings.perLayerStagesMs[1].qkv).toBeGreaterThan(0);
       expect(r.flops.total).toBeGreaterThan(0);
     }
   });
