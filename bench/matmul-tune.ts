@@ -32,7 +32,7 @@ import { validateThenTime } from '../src/gpu/timing.js';
 import { autotuneMatmul, candidateTiles, TUNE_CANDIDATES } from '../src/kernels/autotune.js';
 import { dispatchOnce, release, type PreparedDispatch } from '../src/kernels/dispatch.js';
 import { prepareFill } from '../src/kernels/fill_random.js';
-import { defaultTileFor, describeTile, prepareMatmul, usesVec4, type MatmulCall, type MatmulTile } from '../src/kernels/matmul.js';
+import { defaultTileFor, describeTile, prepareMatmul, tileCaps, usesVec4, type MatmulCall, type MatmulTile, type TiledTile } from '../src/kernels/matmul.js';
 import { prepareSoftmax } from '../src/kernels/softmax.js';
 import { seededSequence } from '../src/model/seeded.js';
 import { createNodeGpu } from '../src/node/dawn.js';
@@ -139,7 +139,7 @@ const WIDE: MatmulTile[] = ([
   { wgX: 16, wgY: 16, tk: 8, rb: 4, stages: 2 },
   { wgX: 32, wgY: 16, tk: 8, rb: 4, stages: 2 },
   { wgX: 32, wgY: 32, tk: 8, rb: 4, stages: 2 },
-] as MatmulTile[]).map((t) => ({ vec4: true, groupM: 8, ...t }));
+] as TiledTile[]).map((t): MatmulTile => ({ vec4: true, groupM: 8, ...t })).concat([{ kernel: 'shuffle' }]);
 
 const FLAGS = {
   quick: { type: 'boolean' }, shapes: { type: 'string' }, runs: { type: 'string' }, warmup: { type: 'string' },
@@ -321,7 +321,7 @@ async function main(): Promise<void> {
   console.log(`adapter: ${info.name}${info.isSoftware ? ' (software adapter)' : ''} [${[info.vendor, info.architecture, info.device, info.description].join(' | ')}]`);
   console.log(`timing: ${timing}; warm-up ${args.warmup}, median of ${args.runs}; workgroup storage ${gpu.limits.maxComputeWorkgroupStorageSize} B, ${gpu.limits.maxComputeInvocationsPerWorkgroup} invocations`);
   const pool = args.candidates === 'wide' ? WIDE : args.candidates === 'default' ? TUNE_CANDIDATES : (JSON.parse(args.candidates) as MatmulTile[]);
-  const candidates = candidateTiles(gpu.limits, pool);
+  const candidates = candidateTiles(gpu.limits, pool, tileCaps(gpu));
   const outPath = args.out ?? (process.env.OUT ? join(process.env.OUT, 'matmul-tune.json') : null);
   const result = {
     date: new Date().toISOString(),
