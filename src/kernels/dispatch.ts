@@ -50,6 +50,26 @@ export function dispatchOnce(gpu: GpuContext, label: string, dispatches: Prepare
   });
 }
 
+/**
+ * One workgroup of the first dispatch of each distinct pipeline, submitted and drained: a CPU
+ * adapter (lavapipe) compiles a pipeline's machine code at its first dispatch, so this puts that
+ * compile where the caller times pipeline creation instead of inside its first real work. Every
+ * dispatch given must be harmless to run partly (its outputs rewritten before they are read).
+ */
+export function firstUse(gpu: GpuContext, label: string, dispatches: readonly PreparedDispatch[]): Promise<void> {
+  const seen = new Set<GPUComputePipeline>();
+  const firsts = dispatches.filter((d) => !seen.has(d.pipeline) && seen.add(d.pipeline));
+  return submitAndDrain(gpu, label, (encoder) => {
+    const pass = encoder.beginComputePass({ label });
+    for (const d of firsts) {
+      pass.setPipeline(d.pipeline);
+      pass.setBindGroup(0, d.bindGroup);
+      pass.dispatchWorkgroups(1, 1, 1);
+    }
+    pass.end();
+  });
+}
+
 export function release(dispatches: Iterable<PreparedDispatch>): void {
   for (const d of dispatches) for (const u of d.owned) u.destroy();
 }

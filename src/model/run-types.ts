@@ -79,10 +79,12 @@ export interface RunResult {
   matmulTile: MatmulTile;
   /**
    * Pipelines this run created (the cache's others were reused) and the milliseconds spent
-   * preparing them, before the first layer: apart from GPU time. Drivers that compile lazily
-   * (lavapipe) still spend some of it inside the first layer.
+   * preparing them, before the first layer: apart from GPU time. `firstUseMs`: one workgroup of
+   * each pipeline's first dispatch, run after that and before the first layer, because drivers
+   * that compile lazily (lavapipe) compile machine code at a pipeline's first dispatch; it also
+   * holds WebGPU's zeroing of each buffer those dispatches touch for the first time.
    */
-  compile: { pipelines: number; ms: number };
+  compile: { pipelines: number; ms: number; firstUseMs: number };
   /** Dispatches encoded per layer (one command buffer, one submit per layer). */
   dispatchesPerLayer: number;
 }

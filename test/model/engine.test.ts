@@ -83,6 +83,17 @@ describe('engine vs float64 reference', () => {
     expect(() => engine().plan(cfg, { attention: 'fused', capturePatterns: true })).toThrow(/capturing patterns needs the materialized attention/);
     expect(() => engine().plan({ ...cfg, dHead: 160, heads: 1, dModel: 160 }, { attention: 'fused' })).toThrow(/--d-head 160 fits no fused attention tile/);
   });
+  it('reports pipeline creation and each pipeline\'s first dispatch apart from the layers, and the first dispatches change no result', async () => {
+    // Every run dispatches one workgroup of each pipeline before layer 0 (a CPU adapter compiles
+    // there); the output still matches float64 (check) and a second run is bit-identical.
+    const cfg = { layers: 2, heads: 2, dModel: 48, dHead: 24, seq: 21 };
+    const a = await check(cfg, { attention: 'materialized' }, 11);
+    for (const v of [a.compile.ms, a.compile.firstUseMs]) expect(Number.isFinite(v) && v >= 0).toBe(true);
+    expect(a.compile.pipelines).toBeGreaterThanOrEqual(0);
+    expect(a.dispatchesPerLayer).toBeGreaterThan(0);
+    const b = await engine().run(cfg, { attention: 'materialized', seed: 11 });
+    expect(Buffer.from(a.output.buffer).equals(Buffer.from(b.output.buffer))).toBe(true);
+  });
   it('is deterministic: the same seed gives bit-identical output twice', async () => {
     const cfg = { layers: 2, heads: 3, dModel: 48, dHead: 16, seq: 19 };
     const a = await engine().run(cfg, { seed: 5 });
