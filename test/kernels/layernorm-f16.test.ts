@@ -92,7 +92,8 @@ describe('layernorm kernel, y stored as f16', () => {
     for (let i = 0; i < out.length; i++) {
       const b = bias[i % dModel]!;
       const nearest = roundToF16(b);
-      const ulp = 2 ** (Math.floor(Math.log2(Math.abs(nearest) || 2 ** -14)) - 10);
+      // f16's spacing at the bias: 2^(e − 10) for normal values, 2^-24 for subnormals (|b| < 2^-14).
+      const ulp = Math.max(2 ** -24, 2 ** (Math.floor(Math.log2(Math.abs(nearest) || 2 ** -14)) - 10));
       if (!(Math.abs(out[i]! - b) < ulp)) expect.fail(`element ${i}: ${out[i]} is no f16 neighbour of the bias ${b}`);
     }
   });
