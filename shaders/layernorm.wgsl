@@ -18,9 +18,8 @@
 // hits on a GPU (and plain memory reads on a software adapter), so the kernel stays bound by
 // one pass over x and y; and any dModel runs.
 //
-// Reductions as in softmax.wgsl: with the `subgroups` flag each subgroup adds in registers and
-// one value per subgroup crosses workgroup memory (two barriers per reduction); otherwise a
-// tree in workgroup memory (WG a power of two). Grid: rows folded into x and y.
+// Reductions: shaders/reduce.wgsl (appended by the host), as softmax.wgsl's. Grid: rows folded
+// into x and y.
 //
 // f16 (the `f16` flag): y is stored as f16, one conversion of the f32 result per element; x,
 // gain and bias stay f32 and the statistics are computed in f32 exactly as above.
@@ -30,7 +29,6 @@
 
 override WG: u32 = 256;
 alias yt = f32; //#f16 alias yt = f16;
-const USE_SUBGROUPS = false; //#subgroups const USE_SUBGROUPS = true;
 
 struct Params {
   rows: u32,
@@ -45,33 +43,6 @@ struct Params {
 @group(0) @binding(1) var<storage, read_write> y: array<yt>;
 @group(0) @binding(2) var<storage, read> gb: array<f32>;
 @group(0) @binding(3) var<uniform> p: Params;
-
-var<workgroup> partial: array<f32, WG>;
-
-// The sum of every thread's v, returned to all of them. `sg`: (invocation id, size) of the
-// thread's subgroup; unused without subgroups.
-fn reduceSum(li: u32, v: f32, sg: vec2u) -> f32 {
-  if (USE_SUBGROUPS) {
-    var s = v;
-    //#subgroups s = subgroupAdd(v);
-    if (sg.x == 0u) { partial[li / sg.y] = s; }
-    workgroupBarrier();
-    var r = partial[0];
-    for (var i = 1u; i < (WG + sg.y - 1u) / sg.y; i++) { r += partial[i]; }
-    // Everyone must read the partials before the next reduction reuses the array.
-    workgroupBarrier();
-    return r;
-  }
-  partial[li] = v;
-  workgroupBarrier();
-  for (var stride = WG / 2u; stride > 0u; stride >>= 1u) {
-    if (li < stride) { partial[li] += partial[li + stride]; }
-    workgroupBarrier();
-  }
-  let r = partial[0];
-  workgroupBarrier();
-  return r;
-}
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: u32
@@ -88,14 +59,14 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: 
   let shift = x[base];
   var s = 0.0;
   for (var j = li; j < n; j += WG) { s += x[base + j] - shift; }
-  let mean = shift + reduceSum(li, s, sg) / f32(n);
+  let mean = shift + reduce(SUM, li, s, sg) / f32(n);
 
   var q = 0.0;
   for (var j = li; j < n; j += WG) {
     let d = x[base + j] - mean;
     q += d * d;
   }
-  let rstd = inverseSqrt(reduceSum(li, q, sg) / f32(n) + p.eps);
+  let rstd = inverseSqrt(reduce(SUM, li, q, sg) / f32(n) + p.eps);
 
   for (var j = li; j < n; j += WG) {
     y[base + j] = yt((x[base + j] - mean) * rstd * gb[p.gainOffset + j] + gb[p.biasOffset + j]);

@@ -8,13 +8,8 @@
 // zeros rather than NaN.
 //
 // One workgroup per row; WG threads stride over the columns. Grid: rows folded into x and y.
-// Reductions: with the `subgroups` flag (the adapter has the feature) each subgroup reduces in
-// registers and one value per subgroup crosses workgroup memory, which every thread then reads:
-// two barriers per reduction instead of log2(WG) + 2, and barriers are what a software adapter
-// pays most for. Where the whole workgroup is one subgroup (ONE_SUBGROUP, set by the host when WG
-// is at most the adapter's smallest subgroup: lavapipe's 8 lanes), the subgroup's own result is
-// the row's and nothing crosses workgroup memory: no barrier at all. Without subgroups, a tree in
-// workgroup memory, so every adapter runs the kernel.
+// Reductions: shaders/reduce.wgsl (appended by the host): subgroup reductions where the adapter
+// has them (no workgroup memory at all where the workgroup is one subgroup), else a tree.
 //
 // f16 (the `f16` flag): the scores are stored as f16, read widened to f32 (exactly); the max,
 // the exponentials and the sum are f32, and each probability is rounded to f16 once, at its store.
@@ -23,9 +18,7 @@
 //#f16 enable f16;
 
 override WG: u32 = 256;
-override ONE_SUBGROUP: bool = false;
 alias elem = f32; //#f16 alias elem = f16;
-const USE_SUBGROUPS = false; //#subgroups const USE_SUBGROUPS = true;
 
 struct Params {
   rows: u32,
@@ -39,41 +32,6 @@ struct Params {
 
 @group(0) @binding(0) var<storage, read_write> s: array<elem>;
 @group(0) @binding(1) var<uniform> p: Params;
-
-var<workgroup> partial: array<f32, WG>;
-
-// MAX or SUM of every thread's v, returned to all of them. `sg`: (invocation id, size) of the
-// thread's subgroup; unused without subgroups.
-const MAX = 0u;
-const SUM = 1u;
-
-fn combine(op: u32, x: f32, y: f32) -> f32 {
-  return select(x + y, max(x, y), op == MAX);
-}
-
-fn reduce(op: u32, li: u32, v: f32, sg: vec2u) -> f32 {
-  if (USE_SUBGROUPS) {
-    var x = v;
-    //#subgroups if (op == MAX) { x = subgroupMax(v); } else { x = subgroupAdd(v); }
-    if (ONE_SUBGROUP) { return x; }
-    if (sg.x == 0u) { partial[li / sg.y] = x; }
-    workgroupBarrier();
-    var r = partial[0];
-    for (var i = 1u; i < (WG + sg.y - 1u) / sg.y; i++) { r = combine(op, r, partial[i]); }
-    // Everyone must read the partials before the next reduction reuses the array.
-    workgroupBarrier();
-    return r;
-  }
-  partial[li] = v;
-  workgroupBarrier();
-  for (var stride = WG / 2u; stride > 0u; stride >>= 1u) {
-    if (li < stride) { partial[li] = combine(op, partial[li], partial[li + stride]); }
-    workgroupBarrier();
-  }
-  let result = partial[0];
-  workgroupBarrier();
-  return result;
-}
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: u32

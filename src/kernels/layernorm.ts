@@ -5,6 +5,7 @@
 // gainOffset 0, biasOffset gainOffset + dModel.
 
 import layerNormSource from '../../shaders/layernorm.wgsl';
+import { reductionConstants, withReduction } from './reduce.js';
 import { createUniform } from '../gpu/buffers.js';
 import type { GpuContext } from '../gpu/device.js';
 import { InputError } from '../gpu/errors.js';
@@ -81,7 +82,7 @@ export async function prepareLayerNorm(gpu: GpuContext, cache: PipelineCache, ca
 
   const subgroups = call.subgroups ?? gpu.hasSubgroups;
   const flags = [...(subgroups ? ['subgroups'] : []), ...precisionFlags(outPrecision)];
-  const pipeline = await cache.get({ name: 'layernorm', source: layerNormSource, flags, constants: { WG: wg } });
+  const pipeline = await cache.get({ name: 'layernorm', source: withReduction(layerNormSource), flags, constants: { WG: wg, ...reductionConstants(gpu, wg, subgroups) } });
   const { x, y } = fold1D(rows, gpu.limits.maxComputeWorkgroupsPerDimension);
   const uniform = createUniform(
     gpu,

@@ -1,6 +1,7 @@
 // Host side of shaders/softmax.wgsl: the masked, numerically stable row softmax.
 
 import softmaxSource from '../../shaders/softmax.wgsl';
+import { reductionConstants, withReduction } from './reduce.js';
 import { createUniform } from '../gpu/buffers.js';
 import type { GpuContext } from '../gpu/device.js';
 import type { PipelineCache } from '../gpu/pipelines.js';
@@ -35,11 +36,10 @@ export async function prepareSoftmax(gpu: GpuContext, cache: PipelineCache, call
   const sgMin = gpu.adapterInfo.subgroupMinSize;
   const softwareWg = subgroups && sgMin >= 8 ? sgMin : 32;
   const wg = call.workgroupSize ?? (gpu.adapterInfo.isSoftware ? softwareWg : Math.min(256, Math.max(32, 2 ** Math.ceil(Math.log2(call.cols / 8)))));
-  const oneSubgroup = subgroups && sgMin > 0 && wg <= sgMin;
   const precision = checkPrecision(call.precision, call.label);
   if (precision === 'f16') requireF16(gpu, call.label);
   const flags = [...(subgroups ? ['subgroups'] : []), ...precisionFlags(precision)];
-  const pipeline = await cache.get({ name: 'softmax', source: softmaxSource, flags, constants: { WG: wg, ONE_SUBGROUP: oneSubgroup ? 1 : 0 } });
+  const pipeline = await cache.get({ name: 'softmax', source: withReduction(softmaxSource), flags, constants: { WG: wg, ...reductionConstants(gpu, wg, subgroups) } });
   const { x, y } = fold1D(call.rows, gpu.limits.maxComputeWorkgroupsPerDimension);
   const uniform = createUniform(
     gpu,
