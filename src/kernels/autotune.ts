@@ -22,7 +22,7 @@ import { defaultTileFor, describeTile, matmulFlops, prepareMatmul, tileCaps, til
 import { checkPrecision, requireF16, type Precision } from './precision.js';
 
 /** Bumped when the kernel changes enough to invalidate stored choices. */
-export const TUNE_VERSION = 1;
+export const TUNE_VERSION = 2; // 2: the shuffle kernel joined the candidates
 
 /**
  * What the autotuner times, before filtering by the adapter's limits: the H100's best and

@@ -9,7 +9,7 @@ import { readTuneEntries, saveTuneEntry, type TuneStore } from '../kernels/autot
 import { median } from '../stats.js';
 
 /** Bumped when either kernel changes enough to invalidate stored choices. */
-export const ATTENTION_TUNE_VERSION = 1;
+export const ATTENTION_TUNE_VERSION = 2; // 2: the materialized core runs the shuffle matmul on CPU adapters
 
 export interface AttentionTuneShape {
   heads: number;
