@@ -1,9 +1,11 @@
-// `webgpu-attention info`: the adapter the engine would use, its features and limits.
+// `webgpu-attention info`: the adapter the engine would use, its features and limits, its subgroup
+// widths and the matmul tile config it starts from (before any tuning).
 
 import { parseFlags } from './args.js';
 import { GpuContext } from '../gpu/device.js';
 import { createNodeGpu } from '../node/dawn.js';
 import { formatBytes } from '../gpu/errors.js';
+import { defaultTileFor, describeTile } from '../kernels/matmul.js';
 
 export async function infoCommand(argv: string[]): Promise<number> {
   const flags = parseFlags(argv, { json: { type: 'boolean' } });
@@ -16,7 +18,10 @@ export async function infoCommand(argv: string[]): Promise<number> {
     }
     const features = [...gpu.device.features].sort();
     const subgroupMatrixConfigs = (gpu.adapter.info as unknown as { subgroupMatrixConfigs?: unknown[] }).subgroupMatrixConfigs ?? [];
-    const info = { adapter: gpu.adapterInfo, features, limits, subgroupMatrixConfigs };
+    const raw = gpu.adapter.info as unknown as { subgroupMinSize?: number; subgroupMaxSize?: number };
+    const subgroupSizes = gpu.hasSubgroups ? { min: raw.subgroupMinSize ?? null, max: raw.subgroupMaxSize ?? null } : null;
+    const tile = defaultTileFor(gpu);
+    const info = { adapter: gpu.adapterInfo, features, limits, subgroupMatrixConfigs, subgroupSizes, matmulDefault: { tile: describeTile(tile), config: tile } };
     if (flags.json) {
       console.log(JSON.stringify(info, null, 2));
       return 0;
@@ -25,6 +30,8 @@ export async function infoCommand(argv: string[]): Promise<number> {
     console.log(`adapter   ${a.name}${a.isSoftware ? ' (software adapter)' : ''}`);
     console.log(`vendor    ${a.vendor || '-'}   architecture ${a.architecture || '-'}   device ${a.device || '-'}`);
     console.log(`features  ${features.join(', ')}`);
+    if (subgroupSizes) console.log(`subgroups ${subgroupSizes.min ?? '?'}–${subgroupSizes.max ?? '?'} invocations`);
+    console.log(`matmul    ${describeTile(tile)} (the measured default for this adapter, before tuning)`);
     console.log('limits');
     for (const [key, value] of Object.entries(limits).sort()) {
       const shown = /Size$/.test(key) && value >= 1 << 20 ? `${value} (${formatBytes(value)})` : String(value);

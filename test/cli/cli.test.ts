@@ -198,5 +198,8 @@ describe('webgpu-attention params and info', () => {
     const j = JSON.parse(cli('info', '--json').stdout);
     expect(j.limits.maxStorageBufferBindingSize).toBeGreaterThan(0);
     expect(Array.isArray(j.features)).toBe(true);
+    // The matmul config runs start from: on lavapipe (subgroups of 8) the shuffle kernel.
+    expect(typeof j.matmulDefault.tile).toBe('string');
+    if (j.adapter.isSoftware && j.subgroupSizes?.min >= 8) expect(j.matmulDefault.tile).toBe('16x16 shuffle sg8');
   });
 });
