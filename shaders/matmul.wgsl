@@ -31,11 +31,8 @@
 // Order. Workgroups walk the C tiles in groups of GROUP_M tile rows, column by column within a
 // group, so the workgroups resident at once share A and B panels in L2 (GROUP_M = 1: row-major).
 //
-// Causal attention (mode in `causal`; key j is visible to query i when j <= i + causalOffset):
-//   1 (scores, Q·Kᵀ): a tile whose first column is past the last row's limit is wholly masked;
-//     it is skipped and nothing is written there (softmax never reads masked scores).
-//   2 (weighted sums, pattern·V): the pattern is 0 past the limit, so K stops at the last
-//     row's limit. The result is the same; the work above the diagonal is not done.
+// Causal attention: the two modes of shaders/matmul_params.wgsl (tileK): masked score tiles
+// skipped, weighted sums stopping K at the diagonal.
 //
 // Precision. Each of A, B, bias and C is stored as f32 or, with the flags a16, b16, bias16, c16
 // (and f16 for the `enable`), as f16. Loads widen to f32 (exactly), so the workgroup tiles, the
@@ -84,19 +81,7 @@ override WORDS_B: u32 = TN * KQ;
 override LOADS_A: u32 = (WORDS_A + THREADS - 1u) / THREADS;
 override LOADS_B: u32 = (WORDS_B + THREADS - 1u) / THREADS;
 
-struct Params {
-  M: u32, N: u32, K: u32,
-  lda: u32, ldb: u32, ldc: u32,
-  offA: u32, offB: u32, offC: u32,
-  batchA: u32, batchB: u32, batchC: u32,
-  alpha: f32,
-  causal: u32,
-  causalOffset: u32,
-  offBias: u32,
-  accumulate: u32,  // 1: C += result (the residual stream); 0: C = result
-  hasBias: u32,     // 1: + bias[offBias + col]
-}
-
+// Params, tileK and batchBases: shaders/matmul_params.wgsl, appended by the host.
 @group(0) @binding(0) var<storage, read> a: array<elemA>; //#vec4 @group(0) @binding(0) var<storage, read> a: array<vec4<elemA>>;
 @group(0) @binding(1) var<storage, read> b: array<elemB>; //#vec4 @group(0) @binding(1) var<storage, read> b: array<vec4<elemB>>;
 @group(0) @binding(2) var<storage, read> bias: array<elemBias>;
@@ -165,21 +150,18 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) groups: vec3
   let row0 = (firstRow + (id % span) % rowsInGroup) * TM;
   let col0 = ((id % span) / rowsInGroup) * TN;
 
-  let lastRow = min(row0 + TM, p.M) - 1u;
-  if (p.causal == 1u && col0 > lastRow + p.causalOffset) { return; }
-  var kEnd = p.K;
-  if (p.causal == 2u) { kEnd = min(p.K, lastRow + p.causalOffset + 1u); }
-
-  let baseA = p.offA + wid.z * p.batchA;
-  let baseB = p.offB + wid.z * p.batchB;
-  let baseC = p.offC + wid.z * p.batchC;
+  let range = tileK(row0, TM, col0);
+  if (range.masked) { return; }
+  let kEnd = range.kEnd;
+  let bases = batchBases(wid.z);
+  let baseC = bases.z;
 
   var acc: array<vec4f, RM * GN>; // acc[r * GN + h]: row group r / 4, row r % 4, column group h
   var stagedA: array<vec4f, MAX_STAGED>;
   var stagedB: array<vec4f, MAX_STAGED>;
   let steps = (kEnd + TK - 1u) / TK;
 
-  let tile = TileOrigin(row0, col0, baseA, baseB, kEnd);
+  let tile = TileOrigin(row0, col0, bases.x, bases.y, kEnd);
   var k0 = 0u;
   loadStep(tile, k0, li, &stagedA, &stagedB);
 

@@ -37,18 +37,7 @@ const S: u32 = 8u;   // lanes of a workgroup: one subgroup
 const RM: u32 = 16u; // rows of the C tile (registers per lane: RM·RN sums, RM staged A values)
 const RN: u32 = 2u;  // columns per lane; the tile is S·RN wide
 
-struct Params {
-  M: u32, N: u32, K: u32,
-  lda: u32, ldb: u32, ldc: u32,
-  offA: u32, offB: u32, offC: u32,
-  batchA: u32, batchB: u32, batchC: u32,
-  alpha: f32,
-  causal: u32,
-  causalOffset: u32,
-  offBias: u32,
-  accumulate: u32,
-  hasBias: u32,
-}
+// Params, tileK and batchBases: shaders/matmul_params.wgsl, appended by the host.
 
 @group(0) @binding(0) var<storage, read> a: array<elemA>;
 @group(0) @binding(1) var<storage, read> b: array<elemB>;
@@ -60,16 +49,15 @@ struct Params {
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(subgroup_invocation_id) lane: u32) {
   let row0 = wid.y * RM;
   let col0 = wid.x * (S * RN);
-  let lastRow = min(row0 + RM, p.M) - 1u;
-  // Causal scores: a tile wholly past the last row's limit is masked; nothing is written there.
-  if (p.causal == 1u && col0 > lastRow + p.causalOffset) { return; }
-  var kEnd = p.K;
-  // Causal weighted sums: the pattern is 0 past the last row's limit; K stops there.
-  if (p.causal == 2u) { kEnd = min(p.K, lastRow + p.causalOffset + 1u); }
-
-  let baseA = p.offA + wid.z * p.batchA;
-  let baseB = p.offB + wid.z * p.batchB;
-  let baseC = p.offC + wid.z * p.batchC;
+  // Causal modes (matmul_params.wgsl): a wholly masked score tile is skipped, weighted sums stop
+  // K at the diagonal.
+  let range = tileK(row0, RM, col0);
+  if (range.masked) { return; }
+  let kEnd = range.kEnd;
+  let bases = batchBases(wid.z);
+  let baseA = bases.x;
+  let baseB = bases.y;
+  let baseC = bases.z;
 
   // This lane's columns, clamped into the matrix for the loads (their sums are never stored).
   var colB: array<u32, RN>;

@@ -1,5 +1,6 @@
-// The one directive WGSL lacks: a line holding `//#FLAG text` becomes `text` when FLAG is on.
-// Used only for what `override` cannot do (enable lines, element types, register-tile sizes).
+// What WGSL lacks: a line holding `//#FLAG text` becomes `text` when FLAG is on (used only for
+// what `override` cannot do: enable lines, element types, register-tile sizes), and includes
+// (withShared: files several kernels share, appended after the kernel's own text).
 
 const DIRECTIVE = /^(.*?)\/\/#([A-Za-z_][A-Za-z0-9_]*)\s(.*)$/;
 
@@ -15,3 +16,9 @@ export function preprocess(source: string, flags: ReadonlySet<string>): string {
     })
     .join('\n');
 }
+
+/**
+ * A kernel's source with shared WGSL files appended. After, not before: a module's `enable`
+ * directives must come first, and module-scope declarations may be used before they appear.
+ */
+export const withShared = (source: string, ...shared: string[]): string => [source, ...shared].join('\n');

@@ -3,6 +3,8 @@
 
 import matmulSource from '../../shaders/matmul.wgsl';
 import matmulShuffleSource from '../../shaders/matmul_shuffle.wgsl';
+import matmulParamsSource from '../../shaders/matmul_params.wgsl';
+import { withShared } from '../gpu/preprocess.js';
 import { createStorage, createUniform } from '../gpu/buffers.js';
 import type { GpuContext } from '../gpu/device.js';
 import { InputError } from '../gpu/errors.js';
@@ -96,13 +98,13 @@ export function matmulVariant(call: Pick<MatmulCall, 'transB' | 'bias' | 'tile' 
   const t = call.tile ?? DEFAULT_TILE;
   const flags: string[] = typeFlags(call);
   if (isShuffle(t)) {
-    return { name: 'matmul_shuffle', source: matmulShuffleSource, flags, constants: { TRANS_B: call.transB ? 1 : 0 } };
+    return { name: 'matmul_shuffle', source: withShared(matmulShuffleSource, matmulParamsSource), flags, constants: { TRANS_B: call.transB ? 1 : 0 } };
   }
   if (t.rb === 8) flags.push('rb8');
   if (vec4) flags.push('vec4');
   return {
     name: 'matmul',
-    source: matmulSource,
+    source: withShared(matmulSource, matmulParamsSource),
     flags,
     constants: {
       WG_X: t.wgX,

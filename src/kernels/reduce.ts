@@ -1,12 +1,12 @@
 // Host side of shaders/reduce.wgsl, the workgroup reduction softmax.wgsl and layernorm.wgsl share:
-// WGSL has no include, so the shared file is appended to theirs (after their `enable` lines, which
-// must come first), and its ONE_SUBGROUP override is chosen here.
+// appended to theirs (withShared), and its ONE_SUBGROUP override chosen here.
 
 import reduceSource from '../../shaders/reduce.wgsl';
 import type { GpuContext } from '../gpu/device.js';
+import { withShared } from '../gpu/preprocess.js';
 
 /** A row kernel's source with the shared reduction appended. */
-export const withReduction = (source: string): string => `${source}\n${reduceSource}`;
+export const withReduction = (source: string): string => withShared(source, reduceSource);
 
 /**
  * The reduction's override: 1 where subgroup reductions are on and the whole workgroup is one
