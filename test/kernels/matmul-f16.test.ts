@@ -7,9 +7,9 @@ import { describe, expect, it } from 'vitest';
 import { freshSeed, rng, runDispatch, useGpuContext } from '../helpers/gpu.js';
 import { poison, readBack, upload } from '../../src/gpu/buffers.js';
 import { F16_UNIT, roundArrayToF16 } from '../../src/io/half.js';
-import { matmulLayout, referenceProduct } from './matmul-layout.js';
+import { expectedC, matmulLayout, scalar, strayWrite, vec4If, zeroPastDiagonal } from './matmul-layout.js';
 import {
-  ADAPTER_DEFAULTS, DEFAULT_TILE, FALLBACK_TILES, defaultMatmulTile, describeTile, fitTileToShape, isShuffle, matmulVariant, prepareMatmul,
+  ADAPTER_DEFAULTS, DEFAULT_TILE, FALLBACK_TILES, defaultMatmulTile, describeTile, fitTileToShape, matmulVariant, prepareMatmul,
   tileCaps, tileProblem, usesVec4, vec4Aligned, type MatmulCall, type MatmulTile, type MatmulTypes,
 } from '../../src/kernels/matmul.js';
 import { f16StoreAllowance } from './f16-tolerance.js';
@@ -52,10 +52,7 @@ async function run(c: Case, seed: number): Promise<string | null> {
   const biasHost = c.bias ? asStored(randomArray(offBias + c.N + guard, next), t.bias) : null;
   const alpha = c.alpha ?? 1;
   const causalOffset = c.causalOffset ?? 0;
-  const visible = (m: number, k: number) => k <= m + causalOffset;
-  if (c.causal === 'limit-k') {
-    for (let z = 0; z < batch; z++) for (let m = 0; m < c.M; m++) for (let k = 0; k < c.K; k++) if (!visible(m, k)) aHost[offA + z * batchA + m * lda + k] = 0;
-  }
+  zeroPastDiagonal(c, layout, aHost);
   const owned: GPUBuffer[] = [];
   const own = (b: GPUBuffer) => (owned.push(b), b);
   try {
@@ -76,26 +73,15 @@ async function run(c: Case, seed: number): Promise<string | null> {
     const out = await readBack(g, cBuf, cLength, 0, t.c);
     c.plant?.(out, offC);
     const written = new Uint8Array(cLength);
-    for (let z = 0; z < batch; z++) {
-      const { ref, scale } = referenceProduct(c, layout, aHost, bHost, z);
-      for (let m = 0; m < c.M; m++) {
-        for (let n = 0; n < c.N; n++) {
-          const at = offC + z * batchC + m * ldc + n;
-          written[at] = 1;
-          if (c.causal === 'skip-masked-tiles' && !visible(m, n)) continue;
-          const bias = biasHost ? biasHost[offBias + n]! : 0;
-          const c0v = c.accumulate ? c0[at]! : 0;
-          const want = alpha * ref[m * c.N + n]! + bias + c0v;
-          const acc = 1e-5 * (Math.abs(alpha) * scale[m * c.N + n]! + Math.abs(bias) + Math.abs(c0v)) + 1e-6;
-          const tol = t.c === 'f16' ? f16StoreAllowance(acc, want) : acc;
-          if (!(Math.abs(out[at]! - want) <= tol)) return `batch ${z} row ${m} col ${n}: ${out[at]} vs ${want} (allowance ${tol})`;
-        }
-      }
+    for (const e of expectedC(c, layout, aHost, bHost, c0, biasHost)) {
+      written[e.at] = 1;
+      if (e.masked) continue;
+      // An f16 C adds one f16 rounding of the result to fp32's allowance.
+      const tol = t.c === 'f16' ? f16StoreAllowance(e.allowance, e.want) : e.allowance;
+      if (!(Math.abs(out[e.at]! - e.want) <= tol)) return `batch ${e.z} row ${e.m} col ${e.n}: ${out[e.at]} vs ${e.want} (allowance ${tol})`;
     }
-    for (let i = 0; i < cLength; i++) {
-      if (!written[i] && !(Object.is(out[i], c0[i]) || (Number.isNaN(out[i]!) && Number.isNaN(c0[i]!)))) return `element ${i} outside every C window changed: ${c0[i]} → ${out[i]}`;
-    }
-    return null;
+    const i = strayWrite(out, c0, written);
+    return i >= 0 ? `element ${i} outside every C window changed: ${c0[i]} → ${out[i]}` : null;
   } finally {
     for (const buffer of owned) buffer.destroy();
   }
@@ -109,9 +95,7 @@ async function check(c: Case, seed = freshSeed()): Promise<void> {
 const F16: MatmulTypes = { a: 'f16', b: 'f16', bias: 'f16', c: 'f16' };
 /** The output projection: f16 weighted sums and weights, accumulated into the f32 residual. */
 const INTO_F32: MatmulTypes = { a: 'f16', b: 'f16', bias: 'f16', c: 'f32' };
-/** The config with scalar loads (a shuffle tile has no vec4 variant: itself). */
-const scalar = (t: MatmulTile): MatmulTile => (isShuffle(t) ? t : { ...t, vec4: false });
-const vec4If = (t: MatmulTile, aligned: boolean): boolean => aligned && !isShuffle(t) && t.vec4 !== false;
+
 const SHIPPED: MatmulTile[] = [];
 for (const t of [DEFAULT_TILE, ...ADAPTER_DEFAULTS.flatMap((d) => d.tiles), ...FALLBACK_TILES]) {
   if (!SHIPPED.some((s) => JSON.stringify(s) === JSON.stringify(t))) SHIPPED.push(t);

@@ -7,7 +7,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { freshSeed, rng, runDispatch, useGpuContext } from '../helpers/gpu.js';
 import { poison, readBack, upload } from '../../src/gpu/buffers.js';
-import { matmulLayout, referenceProduct } from './matmul-layout.js';
+import { expectedC, matmulLayout, scalar, strayWrite, vec4If, zeroPastDiagonal } from './matmul-layout.js';
 import { TUNE_CANDIDATES, adapterKey, autotuneMatmul, candidateTiles, clearTuneMemory, type TuneStore } from '../../src/kernels/autotune.js';
 import {
   ADAPTER_DEFAULTS,
@@ -73,13 +73,7 @@ async function check(c: Case, seed = freshSeed()): Promise<void> {
   const biasHost = c.bias ? randomArray(offBias + c.N + guard, next) : null;
   const alpha = c.alpha ?? 1;
   const causalOffset = c.causalOffset ?? 0;
-  const visible = (m: number, k: number) => k <= m + causalOffset;
-  // 'limit-k' multiplies a causal pattern: zero past each row's limit (the kernel relies on it).
-  if (c.causal === 'limit-k') {
-    for (let z = 0; z < batch; z++) {
-      for (let m = 0; m < c.M; m++) for (let k = 0; k < c.K; k++) if (!visible(m, k)) aHost[offA + z * batchA + m * lda + k] = 0;
-    }
-  }
+  zeroPastDiagonal(c, layout, aHost);
 
   const owned: GPUBuffer[] = [];
   const own = (b: GPUBuffer) => (owned.push(b), b);
@@ -106,21 +100,12 @@ async function check(c: Case, seed = freshSeed()): Promise<void> {
 
     const written = new Uint8Array(cLength);
     let worst = { excess: -Infinity, at: -1, got: 0, want: 0 };
-    for (let z = 0; z < batch; z++) {
-      const { ref, scale } = referenceProduct(c, layout, aHost, bHost, z);
-      for (let m = 0; m < c.M; m++) {
-        for (let n = 0; n < c.N; n++) {
-          const at = offC + z * batchC + m * ldc + n;
-          written[at] = 1;
-          if (c.causal === 'skip-masked-tiles' && !visible(m, n)) continue;
-          const bias = biasHost ? biasHost[offBias + n]! : 0;
-          const want = alpha * ref[m * c.N + n]! + bias + (c.accumulate ? c0[at]! : 0);
-          const tol = 1e-5 * (Math.abs(alpha) * scale[m * c.N + n]! + Math.abs(bias) + (c.accumulate ? Math.abs(c0[at]!) : 0)) + 1e-6;
-          const err = Math.abs(out[at]! - want);
-          const excess = Number.isFinite(err) ? err - tol : Infinity;
-          if (excess > worst.excess) worst = { excess, at, got: out[at]!, want };
-        }
-      }
+    for (const e of expectedC(c, layout, aHost, bHost, c0, biasHost)) {
+      written[e.at] = 1;
+      if (e.masked) continue;
+      const err = Math.abs(out[e.at]! - e.want);
+      const excess = Number.isFinite(err) ? err - e.allowance : Infinity;
+      if (excess > worst.excess) worst = { excess, at: e.at, got: out[e.at]!, want: e.want };
     }
     const where = (at: number) => {
       const z = Math.floor((at - offC) / batchC);
@@ -129,11 +114,8 @@ async function check(c: Case, seed = freshSeed()): Promise<void> {
     };
     const label = `seed ${seed}, ${describeTile(c.tile)}, ${JSON.stringify({ ...c, tile: undefined })}`;
     expect(worst.excess <= 0, `${label}: worst element ${where(worst.at)}: ${worst.got} vs ${worst.want}`).toBe(true);
-    for (let i = 0; i < cLength; i++) {
-      if (written[i]) continue;
-      const same = Object.is(out[i], c0[i]) || (Number.isNaN(out[i]!) && Number.isNaN(c0[i]!));
-      if (!same) expect.fail(`${label}: element ${i} outside every C window changed: ${c0[i]} → ${out[i]}`);
-    }
+    const i = strayWrite(out, c0, written);
+    if (i >= 0) expect.fail(`${label}: element ${i} outside every C window changed: ${c0[i]} → ${out[i]}`);
   } finally {
     for (const buffer of owned) buffer.destroy();
   }
@@ -145,8 +127,6 @@ const SHIPPED: MatmulTile[] = [];
 for (const t of [DEFAULT_TILE, ...ADAPTER_DEFAULTS.flatMap((d) => d.tiles), ...FALLBACK_TILES]) {
   if (!SHIPPED.some((s) => JSON.stringify(s) === JSON.stringify(t))) SHIPPED.push(t);
 }
-/** The config with scalar loads (a shuffle tile has no vec4 variant: itself). */
-const scalar = (t: MatmulTile): MatmulTile => (isShuffle(t) ? t : { ...t, vec4: false });
 const SHUFFLE: ShuffleTile = { kernel: 'shuffle' };
 /** The tiled default and, where the adapter can run it, the shuffle kernel: each test runs both. */
 const kernels = (): MatmulTile[] => {
@@ -154,8 +134,6 @@ const kernels = (): MatmulTile[] => {
   if (problem) console.log(`shuffle kernel not tested on this adapter: ${problem}`);
   return problem ? [DEFAULT_TILE] : [DEFAULT_TILE, SHUFFLE];
 };
-/** Whether a call of this config with vec4-aligned operands runs the vec4 variant. */
-const vec4If = (t: MatmulTile, aligned: boolean): boolean => aligned && !isShuffle(t) && t.vec4 !== false;
 
 describe('matmul tile configs (no GPU)', () => {
   const webgpuDefault: TileLimits = {
