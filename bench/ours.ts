@@ -93,7 +93,7 @@ export async function prepareOurs(gpu: GpuContext, cache: PipelineCache, c: OpCa
  */
 async function materializedCore(gpu: GpuContext, cache: PipelineCache, c: Extract<OpCase, { op: 'attention' }>, x: Extract<OpInputs, { op: 'attention' }>,
   keep: (b: GPUBuffer) => GPUBuffer, alloc: (n: number, label: string) => GPUBuffer, out: GPUBuffer, dispatches: PreparedDispatch[], baseTile?: MatmulTile): Promise<GpuStage[]> {
-  const cfg: AttentionConfig = { layers: 1, heads: c.heads, dModel: 4, dHead: c.dHead, seq: c.seq, maxSeq: c.seq, kvSeq: c.seq, mask: c.causal, cross: false, bias: false, norm: 'none', precision: 'f32' };
+  const cfg: AttentionConfig = { layers: 1, heads: c.heads, dModel: 4, dHead: c.dHead, seq: c.seq, maxSeq: c.seq, kvSeq: c.seq, mask: c.causal, cross: false, bias: false, norm: 'none', precision: 'f32', block: 'attention', ffn: 16, activation: 'gelu_new', lnEps: 1e-5 };
   const plan = planMemory(cfg, gpu.limits, { attention: 'materialized' });
   const inner = c.heads * c.dHead;
   const buffers = {

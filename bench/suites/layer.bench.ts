@@ -57,7 +57,7 @@ async function runEngine(ctx: BenchContext, layers: number, attention: Attention
 
 function measurement(ctx: BenchContext, suite: string, name: string, layers: number, precision: PeerPrecision = 'f32'): Measurement {
   const { heads, seq, dHead, dModel } = ctx.scale.model;
-  const flops = layerFlops({ layers: 1, heads, seq, dHead, dModel, maxSeq: seq, mask: true, cross: false, kvSeq: seq, bias: false, norm: 'none', precision }).total;
+  const flops = layerFlops({ layers: 1, heads, seq, dHead, dModel, maxSeq: seq, mask: true, cross: false, kvSeq: seq, bias: false, norm: 'none', precision, block: 'attention', ffn: 4 * dModel, activation: 'gelu_new', lnEps: 1e-5 }).total;
   const inner = heads * dHead;
   // Compulsory traffic of one layer: its four weight matrices (2 bytes a value in f16), x read and x written
   // (the residual stream is f32 in both).

@@ -94,7 +94,7 @@ export async function prepareOursF16(gpu: GpuContext, cache: PipelineCache, c: O
 async function materializedCoreF16(gpu: GpuContext, cache: PipelineCache, c: Extract<OpCase, { op: 'attention' }>, x: Extract<OpInputs, { op: 'attention' }>,
   put: (data: Float32Array, label: string) => GPUBuffer, alloc: (n: number, label: string, p?: Precision) => GPUBuffer, out: GPUBuffer,
   dispatches: PreparedDispatch[], baseTile?: MatmulTile): Promise<GpuStage[]> {
-  const cfg: AttentionConfig = { layers: 1, heads: c.heads, dModel: 4, dHead: c.dHead, seq: c.seq, maxSeq: c.seq, kvSeq: c.seq, mask: c.causal, cross: false, bias: false, norm: 'none', precision: H };
+  const cfg: AttentionConfig = { layers: 1, heads: c.heads, dModel: 4, dHead: c.dHead, seq: c.seq, maxSeq: c.seq, kvSeq: c.seq, mask: c.causal, cross: false, bias: false, norm: 'none', precision: H, block: 'attention', ffn: 16, activation: 'gelu_new', lnEps: 1e-5 };
   const plan = planMemory(cfg, gpu.limits, { attention: 'materialized' });
   const inner = c.heads * c.dHead;
   const buffers = {

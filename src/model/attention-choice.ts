@@ -76,7 +76,7 @@ export async function tuneAttentionChoice(
   const shape = tuneShape(dHead, software);
   const cfg: AttentionConfig = {
     layers: 4, heads: shape.heads, dHead, dModel: shape.heads * dHead, seq: shape.seq, maxSeq: Math.max(2048, shape.seq),
-    mask: true, cross: false, kvSeq: shape.seq, bias: false, norm: 'none', precision: 'f32',
+    mask: true, cross: false, kvSeq: shape.seq, bias: false, norm: 'none', precision: 'f32', block: 'attention', ffn: 4 * shape.heads * dHead, activation: 'gelu_new', lnEps: 1e-5,
   };
   let materializedMs: number;
   let fusedMs: number;

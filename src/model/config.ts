@@ -33,12 +33,24 @@ export interface AttentionConfig {
    * significand would round away. Default 'f32'.
    */
   precision: PrecisionKind;
+  /** 'attention': the chapter's stack x += Attn(LN?(x)); 'full': x += Attn(LN1(x)); x += MLP(LN2(x)) (needs norm 'layernorm'). */
+  block: BlockKind;
+  /** MLP hidden width (GPT-2 n_inner or 4·d_model, OPT ffn_dim); used by block 'full'. */
+  ffn: number;
+  /** The MLP's activation: 'gelu_new' (GPT-2's tanh form) or 'relu' (OPT). */
+  activation: Activation;
+  /** LayerNorm epsilon (config.json layer_norm_epsilon; OPT 1e-5). */
+  lnEps: number;
 }
 
 export type NormKind = 'none' | 'layernorm';
 export const NORM_KINDS: readonly NormKind[] = ['none', 'layernorm'];
 export type PrecisionKind = 'f32' | 'f16';
 export const PRECISIONS: readonly PrecisionKind[] = ['f32', 'f16'];
+export type BlockKind = 'attention' | 'full';
+export const BLOCK_KINDS: readonly BlockKind[] = ['attention', 'full'];
+export type Activation = 'gelu_new' | 'relu';
+export const ACTIVATIONS: readonly Activation[] = ['gelu_new', 'relu'];
 
 /** GPT-3 175B's attention: d_model 12288, 96 heads of 128, 96 layers, context 2048. */
 export const GPT3: AttentionConfig = Object.freeze({
@@ -54,6 +66,10 @@ export const GPT3: AttentionConfig = Object.freeze({
   bias: false,
   norm: 'layernorm', // GPT-3 is a pre-LN transformer
   precision: 'f32',
+  block: 'attention',
+  ffn: 4 * 12288,
+  activation: 'gelu_new',
+  lnEps: 1e-5,
 });
 
 export const PRESETS: Record<string, AttentionConfig> = { gpt3: GPT3 };
@@ -65,7 +81,7 @@ export class ConfigError extends Error {
   }
 }
 
-const DIMENSIONS = ['layers', 'heads', 'dModel', 'dHead', 'seq', 'maxSeq', 'kvSeq'] as const;
+const DIMENSIONS = ['layers', 'heads', 'dModel', 'dHead', 'seq', 'maxSeq', 'kvSeq', 'ffn'] as const;
 
 /**
  * Fills defaults and checks every dimension; throws ConfigError naming the argument and the limit.
@@ -79,6 +95,8 @@ export function resolveConfig(partial: Partial<AttentionConfig>, base: Attention
   }
   if (!merged.cross) merged.kvSeq = merged.seq;
   else if (partial.kvSeq === undefined && base.kvSeq === base.seq) merged.kvSeq = merged.seq;
+  // The MLP width follows d_model (4·d_model) unless given, or kept from a base of the same width.
+  if (partial.ffn === undefined && merged.dModel !== base.dModel) merged.ffn = 4 * merged.dModel;
   validateConfig(merged);
   return merged;
 }
@@ -97,6 +115,14 @@ export function validateConfig(c: AttentionConfig): void {
   }
   if (!PRECISIONS.includes(c.precision)) throw new ConfigError(`--precision must be ${PRECISIONS.join(' or ')}, got '${String(c.precision)}'`);
   if (!NORM_KINDS.includes(c.norm)) throw new ConfigError(`--norm must be ${NORM_KINDS.join(' or ')}, got '${String(c.norm)}'`);
+  if (!BLOCK_KINDS.includes(c.block)) throw new ConfigError(`--block must be ${BLOCK_KINDS.join(' or ')}, got '${String(c.block)}'`);
+  if (!ACTIVATIONS.includes(c.activation)) throw new ConfigError(`activation must be ${ACTIVATIONS.join(' or ')}, got '${String(c.activation)}'`);
+  if (typeof c.lnEps !== 'number' || !Number.isFinite(c.lnEps) || c.lnEps <= 0 || c.lnEps >= 1) {
+    throw new ConfigError(`the LayerNorm epsilon must be a number in (0, 1), got ${String(c.lnEps)}`);
+  }
+  if (c.block === 'full' && c.norm !== 'layernorm') {
+    throw new ConfigError(`--block full needs --norm layernorm (the block is x += Attn(LN1(x)); x += MLP(LN2(x))), got --norm ${c.norm}`);
+  }
   if (c.cross && c.mask) throw new ConfigError('--cross cannot be combined with a causal mask: cross-attention is never masked');
   if (!c.cross && c.kvSeq !== c.seq) {
     throw new ConfigError(`--kv-seq (${c.kvSeq}) applies to cross-attention only; self-attention uses --seq (${c.seq})`);
@@ -116,6 +142,10 @@ export const SMALL: AttentionConfig = Object.freeze({
   bias: false,
   norm: 'none',
   precision: 'f32',
+  block: 'attention',
+  ffn: 4 * 256,
+  activation: 'gelu_new',
+  lnEps: 1e-5,
 });
 
 export function flagName(key: string): string {

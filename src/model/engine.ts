@@ -170,6 +170,8 @@ export class Engine {
         config: cfg,
         adapter: gpu.adapterInfo,
         output,
+        embedded: null,
+        logits: null,
         patterns,
         layersRun,
         stopped,

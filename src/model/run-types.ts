@@ -5,7 +5,7 @@ import type { AttentionRequest } from './attention-choice.js';
 import type { MemoryPlan, PlanLimits, PlanOptions } from './plan.js';
 import type { LayerProbe } from './run-buffers.js';
 import type { StageTimings } from './stage-times.js';
-import type { Inputs, WeightSource } from './weights.js';
+import type { Inputs, ModelTensors, WeightSource } from './weights.js';
 import type { AdapterDescription } from '../gpu/device.js';
 import type { MatmulTile } from '../kernels/matmul.js';
 
@@ -25,6 +25,12 @@ export interface RunOptions {
   precision?: AttentionConfig['precision'];
   /** Default: seeded from `seed`. */
   inputs?: Inputs;
+  /**
+   * A whole model: x = tokenEmbedding[tok] + positionEmbedding[pos + positionOffset] on the GPU
+   * (cfg.seq must equal tokens.length; `inputs` must not be given), and after the last layer the
+   * final LayerNorm of the last position and logits = unembedding · LN_f(x_last).
+   */
+  model?: { tensors: ModelTensors; tokens: Uint32Array };
   seed?: number;
   /** Every product with exactly this matmul tile config (tests, tuning). Default: the engine's
    * config (`tuneMatmul`, else the adapter's measured default) fitted to each product's shape. */
@@ -51,6 +57,10 @@ export interface RunResult {
   config: AttentionConfig;
   adapter: AdapterDescription;
   output: Float32Array;
+  /** x before layer 0 [seq, dModel] (model runs), else null. */
+  embedded: Float32Array | null;
+  /** [vocab] of the last position (model runs), else null. */
+  logits: Float32Array | null;
   /** [layers][heads][seq·kvSeq] when capturePatterns was set. */
   patterns: Float32Array[][] | null;
   layersRun: number;

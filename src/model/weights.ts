@@ -18,6 +18,31 @@ export interface LayerTensors {
   /** The pre-attention LayerNorm (input_layernorm.weight, .bias), [dModel] each, for norm 'layernorm'. */
   lnGain?: Float32Array;
   lnBias?: Float32Array;
+  /** LN2, before the MLP (GPT-2 ln_2, OPT layers.{l}.final_layer_norm), [dModel] each: block 'full'. */
+  mlpLnGain?: Float32Array;
+  mlpLnBias?: Float32Array;
+  /** The MLP's first Linear [ffn, dModel] and bias [ffn] (GPT-2 mlp.c_fc transposed by the loader, OPT fc1). */
+  fc1?: Float32Array;
+  fc1Bias?: Float32Array;
+  /** The MLP's second Linear [dModel, ffn] and bias [dModel] (GPT-2 mlp.c_proj transposed, OPT fc2). */
+  fc2?: Float32Array;
+  fc2Bias?: Float32Array;
+}
+
+/** A whole model's tensors outside the layers: embeddings in, final LayerNorm and unembedding out. */
+export interface ModelTensors {
+  vocab: number;
+  /** [vocab, dModel]: wte / embed_tokens. */
+  tokenEmbedding: Float32Array;
+  /** [rows, dModel]: wpe / embed_positions (all rows as in the file). */
+  positionEmbedding: Float32Array;
+  /** Row of position 0: GPT-2 0, OPT 2. */
+  positionOffset: number;
+  /** [dModel]: ln_f / decoder.final_layer_norm. */
+  finalGain: Float32Array;
+  finalBias: Float32Array;
+  /** [vocab, dModel]: lm_head.weight, or the same array as tokenEmbedding when tied. */
+  unembedding: Float32Array;
 }
 
 export type WeightSource =
@@ -33,14 +58,15 @@ export interface Inputs {
 /** Checks a layer's tensors against the config: names the tensor, expected and actual sizes. */
 export function checkLayerTensors(t: LayerTensors, cfg: AttentionConfig, layer: number): void {
   const inner = innerWidth(cfg);
-  const expect = (name: string, data: Float32Array | undefined, rows: number, cols: number, optional = false) => {
+  const dims = `--heads ${cfg.heads} --d-head ${cfg.dHead} --d-model ${cfg.dModel}`;
+  const expect = (name: string, data: Float32Array | undefined, rows: number, cols: number, optional = false, flags = dims) => {
     if (!data) {
       if (optional) return;
       throw new InputError(`layer ${layer}: weight ${name} is missing`);
     }
     if (data.length !== rows * cols) {
       throw new InputError(
-        `layer ${layer}: weight ${name} has ${data.length} elements, expected [${rows}, ${cols}] = ${rows * cols} for --heads ${cfg.heads} --d-head ${cfg.dHead} --d-model ${cfg.dModel}`,
+        `layer ${layer}: weight ${name} has ${data.length} elements, expected [${rows}, ${cols}] = ${rows * cols} for ${flags}`,
       );
     }
     assertFiniteArray(`layer ${layer} ${name}`, data);
@@ -58,6 +84,15 @@ export function checkLayerTensors(t: LayerTensors, cfg: AttentionConfig, layer: 
   if (cfg.norm === 'layernorm') {
     expect('input_layernorm.weight', t.lnGain, 1, cfg.dModel);
     expect('input_layernorm.bias', t.lnBias, 1, cfg.dModel);
+  }
+  if (cfg.block === 'full') {
+    const mlp = `--d-model ${cfg.dModel} and an MLP width of ${cfg.ffn}`;
+    expect('mlp_layernorm.weight (LN2)', t.mlpLnGain, 1, cfg.dModel, false, mlp);
+    expect('mlp_layernorm.bias (LN2)', t.mlpLnBias, 1, cfg.dModel, false, mlp);
+    expect('fc1.weight', t.fc1, cfg.ffn, cfg.dModel, false, mlp);
+    expect('fc1.bias', t.fc1Bias, 1, cfg.ffn, false, mlp);
+    expect('fc2.weight', t.fc2, cfg.dModel, cfg.ffn, false, mlp);
+    expect('fc2.bias', t.fc2Bias, 1, cfg.dModel, false, mlp);
   }
 }
 

@@ -17,9 +17,23 @@ describe('configuration errors', () => {
     [{ seq: 4096 }, /--seq 4096 exceeds the configured context of 2048 tokens/],
     [{ cross: true, kvSeq: 3000 }, /--kv-seq 3000 exceeds the configured context/],
     [{ cross: true, mask: true }, /cross-attention is never masked/],
+    [{ block: 'full' as const }, /--block full needs --norm layernorm/],
+    [{ block: 'mlp' as never }, /--block must be attention or full, got 'mlp'/],
+    [{ ffn: 0 }, /--ffn must be a positive integer, got 0/],
+    [{ activation: 'gelu' as never }, /activation must be gelu_new or relu, got 'gelu'/],
+    [{ lnEps: 0 }, /LayerNorm epsilon must be a number in \(0, 1\), got 0/],
   ])('%o', (partial, message) => {
     expect(() => resolveConfig({ ...small, ...partial })).toThrow(ConfigError);
     expect(() => resolveConfig({ ...small, ...partial })).toThrow(message);
+  });
+});
+
+describe('block defaults', () => {
+  it('the MLP width follows d_model unless given; block attention, gelu_new, eps 1e-5 by default', () => {
+    expect(resolveConfig(small)).toMatchObject({ block: 'attention', ffn: 64, activation: 'gelu_new', lnEps: 1e-5 });
+    expect(resolveConfig({ ...small, ffn: 50 }).ffn).toBe(50);
+    expect(resolveConfig({ ...small, dModel: 256, heads: 4, dHead: 64 }).ffn).toBe(1024);
+    expect(resolveConfig({ ...small, block: 'full', norm: 'layernorm', activation: 'relu' })).toMatchObject({ block: 'full', activation: 'relu' });
   });
 });
 
