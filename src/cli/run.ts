@@ -18,7 +18,7 @@ import type { Inputs, WeightSource } from '../model/weights.js';
 import type { TuneResult } from '../kernels/autotune.js';
 import { describeTile } from '../kernels/matmul.js';
 import { createNodeGpu } from '../node/dawn.js';
-import { checkOutputPath } from '../node/paths.js';
+import { checkOutputPath, refuseOutputOverInputs } from '../node/paths.js';
 import { inputFileNotes, inputsFromFile, weightFileNotes, weightsFromFile } from '../node/safetensors-file.js';
 import { defaultTuneStore } from '../node/tune-store.js';
 import { verifyExactLayers, type Verification } from '../verify/exact.js';
@@ -83,6 +83,7 @@ export async function runCommand(argv: string[]): Promise<number> {
   const seed = intFlag(flags, 'seed', { min: 0 }) ?? 1;
   // Every path is checked before any file is opened or any GPU work starts.
   const outputPath = flags.output !== undefined ? checkOutputPath('--output', String(flags.output)) : null;
+  if (outputPath !== null) refuseOutputOverInputs('--output', String(flags.output), outputPath, inputPaths(flags));
   outputDtype(flags); // checked before any work
   const files = openFiles(flags);
   try {
@@ -170,6 +171,10 @@ export async function runCommand(argv: string[]): Promise<number> {
   }
 }
 
+/** The files a run reads, by flag: --output may be none of them. */
+function inputPaths(flags: Flags): { flag: string; path: string }[] {
+  return (['weights', 'input'] as const).filter((f) => typeof flags[f] === 'string' && flags[f] !== '').map((f) => ({ flag: `--${f}`, path: String(flags[f]) }));
+}
 
 function attentionFlag(flags: Flags): 'auto' | 'fused' | 'materialized' {
   const value = (flags.attention as string | undefined) ?? 'auto';

@@ -4,10 +4,13 @@
 // flushed too, so the rename survives a crash. On any error (a full disk, a quota, an I/O error)
 // the temporary file is removed and the old target is left byte for byte as it was.
 
-import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { dirname } from 'node:path';
+import { escapeUntrusted } from '../io/escape.js';
 import { showPath } from './paths.js';
+import { temporaryName } from './temp-name.js';
+
+export { isTemporaryFor, temporaryName } from './temp-name.js';
 
 /** The file-system calls writeFileAtomic makes; a test replaces one to simulate a failure. */
 export interface AtomicWriteFs {
@@ -49,17 +52,6 @@ export class AtomicWriteError extends Error {
   }
 }
 
-/** The temporary file's name: hidden, beside the target, unique to this process and call. */
-export function temporaryName(path: string): string {
-  return join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
-}
-
-/** True for names temporaryName makes for `path` (tests look for leftovers with it). */
-export function isTemporaryFor(path: string, name: string): boolean {
-  const base = basename(path);
-  return name.startsWith(`.${base}.`) && name.endsWith('.tmp') && /^\.\d+\.[0-9a-f]{12}\.tmp$/.test(name.slice(base.length + 1));
-}
-
 function describe(e: unknown): string {
   const error = e as NodeJS.ErrnoException;
   switch (error?.code) {
@@ -78,8 +70,11 @@ function describe(e: unknown): string {
       return 'it is a directory';
     case 'ENOENT':
       return 'the folder does not exist';
+    case 'ENAMETOOLONG':
+      return 'the name is too long';
     default:
-      return error?.message ?? String(e);
+      // Node's message quotes the path: escaped like every other path.
+      return escapeUntrusted(error?.message ?? String(e), 200);
   }
 }
 

@@ -3,10 +3,12 @@
 // refused with a message naming the flag; nothing here opens anything that could block.
 // Paths in messages are escaped (a newline or ESC in a file name cannot forge a line).
 
+import { spawnSync } from 'node:child_process';
 import { accessSync, closeSync, constants, fstatSync, lstatSync, openSync, readlinkSync, realpathSync, statSync, type Stats } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { basename, dirname, resolve } from 'node:path';
 import { InputError } from '../gpu/errors.js';
 import { escapeUntrusted } from '../io/escape.js';
+import { NAME_MAX_BYTES, PATH_MAX_BYTES, temporaryName } from './temp-name.js';
 
 /** A path refused by checkInputPath or checkOutputPath; `flag` is the option that gave it. */
 export class PathError extends InputError {
@@ -140,6 +142,7 @@ export function checkOutputPath(flag: string, path: string): string {
   if (path.endsWith('/') || path.endsWith('\\')) {
     throw new PathError(`${flag} ${showPath(path)} names a folder (it ends in a slash): give a file name`, flag, path);
   }
+  checkNameLengths(flag, path, target);
   let existing: Stats | null = null;
   try {
     const link = lstatSync(target);
@@ -174,6 +177,13 @@ export function checkOutputPath(flag: string, path: string): string {
   } catch (e) {
     throw new PathError(`${flag} ${showPath(path)}: the folder ${showPath(folder)} is not writable (${reason(e)})`, flag, path);
   }
+  checkNameLengths(flag, path, target);
+  const locked = lockedAttribute(folder);
+  if (locked) {
+    throw new PathError(
+      `${flag} ${showPath(path)}: the folder ${showPath(folder)} is ${locked} (chattr +${locked === 'append-only' ? 'a' : 'i'}): ` +
+        'the atomic write (a temporary file renamed over the target) cannot rename or remove files there; write elsewhere', flag, path);
+  }
   if (existing) {
     if (existing.isDirectory()) throw new PathError(`${flag} ${showPath(path)} is a directory: give a file name inside it`, flag, path);
     if (!existing.isFile()) throw new PathError(`${flag} ${showPath(path)} is ${fileKind(existing)}, not a regular file: ${flag} writes a file`, flag, path);
@@ -182,6 +192,83 @@ export function checkOutputPath(flag: string, path: string): string {
     } catch (e) {
       throw new PathError(`${flag} ${showPath(path)} exists and is not writable (${reason(e)}): it is left as it is`, flag, path);
     }
+    const lockedFile = lockedAttribute(target);
+    if (lockedFile) throw new PathError(`${flag} ${showPath(path)} exists and is ${lockedFile}: it cannot be replaced, and is left as it is`, flag, path);
   }
   return target;
+}
+
+/**
+ * The names a write to `target` uses, checked before any work rather than when the write
+ * begins: the file's own and the temporary one beside it (temp-name.ts keeps that within
+ * NAME_MAX), and both whole paths within PATH_MAX.
+ */
+function checkNameLengths(flag: string, path: string, target: string): void {
+  const nameBytes = Buffer.byteLength(basename(target));
+  if (nameBytes > NAME_MAX_BYTES) {
+    throw new PathError(`${flag} ${showPath(path)}: the file name is ${nameBytes} bytes, over the ${NAME_MAX_BYTES} a file name may have (NAME_MAX)`, flag, path);
+  }
+  const pathBytes = Math.max(Buffer.byteLength(target), Buffer.byteLength(temporaryName(target)));
+  if (pathBytes > PATH_MAX_BYTES) {
+    throw new PathError(`${flag} ${showPath(path)}: the path (with its temporary name) is ${pathBytes} bytes, over the ${PATH_MAX_BYTES} a path may have (PATH_MAX)`, flag, path);
+  }
+}
+
+/**
+ * 'append-only' or 'immutable' where the file system marks the file or folder so (Linux's
+ * chattr +a / +i, read with lsattr, which e2fsprogs installs nearly everywhere); null otherwise,
+ * or where lsattr is missing or the file system has no such flags. An append-only folder takes
+ * new files but never lets one be renamed or removed, so an atomic write there would leave its
+ * temporary file behind: it is refused before any work instead.
+ */
+export function lockedAttribute(path: string): 'append-only' | 'immutable' | null {
+  if (process.platform !== 'linux') return null;
+  const r = spawnSync('lsattr', ['-d', '--', path], { encoding: 'utf8', timeout: 5000, stdio: ['ignore', 'pipe', 'ignore'] });
+  if (r.status !== 0 || typeof r.stdout !== 'string') return null;
+  const flags = r.stdout.split(' ', 1)[0] ?? '';
+  if (!/^[-a-zA-Z]+$/.test(flags)) return null;
+  if (flags.includes('i')) return 'immutable';
+  if (flags.includes('a')) return 'append-only';
+  return null;
+}
+
+/** An input the run reads: the flag that named it and the path as given. */
+export interface NamedInput {
+  flag: string;
+  path: string;
+}
+
+/**
+ * Refuses an output that is one of the run's inputs: the atomic rename would replace the input
+ * with the result. Same file means the same device and inode where the output exists (a symbolic
+ * link or a hard link to the input is caught), the same real path otherwise. `target` is what
+ * checkOutputPath returned.
+ */
+export function refuseOutputOverInputs(flag: string, given: string, target: string, inputs: readonly NamedInput[]): void {
+  let out: Stats | null = null;
+  try {
+    out = statSync(target);
+  } catch {
+    out = null;
+  }
+  let outReal: string = target;
+  try {
+    outReal = resolve(realpathSync(dirname(target)), basename(target));
+  } catch {
+    // checkOutputPath checked the folder; a race leaves the plain path to compare
+  }
+  for (const input of inputs) {
+    let same = false;
+    try {
+      const s = statSync(input.path);
+      same = out !== null ? s.dev === out.dev && s.ino === out.ino : realpathSync(input.path) === outReal;
+    } catch {
+      same = resolve(input.path) === outReal;
+    }
+    if (same) {
+      throw new PathError(
+        `${flag} ${showPath(given)} is the same file as ${input.flag} ${showPath(input.path)}${given === input.path ? '' : ' (through a link)'}: ` +
+          `the result would replace the run's own input; give ${flag} another name`, flag, given);
+    }
+  }
 }

@@ -1,0 +1,48 @@
+// Shared by the issue-21 CLI tests: the built command in a child process with a private tune
+// folder, and small weights and inputs files.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, realpathSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { root } from '../../scripts/build.mjs';
+import { serializeSafetensors, weightName } from '../../src/io/safetensors.js';
+import { freshSeed, rng } from '../helpers/gpu.js';
+
+export const tuneDir = mkdtempSync(join(tmpdir(), 'wa-tune-'));
+
+export interface CliResult {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+  ms: number;
+}
+
+export function cli(args: string[], options: { env?: Record<string, string>; input?: string; timeoutMs?: number; stdout?: number | 'pipe' } = {}): CliResult {
+  const env = { ...process.env, XDG_RUNTIME_DIR: '/tmp', WEBGPU_ATTENTION_TUNE_DIR: tuneDir, ...options.env };
+  const t0 = performance.now();
+  const r = spawnSync(process.execPath, [join(root, 'dist/cli.mjs'), ...args], {
+    encoding: 'utf8', env, timeout: options.timeoutMs ?? 120_000, stdio: ['ignore', options.stdout ?? 'pipe', 'pipe'],
+  });
+  return { status: r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? '', ms: performance.now() - t0 };
+}
+
+export const freshDir = (): string => realpathSync(mkdtempSync(join(tmpdir(), 'wa-i21-')));
+
+/** A weights file of `layers` layers, d_model 16, heads·d_head 16; `edit` may change a tensor first. */
+export function writeWeights(path: string, options: { layers?: number; seed?: number; edit?: (t: Record<string, { shape: number[]; data: Float32Array }>) => void } = {}): number {
+  const seed = options.seed ?? freshSeed();
+  const next = rng(seed);
+  const rand = (n: number, s = 1) => Float32Array.from({ length: n }, () => (next() * 2 - 1) * s);
+  const tensors: Record<string, { shape: number[]; data: Float32Array }> = {};
+  for (let l = 0; l < (options.layers ?? 2); l++) {
+    for (const p of ['q', 'k', 'v', 'o'] as const) tensors[weightName(l, p)] = { shape: [16, 16], data: rand(256, p === 'o' ? 0.2 : 0.5) };
+  }
+  options.edit?.(tensors);
+  writeFileSync(path, serializeSafetensors(tensors));
+  return seed;
+}
+
+export function writeInput(path: string, seq = 5, seed = freshSeed()): void {
+  const next = rng(seed);
+  writeFileSync(path, serializeSafetensors({ x: { shape: [seq, 16], data: Float32Array.from({ length: seq * 16 }, () => next() * 2 - 1) } }));
+}
