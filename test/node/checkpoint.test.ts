@@ -1,0 +1,180 @@
+// Checkpoint folders on disk (test/golden/checkpoints, written by make_checkpoints.py): GPT-2 and
+// OPT layouts, single file and shards, F32 and F16, each read, re-laid out and run in float64
+// here against numpy's forward from the files' own layouts; the tokenizers against the python
+// BPE's ids; every bad folder refused in one line naming the file and the tensor.
+
+import { afterAll, describe, expect, it } from 'vitest';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Checkpoint, parseIndex, readCheckpointConfig } from '../../src/node/checkpoint.js';
+import { SafetensorsFile } from '../../src/node/safetensors-file.js';
+import { GOLDEN_DIR } from '../helpers/golden.js';
+import { forward64 } from '../io/checkpoint-forward.js';
+
+export interface CheckpointCase {
+  name: string; family: 'gpt2' | 'opt'; dtype: 'F32' | 'F16'; shards: number; prefix: string;
+  layers: number; dModel: number; heads: number; ffn: number; vocab: number;
+  text: string; tokens: number[]; top: { id: number; p: number }[];
+}
+const DIR = join(GOLDEN_DIR, 'checkpoints');
+const CASES: CheckpointCase[] = JSON.parse(readFileSync(join(DIR, 'cases.json'), 'utf8'));
+const expected = (name: string) => new SafetensorsFile(join(DIR, `${name}.expected.safetensors`));
+
+const scratch = mkdtempSync(join(tmpdir(), 'ckpt-'));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+let copies = 0;
+/** A copy of a golden checkpoint folder to spoil. */
+function copyOf(name: string): string {
+  const dir = join(scratch, `${name}-${copies++}`);
+  mkdirSync(dir);
+  for (const f of readdirSync(join(DIR, name))) copyFileSync(join(DIR, name, f), join(dir, f));
+  return dir;
+}
+
+describe.each(CASES)('$name', (c) => {
+  it('opens: config, layout, dtypes, tokenizer ids as the python BPE gives them', () => {
+    const ckpt = Checkpoint.open(join(DIR, c.name));
+    try {
+      expect(ckpt.config).toMatchObject({ family: c.family, layers: c.layers, dModel: c.dModel, heads: c.heads, ffn: c.ffn, vocab: c.vocab });
+      expect(ckpt.layout.prefix).toBe(c.prefix);
+      expect(ckpt.files).toHaveLength(c.shards);
+      expect(ckpt.dtypes()).toMatch(new RegExp(`^${c.dtype} \\(\\d+\\)$`));
+      expect(ckpt.tokenizer()!.encode(c.text)).toEqual(c.tokens);
+      expect(ckpt.tokenizer()!.decode([c.tokens.at(-1)!])).toBe(' creature');
+    } finally {
+      ckpt.close();
+    }
+  });
+
+  it('float64 forward from the loaded tensors matches numpy: every layer, the logits, the top tokens', async () => {
+    const ckpt = Checkpoint.open(join(DIR, c.name));
+    const exp = expected(c.name);
+    try {
+      const source = ckpt.weightSource();
+      const layers = [];
+      for (let l = 0; l < c.layers; l++) layers.push(await source.layer(l));
+      const { states, logits } = forward64(ckpt.config, ckpt.modelTensors(), layers, c.tokens);
+      const close = (got: Float64Array, want: Float32Array, what: string) => {
+        expect(got.length, what).toBe(want.length);
+        let scale = 0;
+        for (const w of want) scale = Math.max(scale, Math.abs(w));
+        for (let i = 0; i < want.length; i++) expect(Math.abs(got[i]! - want[i]!), `${what}[${i}]`).toBeLessThanOrEqual(1e-6 * scale);
+      };
+      close(states[0]!, exp.read('embedded'), 'embedded');
+      for (let l = 0; l < c.layers; l++) close(states[l + 1]!, exp.read(`layer.${l}`), `layer ${l}`);
+      close(logits, exp.read('logits'), 'logits');
+      const order = [...logits.keys()].sort((a, b) => logits[b]! - logits[a]!);
+      expect(order.slice(0, 5)).toEqual(c.top.map((t) => t.id));
+    } finally {
+      exp.close();
+      ckpt.close();
+    }
+  });
+});
+
+describe('the unembedding', () => {
+  it('tied: the same array as the token embedding; untied: lm_head.weight', () => {
+    const tied = Checkpoint.open(join(DIR, 'opt-sharded-f32'));
+    const untied = Checkpoint.open(join(DIR, 'opt-untied-f16'));
+    try {
+      const t = tied.modelTensors();
+      expect(t.unembedding).toBe(t.tokenEmbedding);
+      expect(t.positionOffset).toBe(2);
+      expect(t.positionEmbedding.length).toBe((tied.config.positions + 2) * tied.config.dModel);
+      const u = untied.modelTensors();
+      expect(u.unembedding).not.toBe(u.tokenEmbedding);
+      expect(u.unembedding).toEqual(untied.read('lm_head.weight'));
+      expect(untied.notes.join('\n')).not.toMatch(/tied/);
+      expect(tied.notes.join('\n')).toMatch(/no lm_head\.weight; the unembedding is the token embedding \(tied\)/);
+    } finally {
+      tied.close();
+      untied.close();
+    }
+  });
+
+  it('GPT-2 buffers are reported, not read', () => {
+    const ckpt = Checkpoint.open(join(DIR, 'gpt2-f32'));
+    try {
+      expect(ckpt.layout.buffers).toHaveLength(4);
+      expect(ckpt.notes.join('\n')).toMatch(/ignored 4 attention-mask buffers/);
+    } finally {
+      ckpt.close();
+    }
+  });
+});
+
+describe('bad folders: one line naming the file and the tensor', () => {
+  const refused = (dir: string, message: RegExp) => {
+    let error: unknown;
+    try {
+      Checkpoint.open(dir).close();
+    } catch (e) {
+      error = e;
+    }
+    expect(error, `accepted; expected ${message}`).toBeInstanceOf(Error);
+    expect((error as Error).message).toMatch(message);
+    expect((error as Error).message).not.toMatch(/[\n\p{Cc}]/u);
+  };
+  const index = (dir: string) => JSON.parse(readFileSync(join(dir, 'model.safetensors.index.json'), 'utf8'));
+  const writeIndex = (dir: string, json: unknown) => writeFileSync(join(dir, 'model.safetensors.index.json'), JSON.stringify(json));
+
+  it('an index naming a missing shard', () => {
+    const dir = copyOf('opt-sharded-f32');
+    rmSync(join(dir, 'model-00002-of-00003.safetensors'));
+    refused(dir, /model\.safetensors\.index\.json: names shard 'model-00002-of-00003\.safetensors' \(for tensor 'model\.decoder\.layers\.1\.[a-z0-9_.]+'\), which is not in /);
+  });
+
+  it('an index mapping a tensor to a shard that does not hold it', () => {
+    const dir = copyOf('opt-sharded-f32');
+    const json = index(dir);
+    json.weight_map['model.decoder.layers.2.fc1.weight'] = 'model-00001-of-00003.safetensors';
+    writeIndex(dir, json);
+    refused(dir, /maps tensor 'model\.decoder\.layers\.2\.fc1\.weight' to shard 'model-00001-of-00003\.safetensors', which does not hold it/);
+  });
+
+  it('an index whose shard is a path outside the folder', () => {
+    const dir = copyOf('gpt2-sharded-f16');
+    const json = index(dir);
+    json.weight_map['transformer.wte.weight'] = '../gpt2-sharded-f16-x/model-00001-of-00002.safetensors';
+    writeIndex(dir, json);
+    refused(dir, /shard '\.\.\/gpt2-sharded-f16-x\/model-00001-of-00002\.safetensors' \(for tensor 'transformer\.wte\.weight'\) is not a file name in the checkpoint's folder/);
+    expect(() => parseIndex('{"weight_map": {}}', 'i.json')).toThrow(/^i\.json: weight_map is empty$/);
+    expect(() => parseIndex('{"weight_map": {"a": 3}}', 'i.json')).toThrow(/not a file name/);
+    expect(() => parseIndex('{', 'i.json')).toThrow(/^i\.json: not valid JSON/);
+  });
+
+  it('a tensor missing from the index', () => {
+    const dir = copyOf('gpt2-sharded-f16');
+    const json = index(dir);
+    delete json.weight_map['transformer.h.2.mlp.c_proj.bias'];
+    writeIndex(dir, json);
+    refused(dir, /no tensor 'transformer\.h\.2\.mlp\.c_proj\.bias' \(layer 2 of n_layer 3\) in the GPT-2 layout/);
+  });
+
+  it('a shape that disagrees with config.json names the tensor and both shapes', () => {
+    const dir = copyOf('gpt2-f32');
+    const cfg = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
+    writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...cfg, n_inner: 150 }));
+    refused(dir, /tensor 'h\.0\.mlp\.c_fc\.weight' has shape \[40, 160\] but config\.json gives \[40, 150\] \(n_embd 40, n_inner 150\)/);
+  });
+
+  it('no weights, only a pickle, no config, not a folder', () => {
+    const dir = copyOf('gpt2-f32');
+    rmSync(join(dir, 'model.safetensors'));
+    refused(dir, /has no model\.safetensors or model\.safetensors\.index\.json$/);
+    writeFileSync(join(dir, 'pytorch_model.bin'), 'x');
+    refused(dir, /only pytorch_model\.bin, a pickle, which is not read/);
+    rmSync(join(dir, 'config.json'));
+    refused(dir, /has no config\.json/);
+    refused(join(dir, 'tokenizer.json'), /is not a folder/);
+    refused(join(scratch, 'nowhere'), /no such folder/);
+    expect(() => readCheckpointConfig('')).toThrow(/--model is empty/);
+  });
+
+  it('a config the engine cannot run: OPT-350m', () => {
+    const dir = copyOf('opt-sharded-f32');
+    writeFileSync(join(dir, 'config.json'), readFileSync(join(GOLDEN_DIR, 'configs', 'opt-350m.config.json')));
+    refused(dir, /config\.json: do_layer_norm_before false \(post-LayerNorm, as OPT-350m\)/);
+  });
+});
