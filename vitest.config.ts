@@ -1,4 +1,6 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { defineConfig } from 'vitest/config';
 
 // Import .wgsl files as text, as esbuild's `text` loader does for the bundles.
@@ -10,11 +12,32 @@ const wgslAsText = {
   },
 };
 
+// Two tiers. A test file that drives Chromium, soaks, installs the package or dry-runs the device check says so in
+// its header with vitest's file tag `// @module-tag slow` (and why). `npm run test:fast` runs the `fast` project
+// (every other file); `npm test` runs both. The tag in the file is the only list.
+const testFiles = readdirSync('test', { recursive: true, encoding: 'utf8' })
+  .filter((f) => f.endsWith('.test.ts'))
+  .map((f) => join('test', f));
+const slowFiles = testFiles.filter((f) => /^\/\/\s*@module-tag\s+slow\b/m.test(readFileSync(f, 'utf8')));
+
+// No test reads or writes the user's caches: the tuning store (src/node/tune-store.ts) gets a folder of this run's
+// own, and Mesa's shader cache (lavapipe) and anything else following XDG_CACHE_HOME one under the system's temporary
+// folder, kept between runs so compiled shaders stay warm.
+const env = {
+  WEBGPU_ATTENTION_TUNE_DIR: mkdtempSync(join(tmpdir(), 'wa-test-tune-')),
+  XDG_CACHE_HOME: join(tmpdir(), 'webgpu-attention-test-cache'),
+};
+
 export default defineConfig({
   plugins: [wgslAsText],
   test: {
-    include: ['test/**/*.test.ts'],
     testTimeout: 120_000,
     hookTimeout: 120_000,
+    env,
+    tags: [{ name: 'slow', description: 'Chromium, the soak, the package install, the device-check dry run: `npm test` only' }],
+    projects: [
+      { extends: true, test: { name: 'fast', include: ['test/**/*.test.ts'], exclude: slowFiles } },
+      { extends: true, test: { name: 'slow', include: slowFiles.length ? slowFiles : ['no-slow-files'] } },
+    ],
   },
 });

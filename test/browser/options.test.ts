@@ -1,3 +1,4 @@
+// @module-tag slow (headless Chromium): `npm test` runs it, `npm run test:fast` does not.
 // Normalisation and precision in the page, on both profiles: a pre-LayerNorm run verifies and
 // says what ran; the precision select is disabled, with the reason beside it, on adapters
 // without shader-f16 (SwiftShader and compatibility mode both lack it), and a link asking

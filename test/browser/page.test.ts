@@ -1,3 +1,4 @@
+// @module-tag slow (headless Chromium): `npm test` runs it, `npm run test:fast` does not.
 // The browser page end to end: build dist/web, serve it on a free port, load it in headless
 // Chromium on a software WebGPU adapter (SwiftShader, full profile; ANGLE on lavapipe,
 // compatibility profile), run small stacks, and check the verification, window.webgpuAttention

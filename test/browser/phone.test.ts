@@ -1,3 +1,4 @@
+// @module-tag slow (headless Chromium): `npm test` runs it, `npm run test:fast` does not.
 // The page on a 390 px phone (pixel ratio 3, touch) on both profiles: the chapter's example runs
 // and verifies; no horizontal overflow; tap targets of 24 px or more; text contrast of 4.5:1 or
 // more; crisp canvases; progress and verification in an aria-live region, the progress bar named,

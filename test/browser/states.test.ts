@@ -1,3 +1,4 @@
+// @module-tag slow (headless Chromium): `npm test` runs it, `npm run test:fast` does not.
 // The page's states and failures on SwiftShader: stale results marked during a new run and
 // cleared by an error, messages in the page's words, no WebGPU / no adapter explained for
 // browser users at load, a lost device, weights files (picked, dropped, refused), the GPT-3

@@ -1,3 +1,4 @@
+// @module-tag slow (thousands of runs): `npm test` runs it, `npm run test:fast` does not.
 // Soak: many runs, drains and engines in one process leave memory and GPU objects flat.
 //
 // What leaked before (found by a tester): GpuContext.drain added a `.then` on device.lost per

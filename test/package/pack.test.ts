@@ -1,3 +1,4 @@
+// @module-tag slow (npm pack and install): `npm test` runs it, `npm run test:fast` does not.
 // The package as someone who installs it gets it: `npm pack` from a copy of the checkout with no
 // dist/ (so the prepack script must build what "exports" and "bin" name), the tarball installed
 // into a scratch project (its dependency `webgpu` from npm's cache or the registry), then the

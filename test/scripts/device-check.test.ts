@@ -1,3 +1,4 @@
+// @module-tag slow (the device check end to end): `npm test` runs it, `npm run test:fast` does not.
 // scripts/device-check.sh --dry-run: every step of the GPU machine's run (info, the tune scripts, the benchmark in
 // fp32 and f16 beside its peers, the GPT-3 preset) end to end on this machine's adapter with the shapes scaled
 // down, from bundles built the way scripts/build-gpu.mjs builds .gpu/'s; every output file written and parsed.
