@@ -97,7 +97,7 @@ async function materializedCore(gpu: GpuContext, cache: PipelineCache, c: Extrac
   const plan = planMemory(cfg, gpu.limits, { attention: 'materialized' });
   const inner = c.heads * c.dHead;
   const buffers = {
-    x: alloc(c.seq * cfg.dModel, 'x (unused)'), xn: null, ln: null, context: null, bias: null,
+    x: alloc(c.seq * cfg.dModel, 'x (unused)'), xn: null, ln: null, context: null, bias: null, mlp: null,
     q: keep(upload(gpu, x.q, 'q')), k: keep(upload(gpu, x.k, 'k')), v: keep(upload(gpu, x.v, 'v')), weighted: out,
     pattern: alloc(plan.headGroup * c.seq * c.seq, 'pattern'),
     wq: alloc(inner * cfg.dModel, 'W_Q (unused)'), wk: alloc(inner * cfg.dModel, 'W_K (unused)'), wv: alloc(inner * cfg.dModel, 'W_V (unused)'), wo: alloc(inner * cfg.dModel, 'W_O (unused)'),

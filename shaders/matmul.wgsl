@@ -1,4 +1,5 @@
-// matmul: C = alpha · A · op(B) (+ bias[col]) (+ C when p.accumulate), for a batch of matrices.
+// matmul: C = act(alpha · A · op(B) (+ bias[col])) (+ C when p.accumulate), for a batch of matrices
+// (act: the override ACT, matmul_params.wgsl; none but for the MLP's first product).
 //
 // A: [M, K], row stride lda.   B: [K, N], row stride ldb; with TRANS_B, [N, K] (PyTorch's
 // Linear weight layout, and K for Q·Kᵀ).   C: [M, N], row stride ldc.
@@ -232,6 +233,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) groups: vec3
         if (rowOk && col + j < p.N) {
           var x = v[j];
           if (p.hasBias != 0u) { x += f32(bias[p.offBias + col + j]); }
+          x = activate(x);
           let i = baseC + row * p.ldc + col + j;
           if (p.accumulate != 0u) { x += f32(c[i]); }
           c[i] = elemC(x);

@@ -31,6 +31,24 @@ fn tileK(row0: u32, rows: u32, col0: u32) -> TileK {
   return TileK(p.causal == 1u && col0 > lastRow + p.causalOffset, kEnd);
 }
 
+// The epilogue's activation, applied to alpha·A·op(B) + bias before C is stored or added to:
+// 0 none, 1 gelu_new (GPT-2's tanh form), 2 relu. An override, so a kernel without one (every
+// product but the MLP's first) compiles to a plain store. Set by matmul.ts (MatmulCall.activation).
+override ACT: u32 = 0u;
+
+fn activate(x: f32) -> f32 {
+  if (ACT == 1u) {
+    // 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))). tanh(±10) rounds to ±1 in f32, so clamping its
+    // argument changes nothing and keeps a sinh/cosh-based tanh from overflowing (x³ → ±Inf
+    // clamps too).
+    let y = clamp(0.7978845608028654 * (x + 0.044715 * x * x * x), -10.0, 10.0);
+    return 0.5 * x * (1.0 + tanh(y));
+  }
+  // ReLU that keeps a NaN (PyTorch's does): NaN < 0 is false.
+  if (ACT == 2u) { return select(x, 0.0, x < 0.0); }
+  return x;
+}
+
 // Where batch entry z of A, B and C starts (x, y, z).
 fn batchBases(z: u32) -> vec3u {
   return vec3u(p.offA + z * p.batchA, p.offB + z * p.batchB, p.offC + z * p.batchC);

@@ -1,4 +1,4 @@
-// matmul, subgroup variant: C = alpha · A · op(B) (+ bias[col]) (+ C when p.accumulate), for a
+// matmul, subgroup variant: C = act(alpha · A · op(B) (+ bias[col])) (+ C when p.accumulate), for a
 // batch of matrices. Same call, parameters and bindings as matmul.wgsl (see its header for the
 // layouts, the batch along workgroup_id.z, the causal modes and the storage precisions); the
 // host picks one or the other by the tile config (src/kernels/matmul-tiles.ts).
@@ -102,6 +102,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(subgroup_invocation_id) lane
       if (col < p.N) {
         var x = p.alpha * acc[i * RN + j];
         if (p.hasBias != 0u) { x += f32(bias[p.offBias + col]); }
+        x = activate(x);
         let at = baseC + row * p.ldc + col;
         if (p.accumulate != 0u) { x += f32(c[at]); }
         c[at] = elemC(x);

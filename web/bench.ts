@@ -37,7 +37,7 @@ export function summarize(warmup: RunResult, compileMs: number, runs: RunResult[
   const source = runs[0]!.timings.source;
   const stagesMs: BenchResult['stagesMs'] = {};
   if (source === 'timestamp-query') {
-    for (const key of planStages(runs[0]!.plan.attention, runs[0]!.config.norm)) stagesMs[key] = stat(runs.map((r) => r.timings.stagesMs[key]));
+    for (const key of planStages(runs[0]!.plan.attention, runs[0]!.config.norm, runs[0]!.config.block)) stagesMs[key] = stat(runs.map((r) => r.timings.stagesMs[key]));
   }
   return {
     repeats: runs.length, source, compileMs, warmupMs: warmup.timings.totalMs,

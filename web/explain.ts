@@ -12,7 +12,7 @@ interface Step {
 function steps(r: RunResult): Step[] {
   const c = r.config;
   const inner = `${c.heads}·${c.dHead}`;
-  const run = planStages(r.plan.attention, c.norm);
+  const run = planStages(r.plan.attention, c.norm, c.block);
   const all: Step[] = [
     { words: `embeddings e: the residual stream x [${c.seq} tokens × d_model ${c.dModel}]`, kernel: 'uploaded (input)', stage: null },
     { words: 'LN(x): GPT-3’s pre-LayerNorm (not in the chapter)', kernel: 'layernorm.wgsl', stage: 'norm' },
@@ -25,6 +25,9 @@ function steps(r: RunResult): Step[] {
     { words: 'each query’s pattern-weighted sum of the value vectors', kernel: 'matmul.wgsl', stage: 'weighted' },
     { words: `scores / √d_head, ${c.mask && !c.cross ? '−∞ mask, ' : ''}softmax and the weighted sum of values in one pass (the pattern never stored)`, kernel: 'attention.wgsl', stage: 'fused' },
     { words: `value-up: the heads’ blocks of W_O [${c.dModel} × ${inner}] give Δe, added to the residual: e ← e + Δe`, kernel: 'matmul.wgsl', stage: 'output' },
+    { words: 'LN2(x): the LayerNorm before the MLP', kernel: 'layernorm.wgsl', stage: 'mlp-norm' },
+    { words: `the MLP's up-projection h = ${c.activation}(LN2(x)·fc1ᵀ + b1) [${c.seq} × ${c.ffn}]`, kernel: 'matmul.wgsl (activation in its epilogue)', stage: 'mlp-up' },
+    { words: `the MLP's down-projection h·fc2ᵀ + b2, added to the residual: e ← e + MLP(e)`, kernel: 'matmul.wgsl', stage: 'mlp-down' },
   ];
   return all.filter((s) => s.stage === null || run.includes(s.stage));
 }

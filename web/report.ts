@@ -14,6 +14,9 @@ export const STAGE_NAMES: Record<keyof StageTimings, string> = {
   weighted: 'pattern · V',
   fused: 'fused attention softmax(Q·Kᵀ)·V',
   output: 'value-up W_O + residual',
+  'mlp-norm': 'LayerNorm LN2 (before the MLP)',
+  'mlp-up': 'MLP up fc1 + activation',
+  'mlp-down': 'MLP down fc2 + residual',
 };
 
 /** 1234 → '1.23 k' style: software adapters run small configs at MFLOP/s, an H100 at tens of TFLOP/s. */

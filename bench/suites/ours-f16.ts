@@ -98,7 +98,7 @@ async function materializedCoreF16(gpu: GpuContext, cache: PipelineCache, c: Ext
   const plan = planMemory(cfg, gpu.limits, { attention: 'materialized' });
   const inner = c.heads * c.dHead;
   const buffers = {
-    x: alloc(c.seq * cfg.dModel, 'x (unused, f32)', 'f32'), xn: null, ln: null, context: null, bias: null,
+    x: alloc(c.seq * cfg.dModel, 'x (unused, f32)', 'f32'), xn: null, ln: null, context: null, bias: null, mlp: null,
     q: put(x.q, 'q f16'), k: put(x.k, 'k f16'), v: put(x.v, 'v f16'), weighted: out,
     pattern: alloc(plan.headGroup * c.seq * c.seq, 'pattern f16'),
     wq: alloc(inner * cfg.dModel, 'W_Q (unused)'), wk: alloc(inner * cfg.dModel, 'W_K (unused)'), wv: alloc(inner * cfg.dModel, 'W_V (unused)'), wo: alloc(inner * cfg.dModel, 'W_O (unused)'),

@@ -2,7 +2,7 @@
 // and every value is checked with a message naming the flag.
 
 import { parseArgs } from 'node:util';
-import { ConfigError, NORM_KINDS, PRECISIONS, PRESETS, SMALL, type AttentionConfig, type NormKind, type PrecisionKind } from '../model/config.js';
+import { ACTIVATIONS, BLOCK_KINDS, ConfigError, NORM_KINDS, PRECISIONS, PRESETS, SMALL, type Activation, type AttentionConfig, type BlockKind, type NormKind, type PrecisionKind } from '../model/config.js';
 
 export const RUN_FLAGS = {
   preset: { type: 'string' },
@@ -19,6 +19,9 @@ export const RUN_FLAGS = {
   cross: { type: 'boolean' },
   'no-mask': { type: 'boolean' },
   norm: { type: 'string' },
+  block: { type: 'string' },
+  ffn: { type: 'string' },
+  activation: { type: 'string' },
   precision: { type: 'string' },
   'output-dtype': { type: 'string' },
   'precision-loss': { type: 'boolean' },
@@ -85,6 +88,7 @@ export function configFromFlags(flags: Flags): { base: AttentionConfig; override
     seq: intFlag(flags, 'seq'),
     maxSeq: intFlag(flags, aliased(flags, 'max-seq', 'context')),
     kvSeq: intFlag(flags, aliased(flags, 'kv-seq', 'context-seq')),
+    ffn: intFlag(flags, 'ffn'),
   };
   if (flags.cross) overrides.cross = true;
   if (flags['no-mask'] || flags.cross) overrides.mask = false;
@@ -98,6 +102,21 @@ export function configFromFlags(flags: Flags): { base: AttentionConfig; override
     const norm = String(flags.norm);
     if (!NORM_KINDS.includes(norm as NormKind)) throw new ConfigError(`--norm must be ${NORM_KINDS.join(' or ')}, got '${norm}'`);
     overrides.norm = norm as NormKind;
+  }
+  if (flags.block !== undefined) {
+    const block = String(flags.block);
+    if (!BLOCK_KINDS.includes(block as BlockKind)) throw new ConfigError(`--block must be ${BLOCK_KINDS.join(' or ')}, got '${block}'`);
+    overrides.block = block as BlockKind;
+    // The whole block is pre-LN: LN1 before the attention, LN2 before the MLP.
+    if (block === 'full' && overrides.norm === undefined) overrides.norm = 'layernorm';
+  }
+  if (flags.activation !== undefined) {
+    const activation = String(flags.activation);
+    if (!ACTIVATIONS.includes(activation as Activation)) throw new ConfigError(`--activation must be ${ACTIVATIONS.join(' or ')}, got '${activation}'`);
+    overrides.activation = activation as Activation;
+  }
+  if ((overrides.ffn !== undefined || overrides.activation !== undefined) && (overrides.block ?? base.block) !== 'full') {
+    throw new ConfigError(`--${overrides.ffn !== undefined ? 'ffn' : 'activation'} applies to the MLP: add --block full`);
   }
   if ((flags['kv-seq'] ?? flags['context-seq']) !== undefined && !flags.cross) {
     throw new ConfigError('--kv-seq applies to cross-attention only: add --cross');

@@ -55,7 +55,7 @@ export function printRunSummary(r: ReturnType<typeof runReport> & { status: stri
     `time         ${r.timings.gpuMs.toFixed(2)} ms GPU (${r.timings.source}), ${r.timings.totalMs.toFixed(1)} ms wall` +
       (r.stopped ? `, stopped after ${r.layersRun} of ${c.layers} layers` : ''),
     `throughput   ${gflops >= 1000 ? (gflops / 1000).toFixed(2) + ' TFLOP/s' : gflops.toFixed(2) + ' GFLOP/s'} (${(r.flops.total / 1e9).toFixed(2)} GFLOP)`,
-    `stages       ${planStages(r.plan.attention, c.norm).map((k) => `${k} ${r.timings.stagesMs[k].toFixed(2)} ms`).join(', ')}`,
+    `stages       ${planStages(r.plan.attention, c.norm, c.block).map((k) => `${k} ${r.timings.stagesMs[k].toFixed(2)} ms`).join(', ')}`,
     `compile      ${r.compile.pipelines} pipeline(s) created in ${r.compile.ms.toFixed(0)} ms, first dispatches ${r.compile.firstUseMs.toFixed(0)} ms (driver compile, buffer zeroing), before the first layer; ${r.dispatchesPerLayer} dispatches per layer, one submit`,
     `matmul       ${r.matmul.tile} (${r.matmul.source}), fitted to each product`,
     `attention    ${r.attention.mode}${r.attention.source === 'rule' ? '' : ` (${r.attention.source})`}`,

@@ -34,6 +34,9 @@ export function configWithFiles(flags: Flags, files: RunFiles): AttentionConfig 
     return found;
   };
   if (files.weights) {
+    if (overrides.block === 'full') {
+      throw new ConfigError(`--block full: ${fileLabel(files.weights.path)} holds attention layers only (no MLP weights); --block full runs seeded weights or a checkpoint`);
+    }
     const w = weightFileShape(files.weights);
     const where = `${fileLabel(files.weights.path)} (${'layers.0.self_attn.q_proj.weight'} [${w.inner}, ${w.dModel}])`;
     overrides.dModel = agree('--d-model', overrides.dModel, w.dModel, where);

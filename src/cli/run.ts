@@ -36,6 +36,11 @@ export const RUN_USAGE = `webgpu-attention run [flags]
   --norm layernorm|none            GPT-3's pre-LayerNorm x + Attn(LN(x)) (the gpt3 preset's), or the bare
                                    block x + Attn(x) (the default otherwise; a weights file with
                                    input_layernorm tensors selects layernorm)
+  --block attention|full           attention: the chapter's stack x += Attn(LN?(x)) (default); full: each
+                                   layer as GPT-2 and OPT run it, x += Attn(LN1(x)); x += MLP(LN2(x)),
+                                   MLP = fc2(act(fc1·h + b1)) + b2 (implies --norm layernorm)
+  --ffn N                          the MLP's hidden width with --block full (default 4·d_model)
+  --activation gelu_new|relu       the MLP's activation with --block full (default gelu_new, GPT-2's)
   --bias                           add the projections' biases
   --seed N                         seed of generated weights and inputs (default 1)
   --weights FILE.safetensors       layers.{l}.self_attn.{q,k,v,o}_proj.weight (+ .bias), F32, [out, in]

@@ -53,7 +53,14 @@ export interface MatmulCall {
    * offsets above stay in elements; binding offsets and sizes in bytes (2 per f16 element).
    */
   types?: MatmulTypes;
+  /** Applied to each element after the bias, before it is stored or added to C (the MLP's first product). */
+  activation?: Activation;
 }
+
+/** The epilogue's activation: 'gelu_new' (GPT-2's tanh form) or 'relu'; none when absent. */
+export type Activation = 'gelu_new' | 'relu';
+/** ACT override codes of shaders/matmul_params.wgsl. */
+export const ACTIVATION_CODE: Record<Activation, number> = { gelu_new: 1, relu: 2 };
 
 export interface MatmulTypes {
   a?: Precision;
@@ -94,11 +101,13 @@ export const usesVec4 = (call: MatmulCall): boolean => {
   return !isShuffle(t) && t.vec4 !== false && vec4Aligned(call);
 };
 
-export function matmulVariant(call: Pick<MatmulCall, 'transB' | 'bias' | 'tile' | 'types'>, vec4 = false): KernelVariant {
+export function matmulVariant(call: Pick<MatmulCall, 'transB' | 'bias' | 'tile' | 'types' | 'activation'>, vec4 = false): KernelVariant {
   const t = call.tile ?? DEFAULT_TILE;
   const flags: string[] = typeFlags(call);
+  // Only set when there is one, so every other product keeps its pipeline (and cache key).
+  const act: Record<string, number> = call.activation ? { ACT: ACTIVATION_CODE[call.activation] } : {};
   if (isShuffle(t)) {
-    return { name: 'matmul_shuffle', source: withShared(matmulShuffleSource, matmulParamsSource), flags, constants: { TRANS_B: call.transB ? 1 : 0 } };
+    return { name: 'matmul_shuffle', source: withShared(matmulShuffleSource, matmulParamsSource), flags, constants: { TRANS_B: call.transB ? 1 : 0, ...act } };
   }
   if (t.rb === 8) flags.push('rb8');
   if (vec4) flags.push('vec4');
@@ -113,6 +122,7 @@ export function matmulVariant(call: Pick<MatmulCall, 'transB' | 'bias' | 'tile' 
       STAGES: stagesOf(t),
       GROUP_M: t.groupM ?? 8,
       TRANS_B: call.transB ? 1 : 0,
+      ...act,
     },
   };
 }

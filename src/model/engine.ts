@@ -36,6 +36,8 @@ export type { LayerProgress, RunOptions, RunResult } from './run-types.js';
 import type { RunOptions, RunResult } from './run-types.js';
 
 const PATTERN_CAPTURE_LIMIT = 64 * 1024 * 1024;
+/** Stages that add into the residual stream: never run ahead of layer 0 (first use). */
+const ACCUMULATING: ReadonlySet<Stage['name']> = new Set(['output', 'mlp-down']);
 
 /** What `run` prepares once and encodes for every layer. */
 interface PreparedRun {
@@ -146,7 +148,7 @@ export class Engine {
       // output projection, which accumulates into the residual stream, and the finite check's flag
       // are left out.
       const firstUseStart = performance.now();
-      const harmless = [...(p.fills ?? []).map((f) => f.dispatch), ...p.stages.filter((s) => s.name !== 'output').flatMap((s) => s.dispatches)];
+      const harmless = [...(p.fills ?? []).map((f) => f.dispatch), ...p.stages.filter((s) => !ACCUMULATING.has(s.name)).flatMap((s) => s.dispatches)];
       await gpu.scoped('first use of the pipelines', () => firstUse(gpu, 'first use of the pipelines', harmless));
       const compile = { pipelines: this.cache.size - pipelinesBefore, ms: compileMs, firstUseMs: performance.now() - firstUseStart };
       const flops = layerFlops(cfg);
@@ -228,6 +230,7 @@ export class Engine {
       for (const d of stage.dispatches) encode(pass, d);
       pass.end();
       if (stage.name === 'softmax') b.capturePattern(encoder, layer, stage.heads!);
+      if (stage.name === 'output') b.copyLayerMid(encoder);
     }
     const check = encoder.beginComputePass({ label: 'finite check' });
     encode(check, p.finite.dispatch);

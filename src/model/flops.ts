@@ -8,6 +8,8 @@ import { innerWidth, type AttentionConfig } from './config.js';
 export interface LayerFlops {
   projections: number;
   attentionCore: number;
+  /** The MLP's two products (block 'full'; 0 otherwise). */
+  mlp: number;
   total: number;
 }
 
@@ -24,7 +26,8 @@ export function layerFlops(cfg: AttentionConfig): LayerFlops {
   const inner = innerWidth(cfg);
   const projections = 2 * cfg.seq * cfg.dModel * inner * 2 + 2 * cfg.kvSeq * cfg.dModel * inner * 2;
   const attentionCore = 2 * 2 * cfg.heads * visiblePairs(cfg) * cfg.dHead;
-  return { projections, attentionCore, total: projections + attentionCore };
+  const mlp = cfg.block === 'full' ? 2 * 2 * cfg.seq * cfg.dModel * cfg.ffn : 0;
+  return { projections, attentionCore, mlp, total: projections + attentionCore + mlp };
 }
 
 /** Parameters of one head's four maps, one layer, and the whole stack. */

@@ -6,7 +6,7 @@
 import type { AttentionConfig } from './config.js';
 import type { LayerBuffers } from './layer.js';
 import { uploadLayer, type SeededFill } from './layer-weights.js';
-import { seededLayerNorm } from './seeded.js';
+import { seededLayerNorm, seededMlpLayerNorm } from './seeded.js';
 import { checkLayerTensors, type WeightSource } from './weights.js';
 import type { GpuContext } from '../gpu/device.js';
 
@@ -17,12 +17,17 @@ export async function loadLayerWeights(gpu: GpuContext, cfg: AttentionConfig, b:
     checkLayerTensors(t, cfg, layer);
     uploadLayer(gpu, b, t, cfg.precision);
     if (b.ln) uploadLayerNorm(gpu, b.ln, t.lnGain!, t.lnBias!); // checked with the rest of the layer above
+    if (b.mlp) uploadLayerNorm(gpu, b.mlp.ln, t.mlpLnGain!, t.mlpLnBias!);
     return;
   }
   for (const f of fills!) f.setLayer(layer);
   if (b.ln) {
     const ln = seededLayerNorm(weights.seed, layer, cfg.dModel);
     uploadLayerNorm(gpu, b.ln, ln.gain, ln.bias);
+  }
+  if (b.mlp) {
+    const ln2 = seededMlpLayerNorm(weights.seed, layer, cfg.dModel);
+    uploadLayerNorm(gpu, b.mlp.ln, ln2.gain, ln2.bias);
   }
 }
 

@@ -3,7 +3,7 @@
 
 import { innerWidth, type AttentionConfig } from './config.js';
 import type { LayerBuffers } from './layer.js';
-import { seededTensor, type Projection } from './seeded.js';
+import { seededMlpTensor, seededTensor, type SeededTensor, type Projection } from './seeded.js';
 import type { LayerTensors } from './weights.js';
 import type { GpuContext } from '../gpu/device.js';
 import type { PipelineCache } from '../gpu/pipelines.js';
@@ -29,19 +29,25 @@ export async function prepareSeededFills(gpu: GpuContext, cache: PipelineCache, 
   const bpe = bytesPer(precision);
   // A matrix over one binding is filled in chunks of whole 256-byte blocks.
   const chunk = Math.floor(gpu.limits.maxStorageBufferBindingSize / 256) * (256 / bpe);
-  const add = async (label: string, buffer: GPUBuffer, at: number, proj: Projection, isBias: boolean) => {
-    const { key, count, scale } = seededTensor(seed, 0, proj, isBias, cfg);
+  const add = async (label: string, buffer: GPUBuffer, at: number, tensor: (layer: number) => SeededTensor) => {
+    const { key, count, scale } = tensor(0);
     for (let offset = 0; offset < count; offset += chunk) {
       const n = Math.min(chunk, count - offset);
       const out = { buffer, offset: (at + offset) * bpe, size: Math.ceil((n * bpe) / 4) * 4 };
       const fill = await prepareFill(gpu, cache, { label, out, key, count: n, scale, offset, precision });
-      fills.push({ dispatch: fill, setLayer: (layer) => fill.setKey(seededTensor(seed, layer, proj, isBias, cfg).key) });
+      fills.push({ dispatch: fill, setLayer: (layer) => fill.setKey(tensor(layer).key) });
     }
   };
   for (const proj of PROJECTIONS) {
-    await add(`fill W_${proj.toUpperCase()}`, weights[proj], 0, proj, false);
+    await add(`fill W_${proj.toUpperCase()}`, weights[proj], 0, (l) => seededTensor(seed, l, proj, false, cfg));
     // Bias layout: [q (inner), k (inner), v (inner), o (dModel)].
-    if (cfg.bias) await add(`fill ${proj}_proj.bias`, b.bias!, PROJECTIONS.indexOf(proj) * inner, proj, true);
+    if (cfg.bias) await add(`fill ${proj}_proj.bias`, b.bias!, PROJECTIONS.indexOf(proj) * inner, (l) => seededTensor(seed, l, proj, true, cfg));
+  }
+  if (b.mlp) {
+    await add('fill fc1', b.mlp.fc1, 0, (l) => seededMlpTensor(seed, l, 'fc1', false, cfg));
+    await add('fill fc2', b.mlp.fc2, 0, (l) => seededMlpTensor(seed, l, 'fc2', false, cfg));
+    await add('fill fc1.bias', b.mlp.b1, 0, (l) => seededMlpTensor(seed, l, 'fc1', true, cfg));
+    await add('fill fc2.bias', b.mlp.b2, 0, (l) => seededMlpTensor(seed, l, 'fc2', true, cfg));
   }
   return fills;
 }
@@ -60,5 +66,11 @@ export function uploadLayer(gpu: GpuContext, b: LayerBuffers, t: LayerTensors, p
     write(b.bias, t.kBias!, inner);
     write(b.bias, t.vBias!, 2 * inner);
     write(b.bias, t.oBias!, 3 * inner);
+  }
+  if (b.mlp) {
+    write(b.mlp.fc1, t.fc1!);
+    write(b.mlp.fc2, t.fc2!);
+    write(b.mlp.b1, t.fc1Bias!);
+    write(b.mlp.b2, t.fc2Bias!);
   }
 }

@@ -4,6 +4,9 @@
 //   per head group: scores = q_h·k_hᵀ/√dHead → softmax (causal mask) → weighted sums pattern·v_h
 //   (or, with the fused attention, all three in one dispatch without the pattern)
 //   x += weighted·W_Oᵀ                           (value-up of all heads, added to the residual)
+// and with block 'full' the MLP (GPT-2, OPT):
+//   xn2 = LN2(x);  h = act(xn2·fc1ᵀ + b1)        (the activation in the first product's epilogue)
+//   x += h·fc2ᵀ + b2                             (added to the residual like the output projection)
 // Buffers are owned by the caller; this module only decides bindings and dispatch order.
 
 import { innerWidth, type AttentionConfig } from './config.js';
@@ -36,10 +39,28 @@ export interface LayerBuffers {
   wo: GPUBuffer;
   /** [q (inner), k (inner), v (inner), o (dModel)] when the config has biases. */
   bias: GPUBuffer | null;
+  /** Block 'full' only, else null. */
+  mlp: MlpBuffers | null;
+}
+
+/** The MLP's buffers (block 'full'). */
+export interface MlpBuffers {
+  /** LN2(x) [seq, dModel]. */
+  xn: GPUBuffer;
+  /** LN2's [gain (dModel) | bias (dModel)], f32. */
+  ln: GPUBuffer;
+  /** act(xn·fc1ᵀ + b1) [seq, ffn]. */
+  hidden: GPUBuffer;
+  /** fc1 [ffn, dModel], fc2 [dModel, ffn]. */
+  fc1: GPUBuffer;
+  fc2: GPUBuffer;
+  /** b1 [ffn], b2 [dModel] (apart: a binding offset must be 256-byte aligned). */
+  b1: GPUBuffer;
+  b2: GPUBuffer;
 }
 
 export interface Stage {
-  name: 'norm' | 'qkv' | 'scores' | 'softmax' | 'weighted' | 'fused' | 'output';
+  name: 'norm' | 'qkv' | 'scores' | 'softmax' | 'weighted' | 'fused' | 'output' | 'mlp-norm' | 'mlp-up' | 'mlp-down';
   dispatches: PreparedDispatch[];
   /** Heads [first, first + count) this stage covers (attention stages only). */
   heads?: { first: number; count: number };
@@ -71,14 +92,15 @@ export async function prepareLayer(
     stages.push({
       name: 'norm',
       dispatches: all([prepareLayerNorm(gpu, cache, {
-        label: 'layernorm LN(x)', x: { buffer: b.x }, y: { buffer: b.xn }, params: { buffer: b.ln! }, rows: cfg.seq, dModel: cfg.dModel, outPrecision: h,
+        label: 'layernorm LN(x)', x: { buffer: b.x }, y: { buffer: b.xn }, params: { buffer: b.ln! }, rows: cfg.seq, dModel: cfg.dModel, outPrecision: h, eps: cfg.lnEps,
       })]),
     });
   }
 
   // Projections: W is [out, in]; a W too large for one binding is bound `rows` rows at a time.
   const projection = (label: string, a: GPUBuffer, aType: Precision, M: number, w: GPUBuffer, out: GPUBuffer, outType: Precision,
-    outWidth: number, inWidth: number, rows: number, biasOffset: number | null, accumulate: boolean): Promise<PreparedDispatch>[] => {
+    outWidth: number, inWidth: number, rows: number, biasOffset: number | null, accumulate: boolean,
+    extra: { biasBuffer?: GPUBuffer; activation?: AttentionConfig['activation'] } = {}): Promise<PreparedDispatch>[] => {
     const list: Promise<PreparedDispatch>[] = [];
     for (let n0 = 0; n0 < outWidth; n0 += rows) {
       const n = Math.min(rows, outWidth - n0);
@@ -90,8 +112,9 @@ export async function prepareLayer(
         c: { buffer: out },
         ldc: outWidth, offC: n0,
         transB: true, accumulate,
-        bias: biasOffset === null ? undefined : { buffer: b.bias! }, offBias: (biasOffset ?? 0) + n0,
+        bias: biasOffset === null ? undefined : { buffer: extra.biasBuffer ?? b.bias! }, offBias: (biasOffset ?? 0) + n0,
         types: { a: aType, b: h, bias: h, c: outType },
+        activation: extra.activation,
         ...tiles,
       }));
     }
@@ -174,6 +197,26 @@ export async function prepareLayer(
     dispatches: all(projection('value-up weighted·W_Oᵀ + residual', b.weighted, h, cfg.seq, b.wo, b.x, 'f32', cfg.dModel, inner,
       plan.outputChunkRows, cfg.bias ? 3 * inner : null, true)),
   });
+
+  if (b.mlp) {
+    const m = b.mlp;
+    stages.push({
+      name: 'mlp-norm',
+      dispatches: all([prepareLayerNorm(gpu, cache, {
+        label: 'layernorm LN2(x)', x: { buffer: b.x }, y: { buffer: m.xn }, params: { buffer: m.ln }, rows: cfg.seq, dModel: cfg.dModel, outPrecision: h, eps: cfg.lnEps,
+      })]),
+    });
+    stages.push({
+      name: 'mlp-up',
+      dispatches: all(projection(`MLP up ${cfg.activation}(LN2(x)·fc1ᵀ + b1)`, m.xn, h, cfg.seq, m.fc1, m.hidden, h, cfg.ffn, cfg.dModel,
+        plan.fc1ChunkRows, 0, false, { biasBuffer: m.b1, activation: cfg.activation })),
+    });
+    stages.push({
+      name: 'mlp-down',
+      dispatches: all(projection('MLP down h·fc2ᵀ + b2 + residual', m.hidden, h, cfg.seq, m.fc2, b.x, 'f32', cfg.dModel, cfg.ffn,
+        plan.fc2ChunkRows, 0, true, { biasBuffer: m.b2 })),
+    });
+  }
   return settle(stages);
 }
 

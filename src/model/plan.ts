@@ -43,6 +43,9 @@ export interface MemoryPlan {
   /** Rows of a [out, in] weight bound at once: the whole matrix when it fits a binding. */
   qkvChunkRows: number;
   outputChunkRows: number;
+  /** The same for the MLP's fc1 [ffn, dModel] and fc2 [dModel, ffn] (block 'full'; the whole matrix otherwise). */
+  fc1ChunkRows: number;
+  fc2ChunkRows: number;
   buffers: BufferPlan[];
   peakBytes: number;
 }
@@ -66,6 +69,11 @@ export function planMemory(cfg: AttentionConfig, limits: PlanLimits, options: Pl
   ];
   if (cfg.cross) activations.push({ name: 'context [kvSeq, dModel]', elements: cfg.kvSeq * cfg.dModel, bytesPer: half });
   if (cfg.norm === 'layernorm') activations.push({ name: 'LN(x) [seq, dModel]', elements: cfg.seq * cfg.dModel, bytesPer: half });
+  const mlp = cfg.block === 'full';
+  if (mlp) {
+    activations.push({ name: 'LN2(x) [seq, dModel]', elements: cfg.seq * cfg.dModel, bytesPer: half });
+    activations.push({ name: 'MLP hidden act(LN2(x)·fc1ᵀ + b1) [seq, ffn]', elements: cfg.seq * cfg.ffn, bytesPer: half });
+  }
   for (const a of activations) {
     if (bytesOf(a) > binding) {
       throw new InputError(
@@ -76,6 +84,8 @@ export function planMemory(cfg: AttentionConfig, limits: PlanLimits, options: Pl
 
   const qkvChunkRows = chunkRows(inner, cfg.dModel, half, binding, limits.minStorageBufferOffsetAlignment, 'W_Q/W_K/W_V');
   const outputChunkRows = chunkRows(cfg.dModel, inner, half, binding, limits.minStorageBufferOffsetAlignment, 'W_O');
+  const fc1ChunkRows = mlp ? chunkRows(cfg.ffn, cfg.dModel, half, binding, limits.minStorageBufferOffsetAlignment, 'fc1') : cfg.ffn;
+  const fc2ChunkRows = mlp ? chunkRows(cfg.dModel, cfg.ffn, half, binding, limits.minStorageBufferOffsetAlignment, 'fc2') : cfg.dModel;
 
   const attention = options.attention ?? 'materialized';
   const perHead = cfg.seq * cfg.kvSeq * half;
@@ -98,6 +108,13 @@ export function planMemory(cfg: AttentionConfig, limits: PlanLimits, options: Pl
   if (cfg.bias) weights.push({ name: 'biases', elements: 3 * inner + cfg.dModel, bytesPer: half });
   // LayerNorm's gain and bias stay f32: 2·dModel values, nothing to save.
   if (cfg.norm === 'layernorm') weights.push({ name: 'LayerNorm gain and bias', elements: 2 * cfg.dModel, bytesPer: F32 });
+  if (mlp) {
+    weights.push({ name: 'fc1 [ffn, dModel]', elements: cfg.ffn * cfg.dModel, bytesPer: half });
+    weights.push({ name: 'fc2 [dModel, ffn]', elements: cfg.dModel * cfg.ffn, bytesPer: half });
+    weights.push({ name: 'fc1 bias', elements: cfg.ffn, bytesPer: half });
+    weights.push({ name: 'fc2 bias', elements: cfg.dModel, bytesPer: half });
+    weights.push({ name: 'LN2 gain and bias', elements: 2 * cfg.dModel, bytesPer: F32 });
+  }
   for (const w of weights) {
     if (bytesOf(w) > limits.maxBufferSize) {
       throw new OutOfMemoryError(`${w.name} needs ${formatBytes(bytesOf(w))}, over the adapter's maxBufferSize of ${formatBytes(limits.maxBufferSize)}`);
@@ -110,7 +127,7 @@ export function planMemory(cfg: AttentionConfig, limits: PlanLimits, options: Pl
     const list = buffers.map((b) => `${b.name} ${formatBytes(bytesOf(b))}`).join(', ');
     throw new OutOfMemoryError(`the plan needs ${formatBytes(peakBytes)}, over the ${formatBytes(options.memoryBytes)} allowed: ${list}`);
   }
-  return { attention, headGroup, headGroups, qkvChunkRows, outputChunkRows, buffers, peakBytes };
+  return { attention, headGroup, headGroups, qkvChunkRows, outputChunkRows, fc1ChunkRows, fc2ChunkRows, buffers, peakBytes };
 }
 
 /** Rows of a [rows, cols] matrix per binding, a multiple of what keeps offsets aligned. */

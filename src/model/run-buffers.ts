@@ -22,6 +22,12 @@ export interface LayerProbe {
   readNormed(): Promise<Float32Array>;
   /** The residual stream before this layer (kept only when `keepLayerInput`). */
   readInput(): Promise<Float32Array>;
+  /** Block 'full': the residual stream after the attention, before the MLP (kept only when `keepLayerInput`). */
+  readMid(): Promise<Float32Array>;
+  /** Block 'full': LN2(x), what the MLP's first product reads. */
+  readMlpNormed(): Promise<Float32Array>;
+  /** Block 'full': the MLP's hidden act(LN2(x)·fc1ᵀ + b1) [seq, ffn]. */
+  readHidden(): Promise<Float32Array>;
   readOutput(): Promise<Float32Array>;
 }
 
@@ -29,6 +35,8 @@ export class RunBuffers {
   readonly layer: LayerBuffers;
   /** A copy of x before each layer (keepLayerInput). */
   readonly layerInput: GPUBuffer | null;
+  /** A copy of x after the attention, before the MLP (keepLayerInput with block 'full'). */
+  readonly layerMid: GPUBuffer | null;
   /** Every layer's and head's pattern [layers, heads, seq, kvSeq] (capturePatterns). */
   readonly patterns: GPUBuffer | null;
   private readonly owned: GPUBuffer[] = [];
@@ -55,11 +63,21 @@ export class RunBuffers {
       wv: alloc(inner * cfg.dModel, 'W_V', p),
       wo: alloc(cfg.dModel * inner, 'W_O', p),
       bias: cfg.bias ? alloc(3 * inner + cfg.dModel, 'biases', p) : null,
+      mlp: cfg.block !== 'full' ? null : {
+        xn: alloc(cfg.seq * cfg.dModel, 'LN2(x)', p),
+        ln: alloc(2 * cfg.dModel, 'LN2 gain and bias'),
+        hidden: alloc(cfg.seq * cfg.ffn, 'MLP hidden', p),
+        fc1: alloc(cfg.ffn * cfg.dModel, 'fc1', p),
+        fc2: alloc(cfg.dModel * cfg.ffn, 'fc2', p),
+        b1: alloc(cfg.ffn, 'fc1 bias', p),
+        b2: alloc(cfg.dModel, 'fc2 bias', p),
+      },
     };
     this.layerInput = options.keepLayerInput ? alloc(cfg.seq * cfg.dModel, 'layer input') : null;
+    this.layerMid = options.keepLayerInput && cfg.block === 'full' ? alloc(cfg.seq * cfg.dModel, 'layer x after attention') : null;
     this.patterns = options.capturePatterns ? alloc(cfg.layers * cfg.heads * cfg.seq * cfg.kvSeq, 'captured patterns', p) : null;
     const b = this.layer;
-    for (const buffer of [b.xn, b.q, b.k, b.v, b.weighted, b.pattern]) if (buffer) poison(gpu, buffer, undefined, p);
+    for (const buffer of [b.xn, b.q, b.k, b.v, b.weighted, b.pattern, b.mlp?.xn, b.mlp?.hidden]) if (buffer) poison(gpu, buffer, undefined, p);
   }
 
   get bytes(): number {
@@ -69,6 +87,11 @@ export class RunBuffers {
   /** Commands that copy what the caller keeps of a layer: its input (before the layer's stages). */
   copyLayerInput(encoder: GPUCommandEncoder): void {
     if (this.layerInput) encoder.copyBufferToBuffer(this.layer.x, 0, this.layerInput, 0, this.cfg.seq * this.cfg.dModel * 4);
+  }
+
+  /** After the attention's output stage (block 'full'): x before the MLP, kept for sampled checks. */
+  copyLayerMid(encoder: GPUCommandEncoder): void {
+    if (this.layerMid) encoder.copyBufferToBuffer(this.layer.x, 0, this.layerMid, 0, this.cfg.seq * this.cfg.dModel * 4);
   }
 
   /** After a softmax stage: the heads' patterns into the capture buffer at their layer and heads. */
@@ -106,6 +129,18 @@ export class RunBuffers {
       readInput: () => {
         if (!this.layerInput) throw new Error('readInput needs the run option keepLayerInput');
         return readBack(gpu, this.layerInput, cfg.seq * cfg.dModel);
+      },
+      readMid: () => {
+        if (!this.layerMid) throw new Error('readMid needs block full and the run option keepLayerInput');
+        return readBack(gpu, this.layerMid, cfg.seq * cfg.dModel);
+      },
+      readMlpNormed: () => {
+        if (!b.mlp) throw new Error('readMlpNormed: this run has no MLP (block attention)');
+        return readBack(gpu, b.mlp.xn, cfg.seq * cfg.dModel, 0, p);
+      },
+      readHidden: () => {
+        if (!b.mlp) throw new Error('readHidden: this run has no MLP (block attention)');
+        return readBack(gpu, b.mlp.hidden, cfg.seq * cfg.ffn, 0, p);
       },
       readOutput: () => readBack(gpu, b.x, cfg.seq * cfg.dModel),
     };

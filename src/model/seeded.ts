@@ -118,3 +118,35 @@ export function seededLayerNorm(seed: number, layer: number, dModel: number): { 
   const bias = seededArray(streamKey(seed, layerNormStream(layer, true)), dModel, 0.1);
   return { gain, bias };
 }
+
+/** The MLP's seeded tensors: fc1 [ffn, dModel], fc2 [dModel, ffn] and their biases b1 [ffn], b2 [dModel]. */
+export type MlpTensorName = 'fc1' | 'fc2';
+const MLP_INDEX: Record<MlpTensorName, number> = { fc1: 0, fc2: 1 };
+
+/** Stream numbers of layer `layer`'s MLP tensors: 2²⁴ + 4·layer + {fc1, fc2, b1, b2}, apart from the others. */
+export const mlpStream = (layer: number, name: MlpTensorName, isBias: boolean): number => (1 << 24) + 4 * layer + MLP_INDEX[name] + (isBias ? 2 : 0);
+
+/**
+ * One seeded MLP tensor of a layer (block 'full'), scaled as the projections: weights by
+ * 1/√fanIn (fanIn dModel for fc1, ffn for fc2), biases by 0.1/√fanIn.
+ */
+export function seededMlpTensor(seed: number, layer: number, name: MlpTensorName, isBias: boolean, cfg: { dModel: number; ffn: number }): SeededTensor {
+  const fanIn = name === 'fc1' ? cfg.dModel : cfg.ffn;
+  const out = name === 'fc1' ? cfg.ffn : cfg.dModel;
+  return {
+    key: streamKey(seed, mlpStream(layer, name, isBias)),
+    scale: isBias ? biasScale(fanIn) : weightScale(fanIn),
+    count: isBias ? out : out * fanIn,
+  };
+}
+
+/** Stream numbers of LN2's gain and bias: 2²² + 2²¹ + 2·layer + {0, 1}. */
+export const mlpLayerNormStream = (layer: number, isBias: boolean): number => (1 << 22) + (1 << 21) + 2 * layer + (isBias ? 1 : 0);
+
+/** Seeded LN2 (before the MLP) of one layer, drawn as seededLayerNorm's from its own streams. */
+export function seededMlpLayerNorm(seed: number, layer: number, dModel: number): { gain: Float32Array; bias: Float32Array } {
+  const gain = seededArray(streamKey(seed, mlpLayerNormStream(layer, false)), dModel, 0.1);
+  for (let i = 0; i < dModel; i++) gain[i] = Math.fround(1 + gain[i]!);
+  const bias = seededArray(streamKey(seed, mlpLayerNormStream(layer, true)), dModel, 0.1);
+  return { gain, bias };
+}

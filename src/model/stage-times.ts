@@ -9,9 +9,11 @@ import type { AttentionMode } from './plan.js';
 export type StageName = Stage['name'];
 export type StageTimings = Record<StageName, number>;
 
-export const STAGE_NAMES: readonly StageName[] = ['norm', 'qkv', 'scores', 'softmax', 'weighted', 'fused', 'output'];
+export const STAGE_NAMES: readonly StageName[] = ['norm', 'qkv', 'scores', 'softmax', 'weighted', 'fused', 'output', 'mlp-norm', 'mlp-up', 'mlp-down'];
 
-export const zeroTimings = (): StageTimings => ({ norm: 0, qkv: 0, scores: 0, softmax: 0, weighted: 0, fused: 0, output: 0 });
+export const zeroTimings = (): StageTimings => ({
+  norm: 0, qkv: 0, scores: 0, softmax: 0, weighted: 0, fused: 0, output: 0, 'mlp-norm': 0, 'mlp-up': 0, 'mlp-down': 0,
+});
 
 export class StageClock {
   readonly perLayerMs: number[] = [];
@@ -46,9 +48,10 @@ export class StageClock {
 
 /**
  * The stages a plan's layers run, in order: LayerNorm first with norm 'layernorm'; the fused
- * core replaces scores, softmax and weighted sums.
+ * core replaces scores, softmax and weighted sums; block 'full' adds the MLP's three.
  */
-export function planStages(attention: AttentionMode, norm: AttentionConfig['norm'] = 'none'): StageName[] {
+export function planStages(attention: AttentionMode, norm: AttentionConfig['norm'] = 'none', block: AttentionConfig['block'] = 'attention'): StageName[] {
   const core: StageName[] = attention === 'fused' ? ['fused'] : ['scores', 'softmax', 'weighted'];
-  return [...(norm === 'layernorm' ? ['norm' as const] : []), 'qkv', ...core, 'output'];
+  const mlp: StageName[] = block === 'full' ? ['mlp-norm', 'mlp-up', 'mlp-down'] : [];
+  return [...(norm === 'layernorm' ? ['norm' as const] : []), 'qkv', ...core, 'output', ...mlp];
 }

@@ -3,8 +3,9 @@
 // code with what it checks proves little. All arrays are row-major.
 
 import type { AttentionConfig } from '../model/config.js';
-import { layerNorm } from './layernorm.js';
-import { seededArray, seededLayerNorm, seededTensor, type Projection } from '../model/seeded.js';
+import { LAYERNORM_EPS, layerNorm } from './layernorm.js';
+import { mlpBlock, type ActivationName, type MlpResult } from './mlp.js';
+import { seededArray, seededLayerNorm, seededMlpLayerNorm, seededMlpTensor, seededTensor, type MlpTensorName, type Projection } from '../model/seeded.js';
 import type { LayerTensors } from '../model/weights.js';
 
 /** One layer in PyTorch Linear layout (model/weights.ts): q, k, v [heads·dHead, dModel]; o [dModel, heads·dHead]. */
@@ -23,6 +24,20 @@ export interface LayerResult {
   xn: ArrayLike<number>;
   /** The value-up product attn·Woᵀ (+ bo): Δe, added to the residual. */
   delta: Float64Array;
+  /** Block 'full': the residual stream after the attention (x + delta), the MLP's input; y is then after the MLP. */
+  mid?: Float64Array;
+  /** Block 'full': the MLP's intermediates. */
+  mlp?: MlpResult;
+}
+
+/** Errors the verification tests plant in the reference (what a wrong kernel would compute). */
+export interface LayerFault {
+  scale?: number;
+  causalOffset?: number;
+  /** The MLP with another activation, or without a bias. */
+  activation?: ActivationName;
+  skipFc1Bias?: boolean;
+  skipFc2Bias?: boolean;
 }
 
 function expectLength(name: string, a: ArrayLike<number>, n: number, dims: string): void {
@@ -191,15 +206,16 @@ export function attentionRow(
 /**
  * One attention block with its residual: y = x + concat_h(pattern_h·v_h)·Woᵀ (+ bo), the
  * heads reading LN(x) instead of x with norm 'layernorm' (for cross-attention, keys and values
- * come from the context as given). `scale` and `causalOffset` default to the block's own
- * (1/√dHead, 0); verification tests plant errors through them.
+ * come from the context as given); with block 'full' the MLP follows, y = mid + MLP(LN2(mid))
+ * (./mlp.ts). `scale` and `causalOffset` default to the block's own (1/√dHead, 0);
+ * verification tests plant errors through them and the MLP faults.
  */
 export function attentionLayer(
   x: ArrayLike<number>,
   context: ArrayLike<number> | null,
   w: LayerWeights,
   cfg: AttentionConfig,
-  fault: { scale?: number; causalOffset?: number } = {},
+  fault: LayerFault = {},
 ): LayerResult {
   const { seq, dModel, dHead } = cfg;
   const width = cfg.heads * dHead;
@@ -209,7 +225,7 @@ export function attentionLayer(
   let xn: ArrayLike<number> = x;
   if (cfg.norm === 'layernorm') {
     if (!w.lnGain || !w.lnBias) throw new Error('attentionLayer: norm layernorm needs lnGain and lnBias');
-    xn = layerNorm(x, seq, dModel, w.lnGain, w.lnBias);
+    xn = layerNorm(x, seq, dModel, w.lnGain, w.lnBias, cfg.lnEps ?? LAYERNORM_EPS);
   }
   const c = cfg.cross ? context! : xn;
   expectLength('attentionLayer context', c, kr * dModel, `[${kr}, dModel ${dModel}]`);
@@ -223,7 +239,12 @@ export function attentionLayer(
   const delta = matmulTransB(attn, w.o, seq, dModel, width, w.oBias);
   const y = new Float64Array(seq * dModel);
   for (let i = 0; i < y.length; i++) y[i] = x[i]! + delta[i]!;
-  return { y, q, k, v, attn, xn, delta };
+  if (cfg.block !== 'full') return { y, q, k, v, attn, xn, delta };
+  if (!w.mlpLnGain || !w.mlpLnBias || !w.fc1 || !w.fc1Bias || !w.fc2 || !w.fc2Bias) {
+    throw new Error('attentionLayer: block full needs mlpLnGain, mlpLnBias, fc1, fc1Bias, fc2 and fc2Bias');
+  }
+  const mlp = mlpBlock(y, w as Required<LayerWeights>, cfg, fault);
+  return { y: mlp.y, q, k, v, attn, xn, delta, mid: y, mlp };
 }
 
 /** cfg.layers blocks one after another; cross-attention reads the same context in every layer. */
@@ -250,6 +271,14 @@ export function seededLayerWeights(seed: number, layer: number, cfg: AttentionCo
     const ln = seededLayerNorm(seed, layer, cfg.dModel);
     w.lnGain = ln.gain;
     w.lnBias = ln.bias;
+  }
+  if (cfg.block === 'full') {
+    const mlp = (name: MlpTensorName, isBias: boolean): Float32Array => {
+      const t = seededMlpTensor(seed, layer, name, isBias, cfg);
+      return seededArray(t.key, t.count, t.scale);
+    };
+    const ln2 = seededMlpLayerNorm(seed, layer, cfg.dModel);
+    Object.assign(w, { mlpLnGain: ln2.gain, mlpLnBias: ln2.bias, fc1: mlp('fc1', false), fc1Bias: mlp('fc1', true), fc2: mlp('fc2', false), fc2Bias: mlp('fc2', true) });
   }
   return w;
 }

@@ -65,7 +65,10 @@ export async function referenceWeights(cfg: AttentionConfig, weights: WeightSour
   const w = weights.kind === 'seeded' ? seededLayerWeights(weights.seed, layer, cfg) : await weights.layer(layer);
   if (cfg.precision !== 'f16') return w;
   const r = (a: Float32Array | undefined) => (a ? roundArrayToF16(a) : undefined);
-  return { ...w, q: r(w.q)!, k: r(w.k)!, v: r(w.v)!, o: r(w.o)!, qBias: r(w.qBias), kBias: r(w.kBias), vBias: r(w.vBias), oBias: r(w.oBias) };
+  return {
+    ...w, q: r(w.q)!, k: r(w.k)!, v: r(w.v)!, o: r(w.o)!, qBias: r(w.qBias), kBias: r(w.kBias), vBias: r(w.vBias), oBias: r(w.oBias),
+    fc1: r(w.fc1), fc1Bias: r(w.fc1Bias), fc2: r(w.fc2), fc2Bias: r(w.fc2Bias),
+  };
 }
 
 /** The cross-attention context as the GPU holds it: f16-rounded with f16 precision. */

@@ -37,6 +37,21 @@
 //                + (u·(2√C + 2)·|A_d|)²,   plus 2u·|A_d| for the store
 //  output y = x + A·Woᵀ + b: (1) + (2) for A·Woᵀ, then u·|o| (bias) and u·|y| (the residual add).
 //
+// Block 'full' continues from that output m (the MLP's input) and its estimate e(m):
+//  LN2: (3) on m, plus the input error carried through: |g_j|·e(m_j)/σ (an error random with
+//    respect to the row shifts its mean and variance by only ~1/√D of itself);
+//  z = LN2(m)·fc1ᵀ + b1: (1) + (2) + u·|z| for the bias add (z itself is never stored: the
+//    activation runs in the product's epilogue, on the f32 sum);
+//  h = act(z): |act′(z)|·e(z) carried (ReLU: 1, its largest slope, so z near the kink is safe),
+//    plus the activation's own rounding. gelu_new evaluates y = c·(x + 0.044715·x³) in a few f32
+//    steps (4u·(|c·x| + |c·0.044715·x³|), the constants' own rounding included), then tanh,
+//    whose WGSL accuracy is inherited from sinh/cosh through exp's 3 + 2|y| ulp: absolute at
+//    most u·(16 + 8|y|) after the clamp to |y| ≤ 10 (the kernel's), then 0.5·x·(1 + t): t's
+//    errors times 0.5|x| and 3u·|h|; h is stored, u_s·|h|;
+//  y = m + h·fc2ᵀ + b2: (1) + (2) over K = ffn, u·|b2 add|, u·|y| for the residual add, and
+//    e(m) carried as it is.
+// The MLP's products have K = ffn (4·d_model for GPT-2): (1)'s √K·|c| term grows with it.
+//
 // f16 precision stores LN(x), q, k, v, the pattern and the weighted sums as f16: each store
 // rounds by u16 = 2⁻¹¹ instead of u, so every "store" term above uses u_s = u16 for them (the
 // output projection still accumulates into the f32 residual stream, u). The weights are f16 too,
@@ -54,6 +69,7 @@ import type { LayerResult, LayerWeights } from '../reference/attention.js';
 import { keyRows } from '../reference/attention.js';
 import { LAYERNORM_EPS } from '../reference/layernorm.js';
 import { F16_UNIT } from '../io/half.js';
+import { geluNewSlope } from '../reference/mlp.js';
 
 /** fp32 unit roundoff. */
 export const U32 = 2 ** -24;
@@ -93,7 +109,7 @@ function projectionError(a: ArrayLike<number>, aErr: Float64Array | null, w: Arr
 
 /** e(xn) by (3) for LayerNorm rows of x. */
 export function layerNormError(x: ArrayLike<number>, xn: ArrayLike<number>, gain: ArrayLike<number>, bias: ArrayLike<number>, rows: number, D: number,
-  uStore = U32): Float64Array {
+  uStore = U32, eps = LAYERNORM_EPS, xErr: ArrayLike<number> | null = null): Float64Array {
   const e = new Float64Array(rows * D);
   const sqrtD = Math.sqrt(D);
   for (let i = 0; i < rows; i++) {
@@ -102,11 +118,12 @@ export function layerNormError(x: ArrayLike<number>, xn: ArrayLike<number>, gain
     for (let j = 0; j < D; j++) sum += x[o + j]!;
     const mean = sum / D;
     for (let j = 0; j < D; j++) sq += (x[o + j]! - mean) ** 2;
-    const sigma = Math.sqrt(sq / D + LAYERNORM_EPS);
+    const sigma = Math.sqrt(sq / D + eps);
     const eMean = (U32 * (Math.sqrt(sq + D * mean * mean) + sqrtD * Math.abs(mean))) / sqrtD;
     for (let j = 0; j < D; j++) {
       e[o + j] = (Math.abs(gain[j]!) * (eMean + U32 * Math.abs(x[o + j]! - mean))) / sigma +
-        U32 * (sqrtD + 4) * Math.abs(xn[o + j]! - bias[j]!) + (U32 + uStore) * Math.abs(xn[o + j]!);
+        U32 * (sqrtD + 4) * Math.abs(xn[o + j]! - bias[j]!) + (U32 + uStore) * Math.abs(xn[o + j]!) +
+        (xErr ? (Math.abs(gain[j]!) * xErr[o + j]!) / sigma : 0);
     }
   }
   return e;
@@ -211,7 +228,8 @@ export function layerOutputError(cfg: AttentionConfig, x: ArrayLike<number>, con
   const W = cfg.heads * cfg.dHead;
   const C = keyRows(cfg);
   const uStore = storeUnit(cfg);
-  const exn = cfg.norm === 'layernorm' ? layerNormError(x, ref.xn, w.lnGain!, w.lnBias!, seq, D, uStore) : null;
+  const eps = cfg.lnEps ?? LAYERNORM_EPS;
+  const exn = cfg.norm === 'layernorm' ? layerNormError(x, ref.xn, w.lnGain!, w.lnBias!, seq, D, uStore, eps) : null;
   const kvIn = cfg.cross ? context! : ref.xn;
   const kvErr = cfg.cross ? null : exn;
   const eq = projectionError(ref.xn, exn, w.q, w.qBias, ref.q, seq, W, D, uStore);
@@ -220,6 +238,33 @@ export function layerOutputError(cfg: AttentionConfig, x: ArrayLike<number>, con
   const eA = coreError(cfg, ref.q, ref.k, ref.v, eq, ek, ev, ref.attn);
   // The output projection accumulates into the f32 residual stream: u for its store.
   const eo = projectionError(ref.attn, eA, w.o, w.oBias, ref.delta, seq, D, W, U32);
-  for (let n = 0; n < eo.length; n++) eo[n] = eo[n]! + U32 * Math.abs(ref.y[n]!);
-  return eo;
+  const mid = ref.mid ?? ref.y;
+  for (let n = 0; n < eo.length; n++) eo[n] = eo[n]! + U32 * Math.abs(mid[n]!);
+  return ref.mlp ? mlpOutputError(cfg, mid, eo, w, ref.mlp) : eo;
+}
+
+/** e(y) of the MLP sublayer y = m + fc2(act(fc1(LN2(m)) + b1)) + b2, from its input m and e(m) (see the header). */
+export function mlpOutputError(cfg: AttentionConfig, m: ArrayLike<number>, em: ArrayLike<number> | null, w: LayerWeights,
+  r: { xn: ArrayLike<number>; z: ArrayLike<number>; h: ArrayLike<number>; delta: Float64Array; y: ArrayLike<number> }): Float64Array {
+  const { seq, dModel: D, ffn: F } = cfg;
+  const uStore = storeUnit(cfg);
+  const exn = layerNormError(m, r.xn, w.mlpLnGain!, w.mlpLnBias!, seq, D, uStore, cfg.lnEps ?? LAYERNORM_EPS, em);
+  const ez = projectionError(r.xn, exn, w.fc1!, w.fc1Bias, Float64Array.from(r.z), seq, F, D, 0);
+  const eh = new Float64Array(seq * F);
+  for (let n = 0; n < eh.length; n++) eh[n] = activationError(cfg.activation, r.z[n]!, ez[n]!) + uStore * Math.abs(r.h[n]!);
+  const ey = projectionError(r.h, eh, w.fc2!, w.fc2Bias, r.delta, seq, D, F, U32);
+  for (let n = 0; n < ey.length; n++) ey[n] = ey[n]! + U32 * Math.abs(r.y[n]!) + (em ? em[n]! : 0);
+  return ey;
+}
+
+/** e(act(z)) from e(z) and the activation's own f32 rounding (see the header). */
+export function activationError(activation: AttentionConfig['activation'], z: number, ez: number): number {
+  if (activation === 'relu') return ez;
+  const c = Math.sqrt(2 / Math.PI);
+  const y = c * (z + 0.044715 * z * z * z);
+  const yc = Math.min(10, Math.abs(y));
+  const t = Math.tanh(y);
+  const ey = 4 * U32 * (Math.abs(c * z) + Math.abs(c * 0.044715 * z * z * z));
+  const et = U32 * (16 + 8 * yc) + (1 - t * t) * ey;
+  return Math.abs(geluNewSlope(z)) * ez + 0.5 * Math.abs(z) * et + 3 * U32 * Math.abs(0.5 * z * (1 + t));
 }
