@@ -18,6 +18,7 @@ import { roundArrayToF16 } from '../io/half.js';
 import { attentionRow } from '../reference/attention.js';
 import { layerNorm } from '../reference/layernorm.js';
 import { DEFAULT_LAMBDA, freivalds, type SampledCheck, type WeightRows } from './freivalds.js';
+import { checkMlpSampled, mlpSource } from './sampled-mlp.js';
 
 export type { SampledCheck } from './freivalds.js';
 /** Where the layer's weights come from: the run's own WeightSource. */
@@ -37,7 +38,7 @@ export interface LayerVerification {
 export interface SampledOptions {
   /** Freivalds vectors per matmul (rounded up to a multiple of 4); default 4. */
   vectors?: number;
-  /** (query row, head) pairs recomputed exactly per layer; default 64. */
+  /** (query row, head) pairs recomputed exactly per layer; default 64. Also the MLP's columns of h (block 'full'). */
   samples?: number;
   /** Verification seed; default random (reported in the detail so a failure can be replayed). */
   seed?: number;
@@ -228,8 +229,15 @@ export async function verifyLayerSampled(
   const core = checkAttentionCore(cfg, q, k, v, weighted, pairs);
   const { maxAbsError, maxRelError, ...coreCheck } = core;
   checks.push(coreCheck);
-  const out = await probe.readOutput();
-  checks.push(check('x_out = x + A·W_Oᵀ', 3, 'o', weighted, out, cfg.seq, cfg.dModel, inner, x));
+  // Block 'full': the attention's output is m, the MLP's input (kept by the engine), then the MLP.
+  const full = cfg.block === 'full';
+  const mid = full ? await probe.readMid() : await probe.readOutput();
+  checks.push(check(full ? 'm = x + A·W_Oᵀ' : 'x_out = x + A·W_Oᵀ', 3, 'o', weighted, mid, cfg.seq, cfg.dModel, inner, x));
+  if (full) {
+    const src = await mlpSource(cfg, layer, weights);
+    const reads = { mid, xn: await probe.readMlpNormed(), hidden: await probe.readHidden(), out: await probe.readOutput() };
+    checks.push(...checkMlpSampled(cfg, src, reads, { key: verifyKey(seed, layer, 6), columns: samples, vectors, lambda }));
+  }
   for (const ch of checks) ch.detail += ` [verification seed ${seed}]`;
   return { layer, passed: checks.every((ch) => ch.passed), checks, maxError: maxAbsError, maxRelError, ms: performance.now() - start };
 }
@@ -272,7 +280,7 @@ export function summarizeSampled(layers: LayerVerification[]): Verification {
     maxRelError = Math.max(maxRelError, l.maxRelError);
     for (const ch of l.checks) {
       if (ch.worstRatio > worst.ratio) worst = { ratio: ch.worstRatio, where: `layer ${l.layer} ${ch.name}` };
-      if (ch.name !== 'attention core') {
+      if (ch.name !== 'attention core' && !ch.name.startsWith('MLP up')) {
         detect = Math.max(detect, ch.detectRelative);
         miss = Math.max(miss, ch.missProbability);
       }
@@ -281,6 +289,7 @@ export function summarizeSampled(layers: LayerVerification[]): Verification {
   const failed = layers.filter((l) => !l.passed);
   const ms = layers.reduce((s, l) => s + l.ms, 0);
   const core = layers[0]?.checks.find((ch) => ch.name === 'attention core');
+  const mlpUp = layers[0]?.checks.find((ch) => ch.name.startsWith('MLP up'));
   return {
     mode: 'sampled',
     maxAbsError,
@@ -293,6 +302,7 @@ export function summarizeSampled(layers: LayerVerification[]): Verification {
       `${layers.length} layer(s) in ${(ms / 1000).toFixed(1)} s: Freivalds on Q, K, V and the output — a single wrong element off by more than ` +
       `${detect.toExponential(2)} of its row's norm is always caught, several that could cancel slip through with p ≤ ${miss.toExponential(1)}` +
       (core ? `; attention core: ${core.detail.split(' recomputed')[0]} recomputed per layer` : '') +
+      (mlpUp ? `; MLP: LN2 whole, ${mlpUp.detail.split(' recomputed')[0]} recomputed per layer, Freivalds on fc2` : '') +
       `; worst ${worst.ratio.toPrecision(3)}× the tolerance at ${worst.where || '-'}` +
       (failed.length ? `; FAILED in layer(s) ${failed.map((l) => l.layer).join(', ')}` : ''),
     ms,
