@@ -47,7 +47,8 @@ export function printRunSummary(r: ReturnType<typeof runReport> & { status: stri
   const c = r.config;
   const shape = `${c.layers} layers × ${c.heads} heads × d_head ${c.dHead}, d_model ${c.dModel}, seq ${c.seq}` +
     (c.cross ? `, cross-attention over ${c.kvSeq} context tokens` : c.mask ? ', causal' : ', unmasked') + (c.bias ? ', biases' : '') +
-    (c.norm === 'layernorm' ? ', pre-LayerNorm' : '');
+    (c.norm === 'layernorm' ? ', pre-LayerNorm' : '') +
+    (c.block === 'full' ? `, full block: MLP ${c.dModel} → ${c.ffn} → ${c.dModel} (${c.activation}), LayerNorm eps ${c.lnEps}` : '');
   const gflops = r.tflops * 1000;
   const lines = [
     `adapter      ${r.adapter.name}${r.adapter.isSoftware ? ' (software adapter)' : ''}`,
