@@ -33,6 +33,11 @@ export const RUN_FLAGS = {
   'verify-layers': { type: 'string' },
   weights: { type: 'string' },
   input: { type: 'string' },
+  // A Hugging Face checkpoint folder, and what it reads (src/cli/model-run.ts).
+  model: { type: 'string' },
+  text: { type: 'string' },
+  tokens: { type: 'string' },
+  top: { type: 'string' },
   output: { type: 'string' },
   json: { type: 'boolean' },
   force: { type: 'boolean' },

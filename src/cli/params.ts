@@ -4,9 +4,18 @@ import { configFromFlags, parseFlags, RUN_FLAGS } from './args.js';
 import { innerWidth, resolveConfig } from '../model/config.js';
 import { layerFlops, parameterCount } from '../model/flops.js';
 import { formatBytes } from '../gpu/errors.js';
+import { modelParamsReport, printModelParams, refuseShapeFlags } from './model-params.js';
 
 export async function paramsCommand(argv: string[]): Promise<number> {
   const flags = parseFlags(argv, RUN_FLAGS);
+  if (flags.model !== undefined) {
+    // A checkpoint's config.json alone: no weights read, no adapter needed.
+    refuseShapeFlags(flags);
+    const report = modelParamsReport(String(flags.model));
+    if (flags.json) console.log(JSON.stringify(report, null, 2));
+    else printModelParams(report);
+    return 0;
+  }
   const { base, overrides } = configFromFlags(flags);
   const cfg = resolveConfig(overrides, base);
   const p = parameterCount(cfg);

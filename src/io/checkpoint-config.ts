@@ -15,6 +15,7 @@
 
 import { escapeControls, escapeUntrusted } from './escape.js';
 import { InputError } from '../gpu/errors.js';
+import { resolveConfig, type AttentionConfig, type BlockKind, type PrecisionKind } from '../model/config.js';
 
 /** A checkpoint the engine cannot run as it is (one printable line; names the field or tensor). */
 export class CheckpointError extends InputError {
@@ -220,4 +221,17 @@ function show(v: unknown): string {
     text = String(v);
   }
   return escapeUntrusted(text, 60);
+}
+
+/**
+ * The engine's configuration for a checkpoint: its widths, pre-LayerNorm with biases, causal
+ * self-attention over `seq` tokens (at most its positions), the whole block (attention and MLP)
+ * unless `block` says 'attention' (the chapter's attention-only stack, the MLP left out).
+ */
+export function checkpointRunConfig(c: CheckpointConfig, options: { seq: number; block?: BlockKind; precision?: PrecisionKind }): AttentionConfig {
+  return resolveConfig({
+    layers: c.layers, heads: c.heads, dModel: c.dModel, dHead: c.dHead, seq: options.seq, maxSeq: c.positions, kvSeq: options.seq,
+    mask: true, cross: false, bias: true, norm: 'layernorm', precision: options.precision ?? 'f32',
+    block: options.block ?? 'full', ffn: c.ffn, activation: c.activation, lnEps: c.lnEps,
+  });
 }

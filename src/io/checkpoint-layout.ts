@@ -73,6 +73,53 @@ export function checkpointLayout(names: Iterable<string>, cfg: CheckpointConfig,
   if (found.length > 1) refuse(`holds both ${found.map((p) => quote(p + probe)).join(' and ')}: one model per checkpoint`);
   if (found.length === 0) refuse(`no ${prefixes.map((p) => quote(p + probe)).join(' or ')}: not a ${gpt2 ? 'GPT-2' : 'OPT'} layout as config.json's model_type says; ${describe(all)}`);
   const prefix = found[0]!;
+  // GPT2LMHeadModel and OPTForCausalLM both save it at the top level, beside the prefix.
+  const unembedding = present.has(LM_HEAD) ? LM_HEAD : null;
+  if (!unembedding && !cfg.tied) refuse(`config.json has tie_word_embeddings false but the files hold no ${quote(LM_HEAD)}`);
+  const expected = expectedLayout(cfg, prefix, unembedding);
+  const specs = expected.specs;
+  const layerField = gpt2 ? 'n_layer' : 'num_hidden_layers';
+  for (const s of specs) {
+    const shape = shapeOf(s.name);
+    if (!shape) {
+      const m = /(?:^|\.)(?:h|layers)\.(0|[1-9][0-9]*)\./.exec(s.name);
+      const inLayer = m ? ` (layer ${m[1]} of ${layerField} ${cfg.layers})` : '';
+      refuse(`no tensor ${quote(s.name)}${inLayer} in the ${gpt2 ? 'GPT-2' : 'OPT'} layout`);
+    }
+    if (shape!.length !== s.shape.length || shape!.some((x, i) => x !== s.shape[i])) {
+      refuse(`tensor ${quote(s.name)} has shape [${shape!.join(', ')}] but config.json gives [${s.shape.join(', ')}] (${s.why})`);
+    }
+  }
+  const used = new Set(specs.map((s) => s.name));
+  const buffers: string[] = [];
+  const ignored: string[] = [];
+  const layerName = gpt2 ? new RegExp(`^${escapeRegExp(prefix)}h\\.(0|[1-9][0-9]*)\\.`) : new RegExp(`^${escapeRegExp(prefix)}layers\\.(0|[1-9][0-9]*)\\.`);
+  for (const name of all) {
+    if (used.has(name)) continue;
+    if (gpt2 && GPT2_BUFFER.test(name)) {
+      buffers.push(name);
+      continue;
+    }
+    const m = layerName.exec(name);
+    if (m && Number(m[1]) >= cfg.layers) refuse(`tensor ${quote(name)} is in layer ${m[1]}, beyond ${layerField} ${cfg.layers} in config.json`);
+    if (!gpt2 && /(?:^|\.)project_(?:in|out)\.weight$/.test(name)) {
+      refuse(`tensor ${quote(name)} is an embedding projection (as OPT-350m's), which config.json does not declare and the engine does not run`);
+    }
+    ignored.push(name);
+  }
+  return { ...expected, specs: specs.map(({ name, shape }) => ({ name, shape })), buffers, ignored };
+}
+
+const LM_HEAD = 'lm_head.weight';
+
+/**
+ * The tensors a checkpoint of this config holds under `prefix`, with the shapes config.json gives
+ * them (and why, for messages); `unembedding` is lm_head.weight's name when the files hold it.
+ * From config.json alone (params --model): no names needed.
+ */
+export function expectedLayout(cfg: CheckpointConfig, prefix: string, unembedding: string | null):
+  Omit<CheckpointLayout, 'buffers' | 'ignored' | 'specs'> & { specs: (TensorSpec & { why: string })[] } {
+  const gpt2 = cfg.family === 'gpt2';
   const d = cfg.dModel;
   const pair = (base: string) => ({ weight: `${base}.weight`, bias: `${base}.bias` });
   const layer = (l: number): LayerNames => {
@@ -92,10 +139,6 @@ export function checkpointLayout(names: Iterable<string>, cfg: CheckpointConfig,
       out: pair(`${h}self_attn.out_proj`), fc1: pair(`${h}fc1`), fc2: pair(`${h}fc2`),
     };
   };
-  // GPT2LMHeadModel and OPTForCausalLM both save it at the top level, beside the prefix.
-  const lmHead = 'lm_head.weight';
-  const unembedding = present.has(lmHead) ? lmHead : null;
-  if (!unembedding && !cfg.tied) refuse(`config.json has tie_word_embeddings false but the files hold no ${quote(lmHead)}`);
 
   const g = {
     tokenEmbedding: prefix + (gpt2 ? 'wte.weight' : 'embed_tokens.weight'),
@@ -129,36 +172,7 @@ export function checkpointLayout(names: Iterable<string>, cfg: CheckpointConfig,
       { name: n.fc2.weight, shape: gpt2 ? [cfg.ffn, d] : [d, cfg.ffn], why: `${F}, ${D}` }, { name: n.fc2.bias, shape: [d], why: D },
     );
   }
-  const layerField = field('n_layer', 'num_hidden_layers');
-  for (const s of specs) {
-    const shape = shapeOf(s.name);
-    if (!shape) {
-      const m = /(?:^|\.)(?:h|layers)\.(0|[1-9][0-9]*)\./.exec(s.name);
-      const inLayer = m ? ` (layer ${m[1]} of ${layerField} ${cfg.layers})` : '';
-      refuse(`no tensor ${quote(s.name)}${inLayer} in the ${gpt2 ? 'GPT-2' : 'OPT'} layout`);
-    }
-    if (shape!.length !== s.shape.length || shape!.some((x, i) => x !== s.shape[i])) {
-      refuse(`tensor ${quote(s.name)} has shape [${shape!.join(', ')}] but config.json gives [${s.shape.join(', ')}] (${s.why})`);
-    }
-  }
-  const used = new Set(specs.map((s) => s.name));
-  const buffers: string[] = [];
-  const ignored: string[] = [];
-  const layerName = gpt2 ? new RegExp(`^${escapeRegExp(prefix)}h\\.(0|[1-9][0-9]*)\\.`) : new RegExp(`^${escapeRegExp(prefix)}layers\\.(0|[1-9][0-9]*)\\.`);
-  for (const name of all) {
-    if (used.has(name)) continue;
-    if (gpt2 && GPT2_BUFFER.test(name)) {
-      buffers.push(name);
-      continue;
-    }
-    const m = layerName.exec(name);
-    if (m && Number(m[1]) >= cfg.layers) refuse(`tensor ${quote(name)} is in layer ${m[1]}, beyond ${layerField} ${cfg.layers} in config.json`);
-    if (!gpt2 && /(?:^|\.)project_(?:in|out)\.weight$/.test(name)) {
-      refuse(`tensor ${quote(name)} is an embedding projection (as OPT-350m's), which config.json does not declare and the engine does not run`);
-    }
-    ignored.push(name);
-  }
-  return { family: cfg.family, prefix, layer, ...g, unembedding, specs: specs.map(({ name, shape }) => ({ name, shape })), buffers, ignored };
+  return { family: cfg.family, prefix, layer, ...g, unembedding, specs };
 }
 
 /** One layer in the engine's form: PyTorch Linear [out, in] everywhere, q, k and v apart. */

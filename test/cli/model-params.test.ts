@@ -1,0 +1,76 @@
+// `params --model DIR` and `info --model DIR` from config.json alone (no weights in the folder):
+// OPT-175B's config gives GPT-3's attention count and its total; the GPT-2 configs their
+// published totals; a config the engine cannot run is refused in one line, no stack trace.
+
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { buildAll, root } from '../../scripts/build.mjs';
+import { GOLDEN_DIR } from '../helpers/golden.js';
+
+const cli = (...args: string[]) => {
+  const r = spawnSync(process.execPath, [join(root, 'dist/cli.mjs'), ...args], { encoding: 'utf8', env: { ...process.env, XDG_RUNTIME_DIR: '/tmp' } });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+};
+const scratch = mkdtempSync(join(tmpdir(), 'wa-params-'));
+/** A folder holding only the named published config.json. */
+const configOnly = (name: string): string => {
+  const dir = join(scratch, name);
+  mkdirSync(dir, { recursive: true });
+  copyFileSync(join(GOLDEN_DIR, 'configs', `${name}.config.json`), join(dir, 'config.json'));
+  return dir;
+};
+
+beforeAll(async () => {
+  await buildAll();
+});
+
+describe('params --model', () => {
+  it("OPT-175B: GPT-3's shape and what it costs", () => {
+    const r = cli('params', '--model', configOnly('opt-175b'));
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toContain('shape: 96 layers, 96 heads × d_head 128, d_model 12288, MLP 49152 (relu), vocabulary 50272, context 2048');
+    expect(r.stdout).toContain('attention weights (4·d_model²·layers): 57,982,058,496');
+    expect(r.stdout).toContain('parameters: 174,604,468,224 in all');
+    expect(r.stdout).toContain('model.decoder.layers.{l}.fc1.weight [49152, 12288] + bias [49152]');
+    expect(r.stdout).toMatch(/weights: 650\.45 GiB in f32, 325\.23 GiB in f16 or bf16; streamed per layer 6\.75 GiB in f32/);
+  });
+
+  it.each([['gpt2', 124_439_808], ['gpt2-medium', 354_823_168], ['gpt2-large', 774_030_080], ['gpt2-xl', 1_557_611_200]])('%s --json: %d parameters', (name, total) => {
+    const r = cli('params', '--model', configOnly(name), '--json');
+    expect(r.status, r.stderr).toBe(0);
+    const report = JSON.parse(r.stdout);
+    expect(report.parameters.total).toBe(total);
+    expect(report.model.family).toBe('gpt2');
+    expect(report.layout.perLayer[2]).toEqual({ name: 'h.{l}.attn.c_attn.weight', shape: [report.model.config.dModel, 3 * report.model.config.dModel] });
+    expect(report.bytes.f16.total).toBe(2 * total);
+  });
+
+  it.each<[string, () => string[], RegExp]>([
+    ['OPT-350m', () => ['--model', configOnly('opt-350m')], /^error: .*config\.json: do_layer_norm_before false \(post-LayerNorm, as OPT-350m\): only pre-LayerNorm blocks are supported\n$/],
+    ['no config.json', () => ['--model', scratch], /^error: --model ".*" has no config\.json: a Hugging Face checkpoint folder has config\.json beside its weights\n$/],
+    ['a shape flag beside --model', () => ['--model', configOnly('gpt2'), '--layers', '3'], /^error: --layers cannot be combined with --model: the checkpoint's config\.json gives the model's shape\n$/],
+  ])('refused: %s', (_what, args, message) => {
+    const r = cli('params', ...args());
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(message);
+    expect(r.stdout).toBe('');
+  });
+});
+
+describe('info --model', () => {
+  it("GPT-2 small's plan on this adapter, from its config.json alone", () => {
+    const r = cli('info', '--model', configOnly('gpt2'), '--json');
+    expect(r.status, r.stderr).toBe(0);
+    const info = JSON.parse(r.stdout);
+    const f32 = info.model.plans.f32;
+    expect(f32.seq).toBe(1024);
+    expect(f32.plan.peakBytes).toBeGreaterThan(0);
+    expect(f32.weightsPerLayerBytes).toBe(4 * 7_087_872);
+    expect(f32.heldBytes).toBe(4 * (50257 * 768 + 1024 * 768 + 2 * 768));
+    expect(f32.unembeddingChunkRows * f32.unembeddingChunks).toBeGreaterThanOrEqual(50257);
+    expect(f32.unembeddingChunkRows * 768 * 4).toBeLessThanOrEqual(info.limits.maxStorageBufferBindingSize);
+  });
+});
