@@ -5,6 +5,10 @@ export declare const MIME: Record<string, string>;
 export declare const LOOPBACK_HOSTS: string[];
 /** The lower-cased name of a Host header without its port; null when missing or malformed. */
 export declare function hostName(header: string | undefined): string | null;
+/** The name and port (null when absent) of a Host header; null when missing or malformed. */
+export declare function hostAndPort(header: string | undefined): { name: string; port: number | null } | null;
+/** The Host header values of a request's raw headers, in order. */
+export declare function hostHeaders(rawHeaders: string[]): string[];
 /** The decoded request path; null when malformed (bad percent-encoding, a NUL, not absolute). */
 export declare function requestPath(url: string | undefined): string | null;
 export declare function parseServeArgs(argv: string[], env?: Record<string, string | undefined>): { dir: string | undefined; allowedHosts: string[] };

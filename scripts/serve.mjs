@@ -1,12 +1,14 @@
 // A tiny static server for the browser page (node:http, no dependencies), on 127.0.0.1 only:
 // WebGPU needs a secure context, and localhost is one without certificates.
 //   PORT=8080 node scripts/serve.mjs [dir] [--host NAME]...   (PORT=0: any free port; default dir dist/web)
-// Only requests addressed to localhost, 127.0.0.1 or [::1] (any port) are served: a web page
-// elsewhere cannot reach this server through a DNS name it rebinds to 127.0.0.1. `--host NAME`
-// (repeatable) or HOST=NAME[,NAME…] allows another name. A malformed request path answers 400,
-// one that leaves the served folder 403; nothing a client sends answers 500.
+// Only requests with exactly one Host header naming localhost, 127.0.0.1 or [::1] with this
+// server's port (none for port 80) are served: a web page elsewhere cannot reach this server
+// through a DNS name it rebinds to 127.0.0.1, nor slip a second Host past the check. `--host NAME`
+// (repeatable) or HOST=NAME[,NAME…] allows another name (any port: a proxy in front may use its
+// own). A malformed request path answers 400; one that leaves the served folder, plainly, encoded
+// or through a symbolic link (resolved before serving), 403; nothing a client sends answers 500.
 import { createServer } from 'node:http';
-import { readFile, stat } from 'node:fs/promises';
+import { readFile, realpath, stat } from 'node:fs/promises';
 import { extname, join, normalize, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -34,11 +36,23 @@ export const LOOPBACK_HOSTS = ['localhost', '127.0.0.1', '[::1]'];
  * `localhost:8080` → `localhost`. Null when the header is missing or malformed.
  */
 export function hostName(header) {
+  return hostAndPort(header)?.name ?? null;
+}
+
+/** The name and the port (null when absent) of a Host header; null when missing or malformed. */
+export function hostAndPort(header) {
   if (typeof header !== 'string' || header === '') return null;
   const value = header.trim().toLowerCase();
   const m = /^(\[[0-9a-f:.]+\]|[^\s:[\]/@]+)(?::(\d{1,5}))?$/.exec(value);
   if (!m || (m[2] !== undefined && Number(m[2]) > 65535)) return null;
-  return m[1];
+  return { name: m[1], port: m[2] === undefined ? null : Number(m[2]) };
+}
+
+/** The Host headers of a request as sent (Node keeps only the first of several in req.headers). */
+export function hostHeaders(rawHeaders) {
+  const out = [];
+  for (let i = 0; i + 1 < rawHeaders.length; i += 2) if (rawHeaders[i].toLowerCase() === 'host') out.push(rawHeaders[i + 1]);
+  return out;
 }
 
 /** The request path decoded and checked; null for a malformed one (bad percent-encoding, NUL, not absolute). */
@@ -58,13 +72,23 @@ export function requestPath(url) {
 /** Starts serving `dir`; resolves once listening, with the URL and a close function. */
 export function serve({ dir = join(here, 'dist', 'web'), port = 8080, host = '127.0.0.1', allowedHosts = [] } = {}) {
   const base = resolve(dir);
-  const allowed = new Set([...LOOPBACK_HOSTS, host, ...allowedHosts].map((name) => hostName(String(name)) ?? String(name).toLowerCase()));
+  // The folder's real path: a file is served only if its own real path lies inside it.
+  let realBase = null;
+  const loopback = new Set([...LOOPBACK_HOSTS, host].map((name) => hostName(String(name)) ?? String(name).toLowerCase()));
+  const extra = new Set(allowedHosts.map((name) => hostName(String(name)) ?? String(name).toLowerCase()));
+  const allowed = new Set([...loopback, ...extra]);
+  let listening = port;
   const server = createServer(async (req, res) => {
     try {
       // No DNS rebinding: a foreign name pointed at 127.0.0.1 gets nothing.
-      const name = hostName(req.headers.host);
-      if (!name || !allowed.has(name)) {
-        return send(res, 421, `host not allowed: ${name ?? 'none given'} (this server answers ${[...allowed].join(', ')}; allow another with --host NAME)`);
+      const hosts = hostHeaders(req.rawHeaders);
+      if (hosts.length !== 1) return send(res, 400, `bad request: ${hosts.length} Host headers (exactly one is needed)`);
+      const given = hostAndPort(hosts[0]);
+      const name = given?.name ?? null;
+      const portOk = given !== null && (extra.has(given.name) || (given.port ?? 80) === listening);
+      if (!name || !allowed.has(name) || !portOk) {
+        const shown = JSON.stringify(String(hosts[0]).slice(0, 100)).slice(1, -1);
+        return send(res, 421, `host not allowed: ${name ? shown : 'none given'} (this server answers ${[...loopback].map((n) => `${n}:${listening}`).join(', ')}${extra.size ? `, ${[...extra].join(', ')}` : ''}; allow another with --host NAME)`);
       }
       if (req.method !== 'GET' && req.method !== 'HEAD') {
         res.setHeader('allow', 'GET, HEAD');
@@ -75,9 +99,14 @@ export function serve({ dir = join(here, 'dist', 'web'), port = 8080, host = '12
       const file = normalize(join(base, path.endsWith('/') ? path + 'index.html' : path));
       // No escaping the served folder with ../ or encoded variants.
       if (file !== base && !file.startsWith(base + sep)) return send(res, 403, 'forbidden');
-      const info = await stat(file).catch(() => null);
+      const real = await realpath(file).catch(() => null);
+      if (real === null) return send(res, 404, `not found: ${JSON.stringify(path).slice(1, -1)}`);
+      realBase ??= await realpath(base);
+      // A symbolic link inside the folder may not lead out of it.
+      if (real !== realBase && !real.startsWith(realBase + sep)) return send(res, 403, 'forbidden');
+      const info = await stat(real).catch(() => null);
       if (!info?.isFile()) return send(res, 404, `not found: ${JSON.stringify(path).slice(1, -1)}`);
-      const body = req.method === 'HEAD' ? undefined : await readFile(file);
+      const body = req.method === 'HEAD' ? undefined : await readFile(real);
       res.writeHead(200, {
         'content-type': MIME[extname(file).toLowerCase()] ?? 'application/octet-stream',
         'content-length': body ? body.length : info.size,
@@ -97,7 +126,8 @@ export function serve({ dir = join(here, 'dist', 'web'), port = 8080, host = '12
     server.once('error', fail);
     server.listen(port, host, () => {
       const address = server.address();
-      const url = `http://${host}:${typeof address === 'object' && address ? address.port : port}/`;
+      listening = typeof address === 'object' && address ? address.port : port;
+      const url = `http://${host}:${listening}/`;
       ok({ server, url, close: () => new Promise((done) => server.close(() => done())) });
     });
   });

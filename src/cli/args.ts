@@ -50,12 +50,24 @@ export const RUN_FLAGS = {
 
 export type Flags = Record<string, string | boolean | undefined>;
 
+/** The flags, each given at most once: a repeated flag is refused (it would silently take the last). */
 export function parseFlags(argv: string[], options: Record<string, { type: 'string' | 'boolean'; short?: string }>): Flags {
+  let parsed: ReturnType<typeof parseArgs>;
   try {
-    return parseArgs({ args: argv, options, allowPositionals: false, strict: true }).values as Flags;
+    parsed = parseArgs({ args: argv, options, allowPositionals: false, strict: true, tokens: true });
   } catch (e) {
     throw new ConfigError((e as Error).message.replace(/\. To specify a positional.*$/s, ''));
   }
+  const seen = new Map<string, string | undefined>();
+  for (const t of parsed.tokens ?? []) {
+    if (t.kind !== 'option') continue;
+    if (seen.has(t.name)) {
+      const values = options[t.name]?.type === 'string' ? ` ('${seen.get(t.name)}', then '${t.value}')` : '';
+      throw new ConfigError(`--${t.name} is given twice${values}: give it once`);
+    }
+    seen.set(t.name, t.value);
+  }
+  return parsed.values as Flags;
 }
 
 /** A positive integer flag: "--seq must be a positive integer, got 2.5". */

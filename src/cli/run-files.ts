@@ -60,11 +60,13 @@ export function configWithFiles(flags: Flags, files: RunFiles): AttentionConfig 
   if (files.input) {
     const x = files.input.shape('x');
     if (!x || x.length !== 2) throw new InputError(`${fileLabel(files.input.path)}: no 2-D tensor 'x' [seq, d_model]`);
+    if (x.includes(0)) throw new InputError(`${fileLabel(files.input.path)}: tensor 'x' has shape [${x.join(', ')}]: it holds no values; [seq, d_model] must both be at least 1`);
     overrides.seq = agree('--seq', overrides.seq, x[0]!, `${fileLabel(files.input.path)} (x [${x.join(', ')}])`);
     overrides.dModel = agree('--d-model', overrides.dModel, x[1]!, `${fileLabel(files.input.path)} (x [${x.join(', ')}])`);
     if (overrides.cross) {
       const c = files.input.shape('context');
       if (!c && (flags['kv-seq'] ?? flags['context-seq']) === undefined) throw new InputError(`${fileLabel(files.input.path)}: --cross needs a tensor 'context' [context_seq, d_model]`);
+      if (c && (c.length !== 2 || c.includes(0))) throw new InputError(`${fileLabel(files.input.path)}: tensor 'context' has shape [${c.join(', ')}]; it must be [context_seq, d_model], both at least 1`);
       if (c) overrides.kvSeq = agree('--kv-seq', overrides.kvSeq, c[0]!, `${fileLabel(files.input.path)} (context [${c.join(', ')}])`);
     }
   }

@@ -3,7 +3,9 @@
 // __metadata__ saying how it was made), and the JSON report, flushed before the process exits.
 
 import type { RunResult } from '../model/engine.js';
-import { writeOutputFile } from '../node/safetensors-file.js';
+import { basename } from 'node:path';
+import { escapeUntrusted } from '../io/escape.js';
+import { writeOutputFile, type SafetensorsFile } from '../node/safetensors-file.js';
 import type { Verification } from '../verify/exact.js';
 import { PACKAGE_VERSION } from '../version.js';
 import type { Flags } from './args.js';
@@ -35,7 +37,7 @@ export type RunStatus = 'passed' | 'failed' | 'not-verified' | 'non-finite' | 'i
  * A failed or non-finite result is written only with --keep-failed-output, an interrupted one
  * only with --keep-partial-output, and then its __metadata__ says so.
  */
-export function writeOutput(path: string | null, flags: Flags, result: RunResult, v: Verification, outcome: ReturnType<typeof runOutcome>):
+export function writeOutput(path: string | null, flags: Flags, result: RunResult, v: Verification, outcome: ReturnType<typeof runOutcome>, provenance: Record<string, string> = {}):
   { path: string | null; written: boolean; reason: string } {
   if (!path) return { path: null, written: false, reason: 'no --output' };
   const keep = outcome.status === 'interrupted' ? flags['keep-partial-output'] === true
@@ -60,8 +62,28 @@ export function writeOutput(path: string | null, flags: Flags, result: RunResult
     'webgpu-attention.partial': String(result.layersRun < result.config.layers),
     'webgpu-attention.finite': String(result.firstNonFiniteLayer === null),
     'webgpu-attention.engine-adapter-software': String(result.adapter.isSoftware),
+    ...provenance,
   });
   return { path, written: true, reason: outcome.status };
+}
+
+/**
+ * What the output was computed from, for its __metadata__: the seed, and for each file given its
+ * name (escaped, without the folder), size in bytes and a SHA-256 of its header (the tensor
+ * names, shapes and offsets; the data is not hashed, which would read the file once more).
+ */
+export function provenanceOf(seed: number, files: { flag: 'weights' | 'input'; file: SafetensorsFile | null }[]): Record<string, string> {
+  const out: Record<string, string> = { 'webgpu-attention.seed': String(seed) };
+  for (const { flag, file } of files) {
+    if (!file) {
+      out[`webgpu-attention.${flag}`] = `seeded (seed ${seed})`;
+      continue;
+    }
+    out[`webgpu-attention.${flag}`] = escapeUntrusted(basename(file.path), 255);
+    out[`webgpu-attention.${flag}-bytes`] = String(file.size);
+    out[`webgpu-attention.${flag}-header-sha256`] = file.headerSha256();
+  }
+  return out;
 }
 
 /** --output-dtype: f32 (default) or f16 (narrowed, refusing values beyond f16's range). */
@@ -71,7 +93,10 @@ export function outputDtype(flags: Flags): 'f32' | 'f16' {
   return v;
 }
 
-/** Prints the JSON report and resolves once it is flushed: a piped stdout is written asynchronously. */
+/**
+ * Prints the JSON report and resolves once it is flushed (a piped stdout is written
+ * asynchronously). A write error is not thrown here: main's drainStdout reports it (stdout.ts).
+ */
 export function printJson(report: unknown): Promise<void> {
-  return new Promise((resolve, reject) => process.stdout.write(JSON.stringify(report, null, 2) + '\n', (e) => (e ? reject(e) : resolve())));
+  return new Promise((resolve) => process.stdout.write(JSON.stringify(report, null, 2) + '\n', () => resolve()));
 }

@@ -7,8 +7,9 @@ import { watchInterrupts } from './interrupts.js';
 import { progressReporter } from './progress.js';
 import { printRunSummary, runReport } from './report.js';
 import { configWithFiles, openFiles } from './run-files.js';
-import { notVerified, outputDtype, printJson, runOutcome, writeOutput } from './run-outcome.js';
+import { notVerified, outputDtype, printJson, provenanceOf, runOutcome, writeOutput } from './run-outcome.js';
 import { measurePrecisionLoss } from './precision-loss.js';
+import { checkSizesInNumbers } from './sizes.js';
 import type { AttentionTuneResult } from '../model/attention-tune.js';
 import { ConfigError, type AttentionConfig } from '../model/config.js';
 import { Engine, type LayerProbe, type LayerProgress, type RunResult } from '../model/engine.js';
@@ -19,7 +20,7 @@ import type { TuneResult } from '../kernels/autotune.js';
 import { describeTile } from '../kernels/matmul.js';
 import { createNodeGpu } from '../node/dawn.js';
 import { checkOutputPath, refuseOutputOverInputs } from '../node/paths.js';
-import { inputFileNotes, inputsFromFile, weightFileNotes, weightsFromFile } from '../node/safetensors-file.js';
+import { inputFileNotes, inputsFromFile, scanWeightsFinite, weightFileNotes, weightsFromFile } from '../node/safetensors-file.js';
 import { defaultTuneStore } from '../node/tune-store.js';
 import { verifyExactLayers, type Verification } from '../verify/exact.js';
 import { summarizeSampled, verifyLayerSampled, type LayerVerification } from '../verify/sampled.js';
@@ -90,24 +91,32 @@ export async function runCommand(argv: string[]): Promise<number> {
   const outputPath = flags.output !== undefined ? checkOutputPath('--output', String(flags.output)) : null;
   if (outputPath !== null) refuseOutputOverInputs('--output', String(flags.output), outputPath, inputPaths(flags));
   outputDtype(flags); // checked before any work
+  const verifyLayers = intFlag(flags, 'verify-layers');
+  const tuneWhen = tuneFlags(flags);
+  const attention = attentionFlag(flags);
   const files = openFiles(flags);
   try {
     const cfg = configWithFiles(flags, files);
     const mode = verifyMode(flags, cfg);
+    if (verifyLayers !== undefined && mode !== 'sampled') throw new ConfigError(`--verify-layers applies to --verify sampled only (this run verifies: ${mode})`);
+    checkSizesInNumbers(cfg, mode); // in numbers, before anything is allocated
     const weights: WeightSource = files.weights ? weightsFromFile(files.weights, cfg) : { kind: 'seeded', seed };
-    const inputs: Inputs = files.input ? inputsFromFile(files.input, cfg) : seededInputs(seed, cfg);
+    // Every weight the run will use, scanned for NaN/Inf before any GPU work (a later layer too).
+    if (files.weights) scanWeightsFinite(files.weights, cfg);
+    const fileInputs: Inputs | null = files.input ? inputsFromFile(files.input, cfg) : null;
     const notes = [...(files.weights ? weightFileNotes(files.weights, cfg) : []), ...(files.input ? inputFileNotes(files.input, cfg) : [])];
-    const attention = attentionFlag(flags);
 
     const engine = await Engine.create(createNodeGpu());
     try {
-      engine.plan(cfg, { inputs, attention }); // every size check, before any GPU work
+      // Every size check against the adapter's limits, before the seeded inputs are built and before any GPU work.
+      engine.plan(cfg, { inputs: fileInputs ?? undefined, attention });
+      const inputs: Inputs = fileInputs ?? seededInputs(seed, cfg);
       refuseSlowSoftwareRun(engine, cfg, flags.force === true);
       if (!json) {
         console.error(`adapter: ${engine.adapter.name}${engine.adapter.isSoftware ? ' (software adapter)' : ''}`);
         for (const note of notes) console.error(`note: ${note}`);
       }
-      const tuning = await tune(engine, flags, cfg, attention, json);
+      const tuning = await tune(engine, tuneWhen, cfg, attention, json);
 
       let step = 'starting';
       // A second Ctrl-C quits at once: with --json, one JSON object still ends stdout (written synchronously).
@@ -119,7 +128,7 @@ export async function runCommand(argv: string[]): Promise<number> {
         }
       } : undefined);
       const layerChecks: LayerVerification[] = [];
-      const checkLayers = mode === 'sampled' ? layersToCheck(cfg.layers, intFlag(flags, 'verify-layers')) : new Set<number>();
+      const checkLayers = mode === 'sampled' ? layersToCheck(cfg.layers, verifyLayers) : new Set<number>();
       // Exact mode is layer-local: it needs the GPU's residual stream after every layer.
       const states: Float32Array[] = mode === 'exact' ? [inputs.x] : [];
       const progress = progressReporter();
@@ -153,7 +162,8 @@ export async function runCommand(argv: string[]): Promise<number> {
       }
       const precisionLoss = await measurePrecisionLoss(engine, cfg, flags, mode, result, { seed, weights, inputs, attention }, interrupts.received !== null);
       const outcome = runOutcome(result, verification, interrupts.received);
-      const written = writeOutput(outputPath, flags, result, verification, outcome);
+      const provenance = provenanceOf(seed, [{ flag: 'weights', file: files.weights }, { flag: 'input', file: files.input }]);
+      const written = writeOutput(outputPath, flags, result, verification, outcome, provenance);
       const report = {
         ...runReport(result, verification, layerChecks, tuning), precisionLoss,
         status: outcome.status, exitCode: outcome.exitCode, message: outcome.message, notes, output: written,
@@ -187,12 +197,15 @@ function attentionFlag(flags: Flags): 'auto' | 'fused' | 'materialized' {
   return value;
 }
 
-/** The matmul tile config and, for this head width, the attention core: stored, timed, or default. */
-async function tune(engine: Engine, flags: Flags, cfg: AttentionConfig, attentionFlag: 'auto' | 'fused' | 'materialized', quiet: boolean):
-  Promise<{ matmul: TuneResult; attention: AttentionTuneResult }> {
+/** --tune, --no-tune, --retune: when to time (checked before any work: --no-tune contradicts the others). */
+function tuneFlags(flags: Flags): { when: boolean | 'auto'; retune: boolean } {
   if (flags['no-tune'] && (flags.tune || flags.retune)) throw new ConfigError('--no-tune contradicts --tune and --retune');
-  const when = flags['no-tune'] ? false : flags.tune || flags.retune ? true : 'auto';
-  const retune = flags.retune === true;
+  return { when: flags['no-tune'] ? false : flags.tune || flags.retune ? true : 'auto', retune: flags.retune === true };
+}
+
+/** The matmul tile config and, for this head width, the attention core: stored, timed, or default. */
+async function tune(engine: Engine, { when, retune }: { when: boolean | 'auto'; retune: boolean }, cfg: AttentionConfig, attentionFlag: 'auto' | 'fused' | 'materialized', quiet: boolean):
+  Promise<{ matmul: TuneResult; attention: AttentionTuneResult }> {
   const precision = cfg.precision;
   const matmul = await engine.tuneMatmul({ tune: when, retune, store: defaultTuneStore('matmul'), precision });
   if (!quiet && matmul.source === 'tuned') {

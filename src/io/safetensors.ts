@@ -8,7 +8,7 @@
 // length a few bytes short, a duplicate name, a hole between tensors) is read wrong by some
 // reader, silently. The rules, each refused with its own SafetensorsError.rule:
 //   prefix          the file holds at least the 8-byte header length
-//   header-size     N ≤ 100,000,000 and 8 + N ≤ the file size
+//   header-size     N ≤ 16 MiB (16,777,216) and 8 + N ≤ the file size
 //   header-start    the header begins with '{' (no BOM, no whitespace before it)
 //   header-utf8     the header is valid UTF-8
 //   header-json     the header is valid JSON (strings without lone surrogate escapes)

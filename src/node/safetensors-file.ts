@@ -2,6 +2,7 @@
 // name, dtype and shape is checked before any GPU work), then one tensor's byte range at a time.
 // Weights stream layer by layer; the next layer is read while the GPU runs the current one.
 
+import { createHash } from 'node:crypto';
 import { closeSync, fstatSync, readSync } from 'node:fs';
 import { writeFileAtomic } from './atomic-write.js';
 import { openInputFile } from './paths.js';
@@ -9,9 +10,12 @@ import { innerWidth, type AttentionConfig } from '../model/config.js';
 import type { Inputs, LayerTensors, WeightSource } from '../model/weights.js';
 import {
   assertFinite, decodeFloat, f32TensorInfo, type FloatDtype, fileLabel, headerLength, layerNormName, parseSafetensorsHeader, serializeSafetensors,
-  weightName, SafetensorsError, type ParsedSafetensors,
+  weightName, SafetensorsError, type ParsedSafetensors, fail, quoteName,
 } from '../io/safetensors.js';
 import { ignoredTensorsNote, layerSet, layersUsedNote } from '../io/layer-set.js';
+
+/** Bytes scanFinite reads at a time. */
+const SCAN_CHUNK_BYTES = 1 << 22;
 
 export class SafetensorsFile {
   readonly parsed: ParsedSafetensors;
@@ -52,6 +56,33 @@ export class SafetensorsFile {
     const data = decodeFloat(this.readBytes(info.begin, info.end - info.begin), info.dtype as FloatDtype);
     assertFinite(name, data, this.path);
     return data;
+  }
+
+  /** SHA-256 of the file's first 8 + N bytes (the length and the header), in hex: names what was read without hashing the data. */
+  headerSha256(): string {
+    return createHash('sha256').update(this.readBytes(0, this.parsed.dataStart)).digest('hex');
+  }
+
+  /** The file's size in bytes. */
+  get size(): number {
+    return this.parsed.dataStart + this.parsed.dataSize;
+  }
+
+  /**
+   * Checks one tensor for NaN and ±Inf without holding it whole: read and decoded in chunks of at
+   * most SCAN_CHUNK_BYTES. Throws the same error as read() (the tensor and the first index).
+   */
+  scanFinite(name: string): void {
+    const info = f32TensorInfo(this.parsed, name, undefined, this.path);
+    const size = info.dtype === 'F32' ? 4 : 2;
+    const chunk = SCAN_CHUNK_BYTES - (SCAN_CHUNK_BYTES % size);
+    for (let at = info.begin; at < info.end; at += chunk) {
+      const data = decodeFloat(this.readBytes(at, Math.min(chunk, info.end - at)), info.dtype as FloatDtype);
+      for (let i = 0; i < data.length; i++) {
+        const v = data[i]!;
+        if (!Number.isFinite(v)) fail(this.path, 'non-finite', `tensor ${quoteName(name)} has a non-finite value ${v} at index ${(at - info.begin) / size + i}`, name, true);
+      }
+    }
   }
 
   close(): void {
@@ -95,14 +126,35 @@ export interface WeightFileShape {
  */
 export function weightFileShape(file: SafetensorsFile): WeightFileShape {
   const set = layerSet(file.parsed.tensors.keys(), file.path);
-  const q = file.shape(weightName(0, 'q'))!;
-  if (q.length !== 2) {
-    throw new SafetensorsError(
-      `${fileLabel(file.path)}: tensor '${weightName(0, 'q')}' has shape [${q.join(', ')}]; it must be 2-D [heads·dHead, dModel] (PyTorch Linear layout)`,
-      'tensor-shape', weightName(0, 'q'),
-    );
+  const shapes = (['q', 'k', 'v', 'o'] as const).map((p) => ({ p, name: weightName(0, p), shape: file.shape(weightName(0, p))! }));
+  for (const { name, shape } of shapes) {
+    const layout = name.includes('o_proj') ? '[dModel, heads·dHead]' : '[heads·dHead, dModel]';
+    if (shape.length !== 2) {
+      throw new SafetensorsError(`${fileLabel(file.path)}: tensor ${quoteName(name)} has shape [${shape.join(', ')}]; it must be 2-D ${layout} (PyTorch Linear layout)`, 'tensor-shape', name);
+    }
+    // An empty tensor is the file's fault, not a flag's: named as the tensor it is.
+    if (shape.includes(0)) {
+      throw new SafetensorsError(`${fileLabel(file.path)}: tensor ${quoteName(name)} has shape [${shape.join(', ')}]: it holds no values; ${layout} must both be at least 1`, 'tensor-shape', name);
+    }
   }
-  return { layers: set.layers, inner: q[0]!, dModel: q[1]!, bias: set.bias, layerNorm: set.layerNorm, ignored: set.ignored };
+  // Widths as each projection reads them ([inner, dModel]; o_proj transposed): the tensor that
+  // disagrees with the other three is the one blamed (a transposed q_proj is q_proj's fault).
+  const read = shapes.map(({ p, name, shape }) => ({ name, shape, inner: p === 'o' ? shape[1]! : shape[0]!, dModel: p === 'o' ? shape[0]! : shape[1]! }));
+  const key = (r: { inner: number; dModel: number }) => `${r.inner}x${r.dModel}`;
+  const votes = new Map<string, number>();
+  for (const r of read) votes.set(key(r), (votes.get(key(r)) ?? 0) + 1);
+  const [winner, n] = [...votes.entries()].sort((a, b) => b[1] - a[1])[0]!;
+  const agreed = n >= 3 ? read.find((r) => key(r) === winner)! : read[0]!;
+  for (const r of read) {
+    if (key(r) === key(agreed)) continue;
+    const expected = r.name.includes('o_proj') ? [agreed.dModel, agreed.inner] : [agreed.inner, agreed.dModel];
+    const transposed = r.shape[0] === expected[1] && r.shape[1] === expected[0] ? ' (transposed?)' : '';
+    const others = read.filter((o) => o !== r && key(o) === key(agreed)).map((o) => o.name.replace(/^layers\.0\.self_attn\./, '')).join(', ');
+    throw new SafetensorsError(
+      `${fileLabel(file.path)}: tensor ${quoteName(r.name)} has shape [${r.shape.join(', ')}], expected [${expected.join(', ')}]${transposed}` +
+        (n >= 3 ? ` as ${others} give d_model ${agreed.dModel}, heads·d_head ${agreed.inner}` : ''), 'tensor-shape', r.name);
+  }
+  return { layers: set.layers, inner: agreed.inner, dModel: agreed.dModel, bias: set.bias, layerNorm: set.layerNorm, ignored: set.ignored };
 }
 
 const usesLayerNorm = (cfg: AttentionConfig): boolean => (cfg as { norm?: string }).norm === 'layernorm';
@@ -188,6 +240,25 @@ export function weightsFromFile(file: SafetensorsFile, cfg: AttentionConfig): We
       return data;
     },
   };
+}
+
+/**
+ * Every tensor the run will read from a weights file (the first cfg.layers layers: projections,
+ * and the biases and LayerNorm tensors the config uses), scanned for NaN and ±Inf in chunks
+ * before any GPU work, so that a poisoned later layer is refused before layer 0 runs. Reads
+ * those bytes once more than the run does.
+ */
+export function scanWeightsFinite(file: SafetensorsFile, cfg: AttentionConfig): void {
+  for (let l = 0; l < cfg.layers; l++) {
+    for (const p of ['q', 'k', 'v', 'o'] as const) {
+      file.scanFinite(weightName(l, p));
+      if (cfg.bias) file.scanFinite(weightName(l, p, 'bias'));
+    }
+    if (usesLayerNorm(cfg)) {
+      file.scanFinite(layerNormName(l, 'weight'));
+      file.scanFinite(layerNormName(l, 'bias'));
+    }
+  }
 }
 
 /** x [seq, dModel] and, for cross-attention, context [kvSeq, dModel], from a file the strict reader accepted. */

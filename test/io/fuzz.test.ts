@@ -33,7 +33,7 @@ interface Checked { dataStart: number; tensors: Map<string, { dtype: string; sha
 function check(bytes: Uint8Array): string | Checked {
   if (bytes.length < 8) return 'shorter than 8 bytes';
   const n = Number(new DataView(bytes.buffer, bytes.byteOffset).getBigUint64(0, true));
-  if (n > 100_000_000 || 8 + n > bytes.length) return 'header length';
+  if (n > 16 * 1024 * 1024 || 8 + n > bytes.length) return 'header length';
   const raw = bytes.subarray(8, 8 + n);
   if (raw[0] !== 0x7b) return 'does not begin with {';
   let text: string;

@@ -1,11 +1,12 @@
 // The development server: files from its folder only, to loopback Host names only, and a 4xx
 // (never a 500) for anything malformed a client sends.
 import { request } from 'node:http';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hostName, parseServeArgs, requestPath, serve } from '../../scripts/serve.mjs';
+import { hostAndPort, hostHeaders, hostName, parseServeArgs, requestPath, serve } from '../../scripts/serve.mjs';
+import { connect } from 'node:net';
 
 let root: string;
 let server: Awaited<ReturnType<typeof serve>>;
@@ -70,14 +71,15 @@ describe('serve', () => {
     }
   });
 
-  it('serves loopback Host names with any port, and a name allowed with --host', async () => {
-    for (const host of [`127.0.0.1:${port}`, `localhost:${port}`, 'localhost', `[::1]:${port}`, 'LOCALHOST:1', 'devbox.example:8080']) {
+  it('serves loopback Host names with the server\'s port, and a name allowed with --host', async () => {
+    for (const host of [`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`, `LOCALHOST:${port}`, 'devbox.example:8080', 'devbox.example']) {
       expect((await get('/', host)).status, host).toBe(200);
     }
   });
 
   it('refuses any other Host (DNS rebinding) with 421 and a short message', async () => {
-    for (const host of ['evil.example', `evil.example:${port}`, '127.0.0.1.evil.example', 'localhost.evil.example:80', '10.0.0.1']) {
+    for (const host of ['evil.example', `evil.example:${port}`, '127.0.0.1.evil.example', 'localhost.evil.example:80', '10.0.0.1',
+      'localhost', '127.0.0.1', `localhost:${port + 1}`, 'LOCALHOST:1']) {
       const res = await get('/', host);
       expect(res.status, host).toBe(421);
       expect(res.body).toMatch(/^host not allowed: /);
@@ -116,5 +118,47 @@ describe('serve helpers', () => {
     expect(() => parseServeArgs(['--host'], {})).toThrow(/--host needs a name/);
     expect(() => parseServeArgs(['--port', '1'], {})).toThrow(/unknown flag/);
     expect(() => parseServeArgs(['--host', 'a b'], {})).toThrow(/not a host name/);
+  });
+});
+
+/** A request written byte for byte (two Host headers cannot be sent through node:http). */
+function raw(text: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1', () => socket.write(text));
+    let out = '';
+    socket.setEncoding('utf8');
+    socket.on('data', (d) => (out += d));
+    socket.on('end', () => resolve(out));
+    socket.on('error', reject);
+  });
+}
+
+describe('serve: issue 21', () => {
+  it('exactly one Host header: a second one after localhost is refused', async () => {
+    const two = await raw(`GET / HTTP/1.1\r\nHost: localhost:${port}\r\nHost: evil.example\r\nConnection: close\r\n\r\n`);
+    expect(two).toMatch(/^HTTP\/1\.1 400 /);
+    expect(two).toMatch(/2 Host headers \(exactly one is needed\)/);
+    const none = await raw('GET / HTTP/1.0\r\nConnection: close\r\n\r\n');
+    expect(none).toMatch(/^HTTP\/1\.1 400 /);
+    const one = await raw(`GET / HTTP/1.1\r\nHost: localhost:${port}\r\nConnection: close\r\n\r\n`);
+    expect(one).toMatch(/^HTTP\/1\.1 200 /);
+  });
+
+  it('symbolic links are resolved: one leading out of the folder answers 403, one inside it is served', async () => {
+    const dir = join(root, 'web');
+    symlinkSync(join(root, 'secret.txt'), join(dir, 'leak.txt'));
+    symlinkSync(root, join(dir, 'up'));
+    symlinkSync(join(dir, 'app.js'), join(dir, 'alias.js'));
+    expect(await get('/leak.txt')).toMatchObject({ status: 403 });
+    expect(await get('/up/secret.txt')).toMatchObject({ status: 403 });
+    const alias = await get('/alias.js');
+    expect(alias.status).toBe(200);
+    expect(alias.body).toBe('export {};');
+  });
+
+  it('hostAndPort and hostHeaders', () => {
+    expect(hostAndPort('localhost:8080')).toEqual({ name: 'localhost', port: 8080 });
+    expect(hostAndPort('[::1]')).toEqual({ name: '[::1]', port: null });
+    expect(hostHeaders(['Host', 'a', 'Accept', '*/*', 'host', 'b'])).toEqual(['a', 'b']);
   });
 });
