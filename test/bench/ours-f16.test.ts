@@ -9,7 +9,7 @@ import { f16Tolerance, roundInputs } from '../../bench/suites/f16.js';
 import { oursF16 } from '../../bench/suites/ours-f16.js';
 import { submitAndDrain } from '../../src/gpu/buffers.js';
 import { encode } from '../../src/kernels/dispatch.js';
-import { useGpuContext } from '../helpers/gpu.js';
+import { skipWithout, useGpuContext, withoutF16 } from '../helpers/gpu.js';
 
 const CASES: [string, OpCase, boolean][] = [
   ['matmul', { op: 'matmul', M: 24, N: 40, K: 72, batch: 1, transB: false, pattern: false }, false],
@@ -23,16 +23,18 @@ const CASES: [string, OpCase, boolean][] = [
 describe('our f16 rows in the benchmark', () => {
   const { ctx, cache } = useGpuContext();
 
-  it('is available exactly where the adapter has shader-f16', () => {
-    const f16 = oursF16(ctx());
-    expect(f16.available).toBe(ctx().hasF16);
-    if (!f16.available) expect(f16.reason).toMatch(/shader-f16/);
+  it('is available exactly where the adapter has shader-f16, and says why not elsewhere', () => {
+    expect(oursF16(ctx()).available).toBe(ctx().hasF16);
+    const none = oursF16(withoutF16(ctx()));
+    expect(none.available).toBe(false);
+    if (!none.available) expect(none.reason).toMatch(/shader-f16/);
   });
 
   for (const [name, c, fused] of CASES) {
-    it(`${name}: f16 storage, checked against float64 from the rounded inputs`, async () => {
+    it(`${name}: f16 storage, checked against float64 from the rounded inputs`, async (t) => {
+      skipWithout(t, ctx(), 'shader-f16'); // the row reports the reason instead (tested above)
       const f16 = oursF16(ctx());
-      if (!f16.available) return; // the row reports the reason instead (tested above)
+      if (!f16.available) throw new Error(f16.reason);
       const x = roundInputs(makeInputs(c, 7));
       const ours = await f16.prepare(ctx(), cache(), c, x, { fused });
       try {

@@ -5,7 +5,7 @@
 // first and nothing outside its windows may change. Fresh random inputs; a failure prints its seed.
 
 import { describe, expect, it } from 'vitest';
-import { freshSeed, rng, runDispatch, useGpuContext } from '../helpers/gpu.js';
+import { freshSeed, rng, runDispatch, skipWithout, useGpuContext, withoutF16 } from '../helpers/gpu.js';
 import { poison, readBack, upload } from '../../src/gpu/buffers.js';
 import { InputError } from '../../src/gpu/errors.js';
 import {
@@ -159,25 +159,26 @@ describe('fused attention vs float64', () => {
 });
 
 describe('fused attention with q, k, v and out stored as f16, vs float64 from the rounded inputs', () => {
+  it('is refused by name on a device without shader-f16, before any GPU work', async () => {
+    const b = { buffer: { size: 1 << 12 } as GPUBuffer };
+    await expect(prepareAttention(withoutF16(ctx()), pipelines(), { label: 'f16', q: b, k: b, v: b, out: b, seq: 1, kvSeq: 1, heads: 1, dHead: 1, ldQ: 1, ldK: 1, ldO: 1, causal: true, precision: 'f16' })).rejects.toThrow(/shader-f16/);
+  });
+
   for (const c of CASES) {
-    it(caseName(c), async () => {
-      if (!ctx().hasF16) {
-        const b = { buffer: { size: 1 << 12 } as GPUBuffer };
-        await expect(prepareAttention(ctx(), pipelines(), { label: 'f16', q: b, k: b, v: b, out: b, seq: 1, kvSeq: 1, heads: 1, dHead: 1, ldQ: 1, ldK: 1, ldO: 1, causal: true, precision: 'f16' })).rejects.toThrow(/shader-f16/);
-        return;
-      }
+    it(caseName(c), async (t) => {
+      skipWithout(t, ctx(), 'shader-f16');
       for (const tile of runnable(c.dHead)) await check({ ...c, tile, precision: 'f16' });
     });
   }
 
-  it('extreme scores (q, k up to ±30) give no NaN', async () => {
-    if (!ctx().hasF16) return;
+  it('extreme scores (q, k up to ±30) give no NaN', async (t) => {
+    skipWithout(t, ctx(), 'shader-f16');
     const tile = chooseAttentionTile(32, ctx().limits, ctx().adapterInfo.isSoftware)!;
     await check({ seq: 20, kvSeq: 20, heads: 2, dHead: 32, causal: true, spread: 30, atol: 2e-3, tile, precision: 'f16' });
   });
 
-  it('planted errors fail the f16 check: one output 3 f16 ulps off, the causal offset one too large', async () => {
-    if (!ctx().hasF16) return;
+  it('planted errors fail the f16 check: one output 3 f16 ulps off, the causal offset one too large', async (t) => {
+    skipWithout(t, ctx(), 'shader-f16');
     const seed = freshSeed();
     const tile = chooseAttentionTile(32, ctx().limits, ctx().adapterInfo.isSoftware)!;
     const base: Case = { seq: 20, kvSeq: 20, heads: 2, dHead: 32, causal: true, tile, precision: 'f16' };

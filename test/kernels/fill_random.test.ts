@@ -7,7 +7,7 @@ import { InputError } from '../../src/gpu/errors.js';
 import { prepareFill } from '../../src/kernels/fill_random.js';
 import { f16Bits } from '../../src/io/half.js';
 import { seededArray, streamKey } from '../../src/model/seeded.js';
-import { freshSeed, runDispatch, useGpuContext } from '../helpers/gpu.js';
+import { freshSeed, runDispatch, skipWithout, useGpuContext, withoutF16 } from '../helpers/gpu.js';
 
 const { ctx, cache } = useGpuContext();
 
@@ -52,15 +52,11 @@ async function fillF16(count: number, halves: number, key: number, scale: number
 }
 
 describe('fill_random kernel, f16 storage', () => {
-  it('is offered where the device has shader-f16, and refused by name where it has not', async () => {
-    const gpu = ctx();
-    if (!gpu.hasF16) {
-      const buffer = { size: 64 } as GPUBuffer;
-      await expect(prepareFill(gpu, cache(), { label: 'f16 fill', out: { buffer }, key: 1, count: 8, scale: 1, precision: 'f16' })).rejects.toThrow(InputError);
-      await expect(prepareFill(gpu, cache(), { label: 'f16 fill', out: { buffer }, key: 1, count: 8, scale: 1, precision: 'f16' })).rejects.toThrow(/shader-f16/);
-      return;
-    }
-    console.log(`f16 fill tests on ${gpu.adapterInfo.name}`);
+  it('is refused by name on a device without shader-f16', async () => {
+    const gpu = withoutF16(ctx());
+    const buffer = { size: 64 } as GPUBuffer;
+    await expect(prepareFill(gpu, cache(), { label: 'f16 fill', out: { buffer }, key: 1, count: 8, scale: 1, precision: 'f16' })).rejects.toThrow(InputError);
+    await expect(prepareFill(gpu, cache(), { label: 'f16 fill', out: { buffer }, key: 1, count: 8, scale: 1, precision: 'f16' })).rejects.toThrow(/shader-f16/);
   });
 
   // Scales that put the values in every F16 regime: normals (and their ties), the top binade
@@ -69,8 +65,8 @@ describe('fill_random kernel, f16 storage', () => {
   const COUNT = 600_001;
   const scales = [1, 1 / Math.sqrt(48), 7e4, 2 ** 16, 2 ** -14, 2 ** -20, 3e-8];
   for (const scale of scales) {
-    it(`${COUNT} values at scale ${scale}: every F16 bit equals src/io/half.ts, the odd tail's neighbour untouched`, async () => {
-      if (!ctx().hasF16) return;
+    it(`${COUNT} values at scale ${scale}: every F16 bit equals src/io/half.ts, the odd tail's neighbour untouched`, async (t) => {
+      skipWithout(t, ctx(), 'shader-f16');
       const seed = freshSeed();
       const key = streamKey(seed, 7);
       const offset = 4097;
@@ -93,8 +89,8 @@ describe('fill_random kernel, f16 storage', () => {
     });
   }
 
-  it('short and chunked fills: counts 1, 2, 3 and a chunk at an odd tensor offset', async () => {
-    if (!ctx().hasF16) return;
+  it('short and chunked fills: counts 1, 2, 3 and a chunk at an odd tensor offset', async (t) => {
+    skipWithout(t, ctx(), 'shader-f16');
     const seed = freshSeed();
     const key = streamKey(seed, 9);
     for (const [count, offset] of [[1, 0], [2, 0], [3, 5], [1001, 123_457]] as const) {
@@ -105,8 +101,8 @@ describe('fill_random kernel, f16 storage', () => {
     }
   });
 
-  it('a binding too short for the count is refused', async () => {
-    if (!ctx().hasF16) return;
+  it('a binding too short for the count is refused', async (t) => {
+    skipWithout(t, ctx(), 'shader-f16');
     const buffer = { size: 64 } as GPUBuffer;
     await expect(prepareFill(ctx(), cache(), { label: 'short', out: { buffer, size: 8 }, key: 1, count: 5, scale: 1, precision: 'f16' })).rejects.toThrow(/holds 8 bytes/);
   });

@@ -9,7 +9,7 @@ import { release } from '../../src/kernels/dispatch.js';
 import { F16_UNIT, roundArrayToF16, roundToF16 } from '../../src/io/half.js';
 import { layerNormWorkgroupSize, prepareLayerNorm } from '../../src/kernels/layernorm.js';
 import { LAYERNORM_EPS, layerNorm } from '../../src/reference/layernorm.js';
-import { freshSeed, rng, useGpuContext } from '../helpers/gpu.js';
+import { freshSeed, rng, skipWithout, useGpuContext, withoutF16 } from '../helpers/gpu.js';
 import { f16StoreAllowance } from './f16-tolerance.js';
 import { allowances, firstFailure, gainBias, gpuLayerNorm, makeCase, type Case, type RunOptions } from './layernorm-cases.js';
 
@@ -43,14 +43,24 @@ describe('layernorm kernel, y stored as f16', () => {
     const y = createStorage(g, 256, 'ln f16 y');
     const call = { label: 'ln f16', x: { buffer: x }, y: { buffer: y }, params: { buffer: x }, rows: 2, dModel: 16, outPrecision: 'f16' as const };
     try {
-      if (!g.hasF16) {
-        await expect(prepareLayerNorm(g, cache(), call)).rejects.toThrow(InputError);
-        await expect(prepareLayerNorm(g, cache(), call)).rejects.toThrow(/shader-f16/);
-      } else {
-        // An f16 y needs only 2 bytes per element: 2·16 values fit 64 bytes, 2·17 do not.
-        release([await prepareLayerNorm(g, cache(), { ...call, y: { buffer: y, size: 64 } })]);
-        await expect(prepareLayerNorm(g, cache(), { ...call, dModel: 17, y: { buffer: y, size: 64 } })).rejects.toThrow(/y binding holds 32 f16 values, 34 needed/);
-      }
+      await expect(prepareLayerNorm(withoutF16(g), cache(), call)).rejects.toThrow(InputError);
+      await expect(prepareLayerNorm(withoutF16(g), cache(), call)).rejects.toThrow(/shader-f16/);
+    } finally {
+      x.destroy();
+      y.destroy();
+    }
+  });
+
+  it('checks the y binding in f16 values', async (t) => {
+    const g = ctx();
+    skipWithout(t, g, 'shader-f16');
+    const x = createStorage(g, 256, 'ln f16 x');
+    const y = createStorage(g, 256, 'ln f16 y');
+    const call = { label: 'ln f16', x: { buffer: x }, y: { buffer: y }, params: { buffer: x }, rows: 2, dModel: 16, outPrecision: 'f16' as const };
+    try {
+      // An f16 y needs only 2 bytes per element: 2·16 values fit 64 bytes, 2·17 do not.
+      release([await prepareLayerNorm(g, cache(), { ...call, y: { buffer: y, size: 64 } })]);
+      await expect(prepareLayerNorm(g, cache(), { ...call, dModel: 17, y: { buffer: y, size: 64 } })).rejects.toThrow(/y binding holds 32 f16 values, 34 needed/);
     } finally {
       x.destroy();
       y.destroy();
@@ -58,8 +68,8 @@ describe('layernorm kernel, y stored as f16', () => {
   });
 
   for (const dModel of [1, 7, 100, 768, 4099]) {
-    it(`dModel ${dModel}, rows 1 and 33`, async () => {
-      if (!ctx().hasF16) return;
+    it(`dModel ${dModel}, rows 1 and 33`, async (t) => {
+      skipWithout(t, ctx(), 'shader-f16');
       for (const rows of [1, 33]) {
         const seed = freshSeed();
         const rand = rng(seed ^ 0x5bd1e995);
@@ -69,8 +79,8 @@ describe('layernorm kernel, y stored as f16', () => {
     });
   }
 
-  it('a deep residual stream (|mean| ≈ 300), and the check catches x read as f16 there', async () => {
-    if (!ctx().hasF16) return;
+  it('a deep residual stream (|mean| ≈ 300), and the check catches x read as f16 there', async (t) => {
+    skipWithout(t, ctx(), 'shader-f16');
     const seed = freshSeed();
     const c = makeCase(seed, 5, 768, (r) => (r % 2 ? -1 : 1) * (250 + 25 * r), () => 1);
     for (const sg of variants()) await expectAccurateF16(c, `subgroups ${sg}, seed ${seed}`, { subgroups: sg });
@@ -81,8 +91,8 @@ describe('layernorm kernel, y stored as f16', () => {
     expect(firstFailure(planted, ref, allowancesF16(c, 64, LAYERNORM_EPS)), 'LN of f16-rounded x passed').not.toBeNull();
   });
 
-  it('constant rows give y = bias rounded to f16 (one of its two neighbours), no NaN', async () => {
-    if (!ctx().hasF16) return;
+  it('constant rows give y = bias rounded to f16 (one of its two neighbours), no NaN', async (t) => {
+    skipWithout(t, ctx(), 'shader-f16');
     const dModel = 768;
     const values = [0, 300, -1234.5, 1e6];
     const c = makeCase(freshSeed(), values.length, dModel, () => 0, () => 0);
@@ -98,8 +108,8 @@ describe('layernorm kernel, y stored as f16', () => {
     }
   });
 
-  it('the f16 check catches a gain offset off by one, and one element off by 3 f16 ulps', async () => {
-    if (!ctx().hasF16) return;
+  it('the f16 check catches a gain offset off by one, and one element off by 3 f16 ulps', async (t) => {
+    skipWithout(t, ctx(), 'shader-f16');
     const seed = freshSeed();
     const c = makeCase(seed, 5, 64, () => 0, () => 1, 2);
     const { gain, bias } = gainBias(c);

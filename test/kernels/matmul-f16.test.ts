@@ -4,7 +4,7 @@
 // batches, bias, accumulation into f32 (the output projection) and into f16, both causal modes;
 // poisoned outputs; planted errors each check must catch. A failure prints its seed.
 import { describe, expect, it } from 'vitest';
-import { freshSeed, rng, runDispatch, useGpuContext } from '../helpers/gpu.js';
+import { freshSeed, rng, runDispatch, skipWithout, useGpuContext, withoutF16 } from '../helpers/gpu.js';
 import { poison, readBack, upload } from '../../src/gpu/buffers.js';
 import { F16_UNIT, roundArrayToF16 } from '../../src/io/half.js';
 import { expectedC, matmulLayout, scalar, strayWrite, vec4If, zeroPastDiagonal } from './matmul-layout.js';
@@ -120,8 +120,13 @@ describe('matmul with f16 storage (no GPU)', () => {
 });
 
 describe('matmul with f16 storage vs float64 (from the f16-rounded inputs)', () => {
-  it('odd sizes, A·Bᵀ and A·B, vec4 and scalar, C in f16 and accumulated into f32', async () => {
-    if (!ctx().hasF16) return expect(prepareMatmul(ctx(), cache(), { label: 'x', M: 1, N: 1, K: 1, a: { buffer: { size: 16 } as GPUBuffer }, b: { buffer: { size: 16 } as GPUBuffer }, c: { buffer: { size: 16 } as GPUBuffer }, transB: true, types: F16 })).rejects.toThrow(/shader-f16/);
+  it('is refused by name on a device without shader-f16, before any GPU work', async () => {
+    const b = { buffer: { size: 16 } as GPUBuffer };
+    await expect(prepareMatmul(withoutF16(ctx()), cache(), { label: 'x', M: 1, N: 1, K: 1, a: b, b, c: b, transB: true, types: F16 })).rejects.toThrow(/shader-f16/);
+  });
+
+  it('odd sizes, A·Bᵀ and A·B, vec4 and scalar, C in f16 and accumulated into f32', async (t) => {
+    skipWithout(t, ctx(), 'shader-f16');
     for (const M of [1, 7, 33, 130]) {
       for (const N of [1, 13, 65]) {
         for (const K of [1, 33, 130]) {
@@ -133,8 +138,8 @@ describe('matmul with f16 storage vs float64 (from the f16-rounded inputs)', () 
     }
   });
 
-  it('strides, offsets, batches, bias, alpha; mixed types', async () => {
-    if (!ctx().hasF16) return;
+  it('strides, offsets, batches, bias, alpha; mixed types', async (t) => {
+    skipWithout(t, ctx(), 'shader-f16');
     await check({ M: 33, N: 65, K: 16, transB: true, batch: 3, lda: 48, ldb: 48, batchA: 16, batchB: 16, ldc: 65, batchC: 33 * 65, offA: 4, offB: 8, offC: 3, alpha: 0.25, tile: DEFAULT_TILE, types: F16, vec4: true });
     await check({ M: 33, N: 13, K: 65, transB: false, batch: 2, lda: 70, ldb: 39, batchA: 33 * 70, batchB: 13, ldc: 39, batchC: 13, offA: 1, offB: 2, offC: 5, tile: DEFAULT_TILE, types: F16, vec4: false });
     await check({ M: 65, N: 130, K: 36, transB: true, bias: true, offBias: 7, accumulate: true, alpha: -1.5, offA: 4, lda: 36, ldb: 36, tile: DEFAULT_TILE, types: F16, vec4: true });
@@ -144,8 +149,8 @@ describe('matmul with f16 storage vs float64 (from the f16-rounded inputs)', () 
     await check({ M: 33, N: 20, K: 40, transB: false, accumulate: true, bias: true, tile: DEFAULT_TILE, types: { a: 'f16', b: 'f32', bias: 'f32', c: 'f32' }, vec4: true });
   });
 
-  it('causal modes: skipped tiles (f16 scores) and K limited by the diagonal (f16 pattern·V)', async () => {
-    if (!ctx().hasF16) return;
+  it('causal modes: skipped tiles (f16 scores) and K limited by the diagonal (f16 pattern·V)', async (t) => {
+    skipWithout(t, ctx(), 'shader-f16');
     const shuffle: MatmulTile = { kernel: 'shuffle' };
     const withShuffle = tileProblem(shuffle, ctx().limits, tileCaps(ctx())) === null ? [shuffle] : [];
     for (const tile of [DEFAULT_TILE, scalar(DEFAULT_TILE), ...withShuffle]) {
@@ -159,8 +164,8 @@ describe('matmul with f16 storage vs float64 (from the f16-rounded inputs)', () 
     }
   });
 
-  it('every shipped tile config, and tiles fitted to small shapes', async () => {
-    if (!ctx().hasF16) return;
+  it('every shipped tile config, and tiles fitted to small shapes', async (t) => {
+    skipWithout(t, ctx(), 'shader-f16');
     const g = ctx();
     for (const tile of SHIPPED.filter((t) => tileProblem(t, g.limits, tileCaps(g)) === null)) {
       await check({ M: 130, N: 65, K: 36, transB: true, lda: 36, ldb: 40, tile, types: F16, vec4: vec4If(tile, true) });
@@ -175,8 +180,8 @@ describe('matmul with f16 storage vs float64 (from the f16-rounded inputs)', () 
     }
   });
 
-  it('planted errors fail: one element 3 f16 ulps off, B read four elements late, f32 C one f32 part in 1e4 off', async () => {
-    if (!ctx().hasF16) return;
+  it('planted errors fail: one element 3 f16 ulps off, B read four elements late, f32 C one f32 part in 1e4 off', async (t) => {
+    skipWithout(t, ctx(), 'shader-f16');
     const seed = freshSeed();
     const biggest = (out: Float32Array, from: number, n: number) => {
       let k = from;
@@ -202,9 +207,14 @@ describe('matmul with f16 storage vs float64 (from the f16-rounded inputs)', () 
 });
 
 describe('autotune with f16 storage', () => {
-  it('times f16 candidates apart from f32 ones and keeps each under its own key', async () => {
+  it('is refused by name on a device without shader-f16', async () => {
+    // It throws before returning its promise (found when this first ran on an f16 adapter).
+    await expect(async () => autotuneMatmul(withoutF16(ctx()), cache(), { precision: 'f16', tune: false })).rejects.toThrow(/shader-f16/);
+  });
+
+  it('times f16 candidates apart from f32 ones and keeps each under its own key', async (t) => {
     const g = ctx();
-    if (!g.hasF16) return expect(autotuneMatmul(g, cache(), { precision: 'f16', tune: false })).rejects.toThrow(/shader-f16/);
+    skipWithout(t, g, 'shader-f16');
     clearTuneMemory();
     const store: TuneStore & { text: string | null } = { text: null, load: () => store.text, save: (t) => void (store.text = t) };
     const candidates = [DEFAULT_TILE, scalar(DEFAULT_TILE)];

@@ -10,7 +10,7 @@ import { F16_UNIT, roundArrayToF16 } from '../../src/io/half.js';
 import { f16StoreAllowance } from './f16-tolerance.js';
 import { softmaxRows } from '../../src/reference/attention.js';
 import { compare } from '../../src/verify/compare.js';
-import { runDispatch, useGpuContext } from '../helpers/gpu.js';
+import { runDispatch, skipWithout, useGpuContext, withoutF16 } from '../helpers/gpu.js';
 
 const { ctx, cache } = useGpuContext();
 
@@ -132,13 +132,15 @@ function f16Failure(out: Float32Array, ref: Float64Array, rows: number, cols: nu
 }
 
 describe('softmax kernel, scores stored as f16', () => {
+  it('is refused by name on a device without shader-f16', async () => {
+    const scores = { buffer: { size: 64 } as GPUBuffer };
+    await expect(prepareSoftmax(withoutF16(ctx()), cache(), { label: 'f16', scores, rows: 2, cols: 2, seq: 2, causal: true, precision: 'f16' })).rejects.toThrow(/shader-f16/);
+  });
+
   for (const c of cases) {
     const offset = c.causalOffset ?? 0;
-    it(`${c.heads} heads × ${c.seq} rows × ${c.cols} keys, ${c.causal ? `causal${offset ? ` (offset ${offset})` : ''}` : 'unmasked'}`, async () => {
-      if (!ctx().hasF16) {
-        await expect(gpuSoftmax(new Float32Array(4), 2, 2, 2, true, 0, false, 'f16')).rejects.toThrow(/shader-f16/);
-        return;
-      }
+    it(`${c.heads} heads × ${c.seq} rows × ${c.cols} keys, ${c.causal ? `causal${offset ? ` (offset ${offset})` : ''}` : 'unmasked'}`, async (t) => {
+      skipWithout(t, ctx(), 'shader-f16');
       const seed = Math.floor(Math.random() * 2 ** 31);
       const rows = c.heads * c.seq;
       const scores = roundArrayToF16(randomScores(rows * c.cols, 8, seed));
@@ -151,8 +153,8 @@ describe('softmax kernel, scores stored as f16', () => {
     });
   }
 
-  it('extreme f16 scores (±65504) give no NaN, and masked scores (NaN) are never read', async () => {
-    if (!ctx().hasF16) return;
+  it('extreme f16 scores (±65504) give no NaN, and masked scores (NaN) are never read', async (t) => {
+    skipWithout(t, ctx(), 'shader-f16');
     const scores = new Float32Array([65504, NaN, NaN, NaN, 6e4, 6e4, NaN, 0, -65504, 5, -65504, 0, 1, 1, 1, 1]);
     for (const subgroups of ctx().hasSubgroups ? [true, false] : [false]) {
       const { out } = await gpuSoftmax(scores, 4, 4, 4, true, 0, subgroups, 'f16');
@@ -160,8 +162,8 @@ describe('softmax kernel, scores stored as f16', () => {
     }
   });
 
-  it('planted errors fail the f16 check: one probability 3 f16 ulps off, the causal offset one too large', async () => {
-    if (!ctx().hasF16) return;
+  it('planted errors fail the f16 check: one probability 3 f16 ulps off, the causal offset one too large', async (t) => {
+    skipWithout(t, ctx(), 'shader-f16');
     const seed = Math.floor(Math.random() * 2 ** 31);
     const [rows, cols, seq] = [33, 33, 33];
     const scores = roundArrayToF16(randomScores(rows * cols, 8, seed));
