@@ -16,7 +16,8 @@ import { planMemory, type AttentionMode, type MemoryPlan, type PlanLimits } from
 import { RunBuffers } from './run-buffers.js';
 import { seededInputs } from './seeded.js';
 import { StageClock } from './stage-times.js';
-import { checkInputs, type WeightSource } from './weights.js';
+import { checkInputs, checkModel, type Inputs, type WeightSource } from './weights.js';
+import { ModelEnds } from './model-ends.js';
 import { readBack } from '../gpu/buffers.js';
 import { GpuContext, type AdapterDescription, type DeviceOptions } from '../gpu/device.js';
 import { formatBytes, GpuError, InputError } from '../gpu/errors.js';
@@ -112,7 +113,13 @@ export class Engine {
     const attention = chooseAttention(cfg, { ...pickTileLimits(this.gpu.limits), ...limits }, adapter, {
       wanted: options.attention, capturePatterns: options.capturePatterns, tuned: this.attentionChoices.get(`${cfg.dHead}|${cfg.precision}`), patternBytes: options.plan?.patternBytes,
     });
-    const plan = planMemory(cfg, limits, { ...options.plan, attention });
+    const model = options.model;
+    if (model && options.inputs) throw new InputError('a model run computes x from its tokens: give RunOptions.model or inputs, not both');
+    if (model) checkModel(model, cfg);
+    const planModel = model ? {
+      vocab: model.tensors.vocab, positionRows: model.tensors.positionEmbedding.length / cfg.dModel, tiedUnembedding: model.tensors.unembedding === model.tensors.tokenEmbedding,
+    } : undefined;
+    const plan = planMemory(cfg, limits, { ...options.plan, attention, model: planModel });
     if (options.inputs) checkInputs(options.inputs, cfg);
     if (options.capturePatterns) {
       const bytes = cfg.layers * cfg.heads * cfg.seq * cfg.kvSeq * 4;
@@ -127,12 +134,14 @@ export class Engine {
     const { cfg, plan } = this.plan(config, options);
     const seed = options.seed ?? 1;
     const weights: WeightSource = options.weights ?? { kind: 'seeded', seed };
-    const inputs = options.inputs ?? seededInputs(seed, cfg);
-    checkInputs(inputs, cfg);
+    // A model run's x is computed on the GPU from its tokens: until then it holds NaN (the poison).
+    const inputs: Inputs = options.model ? { x: new Float32Array(cfg.seq * cfg.dModel).fill(Number.NaN), context: null } : options.inputs ?? seededInputs(seed, cfg);
+    if (!options.model) checkInputs(inputs, cfg);
     const gpu = this.gpu;
     const timer = new PassTimer(gpu, 5 + 3 * plan.headGroups + 16);
     let buffers: RunBuffers | null = null;
     let prepared: PreparedRun | null = null;
+    let ends: ModelEnds | null = null;
     try {
       const b = await gpu.scoped('allocating buffers', () => new RunBuffers(gpu, cfg, plan, inputs, options));
       buffers = b;
@@ -141,6 +150,12 @@ export class Engine {
       const pipelinesBefore = this.cache.size;
       const p = await this.prepare(cfg, plan, b, weights, tiles);
       prepared = p;
+      if (options.model) {
+        const model = options.model;
+        ends = await gpu.scoped('uploading the model tables', () => new ModelEnds(gpu, cfg, b.layer.x, model));
+        const e = ends;
+        await gpu.scoped('preparing the embedding and logits', () => e.prepare(this.cache, plan, tiles));
+      }
       const compileMs = performance.now() - compileStart;
       // Each pipeline's first dispatch before layer 0 (firstUse), so a CPU adapter's machine-code
       // compile counts in `compile.firstUseMs`, not in layer 0's GPU time. Layer 0 rewrites every
@@ -148,13 +163,24 @@ export class Engine {
       // output projection, which accumulates into the residual stream, and the finite check's flag
       // are left out.
       const firstUseStart = performance.now();
-      const harmless = [...(p.fills ?? []).map((f) => f.dispatch), ...p.stages.filter((s) => !ACCUMULATING.has(s.name)).flatMap((s) => s.dispatches)];
+      const harmless = [...(p.fills ?? []).map((f) => f.dispatch), ...p.stages.filter((s) => !ACCUMULATING.has(s.name)).flatMap((s) => s.dispatches),
+        ...(ends?.dispatches ?? [])];
       await gpu.scoped('first use of the pipelines', () => firstUse(gpu, 'first use of the pipelines', harmless));
       const compile = { pipelines: this.cache.size - pipelinesBefore, ms: compileMs, firstUseMs: performance.now() - firstUseStart };
       const flops = layerFlops(cfg);
       const clock = new StageClock();
       let stopped = false;
       const start = performance.now();
+      let embedded: Float32Array | null = null;
+      if (ends) {
+        const e = ends;
+        embedded = await gpu.scoped('embedding', async () => {
+          const encoder = gpu.device.createCommandEncoder({ label: 'embedding' });
+          e.encodeEmbed(encoder);
+          gpu.device.queue.submit([encoder.finish()]);
+          return readBack(gpu, b.layer.x, cfg.seq * cfg.dModel);
+        });
+      }
       for (let layer = 0; layer < cfg.layers; layer++) {
         if (options.signal?.aborted) {
           stopped = true;
@@ -164,6 +190,17 @@ export class Engine {
         await options.onLayer?.({ layer, layers: cfg.layers, layerMs, elapsedMs: performance.now() - start, flops: flops.total }, b.probe(layer));
       }
       const output = await readBack(gpu, b.layer.x, cfg.seq * cfg.dModel);
+      // The next-token logits only for the whole stack (a stopped run's would not be the model's).
+      let logits: Float32Array | null = null;
+      if (ends && clock.perLayerMs.length === cfg.layers) {
+        const e = ends;
+        logits = await gpu.scoped('final LayerNorm and logits', async () => {
+          const encoder = gpu.device.createCommandEncoder({ label: 'final LayerNorm and logits' });
+          e.encodeFinal(encoder);
+          gpu.device.queue.submit([encoder.finish()]);
+          return e.readLogits();
+        });
+      }
       const patterns = await b.readPatterns();
       const firstBad = new Uint32Array((await readBack(gpu, p.finite.flag, 1)).buffer)[0]!;
       gpu.check('reading the output');
@@ -172,8 +209,8 @@ export class Engine {
         config: cfg,
         adapter: gpu.adapterInfo,
         output,
-        embedded: null,
-        logits: null,
+        embedded,
+        logits,
         patterns,
         layersRun,
         stopped,
@@ -195,6 +232,7 @@ export class Engine {
       throw e;
     } finally {
       if (prepared) release(prepared.dispatches);
+      ends?.destroy();
       timer.destroy();
       buffers?.destroy();
     }

@@ -26,6 +26,8 @@ export interface PlanOptions {
   patternBytes?: number;
   /** Device memory the plan may use in all; default unlimited (WebGPU does not report it). */
   memoryBytes?: number;
+  /** A whole model's tables (RunOptions.model): embeddings in, final LayerNorm and unembedding out. */
+  model?: { vocab: number; positionRows: number; tiedUnembedding: boolean };
 }
 
 export interface BufferPlan {
@@ -46,6 +48,8 @@ export interface MemoryPlan {
   /** The same for the MLP's fc1 [ffn, dModel] and fc2 [dModel, ffn] (block 'full'; the whole matrix otherwise). */
   fc1ChunkRows: number;
   fc2ChunkRows: number;
+  /** Rows of the token table and of the unembedding [vocab, dModel] bound at once (model runs; 0 otherwise). */
+  vocabChunkRows: number;
   buffers: BufferPlan[];
   peakBytes: number;
 }
@@ -121,13 +125,33 @@ export function planMemory(cfg: AttentionConfig, limits: PlanLimits, options: Pl
     }
   }
   const buffers = [...activations, ...weights];
+  let vocabChunkRows = 0;
+  if (options.model) {
+    const m = options.model;
+    vocabChunkRows = chunkRows(m.vocab, cfg.dModel, half, binding, limits.minStorageBufferOffsetAlignment, 'the token embedding / unembedding');
+    const tables: BufferPlan[] = [
+      { name: `token embedding [${m.vocab}, dModel]`, elements: m.vocab * cfg.dModel, bytesPer: half },
+      { name: `position embedding [${m.positionRows}, dModel]`, elements: m.positionRows * cfg.dModel, bytesPer: half },
+      ...(m.tiedUnembedding ? [] : [{ name: `unembedding [${m.vocab}, dModel]`, elements: m.vocab * cfg.dModel, bytesPer: half }]),
+      { name: 'final LayerNorm gain and bias, x and LN_f(x) of the last token', elements: 4 * cfg.dModel, bytesPer: F32 },
+      { name: `logits [${m.vocab}]`, elements: m.vocab, bytesPer: F32 },
+      { name: 'token ids [seq]', elements: cfg.seq, bytesPer: F32 },
+    ];
+    for (const t of tables) {
+      if (bytesOf(t) > limits.maxBufferSize) {
+        throw new OutOfMemoryError(`${t.name} needs ${formatBytes(bytesOf(t))}, over the adapter's maxBufferSize of ${formatBytes(limits.maxBufferSize)}`);
+      }
+    }
+    if (m.vocab * 4 > binding) throw new InputError(`logits [${m.vocab}] need ${formatBytes(m.vocab * 4)}, over the adapter's maxStorageBufferBindingSize of ${formatBytes(binding)}`);
+    buffers.push(...tables);
+  }
   if (attention === 'materialized') buffers.push({ name: `pattern [${headGroup} heads, seq, kvSeq]`, elements: headGroup * cfg.seq * cfg.kvSeq, bytesPer: half });
   const peakBytes = buffers.reduce((sum, b) => sum + bytesOf(b), 0);
   if (options.memoryBytes !== undefined && peakBytes > options.memoryBytes) {
     const list = buffers.map((b) => `${b.name} ${formatBytes(bytesOf(b))}`).join(', ');
     throw new OutOfMemoryError(`the plan needs ${formatBytes(peakBytes)}, over the ${formatBytes(options.memoryBytes)} allowed: ${list}`);
   }
-  return { attention, headGroup, headGroups, qkvChunkRows, outputChunkRows, fc1ChunkRows, fc2ChunkRows, buffers, peakBytes };
+  return { attention, headGroup, headGroups, qkvChunkRows, outputChunkRows, fc1ChunkRows, fc2ChunkRows, vocabChunkRows, buffers, peakBytes };
 }
 
 /** Rows of a [rows, cols] matrix per binding, a multiple of what keeps offsets aligned. */

@@ -117,3 +117,42 @@ export function assertFiniteArray(name: string, data: Float32Array): void {
     if (!Number.isFinite(data[i]!)) throw new InputError(`${name} holds ${data[i]} at index ${i}: inputs must be finite`);
   }
 }
+
+/**
+ * Checks a whole model's tables and tokens against the config before any GPU work (RunOptions.model):
+ * shapes, token ids below the vocabulary, enough position rows for seq tokens from positionOffset,
+ * finite values. Each message names the tensor or the limit.
+ */
+export function checkModel(model: { tensors: ModelTensors; tokens: Uint32Array }, cfg: AttentionConfig): void {
+  const t = model.tensors;
+  const D = cfg.dModel;
+  if (cfg.cross) throw new InputError('a model run (token embeddings in, logits out) is self-attention: --cross does not apply');
+  if (!Number.isInteger(t.vocab) || t.vocab < 1) throw new InputError(`the model's vocabulary size must be a positive integer, got ${String(t.vocab)}`);
+  if (!(model.tokens instanceof Uint32Array)) throw new InputError('model tokens must be a Uint32Array of token ids');
+  if (model.tokens.length !== cfg.seq) throw new InputError(`${model.tokens.length} token(s) given, but --seq is ${cfg.seq}: they must agree`);
+  const shape = (name: string, a: Float32Array | undefined, rows: number) => {
+    if (!(a instanceof Float32Array) || a.length !== rows * D) {
+      throw new InputError(`${name} has ${a?.length ?? 'no'} elements, expected [${rows}, ${D}] = ${rows * D} for a vocabulary of ${t.vocab} and --d-model ${D}`);
+    }
+  };
+  shape('the token embedding', t.tokenEmbedding, t.vocab);
+  shape('the unembedding', t.unembedding, t.vocab);
+  shape('the final LayerNorm gain', t.finalGain, 1);
+  shape('the final LayerNorm bias', t.finalBias, 1);
+  if (!(t.positionEmbedding instanceof Float32Array) || t.positionEmbedding.length % D !== 0 || t.positionEmbedding.length === 0) {
+    throw new InputError(`the position embedding has ${t.positionEmbedding?.length ?? 'no'} elements, not a whole number of rows of --d-model ${D}`);
+  }
+  const rows = t.positionEmbedding.length / D;
+  if (!Number.isInteger(t.positionOffset) || t.positionOffset < 0) throw new InputError(`the position offset must be a non-negative integer, got ${String(t.positionOffset)}`);
+  if (cfg.seq + t.positionOffset > rows) {
+    throw new InputError(`${cfg.seq} tokens need ${cfg.seq + t.positionOffset} position rows (from row ${t.positionOffset}), but the model has ${rows}: at most ${rows - t.positionOffset} tokens`);
+  }
+  for (let i = 0; i < model.tokens.length; i++) {
+    if (model.tokens[i]! >= t.vocab) throw new InputError(`token id ${model.tokens[i]} at position ${i} is not below the vocabulary size ${t.vocab}`);
+  }
+  assertFiniteArray('the token embedding', t.tokenEmbedding);
+  assertFiniteArray('the position embedding', t.positionEmbedding);
+  if (t.unembedding !== t.tokenEmbedding) assertFiniteArray('the unembedding', t.unembedding);
+  assertFiniteArray('the final LayerNorm gain', t.finalGain);
+  assertFiniteArray('the final LayerNorm bias', t.finalBias);
+}

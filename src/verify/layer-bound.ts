@@ -90,7 +90,7 @@ const rowNorms = (m: ArrayLike<number>, rows: number, cols: number): Float64Arra
 };
 
 /** e(c) for c = a·Wᵀ + b (rows × N from K inputs): rounding (1), input error (2), bias and store. */
-function projectionError(a: ArrayLike<number>, aErr: Float64Array | null, w: ArrayLike<number>, bias: ArrayLike<number> | undefined,
+export function projectionError(a: ArrayLike<number>, aErr: Float64Array | null, w: ArrayLike<number>, bias: ArrayLike<number> | undefined,
   c: Float64Array, rows: number, N: number, K: number, uStore: number): Float64Array {
   const aN = rowNorms(a, rows, K);
   const aE = aErr ? rowNorms(aErr, rows, K) : null;
