@@ -39,11 +39,8 @@ export function useGpuContext(): { ctx: () => GpuContext; cache: () => PipelineC
   };
 }
 
-/**
- * The project's seeded generator (src/model/seeded.ts): uniform in [0, 1), so a failing case can
- * be replayed from its seed; freshSeed gives a new seed per run (print it with the failure).
- */
-export { freshSeed, seededSequence as rng } from '../../src/model/seeded.js';
+// The seed helpers, here too for the kernel tests that import everything from this file.
+export { freshSeed, rng, uniformArray } from './seeds.js';
 
 /** Runs one prepared dispatch (src/kernels/dispatch.ts dispatchOnce) and releases it. */
 export async function runDispatch(gpu: GpuContext, d: PreparedDispatch, label: string): Promise<void> {

@@ -10,7 +10,7 @@ import { F16_UNIT, roundArrayToF16 } from '../../src/io/half.js';
 import { f16StoreAllowance } from './f16-tolerance.js';
 import { softmaxRows } from '../../src/reference/attention.js';
 import { compare } from '../../src/verify/compare.js';
-import { runDispatch, skipWithout, useGpuContext, withoutF16 } from '../helpers/gpu.js';
+import { freshSeed, rng, runDispatch, skipWithout, uniformArray, useGpuContext, withoutF16 } from '../helpers/gpu.js';
 
 const { ctx, cache } = useGpuContext();
 
@@ -30,15 +30,7 @@ async function gpuSoftmax(scores: Float32Array, rows: number, cols: number, seq:
   }
 }
 
-function randomScores(n: number, scale: number, seed: number): Float32Array {
-  let s = seed >>> 0;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = ((s / 2 ** 32) * 2 - 1) * scale;
-  }
-  return out;
-}
+const randomScores = (n: number, scale: number, seed: number): Float32Array => uniformArray(rng(seed), n, scale);
 
 const cases = [
     { heads: 1, seq: 1, cols: 1, causal: true },
@@ -59,7 +51,7 @@ describe('softmax kernel', () => {
   for (const c of cases) {
     const offset = c.causalOffset ?? 0;
     it(`${c.heads} heads × ${c.seq} rows × ${c.cols} keys, ${c.causal ? `causal${offset ? ` (offset ${offset})` : ''}` : 'unmasked'}`, async () => {
-      const seed = Math.floor(Math.random() * 2 ** 31);
+      const seed = freshSeed();
       const rows = c.heads * c.seq;
       const scores = randomScores(rows * c.cols, 8, seed);
       // Every reduction: subgroups where the device has them (the adapter's default workgroup, which
@@ -141,7 +133,7 @@ describe('softmax kernel, scores stored as f16', () => {
     const offset = c.causalOffset ?? 0;
     it(`${c.heads} heads × ${c.seq} rows × ${c.cols} keys, ${c.causal ? `causal${offset ? ` (offset ${offset})` : ''}` : 'unmasked'}`, async (t) => {
       skipWithout(t, ctx(), 'shader-f16');
-      const seed = Math.floor(Math.random() * 2 ** 31);
+      const seed = freshSeed();
       const rows = c.heads * c.seq;
       const scores = roundArrayToF16(randomScores(rows * c.cols, 8, seed));
       const ref = softmaxRows(Float64Array.from(scores), rows, c.cols, { causal: c.causal, queryRowsPerBlock: c.seq, offset });
@@ -164,7 +156,7 @@ describe('softmax kernel, scores stored as f16', () => {
 
   it('planted errors fail the f16 check: one probability 3 f16 ulps off, the causal offset one too large', async (t) => {
     skipWithout(t, ctx(), 'shader-f16');
-    const seed = Math.floor(Math.random() * 2 ** 31);
+    const seed = freshSeed();
     const [rows, cols, seq] = [33, 33, 33];
     const scores = roundArrayToF16(randomScores(rows * cols, 8, seed));
     const ref = softmaxRows(Float64Array.from(scores), rows, cols, { causal: true, queryRowsPerBlock: seq, offset: 0 });

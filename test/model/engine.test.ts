@@ -1,6 +1,6 @@
 // The whole stack on the GPU against the float64 CPU reference, on fresh seeds each run.
 import { describe, expect, it } from 'vitest';
-import { useEngine } from '../helpers/gpu.js';
+import { freshSeed, useEngine } from '../helpers/gpu.js';
 import { attentionStack, seededLayerWeights } from '../../src/reference/attention.js';
 import { seededInputs as seededInput } from '../../src/model/seeded.js';
 import { compare, FP32_TOLERANCE } from '../../src/verify/compare.js';
@@ -9,7 +9,6 @@ import type { RunOptions } from '../../src/model/engine.js';
 import { isShuffle } from '../../src/kernels/matmul.js';
 
 const engine = useEngine();
-const freshSeed = () => Math.floor(Math.random() * 2 ** 31);
 
 /** Materialized attention unless the options say otherwise (the fused kernel has its own test). */
 async function check(partial: Partial<AttentionConfig>, options: RunOptions = {}, seed = freshSeed()) {
