@@ -24,3 +24,34 @@ describe('planMemory per precision', () => {
     expect(f16.headGroup).toBe(16);
   });
 });
+
+describe('planMemory counts the MLP and a model\'s tables', () => {
+  it('block full adds LN2(x), the hidden [seq, ffn], fc1, fc2, their biases and LN2 (f32), and binds fc1/fc2 in row chunks', () => {
+    // GPT-3's widths at 512 tokens: the hidden [512, 49152] is 96 MiB in f32, within one binding.
+    const gpt3 = { ...GPT3, seq: 512, kvSeq: 512 };
+    for (const precision of ['f32', 'f16'] as const) {
+      const B = precision === 'f16' ? 2 : 4;
+      const a = planMemory({ ...gpt3, precision }, limits, { attention: 'fused' });
+      const full = planMemory({ ...gpt3, precision, block: 'full' }, limits, { attention: 'fused' });
+      const { seq, dModel: D, ffn: F } = gpt3;
+      expect(full.peakBytes - a.peakBytes).toBe(B * (seq * D + seq * F + 2 * F * D + F + D) + 4 * 2 * D);
+      // fc1 [49152, 12288] is 2.25 GiB in f32: bound 2730 rows at a time under a 128 MiB binding.
+      expect(full.fc1ChunkRows * D * B).toBeLessThanOrEqual(limits.maxStorageBufferBindingSize);
+      expect(full.fc1ChunkRows).toBeLessThan(F);
+      expect(full.fc2ChunkRows * F * B).toBeLessThanOrEqual(limits.maxStorageBufferBindingSize);
+    }
+    // At 2048 tokens the f32 hidden (384 MiB) exceeds the binding: refused, naming it and the limit.
+    expect(() => planMemory({ ...GPT3, block: 'full' }, limits, { attention: 'fused' })).toThrow(/MLP hidden .* \[seq, ffn\] needs 384.0 MiB, over the adapter's maxStorageBufferBindingSize of 128.0 MiB/);
+  });
+  it('a model adds its tables, once for a tied unembedding; GPT-2 small\'s token table is bound in chunks', () => {
+    const cfg = resolveConfig({ layers: 12, heads: 12, dModel: 768, dHead: 64, seq: 16, maxSeq: 1024, block: 'full', norm: 'layernorm' });
+    const bare = planMemory(cfg, limits, { attention: 'fused' });
+    const tied = planMemory(cfg, limits, { attention: 'fused', model: { vocab: 50257, positionRows: 1024, tiedUnembedding: true } });
+    const untied = planMemory(cfg, limits, { attention: 'fused', model: { vocab: 50257, positionRows: 1024, tiedUnembedding: false } });
+    expect(tied.peakBytes - bare.peakBytes).toBe(4 * (50257 * 768 + 1024 * 768 + 4 * 768 + 50257 + 16));
+    expect(untied.peakBytes - tied.peakBytes).toBe(4 * 50257 * 768);
+    expect(tied.vocabChunkRows).toBeLessThan(50257);
+    expect(tied.vocabChunkRows * 768 * 4).toBeLessThanOrEqual(limits.maxStorageBufferBindingSize);
+    expect(bare.vocabChunkRows).toBe(0);
+  });
+});
