@@ -16,7 +16,9 @@ const SHAPE_FLAGS = ['preset', 'layers', 'heads', 'd-model', 'd-head', 'max-seq'
 /** Refuses a shape flag beside --model: the checkpoint decides, and a silently ignored flag would mislead. */
 export function refuseShapeFlags(flags: Flags): void {
   const given = SHAPE_FLAGS.filter((f) => flags[f] !== undefined);
-  if (given.length) throw new ConfigError(`--${given[0]} cannot be combined with --model: the checkpoint's config.json gives the model's shape`);
+  if (given.length === 0) return;
+  const why = given[0] === 'weights' ? 'the checkpoint gives the weights' : given[0] === 'input' ? 'the tokens give the input' : "the checkpoint's config.json gives the model's shape";
+  throw new ConfigError(`--${given[0]} cannot be combined with --model: ${why}`);
 }
 
 export interface TensorShape { name: string; shape: number[] }

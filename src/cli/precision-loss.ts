@@ -20,7 +20,7 @@ export interface PrecisionLoss {
  * to run twice); null otherwise (f32, an interrupted run, or not asked), with the reason.
  */
 export async function measurePrecisionLoss(engine: Engine, cfg: AttentionConfig, flags: Flags, mode: string, f16: RunResult,
-  options: Pick<RunOptions, 'seed' | 'weights' | 'inputs' | 'attention'>, interrupted: boolean): Promise<PrecisionLoss | { skipped: string } | null> {
+  options: Pick<RunOptions, 'seed' | 'weights' | 'inputs' | 'model' | 'attention'>, interrupted: boolean): Promise<PrecisionLoss | { skipped: string } | null> {
   if (cfg.precision !== 'f16') return null;
   if (interrupted) return { skipped: 'interrupted' };
   if (!(flags['precision-loss'] === true || mode === 'exact')) return { skipped: 'not measured (--precision-loss runs the stack again in f32)' };

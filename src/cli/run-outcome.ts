@@ -63,7 +63,7 @@ export function writeOutput(path: string | null, flags: Flags, result: RunResult
     'webgpu-attention.finite': String(result.firstNonFiniteLayer === null),
     'webgpu-attention.engine-adapter-software': String(result.adapter.isSoftware),
     ...provenance,
-  });
+  }, result.logits && !result.stopped ? { logits: { shape: [result.logits.length], data: result.logits } } : {});
   return { path, written: true, reason: outcome.status };
 }
 

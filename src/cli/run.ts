@@ -10,6 +10,7 @@ import { configWithFiles, openFiles } from './run-files.js';
 import { notVerified, outputDtype, printJson, provenanceOf, runOutcome, writeOutput } from './run-outcome.js';
 import { measurePrecisionLoss } from './precision-loss.js';
 import { checkSizesInNumbers } from './sizes.js';
+import { modelProvenance, nextTokenLines, nextTokens, openModelRun, tokensLine } from './model-run.js';
 import type { AttentionTuneResult } from '../model/attention-tune.js';
 import { ConfigError, type AttentionConfig } from '../model/config.js';
 import { Engine, type LayerProbe, type LayerProgress, type RunResult } from '../model/engine.js';
@@ -23,6 +24,7 @@ import { checkOutputPath, refuseOutputOverInputs } from '../node/paths.js';
 import { inputFileNotes, inputsFromFile, scanWeightsFinite, weightFileNotes, weightsFromFile } from '../node/safetensors-file.js';
 import { defaultTuneStore } from '../node/tune-store.js';
 import { verifyExactLayers, type Verification } from '../verify/exact.js';
+import { checkModelEnds, withModelEnds } from '../verify/model-ends.js';
 import { summarizeSampled, verifyLayerSampled, type LayerVerification } from '../verify/sampled.js';
 
 export { runOutcome, type RunStatus } from './run-outcome.js';
@@ -46,7 +48,14 @@ export const RUN_USAGE = `webgpu-attention run [flags]
   --seed N                         seed of generated weights and inputs (default 1)
   --weights FILE.safetensors       layers.{l}.self_attn.{q,k,v,o}_proj.weight (+ .bias), F32, [out, in]
   --input FILE.safetensors         x [seq, d_model] (+ context [context_seq, d_model] with --cross)
-  --output FILE.safetensors        write y [seq, d_model] atomically, with __metadata__ saying how it was
+  --model DIR                      a Hugging Face GPT-2 or OPT checkpoint folder (config.json, model.safetensors
+                                   or shards with model.safetensors.index.json, tokenizer.json): its shape,
+                                   weights (streamed per layer) and embeddings; --block full by default
+  --text "…" | --tokens 5,17,42    --model's input: text through the checkpoint's tokenizer.json (adding what
+                                   it adds, e.g. OPT's </s>), or token ids as given
+  --top N                          with --model: the N most likely next tokens (default 5)
+  --output FILE.safetensors        write y [seq, d_model] (with --model also logits [vocab] of the last
+                                   position) atomically, with __metadata__ saying how it was
                                    made; only when verification passed (or --verify none) and y is finite
   --keep-failed-output             write --output even when verification failed or y is not finite
   --keep-partial-output            write --output even when interrupted (SIGINT/SIGTERM) mid-stack
@@ -94,23 +103,32 @@ export async function runCommand(argv: string[]): Promise<number> {
   const verifyLayers = intFlag(flags, 'verify-layers');
   const tuneWhen = tuneFlags(flags);
   const attention = attentionFlag(flags);
-  const files = openFiles(flags);
+  // --model DIR: a Hugging Face checkpoint, every tensor checked and the tokens read before any GPU work.
+  const model = openModelRun(flags);
+  if (model && outputPath !== null) {
+    refuseOutputOverInputs('--output', String(flags.output), outputPath, model.checkpoint.files.map((f) => ({ flag: '--model', path: f.path })));
+  }
+  const files = model ? { weights: null, input: null } : openFiles(flags);
   try {
-    const cfg = configWithFiles(flags, files);
+    const cfg = model ? model.cfg : configWithFiles(flags, files);
     const mode = verifyMode(flags, cfg);
     if (verifyLayers !== undefined && mode !== 'sampled') throw new ConfigError(`--verify-layers applies to --verify sampled only (this run verifies: ${mode})`);
     checkSizesInNumbers(cfg, mode); // in numbers, before anything is allocated
-    const weights: WeightSource = files.weights ? weightsFromFile(files.weights, cfg) : { kind: 'seeded', seed };
+    const weights: WeightSource = model ? model.checkpoint.weightSource(cfg.layers) : files.weights ? weightsFromFile(files.weights, cfg) : { kind: 'seeded', seed };
+    // A model run's x is the tokens' embeddings, computed on the GPU (RunResult.embedded, checked after the run).
+    const modelInput = model ? { tensors: model.checkpoint.modelTensors(), tokens: model.tokens } : undefined;
     // Every weight the run will use, scanned for NaN/Inf before any GPU work (a later layer too).
     if (files.weights) scanWeightsFinite(files.weights, cfg);
     const fileInputs: Inputs | null = files.input ? inputsFromFile(files.input, cfg) : null;
-    const notes = [...(files.weights ? weightFileNotes(files.weights, cfg) : []), ...(files.input ? inputFileNotes(files.input, cfg) : [])];
+    const notes = model ? [tokensLine(model), `${model.checkpoint.dir}: ${model.checkpoint.dtypes()}`, ...model.checkpoint.notes]
+      : [...(files.weights ? weightFileNotes(files.weights, cfg) : []), ...(files.input ? inputFileNotes(files.input, cfg) : [])];
 
     const engine = await Engine.create(createNodeGpu());
     try {
       // Every size check against the adapter's limits, before the seeded inputs are built and before any GPU work.
-      engine.plan(cfg, { inputs: fileInputs ?? undefined, attention });
-      const inputs: Inputs = fileInputs ?? seededInputs(seed, cfg);
+      engine.plan(cfg, { inputs: fileInputs ?? undefined, model: modelInput, attention });
+      // A model run has no given x: its embeddings come from the GPU (set below from RunResult.embedded).
+      const inputs: Inputs = model ? { x: new Float32Array(0), context: null } : fileInputs ?? seededInputs(seed, cfg);
       refuseSlowSoftwareRun(engine, cfg, flags.force === true);
       if (!json) {
         console.error(`adapter: ${engine.adapter.name}${engine.adapter.isSoftware ? ' (software adapter)' : ''}`);
@@ -146,7 +164,12 @@ export async function runCommand(argv: string[]): Promise<number> {
       let result: RunResult;
       let verification: Verification;
       try {
-        result = await engine.run(cfg, { seed, weights, inputs, attention, keepLayerInput: mode === 'sampled', onLayer, signal: interrupts.signal });
+        result = await engine.run(cfg, { seed, weights, ...(model ? { model: modelInput } : { inputs }), attention, keepLayerInput: mode === 'sampled', onLayer, signal: interrupts.signal });
+        if (model) {
+          if (!result.embedded) throw new Error('the engine returned no embeddings for a model run');
+          inputs.x = result.embedded;
+          if (mode === 'exact') states[0] = result.embedded;
+        }
         step = `verifying ${result.layersRun} layer(s), ${mode}`;
         if (mode === 'exact') console.error(`${step}: float64 on the CPU…`);
         if (mode === 'exact') {
@@ -157,20 +180,26 @@ export async function runCommand(argv: string[]): Promise<number> {
         } else if (mode === 'sampled') {
           verification = summarizeSampled(layerChecks);
         } else verification = notVerified();
+        // Both ends of a model run, whatever the mode: the embeddings and the logits recomputed in float64.
+        if (model && mode !== 'none') verification = withModelEnds(verification, checkModelEnds(cfg, modelInput!, result));
       } finally {
         interrupts.dispose();
       }
-      const precisionLoss = await measurePrecisionLoss(engine, cfg, flags, mode, result, { seed, weights, inputs, attention }, interrupts.received !== null);
+      const precisionLoss = await measurePrecisionLoss(engine, cfg, flags, mode, result, { seed, weights, ...(model ? { model: modelInput } : { inputs }), attention }, interrupts.received !== null);
       const outcome = runOutcome(result, verification, interrupts.received);
-      const provenance = provenanceOf(seed, [{ flag: 'weights', file: files.weights }, { flag: 'input', file: files.input }]);
+      const provenance = model ? modelProvenance(model) : provenanceOf(seed, [{ flag: 'weights', file: files.weights }, { flag: 'input', file: files.input }]);
       const written = writeOutput(outputPath, flags, result, verification, outcome, provenance);
+      // The next token: only from a stack that ran to its end (a partial stack's logits are not the model's).
+      const next = model && result.logits && !result.stopped ? nextTokens(result.logits, model.top, model.tokenizer) : null;
       const report = {
         ...runReport(result, verification, layerChecks, tuning), precisionLoss,
         status: outcome.status, exitCode: outcome.exitCode, message: outcome.message, notes, output: written,
+        ...(model ? { tokens: [...model.tokens], nextTokens: next } : {}),
       };
       if (json) await printJson(report);
       else {
         printRunSummary(report);
+        if (model) console.log(next ? `next token   (last of ${model.tokens.length} tokens; softmax of the logits in float64)\n${nextTokenLines(next).join('\n')}` : 'next token   none: the stack did not run to its end');
         if (precisionLoss) {
           console.log(`precision    f16` + ('skipped' in precisionLoss ? `: precision loss ${precisionLoss.skipped}` :
             `: distance from the same stack in f32 ${precisionLoss.maxRelativeToRms.toExponential(2)} of the output RMS at worst, ${precisionLoss.rmsRelative.toExponential(2)} RMS (precision loss, not the verdict)`));
@@ -183,6 +212,7 @@ export async function runCommand(argv: string[]): Promise<number> {
   } finally {
     files.weights?.close();
     files.input?.close();
+    model?.checkpoint.close();
   }
 }
 

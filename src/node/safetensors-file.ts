@@ -273,6 +273,8 @@ export function inputsFromFile(file: SafetensorsFile, cfg: AttentionConfig): Inp
  * existing file is either the old result or the new one, never a cut-off mix. `metadata` goes
  * into `__metadata__` (string → string) so the file says how it was made and whether it passed.
  */
-export function writeOutputFile(path: string, y: Float32Array, cfg: AttentionConfig, dtype: 'F32' | 'F16' = 'F32', metadata: Record<string, string> = {}): void {
-  writeFileAtomic(path, serializeSafetensors({ y: { shape: [cfg.seq, cfg.dModel], data: y, dtype } }, { producer: 'webgpu-attention', ...metadata }));
+export function writeOutputFile(path: string, y: Float32Array, cfg: AttentionConfig, dtype: 'F32' | 'F16' = 'F32', metadata: Record<string, string> = {},
+  extra: Record<string, { shape: number[]; data: Float32Array }> = {}): void {
+  // `extra`: a model run's logits [vocab] of the last position, written F32 beside y.
+  writeFileAtomic(path, serializeSafetensors({ ...extra, y: { shape: [cfg.seq, cfg.dModel], data: y, dtype } }, { producer: 'webgpu-attention', ...metadata }));
 }

@@ -1,0 +1,136 @@
+// `run --model DIR` as a user runs it (the bundle in a child process): the golden checkpoints
+// (test/golden/checkpoints) with --text and --tokens, every layer verified, the next tokens and
+// logits against numpy's; and every refusal: one line, no stack trace, no output file.
+
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { buildAll, root } from '../../scripts/build.mjs';
+import { SafetensorsFile } from '../../src/node/safetensors-file.js';
+import { GOLDEN_DIR } from '../helpers/golden.js';
+
+const DIR = join(GOLDEN_DIR, 'checkpoints');
+const CASES: { name: string; layers: number; dModel: number; vocab: number; text: string; tokens: number[]; top: { id: number; p: number }[] }[] =
+  JSON.parse(readFileSync(join(DIR, 'cases.json'), 'utf8'));
+const tuneDir = mkdtempSync(join(tmpdir(), 'wa-model-tune-'));
+const scratch = mkdtempSync(join(tmpdir(), 'wa-model-'));
+const cli = (...args: string[]) => {
+  const env = { ...process.env, XDG_RUNTIME_DIR: '/tmp', WEBGPU_ATTENTION_TUNE_DIR: tuneDir };
+  const r = spawnSync(process.execPath, [join(root, 'dist/cli.mjs'), ...args], { encoding: 'utf8', env });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+};
+let copies = 0;
+function copyOf(name: string, change?: (dir: string) => void): string {
+  const dir = join(scratch, `${name}-${copies++}`);
+  mkdirSync(dir);
+  for (const f of readdirSync(join(DIR, name))) copyFileSync(join(DIR, name, f), join(dir, f));
+  change?.(dir);
+  return dir;
+}
+const editJson = (path: string, edit: (j: Record<string, any>) => void) => {
+  const j = JSON.parse(readFileSync(path, 'utf8'));
+  edit(j);
+  writeFileSync(path, JSON.stringify(j));
+};
+
+beforeAll(async () => {
+  await buildAll();
+});
+
+describe.each(CASES)('run --model $name', (c) => {
+  it('--text: the tokens, every layer verified, the next tokens and the logits as numpy gives them', () => {
+    const out = join(scratch, `${c.name}.out.safetensors`);
+    const r = cli('run', '--model', join(DIR, c.name), '--text', c.text, '--verify', 'exact', '--output', out, '--json');
+    expect(r.status, r.stderr + r.stdout).toBe(0);
+    const j = JSON.parse(r.stdout);
+    expect(j.status).toBe('passed');
+    expect(j.tokens).toEqual(c.tokens);
+    expect(j.config).toMatchObject({ layers: c.layers, dModel: c.dModel, seq: c.tokens.length, block: 'full', norm: 'layernorm', bias: true });
+    expect(j.verification.passed).toBe(true);
+    expect(j.nextTokens.map((t: { id: number }) => t.id)).toEqual(c.top.map((t) => t.id));
+    for (let i = 0; i < c.top.length; i++) expect(Math.abs(j.nextTokens[i].p - c.top[i]!.p), `p of ${c.top[i]!.id}`).toBeLessThan(1e-4);
+    expect(typeof j.nextTokens[0].text).toBe('string');
+    const file = new SafetensorsFile(out);
+    const expected = new SafetensorsFile(join(DIR, `${c.name}.expected.safetensors`));
+    try {
+      const logits = file.read('logits', [c.vocab]);
+      const want = expected.read('logits');
+      let worst = 0;
+      for (let i = 0; i < want.length; i++) worst = Math.max(worst, Math.abs(logits[i]! - want[i]!));
+      expect(worst).toBeLessThan(1e-3);
+      const y = file.read('y', [c.tokens.length, c.dModel]);
+      const last = expected.read(`layer.${c.layers - 1}`);
+      for (let i = 0; i < y.length; i++) expect(Math.abs(y[i]! - last[i]!)).toBeLessThan(1e-3 + 1e-4 * Math.abs(last[i]!));
+    } finally {
+      file.close();
+      expected.close();
+    }
+  });
+});
+
+describe('run --model, text output and options', () => {
+  it('prints the next tokens, escaped; --tokens as given; --top; --block attention', () => {
+    const r = cli('run', '--model', join(DIR, 'opt-sharded-f32'), '--tokens', '2,101,296', '--top', '3', '--verify', 'exact');
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/note: 3 tokens from --tokens: \[2, 101, 296\]/);
+    expect(r.stdout).toMatch(/^next token {3}\(last of 3 tokens; softmax of the logits in float64\)$/m);
+    expect(r.stdout.match(/^ +[123]\. id +\d+ +'.*' +p 0\.\d{4}$/gm)).toHaveLength(3);
+    const a = JSON.parse(cli('run', '--model', join(DIR, 'gpt2-f32'), '--tokens', '5,17', '--block', 'attention', '--json').stdout);
+    expect(a.status).toBe('passed');
+    expect(a.config.block).toBe('attention');
+    expect(a.nextTokens).toHaveLength(5);
+  });
+});
+
+describe('run --model refusals: one line, no stack trace, no output file', () => {
+  const gpt2 = join(DIR, 'gpt2-f32');
+  const cases: [string, () => string[], RegExp][] = [
+    ['--text without --model', () => ['--text', 'hi'], /^error: --text needs --model DIR/],
+    ['--weights beside --model', () => ['--model', gpt2, '--text', 'a', '--weights', join(gpt2, 'model.safetensors')], /^error: --weights cannot be combined with --model: the checkpoint gives the weights$/],
+    ['--seq beside --model', () => ['--model', gpt2, '--text', 'a', '--seq', '3'], /^error: --seq cannot be combined with --model: the tokens give the sequence length$/],
+    ['no input', () => ['--model', gpt2], /^error: --model needs its input: --text/],
+    ['both inputs', () => ['--model', gpt2, '--text', 'a', '--tokens', '1'], /^error: --text and --tokens both give the input: give one$/],
+    ['an id past the vocabulary', () => ['--model', gpt2, '--tokens', '1,305'], /^error: --tokens: token 1 has id 305, at or past the vocabulary of 305 \(config\.json vocab_size\)$/],
+    ['more tokens than positions', () => ['--model', gpt2, '--tokens', Array.from({ length: 25 }, () => '1').join(',')], /^error: --tokens gives 25 tokens, more than the model's 24 positions \(config\.json n_positions\)$/],
+    ['a text longer than the context', () => ['--model', gpt2, '--text', 'the '.repeat(30)], /^error: --text gives \d+ tokens, more than the model's 24 positions \(config\.json n_positions\)$/],
+    ['--text without tokenizer.json', () => ['--model', copyOf('gpt2-f32', (d) => rmSync(join(d, 'tokenizer.json'))), '--text', 'a'],
+      /^error: --text needs the checkpoint's tokenizer\.json, which ".*" lacks: give the token ids with --tokens 5,17,42$/],
+    ['--block bogus', () => ['--model', gpt2, '--text', 'a', '--block', 'mlp'], /^error: --block must be attention or full, got 'mlp'$/],
+    ['an index naming a missing shard', () => ['--model', copyOf('opt-sharded-f32', (d) => rmSync(join(d, 'model-00003-of-00003.safetensors'))), '--text', 'a'],
+      /^error: .*model\.safetensors\.index\.json: names shard 'model-00003-of-00003\.safetensors' \(for tensor '.*'\), which is not in ".*"$/],
+    ['a tensor absent from its shard', () => ['--model', copyOf('gpt2-sharded-f16', (d) => editJson(join(d, 'model.safetensors.index.json'), (j) => { j.weight_map['transformer.h.2.ln_2.bias'] = 'model-00001-of-00002.safetensors'; })), '--text', 'a'],
+      /^error: .*maps tensor 'transformer\.h\.2\.ln_2\.bias' to shard 'model-00001-of-00002\.safetensors', which does not hold it$/],
+    ['a shape disagreeing with config.json', () => ['--model', copyOf('opt-untied-f16', (d) => editJson(join(d, 'config.json'), (j) => { j.ffn_dim = 95; })), '--text', 'a'],
+      /^error: .*: tensor 'decoder\.layers\.0\.fc1\.weight' has shape \[96, 32\] but config\.json gives \[95, 32\] \(hidden_size 32, ffn_dim 95\)$/],
+    ['OPT-350m\'s post-LayerNorm', () => ['--model', copyOf('opt-sharded-f32', (d) => editJson(join(d, 'config.json'), (j) => { j.do_layer_norm_before = false; })), '--text', 'a'],
+      /^error: .*config\.json: do_layer_norm_before false \(post-LayerNorm, as OPT-350m\): only pre-LayerNorm blocks are supported$/],
+    ['an embedding projection', () => ['--model', copyOf('opt-sharded-f32', (d) => editJson(join(d, 'config.json'), (j) => { j.word_embed_proj_dim = 16; })), '--text', 'a'],
+      /^error: .*config\.json: word_embed_proj_dim 16 differs from hidden_size 36/],
+    ['a rotary model', () => ['--model', copyOf('gpt2-f32', (d) => editJson(join(d, 'config.json'), (j) => { j.model_type = 'llama'; })), '--text', 'a'],
+      /^error: .*config\.json: model_type "llama" is not supported: rotary position embeddings/],
+    ['an unknown activation', () => ['--model', copyOf('gpt2-f32', (d) => editJson(join(d, 'config.json'), (j) => { j.activation_function = 'swish'; })), '--text', 'a'],
+      /^error: .*config\.json: activation_function "swish" is not supported/],
+    ['--output over a checkpoint file', () => ['--model', copyOf('gpt2-f32'), '--text', 'a', '--output', '@model'], /^error: --output .*model\.safetensors/],
+  ];
+  it.each(cases)('%s', (_what, args, message) => {
+    const list = args();
+    const out = join(scratch, `refused-${copies++}.safetensors`);
+    const at = list.indexOf('@model');
+    if (at >= 0) list[at] = join(list[list.indexOf('--model') + 1]!, 'model.safetensors');
+    const withOutput = at >= 0 ? list : [...list, '--output', out];
+    const before = at >= 0 ? readFileSync(list[at]!) : null;
+    const r = cli('run', ...withOutput);
+    expect(r.status, r.stdout).toBe(1);
+    expect(r.stderr.trimEnd()).toMatch(message);
+    expect(r.stderr.trimEnd().split('\n'), r.stderr).toHaveLength(1);
+    expect(r.stderr).not.toMatch(/^\s+at /m);
+    expect(r.stdout).toBe('');
+    if (at >= 0) expect(readFileSync(list[at]!).equals(before!)).toBe(true);
+    else expect(existsSync(out)).toBe(false);
+    const j = cli('run', ...withOutput, '--json');
+    expect(j.status).toBe(1);
+    expect(JSON.parse(j.stdout)).toMatchObject({ status: 'error', exitCode: 1 });
+  });
+});
