@@ -1,11 +1,10 @@
 // The command as a user runs it: the esbuild bundle in a child process, JSON on stdout,
 // exit status, safetensors in and out, and clear errors for bad input.
-import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { buildAll, root } from '../../scripts/build.mjs';
+import { describe, expect, it } from 'vitest';
+import { cli, spawnCli, tuneDir, useBuild } from '../helpers/cli.js';
 import { serializeSafetensors, weightName } from '../../src/io/safetensors.js';
 import { SafetensorsFile } from '../../src/node/safetensors-file.js';
 import { attentionStack } from '../../src/reference/attention.js';
@@ -13,15 +12,9 @@ import { resolveConfig } from '../../src/model/config.js';
 import { compare, FP32_TOLERANCE } from '../../src/verify/compare.js';
 import { freshSeed, rng, uniformArray } from '../helpers/seeds.js';
 
-// The tuning folder of these runs: a fresh one, never the user's.
-const tuneDir = mkdtempSync(join(tmpdir(), 'wa-tune-'));
+// The tuning folder of these runs (test/helpers/cli.ts): a fresh one, never the user's.
 const tuneFile = join(tuneDir, 'matmul-tiles.json');
 const attentionFile = join(tuneDir, 'attention-cores.json');
-const cli = (...args: string[]) => {
-  const env = { ...process.env, XDG_RUNTIME_DIR: '/tmp', WEBGPU_ATTENTION_TUNE_DIR: tuneDir };
-  const r = spawnSync(process.execPath, [join(root, 'dist/cli.mjs'), ...args], { encoding: 'utf8', env });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-};
 const json = (...args: string[]) => {
   const r = cli(...args, '--json');
   expect(r.status, r.stderr).toBe(0);
@@ -29,9 +22,7 @@ const json = (...args: string[]) => {
 };
 const SHAPE = ['--layers', '2', '--heads', '4', '--d-model', '256', '--d-head', '64', '--seq', '33'];
 
-beforeAll(async () => {
-  await buildAll();
-});
+useBuild();
 
 describe('webgpu-attention run', () => {
   it('the issue’s example passes exact verification: causal, unmasked, cross', () => {
@@ -84,9 +75,7 @@ describe('webgpu-attention run', () => {
   });
 
   it('Ctrl-C stops after the current layer, reports the layers run, and exits 130', async () => {
-    const child = spawn(process.execPath, [join(root, 'dist/cli.mjs'), 'run', '--layers', '400', '--heads', '2', '--d-model', '64', '--d-head', '32', '--seq', '64', '--verify', 'exact', '--json'], {
-      env: { ...process.env, XDG_RUNTIME_DIR: '/tmp', WEBGPU_ATTENTION_TUNE_DIR: tuneDir },
-    });
+    const child = spawnCli(['run', '--layers', '400', '--heads', '2', '--d-model', '64', '--d-head', '32', '--seq', '64', '--verify', 'exact', '--json']);
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));

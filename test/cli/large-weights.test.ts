@@ -3,12 +3,11 @@
 // (RunOptions.limits, as the engine tests do), so a small file is chunked wherever this runs. Then
 // through the command at a real size (d_model 6144: 144 MiB per matrix), chunked exactly where the
 // adapter's own binding is smaller (lavapipe's 128 MiB) and whole where it is not.
-import { spawnSync } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildAll, root } from '../../scripts/build.mjs';
+import { runCli, useBuild } from '../helpers/cli.js';
 import { serializeSafetensors, weightName } from '../../src/io/safetensors.js';
 import { inputsFromFile, SafetensorsFile, weightsFromFile } from '../../src/node/safetensors-file.js';
 import { resolveConfig } from '../../src/model/config.js';
@@ -103,8 +102,8 @@ describe('weights larger than the adapter\'s own binding, through the command', 
   const rand = generator(seed);
   const w = { q: rand(D * D, 1 / Math.sqrt(D)), k: rand(D * D, 1 / Math.sqrt(D)), v: rand(D * D, 1 / Math.sqrt(D)), o: rand(D * D, 1 / Math.sqrt(D)) };
   const x = rand(SEQ * D, 1);
-  beforeAll(async () => {
-    await buildAll();
+  useBuild();
+  beforeAll(() => {
     writeLarge(join(dir, 'w.safetensors'), { [weightName(0, 'q')]: w.q, [weightName(0, 'k')]: w.k, [weightName(0, 'v')]: w.v, [weightName(0, 'o')]: w.o }, [D, D]);
     const bytes = serializeSafetensors({ x: { shape: [SEQ, D], data: x } });
     const fd = openSync(join(dir, 'x.safetensors'), 'w');
@@ -113,11 +112,11 @@ describe('weights larger than the adapter\'s own binding, through the command', 
   });
 
   it(`d_model ${D}: 144 MiB per matrix, chunked where the binding is smaller, matches the CPU reference (seed ${seed})`, () => {
-    const r = spawnSync(process.execPath, [join(root, 'dist/cli.mjs'), 'run', '--weights', join(dir, 'w.safetensors'), '--input', join(dir, 'x.safetensors'),
-      '--heads', String(HEADS), '--verify', 'none', '--output', join(dir, 'y.safetensors'), '--json'], { encoding: 'utf8', maxBuffer: 1 << 26 });
+    const r = runCli(['run', '--weights', join(dir, 'w.safetensors'), '--input', join(dir, 'x.safetensors'),
+      '--heads', String(HEADS), '--verify', 'none', '--output', join(dir, 'y.safetensors'), '--json']);
     expect(r.status, r.stderr).toBe(0);
     const report = JSON.parse(r.stdout);
-    const info = JSON.parse(spawnSync(process.execPath, [join(root, 'dist/cli.mjs'), 'info', '--json'], { encoding: 'utf8' }).stdout);
+    const info = JSON.parse(runCli(['info', '--json']).stdout);
     const chunked = info.limits.maxStorageBufferBindingSize < D * D * 4;
     expect(report.plan.qkvChunkRows < D, `binding ${info.limits.maxStorageBufferBindingSize} B, ${report.plan.qkvChunkRows} rows per chunk`).toBe(chunked);
     expect(report.plan.outputChunkRows < D).toBe(chunked);

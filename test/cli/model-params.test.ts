@@ -2,18 +2,13 @@
 // OPT-175B's config gives GPT-3's attention count and its total; the GPT-2 configs their
 // published totals; a config the engine cannot run is refused in one line, no stack trace.
 
-import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { buildAll, root } from '../../scripts/build.mjs';
+import { describe, expect, it } from 'vitest';
+import { cli, useBuild } from '../helpers/cli.js';
 import { GOLDEN_DIR } from '../helpers/golden.js';
 
-const cli = (...args: string[]) => {
-  const r = spawnSync(process.execPath, [join(root, 'dist/cli.mjs'), ...args], { encoding: 'utf8', env: { ...process.env, XDG_RUNTIME_DIR: '/tmp' } });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-};
 const scratch = mkdtempSync(join(tmpdir(), 'wa-params-'));
 /** A folder holding only the named published config.json. */
 const configOnly = (name: string): string => {
@@ -23,9 +18,7 @@ const configOnly = (name: string): string => {
   return dir;
 };
 
-beforeAll(async () => {
-  await buildAll();
-});
+useBuild();
 
 describe('params --model', () => {
   it("OPT-175B: GPT-3's shape and what it costs", () => {

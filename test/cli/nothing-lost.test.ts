@@ -2,14 +2,12 @@
 // before any work (the input left byte for byte), and an output name up to NAME_MAX is written.
 import { linkSync, readdirSync, readFileSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { buildAll } from '../../scripts/build.mjs';
+import { describe, expect, it } from 'vitest';
+import { useBuild } from '../helpers/cli.js';
 import { SafetensorsFile } from '../../src/node/safetensors-file.js';
 import { cli, freshDir, writeInput, writeWeights } from './run-files-safety.js';
 
-beforeAll(async () => {
-  await buildAll();
-});
+useBuild();
 
 describe('--output never replaces an input', () => {
   it.each([

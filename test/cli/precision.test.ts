@@ -1,24 +1,17 @@
 // Half precision from the command line: --precision f16 runs verify, report their distance from
 // the same stack in f32 as a separate figure, write F16 outputs on request; F16 and BF16
 // checkpoints load (widened exactly) and verify; params reports bytes per precision.
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { buildAll, root } from '../../scripts/build.mjs';
+import { describe, expect, it } from 'vitest';
+import { cli, useBuild } from '../helpers/cli.js';
 import { f16Bits } from '../../src/io/half.js';
 import { parseSafetensorsHeader, weightName } from '../../src/io/safetensors.js';
 import { SafetensorsFile } from '../../src/node/safetensors-file.js';
 import { resolveConfig } from '../../src/model/config.js';
 import { seededLayerWeights } from '../../src/reference/attention.js';
 
-const tuneDir = mkdtempSync(join(tmpdir(), 'wa-tune-'));
-const env = { ...process.env, XDG_RUNTIME_DIR: '/tmp', WEBGPU_ATTENTION_TUNE_DIR: tuneDir };
-const cli = (...args: string[]) => {
-  const r = spawnSync(process.execPath, [join(root, 'dist/cli.mjs'), ...args], { encoding: 'utf8', env, maxBuffer: 64 << 20 });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-};
 const dir = mkdtempSync(join(tmpdir(), 'wa-precision-'));
 const SHAPE = ['--layers', '2', '--heads', '4', '--d-model', '128', '--d-head', '32', '--seq', '17'];
 
@@ -56,9 +49,7 @@ function weightsFile(dtype: 'F16' | 'BF16'): string {
   return path;
 }
 
-beforeAll(async () => {
-  await buildAll();
-});
+useBuild();
 
 describe('--precision f16', () => {
   it('verifies, reports the precision loss apart from the verdict, and writes an F16 output on request', () => {

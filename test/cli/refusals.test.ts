@@ -2,29 +2,23 @@
 // is allocated, a NaN in a later layer refused before the GPU starts, a failed stdout reported
 // with its exit status, files blamed for their own faults, and the command's JSON and exit
 // statuses on every path.
-import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { buildAll, root } from '../../scripts/build.mjs';
+import { describe, expect, it } from 'vitest';
+import { runCliShell, spawnCli, useBuild } from '../helpers/cli.js';
 import { serializeSafetensors, weightName } from '../../src/io/safetensors.js';
 import { SafetensorsFile } from '../../src/node/safetensors-file.js';
 import { createHash } from 'node:crypto';
 import { openSync, readFileSync, writeFileSync } from 'node:fs';
-import { cli, freshDir, tuneDir, writeInput, writeWeights } from './run-files-safety.js';
+import { cli, freshDir, writeInput, writeWeights } from './run-files-safety.js';
 
-beforeAll(async () => {
-  await buildAll();
-});
+useBuild();
 
 const SMALL = ['run', '--layers', '1', '--heads', '2', '--d-model', '16', '--d-head', '8', '--seq', '3', '--no-tune'];
 
 /** The command under `ulimit -v` (KiB): a run that allocated its seeded inputs first would die. */
 function cliLimited(args: string[], kib: number) {
   const quoted = args.map((a) => `'${a}'`).join(' ');
-  const r = spawnSync('bash', ['-c', `ulimit -v ${kib}; exec "${process.execPath}" "${join(root, 'dist/cli.mjs')}" ${quoted}`], {
-    encoding: 'utf8', env: { ...process.env, XDG_RUNTIME_DIR: '/tmp', WEBGPU_ATTENTION_TUNE_DIR: tuneDir }, timeout: 60_000,
-  });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+  return runCliShell(`ulimit -v ${kib}; cli ${quoted}`, { timeoutMs: 60_000 });
 }
 
 describe('sizes checked in numbers before any allocation', () => {
@@ -72,8 +66,7 @@ describe('a failed stdout', () => {
   });
 
   it('a reader that closes early (EPIPE): exit 4, said on stderr', async () => {
-    const { spawn } = await import('node:child_process');
-    const p = spawn(process.execPath, [join(root, 'dist/cli.mjs'), 'params', '--preset', 'gpt3'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const p = spawnCli(['params', '--preset', 'gpt3']);
     p.stdout.destroy();
     let stderr = '';
     p.stderr.on('data', (d) => (stderr += d));

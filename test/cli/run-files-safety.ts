@@ -1,30 +1,15 @@
-// Shared by the issue-21 CLI tests: the built command in a child process with a private tune
-// folder, and small weights and inputs files.
-import { spawnSync } from 'node:child_process';
+// Shared by the issue-21 CLI tests: the built command (test/helpers/cli.ts) and small weights and inputs files.
 import { mkdtempSync, realpathSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { root } from '../../scripts/build.mjs';
 import { serializeSafetensors, weightName } from '../../src/io/safetensors.js';
-import { freshSeed, rng } from '../helpers/gpu.js';
+import { runCli, tuneDir, type CliResult } from '../helpers/cli.js';
+import { freshSeed, rng } from '../helpers/seeds.js';
 
-export const tuneDir = mkdtempSync(join(tmpdir(), 'wa-tune-'));
+export { tuneDir, type CliResult };
 
-export interface CliResult {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-  ms: number;
-}
-
-export function cli(args: string[], options: { env?: Record<string, string>; input?: string; timeoutMs?: number; stdout?: number | 'pipe' } = {}): CliResult {
-  const env = { ...process.env, XDG_RUNTIME_DIR: '/tmp', WEBGPU_ATTENTION_TUNE_DIR: tuneDir, ...options.env };
-  const t0 = performance.now();
-  const r = spawnSync(process.execPath, [join(root, 'dist/cli.mjs'), ...args], {
-    encoding: 'utf8', env, timeout: options.timeoutMs ?? 120_000, stdio: ['ignore', options.stdout ?? 'pipe', 'pipe'],
-  });
-  return { status: r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? '', ms: performance.now() - t0 };
-}
+/** The command run to completion (test/helpers/cli.ts runCli). */
+export const cli = runCli;
 
 export const freshDir = (): string => realpathSync(mkdtempSync(join(tmpdir(), 'wa-i21-')));
 

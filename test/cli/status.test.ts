@@ -2,23 +2,16 @@
 // that is not finite fails with exit 3, outputs are written only when they can be trusted (and
 // say how they were made), --json is complete on every exit path, piped or not, and SIGINT /
 // SIGTERM stop after the current step with the layers that ran, never the planned count.
-import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { buildAll, root } from '../../scripts/build.mjs';
+import { describe, expect, it } from 'vitest';
+import { root } from '../../scripts/build.mjs';
+import { cli, runCliShell, spawnCli, useBuild } from '../helpers/cli.js';
 import { serializeSafetensors } from '../../src/io/safetensors.js';
 import { SafetensorsFile } from '../../src/node/safetensors-file.js';
 import { PACKAGE_VERSION } from '../../src/version.js';
 
-const tuneDir = mkdtempSync(join(tmpdir(), 'wa-tune-'));
-const env = { ...process.env, XDG_RUNTIME_DIR: '/tmp', WEBGPU_ATTENTION_TUNE_DIR: tuneDir };
-const CLI = join(root, 'dist/cli.mjs');
-const cli = (...args: string[]) => {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', env, maxBuffer: 64 << 20 });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-};
 const SMALL = ['--layers', '2', '--heads', '4', '--d-model', '256', '--d-head', '64', '--seq', '33'];
 const dir = mkdtempSync(join(tmpdir(), 'wa-status-'));
 
@@ -32,7 +25,7 @@ function overflowInput(seq: number, dModel: number): string {
 
 /** Runs the command until its stderr matches `when`, then sends `signal`. */
 async function interrupt(args: string[], when: RegExp, signal: NodeJS.Signals) {
-  const child = spawn(process.execPath, [CLI, ...args], { env });
+  const child = spawnCli(args);
   let stdout = '';
   let stderr = '';
   let sent = false;
@@ -48,9 +41,7 @@ async function interrupt(args: string[], when: RegExp, signal: NodeJS.Signals) {
   return { status, stdout, stderr, sent };
 }
 
-beforeAll(async () => {
-  await buildAll();
-});
+useBuild();
 
 describe('statuses', () => {
   it('--verify none says "not verified" and "passed": null, never passed', () => {
@@ -145,8 +136,7 @@ describe('--json on every exit path', () => {
     const input = overflowInput(33, 256);
     const args = ['run', '--layers', '200', '--heads', '4', '--d-head', '64', '--input', input, '--verify', 'sampled', '--verify-layers', '200', '--json'];
     const quoted = args.map((a) => `'${a}'`).join(' ');
-    const r = spawnSync('bash', ['-c', `'${process.execPath}' '${CLI}' ${quoted} 2>/dev/null | (sleep 1; cat); echo "exit \${PIPESTATUS[0]}" >&2`],
-      { encoding: 'utf8', env, maxBuffer: 64 << 20 });
+    const r = runCliShell(`cli ${quoted} 2>/dev/null | (sleep 1; cat); echo "exit \${PIPESTATUS[0]}" >&2`);
     expect(r.stderr).toMatch(/exit 3/);
     expect(r.stdout.length).toBeGreaterThan(128 * 1024);
     const j = JSON.parse(r.stdout);
@@ -190,7 +180,7 @@ describe('interrupts', () => {
   });
 
   it('a second SIGINT quits at once, and --json still ends with one JSON object saying so', async () => {
-    const child = spawn(process.execPath, [CLI, ...LONG, '--verify', 'exact', '--json'], { env });
+    const child = spawnCli([...LONG, '--verify', 'exact', '--json']);
     let stdout = '';
     let stderr = '';
     let sent = 0;
