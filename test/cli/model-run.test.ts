@@ -2,25 +2,18 @@
 // (test/golden/checkpoints) with --text and --tokens, every layer verified, the next tokens and
 // logits against numpy's; and every refusal: one line, no stack trace, no output file.
 
-import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { buildAll, root } from '../../scripts/build.mjs';
+import { describe, expect, it } from 'vitest';
+import { cli, useBuild } from '../helpers/cli.js';
 import { SafetensorsFile } from '../../src/node/safetensors-file.js';
 import { GOLDEN_DIR } from '../helpers/golden.js';
 
 const DIR = join(GOLDEN_DIR, 'checkpoints');
 const CASES: { name: string; layers: number; dModel: number; vocab: number; text: string; tokens: number[]; top: { id: number; p: number }[] }[] =
   JSON.parse(readFileSync(join(DIR, 'cases.json'), 'utf8'));
-const tuneDir = mkdtempSync(join(tmpdir(), 'wa-model-tune-'));
 const scratch = mkdtempSync(join(tmpdir(), 'wa-model-'));
-const cli = (...args: string[]) => {
-  const env = { ...process.env, XDG_RUNTIME_DIR: '/tmp', WEBGPU_ATTENTION_TUNE_DIR: tuneDir };
-  const r = spawnSync(process.execPath, [join(root, 'dist/cli.mjs'), ...args], { encoding: 'utf8', env });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-};
 let copies = 0;
 function copyOf(name: string, change?: (dir: string) => void): string {
   const dir = join(scratch, `${name}-${copies++}`);
@@ -35,9 +28,7 @@ const editJson = (path: string, edit: (j: Record<string, any>) => void) => {
   writeFileSync(path, JSON.stringify(j));
 };
 
-beforeAll(async () => {
-  await buildAll();
-});
+useBuild();
 
 describe.each(CASES)('run --model $name', (c) => {
   it('--text: the tokens, every layer verified, the next tokens and the logits as numpy gives them', () => {
