@@ -104,6 +104,51 @@ describe('the unembedding', () => {
   });
 });
 
+describe('BF16', () => {
+  it('a BF16 checkpoint is read as the files hold it (widened exactly), re-laid out as F32 is', () => {
+    // gpt2-f32 rewritten with every tensor as BF16 (round to nearest even), by hand: u64 header length, JSON, data.
+    const source = new SafetensorsFile(join(DIR, 'gpt2-f32', 'model.safetensors'));
+    const dir = copyOf('gpt2-f32');
+    const toBf16 = (x: Float32Array) => {
+      const bits = new Uint32Array(x.buffer, x.byteOffset, x.length);
+      return Uint16Array.from(bits, (b) => (b + 0x7fff + ((b >>> 16) & 1)) >>> 16);
+    };
+    const widen = (h: Uint16Array) => new Float32Array(Uint32Array.from(h, (b) => b << 16).buffer);
+    const halves = new Map<string, Uint16Array>();
+    const header: Record<string, unknown> = {};
+    let offset = 0;
+    for (const [name, info] of source.parsed.tensors) {
+      const h = toBf16(source.read(name));
+      halves.set(name, h);
+      header[name] = { dtype: 'BF16', shape: info.shape, data_offsets: [offset, offset + 2 * h.length] };
+      offset += 2 * h.length;
+    }
+    source.close();
+    let json = JSON.stringify(header);
+    json += ' '.repeat((8 - (json.length % 8)) % 8);
+    const bytes = new Uint8Array(8 + json.length + offset);
+    new DataView(bytes.buffer).setBigUint64(0, BigInt(json.length), true);
+    bytes.set(new TextEncoder().encode(json), 8);
+    let at = 8 + json.length;
+    for (const h of halves.values()) {
+      bytes.set(new Uint8Array(h.buffer), at);
+      at += 2 * h.length;
+    }
+    writeFileSync(join(dir, 'model.safetensors'), bytes);
+    const ckpt = Checkpoint.open(dir);
+    try {
+      expect(ckpt.dtypes()).toBe('BF16 (28)');
+      const t = ckpt.layerTensors(1);
+      expect(t.lnGain).toEqual(widen(halves.get('h.1.ln_1.weight')!));
+      const w = widen(halves.get('h.1.attn.c_attn.weight')!); // [40, 120], Conv1D
+      expect(t.v[3 * 40 + 7]).toBe(w[7 * 120 + 80 + 3]); // v[out 3][in 7] = c_attn[in 7][2·40 + 3]
+      expect(ckpt.modelTensors().tokenEmbedding).toEqual(widen(halves.get('wte.weight')!));
+    } finally {
+      ckpt.close();
+    }
+  });
+});
+
 describe('bad folders: one line naming the file and the tensor', () => {
   const refused = (dir: string, message: RegExp) => {
     let error: unknown;

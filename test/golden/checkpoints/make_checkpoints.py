@@ -3,6 +3,7 @@
 
 Run from anywhere (numpy only; no torch, no safetensors package):
     python3 test/golden/checkpoints/make_checkpoints.py
+    python3 test/golden/checkpoints/make_checkpoints.py --gpt2-small-shaped DIR   # 523 MiB, for timing only
 
 Writes, beside this script, one folder per case (config.json, model.safetensors or shards with
 model.safetensors.index.json, tokenizer.json) and cases.json, and NAME.expected.safetensors per
@@ -401,5 +402,35 @@ def main():
         print(c["name"], c["tokens"], [t["id"] for t in c["top"]])
 
 
+def gpt2_small_shaped(folder):
+    """GPT-2 small's published config.json with random weights at GPT-2's initialisation (N(0, 0.02), LayerNorm 1 and 0):
+    a 523 MiB F32 model.safetensors with the attn.bias buffers, for timing a checkpoint of that size (bench/RESULTS.md).
+    No tokenizer.json: run it with --tokens (GPT-2's ids of "a fluffy blue creature": 64,39145,4171,7185)."""
+    os.makedirs(folder, exist_ok=True)
+    with open(os.path.join(HERE, "..", "configs", "gpt2.config.json")) as f:
+        config = json.load(f)
+    with open(os.path.join(folder, "config.json"), "w") as f:
+        json.dump(config, f, indent=2)
+    rng = np.random.default_rng(1)
+    d, L, V, N = config["n_embd"], config["n_layer"], config["vocab_size"], config["n_positions"]
+    W = {"wte.weight": rng.normal(0, 0.02, (V, d)), "wpe.weight": rng.normal(0, 0.01, (N, d)), "ln_f.weight": np.ones(d), "ln_f.bias": np.zeros(d)}
+    for l in range(L):
+        h = f"h.{l}."
+        for ln in ("ln_1", "ln_2"):
+            W[h + ln + ".weight"] = np.ones(d)
+            W[h + ln + ".bias"] = np.zeros(d)
+        for name, (i, o) in {"attn.c_attn": (d, 3 * d), "attn.c_proj": (d, d), "mlp.c_fc": (d, 4 * d), "mlp.c_proj": (4 * d, d)}.items():
+            W[h + name + ".weight"] = rng.normal(0, 0.02, (i, o))
+            W[h + name + ".bias"] = np.zeros(o)
+        W[h + "attn.bias"] = np.tril(np.ones((N, N)))[None, None]
+    size = write_safetensors(os.path.join(folder, "model.safetensors"), W, "F32")
+    print(folder, f"{size / 2**20:.1f} MiB")
+
+
 if __name__ == "__main__":
-    main()
+    import sys
+
+    if len(sys.argv) == 3 and sys.argv[1] == "--gpt2-small-shaped":
+        gpt2_small_shaped(sys.argv[2])
+    else:
+        main()
