@@ -66,4 +66,23 @@ describe('info --model', () => {
     expect(f32.unembeddingChunkRows * f32.unembeddingChunks).toBeGreaterThanOrEqual(50257);
     expect(f32.unembeddingChunkRows * 768 * 4).toBeLessThanOrEqual(info.limits.maxStorageBufferBindingSize);
   });
+
+  it("OPT-175B at its full context: the plan, or the longest sequence that fits this adapter's bindings", () => {
+    const r = cli('info', '--model', configOnly('opt-175b'), '--json');
+    expect(r.status, r.stderr).toBe(0);
+    const info = JSON.parse(r.stdout);
+    const f32 = info.model.plans.f32;
+    const binding = info.limits.maxStorageBufferBindingSize;
+    // The MLP's hidden activation [seq, 49152] in f32 is the largest buffer bound whole.
+    const fits = Math.floor(binding / (49152 * 4));
+    if (fits >= 2048) {
+      expect(f32.plan).not.toBeNull();
+      expect(f32.longestSeq).toBeNull();
+    } else {
+      expect(f32.plan).toBeNull();
+      expect(f32.refused).toMatch(/MLP hidden .* over the adapter's maxStorageBufferBindingSize/);
+      expect(f32.longestSeq).toBe(fits);
+    }
+    expect(f32.weightsPerLayerBytes).toBe(4 * 1_812_099_072);
+  });
 });
