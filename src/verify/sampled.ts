@@ -244,8 +244,8 @@ export async function verifyLayerSampled(
 
 /** LN(x) recomputed in float64 for every row, within λ·e of ./layer-bound.ts (3). */
 export function checkLayerNorm(cfg: AttentionConfig, x: Float32Array, xn: Float32Array, gain: Float32Array, bias: Float32Array): SampledCheck {
-  const ref = layerNorm(x, cfg.seq, cfg.dModel, gain, bias);
-  const e = layerNormError(x, ref, gain, bias, cfg.seq, cfg.dModel, storeUnit(cfg));
+  const ref = layerNorm(x, cfg.seq, cfg.dModel, gain, bias, cfg.lnEps);
+  const e = layerNormError(x, ref, gain, bias, cfg.seq, cfg.dModel, storeUnit(cfg), cfg.lnEps);
   let worst = 0, at = -1, maxAllowed = 0, rel = 0;
   for (let n = 0; n < ref.length; n++) {
     const allowed = BOUND_LAMBDA * e[n]!;

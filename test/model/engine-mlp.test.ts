@@ -87,6 +87,16 @@ describe('block full on the GPU, verified layer by layer', () => {
   });
 });
 
+describe('the LayerNorm epsilon (config lnEps) reaches LN1 and LN2 on the GPU', () => {
+  it('eps 0.05 passes against a reference with 0.05 and fails against 1e-5', async () => {
+    const seed = freshSeed();
+    const same = await runChecked({ ...ODD, lnEps: 0.05 }, seed, { attention: 'materialized' });
+    expect(same.v.passed, `seed ${seed}: ${same.v.detail}`).toBe(true);
+    const other = await runChecked({ ...ODD, lnEps: 0.05 }, seed, { attention: 'materialized' }, undefined, { ...ODD, lnEps: 1e-5 });
+    expect(other.v.passed, `seed ${seed}: ${other.v.detail}`).toBe(false);
+  });
+});
+
 describe('errors planted on the GPU fail the layer they are in', () => {
   const seed = freshSeed();
   const cfg = resolveConfig(ODD);

@@ -1,0 +1,52 @@
+// `run --block full` as a user runs it (the bundle in a child process): the MLP in the JSON config,
+// stages and FLOPs, verified exact and sampled; the flags' refusals in one line.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { buildAll, root } from '../../scripts/build.mjs';
+import { freshSeed } from '../helpers/seeds.js';
+
+const tuneDir = mkdtempSync(join(tmpdir(), 'wa-tune-'));
+const cli = (...args: string[]) => {
+  const env = { ...process.env, XDG_RUNTIME_DIR: '/tmp', WEBGPU_ATTENTION_TUNE_DIR: tuneDir };
+  const r = spawnSync(process.execPath, [join(root, 'dist/cli.mjs'), ...args], { encoding: 'utf8', env });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+};
+const SHAPE = ['--layers', '2', '--heads', '2', '--d-model', '48', '--d-head', '16', '--seq', '11'];
+
+beforeAll(async () => {
+  await buildAll();
+});
+
+describe('run --block full', () => {
+  it.each(['exact', 'sampled'])('verified %s: the JSON says block, MLP width, activation; the MLP stages are timed', (mode) => {
+    const seed = freshSeed();
+    const r = cli('run', ...SHAPE, '--block', 'full', '--ffn', '99', '--activation', 'relu', '--verify', mode, '--seed', String(seed), '--json');
+    expect(r.status, `seed ${seed}: ${r.stderr}`).toBe(0);
+    const j = JSON.parse(r.stdout);
+    expect(j.status).toBe('passed');
+    expect(j.config).toMatchObject({ block: 'full', norm: 'layernorm', ffn: 99, activation: 'relu', lnEps: 1e-5 });
+    expect(j.verification.passed, `seed ${seed}: ${j.verification.detail}`).toBe(true);
+    expect(Object.keys(j.timings.stagesMs)).toEqual(expect.arrayContaining(['mlp-norm', 'mlp-up', 'mlp-down']));
+    expect(j.flops.perLayer).toBeGreaterThan(2 * 2 * 11 * 48 * 99);
+    if (mode === 'sampled') {
+      const names = j.layerChecks[0].checks.map((c: { name: string }) => c.name);
+      expect(names).toEqual(expect.arrayContaining(['LN2(x)', 'MLP up h = relu(LN2·fc1ᵀ + b1)', 'x_out = x + h·fc2ᵀ + b2']));
+    }
+  });
+
+  it.each([
+    [['--block', 'full', '--norm', 'none'], /--block full needs --norm layernorm/],
+    [['--block', 'mlp'], /--block must be attention or full, got 'mlp'/],
+    [['--ffn', '64'], /--ffn applies to the MLP: add --block full/],
+    [['--block', 'full', '--activation', 'gelu'], /--activation must be gelu_new or relu, got 'gelu'/],
+    [['--block', 'full', '--ffn', '0'], /--ffn must be a positive integer/],
+  ])('%j is refused in one line', (args, message) => {
+    const r = cli('run', ...SHAPE, ...args);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(message);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+  });
+});
