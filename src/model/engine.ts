@@ -138,7 +138,7 @@ export class Engine {
     const inputs: Inputs = options.model ? { x: new Float32Array(cfg.seq * cfg.dModel).fill(Number.NaN), context: null } : options.inputs ?? seededInputs(seed, cfg);
     if (!options.model) checkInputs(inputs, cfg);
     const gpu = this.gpu;
-    const timer = new PassTimer(gpu, 5 + 3 * plan.headGroups + 16);
+    const timer = new PassTimer(gpu, 5 + 3 * plan.headGroups + 2 * Math.ceil(cfg.seq / plan.mlpRows) + 16);
     let buffers: RunBuffers | null = null;
     let prepared: PreparedRun | null = null;
     let ends: ModelEnds | null = null;

@@ -49,7 +49,7 @@ export interface MlpBuffers {
   xn: GPUBuffer;
   /** LN2's [gain (dModel) | bias (dModel)], f32. */
   ln: GPUBuffer;
-  /** act(xn·fc1ᵀ + b1) [seq, ffn]. */
+  /** act(xn·fc1ᵀ + b1) [plan.mlpRows, ffn]: one block of tokens at a time. */
   hidden: GPUBuffer;
   /** fc1 [ffn, dModel], fc2 [dModel, ffn]. */
   fc1: GPUBuffer;
@@ -100,7 +100,7 @@ export async function prepareLayer(
   // Projections: W is [out, in]; a W too large for one binding is bound `rows` rows at a time.
   const projection = (label: string, a: GPUBuffer, aType: Precision, M: number, w: GPUBuffer, out: GPUBuffer, outType: Precision,
     outWidth: number, inWidth: number, rows: number, biasOffset: number | null, accumulate: boolean,
-    extra: { biasBuffer?: GPUBuffer; activation?: AttentionConfig['activation'] } = {}): Promise<PreparedDispatch>[] => {
+    extra: { biasBuffer?: GPUBuffer; activation?: AttentionConfig['activation']; aRow?: number; outRow?: number } = {}): Promise<PreparedDispatch>[] => {
     const list: Promise<PreparedDispatch>[] = [];
     for (let n0 = 0; n0 < outWidth; n0 += rows) {
       const n = Math.min(rows, outWidth - n0);
@@ -110,7 +110,8 @@ export async function prepareLayer(
         a: { buffer: a },
         b: { buffer: w, offset: n0 * inWidth * F, size: n * inWidth * F },
         c: { buffer: out },
-        ldc: outWidth, offC: n0,
+        ldc: outWidth, offC: (extra.outRow ?? 0) * outWidth + n0,
+        offA: (extra.aRow ?? 0) * inWidth,
         transB: true, accumulate,
         bias: biasOffset === null ? undefined : { buffer: extra.biasBuffer ?? b.bias! }, offBias: (biasOffset ?? 0) + n0,
         types: { a: aType, b: h, bias: h, c: outType },
@@ -206,16 +207,22 @@ export async function prepareLayer(
         label: 'layernorm LN2(x)', x: { buffer: b.x }, y: { buffer: m.xn }, params: { buffer: m.ln }, rows: cfg.seq, dModel: cfg.dModel, outPrecision: h, eps: cfg.lnEps,
       })]),
     });
-    stages.push({
-      name: 'mlp-up',
-      dispatches: all(projection(`MLP up ${cfg.activation}(LN2(x)·fc1ᵀ + b1)`, m.xn, h, cfg.seq, m.fc1, m.hidden, h, cfg.ffn, cfg.dModel,
-        plan.fc1ChunkRows, 0, false, { biasBuffer: m.b1, activation: cfg.activation })),
-    });
-    stages.push({
-      name: 'mlp-down',
-      dispatches: all(projection('MLP down h·fc2ᵀ + b2 + residual', m.hidden, h, cfg.seq, m.fc2, b.x, 'f32', cfg.dModel, cfg.ffn,
-        plan.fc2ChunkRows, 0, true, { biasBuffer: m.b2 })),
-    });
+    // A block of plan.mlpRows tokens at a time (all of them where [seq, ffn] fits a binding): the
+    // hidden holds one block, fc2 adds it into its rows of x before the next block overwrites it.
+    for (let r0 = 0; r0 < cfg.seq; r0 += plan.mlpRows) {
+      const rows = Math.min(plan.mlpRows, cfg.seq - r0);
+      const block = plan.mlpRows < cfg.seq ? ` tokens ${r0}..${r0 + rows}` : '';
+      stages.push({
+        name: 'mlp-up',
+        dispatches: all(projection(`MLP up ${cfg.activation}(LN2(x)·fc1ᵀ + b1)${block}`, m.xn, h, rows, m.fc1, m.hidden, h, cfg.ffn, cfg.dModel,
+          plan.fc1ChunkRows, 0, false, { biasBuffer: m.b1, activation: cfg.activation, aRow: r0 })),
+      });
+      stages.push({
+        name: 'mlp-down',
+        dispatches: all(projection(`MLP down h·fc2ᵀ + b2 + residual${block}`, m.hidden, h, rows, m.fc2, b.x, 'f32', cfg.dModel, cfg.ffn,
+          plan.fc2ChunkRows, 0, true, { biasBuffer: m.b2, outRow: r0 })),
+      });
+    }
   }
   return settle(stages);
 }

@@ -48,6 +48,8 @@ export interface MemoryPlan {
   /** The same for the MLP's fc1 [ffn, dModel] and fc2 [dModel, ffn] (block 'full'; the whole matrix otherwise). */
   fc1ChunkRows: number;
   fc2ChunkRows: number;
+  /** Tokens whose MLP hidden is computed at once (block 'full'): seq, or fewer where [seq, ffn] exceeds a binding. */
+  mlpRows: number;
   /** Rows of the token table and of the unembedding [vocab, dModel] bound at once (model runs; 0 otherwise). */
   vocabChunkRows: number;
   buffers: BufferPlan[];
@@ -74,9 +76,16 @@ export function planMemory(cfg: AttentionConfig, limits: PlanLimits, options: Pl
   if (cfg.cross) activations.push({ name: 'context [kvSeq, dModel]', elements: cfg.kvSeq * cfg.dModel, bytesPer: half });
   if (cfg.norm === 'layernorm') activations.push({ name: 'LN(x) [seq, dModel]', elements: cfg.seq * cfg.dModel, bytesPer: half });
   const mlp = cfg.block === 'full';
+  // The MLP's hidden [seq, ffn] is computed a block of tokens at a time where it exceeds a binding
+  // (GPT-3's widths at 2048 tokens: 384 MiB in f32): fc1 then fc2 per block, the hidden reused.
+  let mlpRows = cfg.seq;
   if (mlp) {
+    mlpRows = Math.min(cfg.seq, Math.floor(binding / (cfg.ffn * half)));
+    if (mlpRows < 1) {
+      throw new InputError(`one token's MLP hidden (--ffn ${cfg.ffn}) needs ${formatBytes(cfg.ffn * half)}, over the adapter's maxStorageBufferBindingSize of ${formatBytes(binding)}`);
+    }
     activations.push({ name: 'LN2(x) [seq, dModel]', elements: cfg.seq * cfg.dModel, bytesPer: half });
-    activations.push({ name: 'MLP hidden act(LN2(x)·fc1ᵀ + b1) [seq, ffn]', elements: cfg.seq * cfg.ffn, bytesPer: half });
+    activations.push({ name: `MLP hidden act(LN2(x)·fc1ᵀ + b1) [${mlpRows === cfg.seq ? 'seq' : `${mlpRows} tokens`}, ffn]`, elements: mlpRows * cfg.ffn, bytesPer: half });
   }
   for (const a of activations) {
     if (bytesOf(a) > binding) {
@@ -151,7 +160,7 @@ export function planMemory(cfg: AttentionConfig, limits: PlanLimits, options: Pl
     const list = buffers.map((b) => `${b.name} ${formatBytes(bytesOf(b))}`).join(', ');
     throw new OutOfMemoryError(`the plan needs ${formatBytes(peakBytes)}, over the ${formatBytes(options.memoryBytes)} allowed: ${list}`);
   }
-  return { attention, headGroup, headGroups, qkvChunkRows, outputChunkRows, fc1ChunkRows, fc2ChunkRows, vocabChunkRows, buffers, peakBytes };
+  return { attention, headGroup, headGroups, qkvChunkRows, outputChunkRows, fc1ChunkRows, fc2ChunkRows, mlpRows, vocabChunkRows, buffers, peakBytes };
 }
 
 /** Rows of a [rows, cols] matrix per binding, a multiple of what keeps offsets aligned. */

@@ -26,8 +26,11 @@ export interface LayerProbe {
   readMid(): Promise<Float32Array>;
   /** Block 'full': LN2(x), what the MLP's first product reads. */
   readMlpNormed(): Promise<Float32Array>;
-  /** Block 'full': the MLP's hidden act(LN2(x)·fc1ᵀ + b1) [seq, ffn]. */
-  readHidden(): Promise<Float32Array>;
+  /**
+   * Block 'full': the MLP's hidden act(LN2(x)·fc1ᵀ + b1) of tokens [firstRow, firstRow + rows):
+   * all of them, or the last block where the plan computes the hidden a block of tokens at a time.
+   */
+  readHidden(): Promise<{ firstRow: number; rows: number; data: Float32Array }>;
   readOutput(): Promise<Float32Array>;
 }
 
@@ -41,7 +44,7 @@ export class RunBuffers {
   readonly patterns: GPUBuffer | null;
   private readonly owned: GPUBuffer[] = [];
 
-  constructor(private readonly gpu: GpuContext, private readonly cfg: AttentionConfig, plan: MemoryPlan, inputs: Inputs,
+  constructor(private readonly gpu: GpuContext, private readonly cfg: AttentionConfig, private readonly plan: MemoryPlan, inputs: Inputs,
     options: { keepLayerInput?: boolean; capturePatterns?: boolean }) {
     const inner = innerWidth(cfg);
     // f16 precision stores all but the residual stream x (and LayerNorm's small parameters) in half.
@@ -66,7 +69,7 @@ export class RunBuffers {
       mlp: cfg.block !== 'full' ? null : {
         xn: alloc(cfg.seq * cfg.dModel, 'LN2(x)', p),
         ln: alloc(2 * cfg.dModel, 'LN2 gain and bias'),
-        hidden: alloc(cfg.seq * cfg.ffn, 'MLP hidden', p),
+        hidden: alloc(plan.mlpRows * cfg.ffn, 'MLP hidden', p),
         fc1: alloc(cfg.ffn * cfg.dModel, 'fc1', p),
         fc2: alloc(cfg.dModel * cfg.ffn, 'fc2', p),
         b1: alloc(cfg.ffn, 'fc1 bias', p),
@@ -138,9 +141,12 @@ export class RunBuffers {
         if (!b.mlp) throw new Error('readMlpNormed: this run has no MLP (block attention)');
         return readBack(gpu, b.mlp.xn, cfg.seq * cfg.dModel, 0, p);
       },
-      readHidden: () => {
+      readHidden: async () => {
         if (!b.mlp) throw new Error('readHidden: this run has no MLP (block attention)');
-        return readBack(gpu, b.mlp.hidden, cfg.seq * cfg.ffn, 0, p);
+        const block = this.plan.mlpRows;
+        const firstRow = Math.floor((cfg.seq - 1) / block) * block;
+        const rows = cfg.seq - firstRow;
+        return { firstRow, rows, data: await readBack(gpu, b.mlp.hidden, rows * cfg.ffn, 0, p) };
       },
       readOutput: () => readBack(gpu, b.x, cfg.seq * cfg.dModel),
     };

@@ -130,15 +130,25 @@ export function checkMlpNorm(cfg: AttentionConfig, m: Float32Array, xn: Float32A
   };
 }
 
-/** The MLP's three checks from the probe's read-backs: m (x after the attention), LN2(m), h, x_out. */
-export function checkMlpSampled(cfg: AttentionConfig, src: MlpSource, reads: { mid: Float32Array; xn: Float32Array; hidden: Float32Array; out: Float32Array },
+/**
+ * The MLP's three checks from the probe's read-backs: m (x after the attention), LN2(m), h, x_out.
+ * Where the engine computed the hidden a block of tokens at a time, only the last block is still
+ * there: the hidden's two checks cover those tokens (the detail says which), LN2 every token.
+ */
+export function checkMlpSampled(cfg: AttentionConfig, src: MlpSource,
+  reads: { mid: Float32Array; xn: Float32Array; hidden: { firstRow: number; rows: number; data: Float32Array }; out: Float32Array },
   options: { key: number; columns: number; vectors: number; lambda: number }): SampledCheck[] {
-  return [
-    checkMlpNorm(cfg, reads.mid, reads.xn, src.ln),
-    checkMlpUp(cfg, reads.xn, reads.hidden, src, sampleColumns(cfg.ffn, options.columns, options.key)),
-    freivalds({
-      name: 'x_out = x + h·fc2ᵀ + b2', a: reads.hidden, c: reads.out, M: cfg.seq, N: cfg.dModel, K: cfg.ffn, w: src.fc2, bias: src.fc2Bias,
-      residual: reads.mid, key: (options.key ^ 0x2545f491) >>> 0, vectors: options.vectors, lambda: options.lambda,
-    }),
-  ];
+  const { firstRow, rows, data } = reads.hidden;
+  const D = cfg.dModel;
+  const span = (a: Float32Array) => a.subarray(firstRow * D, (firstRow + rows) * D);
+  const part = { ...cfg, seq: rows };
+  const tokens = rows < cfg.seq ? ` (tokens ${firstRow}..${firstRow + rows}, the last block of the hidden)` : '';
+  const up = checkMlpUp(part, span(reads.xn), data, src, sampleColumns(cfg.ffn, options.columns, options.key));
+  const down = freivalds({
+    name: 'x_out = x + h·fc2ᵀ + b2', a: data, c: span(reads.out), M: rows, N: D, K: cfg.ffn, w: src.fc2, bias: src.fc2Bias,
+    residual: span(reads.mid), key: (options.key ^ 0x2545f491) >>> 0, vectors: options.vectors, lambda: options.lambda,
+  });
+  up.detail += tokens;
+  down.detail += tokens;
+  return [checkMlpNorm(cfg, reads.mid, reads.xn, src.ln), up, down];
 }

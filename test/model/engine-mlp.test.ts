@@ -78,6 +78,28 @@ describe('block full on the GPU, verified layer by layer', () => {
     expect(chunked.v.passed, `seed ${seed}: ${chunked.v.detail}`).toBe(true);
   });
 
+  it('a hidden over one binding is computed a block of tokens at a time: exact and sampled pass, planted errors in the last block fail', async () => {
+    const seed = freshSeed();
+    // 2 KiB bindings: the hidden [9, 80] f32 (2880 B) in blocks of 6 tokens, then 3.
+    const partial = { ...ODD, ffn: 80 };
+    const limits = { maxStorageBufferBindingSize: 2048 };
+    const r = await runChecked(partial, seed, { limits, attention: 'materialized' });
+    expect(r.result.plan.mlpRows).toBe(6);
+    expect(r.v.passed, `seed ${seed}: ${r.v.detail}`).toBe(true);
+    const cfg = resolveConfig(partial);
+    for (const [weights, failing] of [[{ kind: 'seeded', seed } as WeightSource, null], [tensorsOf(seed, cfg, (t) => ({ ...t, fc2Bias: new Float32Array(cfg.dModel) })), 'x_out = x + h·fc2ᵀ + b2']] as const) {
+      const layers: LayerVerification[] = [];
+      await engine().run(cfg, {
+        seed, weights, limits, keepLayerInput: true, attention: 'materialized',
+        onLayer: async (p, probe) => void layers.push(await verifyLayerSampled(cfg, p.layer, probe, { kind: 'seeded', seed }, null, { seed: seed + 3 })),
+      });
+      const bad = layers.flatMap((l) => l.checks.filter((c) => !c.passed).map((c) => c.name));
+      if (failing === null) expect(bad, `seed ${seed}`).toEqual([]);
+      else expect(bad, `seed ${seed}`).toContain(failing);
+      expect(layers[0]!.checks.find((c) => c.name.startsWith('MLP up'))!.detail).toContain('tokens 6..9, the last block of the hidden');
+    }
+  });
+
   it('f16 storage: every layer passes within the f16 bound', async () => {
     const seed = freshSeed();
     for (const activation of ['gelu_new', 'relu'] as const) {
