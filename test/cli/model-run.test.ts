@@ -73,6 +73,17 @@ describe('run --model, text output and options', () => {
     expect(a.config.block).toBe('attention');
     expect(a.nextTokens).toHaveLength(5);
   });
+
+  it.each([['--verify', 'sampled'], ['--attention', 'fused']])('%s %s: the layers and both ends checked, numpy\'s next tokens', (flag, value) => {
+    const c = CASES.find((x) => x.name === 'opt-untied-f16')!;
+    const r = cli('run', '--model', join(DIR, c.name), '--text', c.text, flag, value, '--json');
+    expect(r.status, r.stderr).toBe(0);
+    const j = JSON.parse(r.stdout);
+    expect(j.status).toBe('passed');
+    expect(j.verification.embedding.passed).toBe(true);
+    expect(j.verification.logits.passed).toBe(true);
+    expect(j.nextTokens.map((t: { id: number }) => t.id)).toEqual(c.top.map((t) => t.id));
+  });
 });
 
 describe('run --model refusals: one line, no stack trace, no output file', () => {
