@@ -70,14 +70,11 @@ import { keyRows } from '../reference/attention.js';
 import { LAYERNORM_EPS } from '../reference/layernorm.js';
 import { F16_UNIT } from '../io/half.js';
 import { geluNewSlope } from '../reference/mlp.js';
+import { BOUND_LAMBDA, U32, dotError, expTermError, normaliserError } from './tolerance.js';
 
-/** fp32 unit roundoff. */
-export const U32 = 2 ** -24;
+export { BOUND_LAMBDA, U32 };
 /** The rounding of one store of an intermediate: u for f32, u16 for f16 (see the header). */
 export const storeUnit = (cfg: AttentionConfig): number => (cfg.precision === 'f16' ? F16_UNIT : U32);
-
-/** Tolerance = BOUND_LAMBDA × the estimated root-mean-square error (see the header). */
-export const BOUND_LAMBDA = 8;
 
 const rowNorms = (m: ArrayLike<number>, rows: number, cols: number): Float64Array => {
   const out = new Float64Array(rows);
@@ -101,7 +98,7 @@ export function projectionError(a: ArrayLike<number>, aErr: Float64Array | null,
     for (let j = 0; j < N; j++) {
       const cij = c[i * N + j]!;
       const dot = cij - (bias ? bias[j]! : 0);
-      e[i * N + j] = U32 * (aN[i]! * wN[j]! + sqrtK * Math.abs(dot)) + (aE ? (aE[i]! * wN[j]!) / sqrtK : 0) + (U32 + uStore) * Math.abs(cij);
+      e[i * N + j] = dotError(aN[i]! * wN[j]!, K, dot) + (aE ? (aE[i]! * wN[j]!) / sqrtK : 0) + (U32 + uStore) * Math.abs(cij);
     }
   }
   return e;
@@ -146,18 +143,20 @@ function headNorms(m: ArrayLike<number>, rows: number, heads: number, d: number)
 /**
  * e(A) for the attention core, every (query row, head, dim), from q, k, v and their error
  * estimates (null: taken as exact, e.g. the GPU's own q, k, v in a sampled check).
- * `rowsToDo` limits the work to some query rows (sampled checks); others are left 0.
+ * `pairs` limits the work to some (query row, head) pairs (sampled checks); others are left 0. `keys` and
+ * `causalOffset` (query row i sees keys ≤ i + offset under the mask) default to the config's; a kernel test of the
+ * core alone passes its own.
  */
 export function coreError(cfg: AttentionConfig, q: ArrayLike<number>, k: ArrayLike<number>, v: ArrayLike<number>,
   eq: Float64Array | null, ek: Float64Array | null, ev: Float64Array | null, A: ArrayLike<number>,
-  pairs?: { row: number; head: number }[]): Float64Array {
+  pairs?: { row: number; head: number }[], keys = keyRows(cfg), causalOffset = keys - cfg.seq): Float64Array {
   const { seq, heads, dHead: d } = cfg;
   const uStore = storeUnit(cfg);
-  const C = keyRows(cfg);
+  const C = keys;
   const width = heads * d;
   const scale = 1 / Math.sqrt(d);
   const sqrtD = Math.sqrt(d);
-  const offset = C - seq;
+  const offset = causalOffset;
   const qN = headNorms(q, seq, heads, d), kN = headNorms(k, C, heads, d);
   const eqN = eq ? headNorms(eq, seq, heads, d) : null, ekN = ek ? headNorms(ek, C, heads, d) : null;
   const eA = new Float64Array(seq * width);
@@ -172,7 +171,7 @@ export function coreError(cfg: AttentionConfig, q: ArrayLike<number>, k: ArrayLi
       for (let t = 0; t < d; t++) dot += q[qo + t]! * k[j * width + h * d + t]!;
       s[j] = dot * scale;
       m = Math.max(m, s[j]!);
-      const es = scale * (U32 * (qN[i * heads + h]! * kN[j * heads + h]! + sqrtD * Math.abs(dot)) +
+      const es = scale * (dotError(qN[i * heads + h]! * kN[j * heads + h]!, d, dot) +
         ((eqN ? eqN[i * heads + h]! * kN[j * heads + h]! : 0) + (ekN ? qN[i * heads + h]! * ekN[j * heads + h]! : 0)) / sqrtD) +
         uStore * Math.abs(s[j]!); // the stored score (materialized; f16 rounds it by u16)
       eps[j] = es;
@@ -181,7 +180,7 @@ export function coreError(cfg: AttentionConfig, q: ArrayLike<number>, k: ArrayLi
     for (let j = 0; j < visible; j++) {
       p[j] = Math.exp(s[j]! - m);
       Z += p[j]!;
-      eps[j] = eps[j]! + 2 * U32 * (3 + 2 * Math.abs(s[j]! - m)) + U32 * Math.abs(s[j]! - m) + U32 + uStore; // + the stored p (materialized)
+      eps[j] = eps[j]! + expTermError(s[j]! - m) + U32 + uStore; // + the stored p (materialized)
     }
     let pNorm2 = 0;
     for (let j = 0; j < visible; j++) {
@@ -200,7 +199,7 @@ export function coreError(cfg: AttentionConfig, q: ArrayLike<number>, k: ArrayLi
       const exact = z > 30 ? Math.min(1, Math.exp(s[j]! - m - logZ + z)) : Math.min(1, p[j]! * Math.expm1(z));
       excess[j] = Math.max(0, exact - p[j]! * z);
     }
-    const zRel = U32 * (2 * Math.sqrt(visible) + 2);
+    const zRel = normaliserError(visible);
     for (let t = 0; t < d; t++) {
       const col = h * d + t;
       const a = A[i * width + col]!;
