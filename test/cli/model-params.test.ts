@@ -2,7 +2,7 @@
 // OPT-175B's config gives GPT-3's attention count and its total; the GPT-2 configs their
 // published totals; a config the engine cannot run is refused in one line, no stack trace.
 
-import { copyFileSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -67,22 +67,34 @@ describe('info --model', () => {
     expect(f32.unembeddingChunkRows * 768 * 4).toBeLessThanOrEqual(info.limits.maxStorageBufferBindingSize);
   });
 
-  it("OPT-175B at its full context: the plan, or the longest sequence that fits this adapter's bindings", () => {
+  it("OPT-175B at its full context: the plan with its tables", () => {
     const r = cli('info', '--model', configOnly('opt-175b'), '--json');
+    expect(r.status, r.stderr).toBe(0);
+    const f32 = JSON.parse(r.stdout).model.plans.f32;
+    expect(f32.weightsPerLayerBytes).toBe(4 * 1_812_099_072);
+    expect(f32.plan, f32.refused).not.toBeNull();
+    // The token table [50272, 12288] (tied: also the unembedding) is on the GPU for the whole run.
+    expect(f32.plan.peakBytes).toBeGreaterThan(50272 * 12288 * 4);
+    expect(f32.longestSeq).toBeNull();
+  });
+
+  it('a context whose residual stream exceeds a binding: the longest sequence that fits', () => {
+    const dir = join(scratch, 'wide-context');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'config.json'), JSON.stringify({ model_type: 'gpt2', n_layer: 1, n_head: 96, n_embd: 12288, n_positions: 16384, vocab_size: 1000 }));
+    const r = cli('info', '--model', dir, '--json');
     expect(r.status, r.stderr).toBe(0);
     const info = JSON.parse(r.stdout);
     const f32 = info.model.plans.f32;
-    const binding = info.limits.maxStorageBufferBindingSize;
-    // The MLP's hidden activation [seq, 49152] in f32 is the largest buffer bound whole.
-    const fits = Math.floor(binding / (49152 * 4));
-    if (fits >= 2048) {
-      expect(f32.plan).not.toBeNull();
-      expect(f32.longestSeq).toBeNull();
-    } else {
-      expect(f32.plan).toBeNull();
-      expect(f32.refused).toMatch(/MLP hidden .* over the adapter's maxStorageBufferBindingSize/);
-      expect(f32.longestSeq).toBe(fits);
+    // x [seq, 12288] in f32 is bound whole: no more than binding / (12288·4) tokens.
+    const most = Math.floor(info.limits.maxStorageBufferBindingSize / (12288 * 4));
+    if (most >= 16384) {
+      expect(f32.plan, f32.refused).not.toBeNull();
+      return;
     }
-    expect(f32.weightsPerLayerBytes).toBe(4 * 1_812_099_072);
+    expect(f32.plan).toBeNull();
+    expect(f32.refused).toMatch(/x \(residual stream\) \[seq, dModel\] needs .* over the adapter's maxStorageBufferBindingSize/);
+    expect(f32.longestSeq).toBeGreaterThan(0);
+    expect(f32.longestSeq).toBeLessThanOrEqual(most);
   });
 });
