@@ -37,6 +37,21 @@ describe('run --block full', () => {
     }
   });
 
+  it('params --block full counts the MLP: GPT-2 small\'s widths give 4,722,432 MLP parameters a layer and its FLOPs', () => {
+    const r = cli('params', '--layers', '12', '--heads', '12', '--d-model', '768', '--d-head', '64', '--seq', '1024', '--block', 'full', '--json');
+    expect(r.status, r.stderr).toBe(0);
+    const j = JSON.parse(r.stdout);
+    expect(j.parameters.mlpPerLayer).toBe(2 * 768 * 3072 + 3072 + 768);
+    expect(j.parameters.mlpTotal).toBe(12 * 4722432);
+    expect(j.forward.mlpFlopsPerLayer).toBe(2 * 2 * 1024 * 768 * 3072);
+    expect(j.forward.flopsPerLayer).toBe(j.forward.projectionFlopsPerLayer + j.forward.attentionCoreFlopsPerLayer + j.forward.mlpFlopsPerLayer);
+    const bare = JSON.parse(cli('params', '--layers', '12', '--heads', '12', '--d-model', '768', '--d-head', '64', '--seq', '1024', '--json').stdout);
+    expect(bare.parameters.mlpPerLayer).toBeUndefined();
+    expect(bare.forward.mlpFlopsPerLayer).toBe(0);
+    // f32 weights per layer: attention + MLP + LN2's gain and bias.
+    expect(j.forward.bytesPerPrecision.f32.weightsPerLayer - bare.forward.bytesPerPrecision.f32.weightsPerLayer).toBe(4 * 4722432 + 4 * 2 * 768);
+  });
+
   it.each([
     [['--block', 'full', '--norm', 'none'], /--block full needs --norm layernorm/],
     [['--block', 'mlp'], /--block must be attention or full, got 'mlp'/],
