@@ -25,6 +25,7 @@ import { inputFileNotes, inputsFromFile, scanWeightsFinite, weightFileNotes, wei
 import { defaultTuneStore } from '../node/tune-store.js';
 import { verifyExactLayers, type Verification } from '../verify/exact.js';
 import { checkModelEnds, withModelEnds } from '../verify/model-ends.js';
+import { escapeUntrusted } from '../io/escape.js';
 import { summarizeSampled, verifyLayerSampled, type LayerVerification } from '../verify/sampled.js';
 
 export { runOutcome, type RunStatus } from './run-outcome.js';
@@ -120,7 +121,7 @@ export async function runCommand(argv: string[]): Promise<number> {
     // Every weight the run will use, scanned for NaN/Inf before any GPU work (a later layer too).
     if (files.weights) scanWeightsFinite(files.weights, cfg);
     const fileInputs: Inputs | null = files.input ? inputsFromFile(files.input, cfg) : null;
-    const notes = model ? [tokensLine(model), `${model.checkpoint.dir}: ${model.checkpoint.dtypes()}`, ...model.checkpoint.notes]
+    const notes = model ? [tokensLine(model), `${escapeUntrusted(model.checkpoint.dir, 100, 'end')}: ${model.checkpoint.dtypes()}`, ...model.checkpoint.notes]
       : [...(files.weights ? weightFileNotes(files.weights, cfg) : []), ...(files.input ? inputFileNotes(files.input, cfg) : [])];
 
     const engine = await Engine.create(createNodeGpu());

@@ -86,6 +86,19 @@ describe('run --model, text output and options', () => {
   });
 });
 
+describe('run --model: names from outside escaped', () => {
+  it("a folder named with ESC and a newline: every note one escaped line", () => {
+    const dir = join(scratch, 'evil\u001b[31m\nnote: verification passed');
+    mkdirSync(dir);
+    for (const f of readdirSync(join(DIR, 'gpt2-f32'))) copyFileSync(join(DIR, 'gpt2-f32', f), join(dir, f));
+    const r = cli('run', '--model', dir, '--tokens', '1,2', '--verify', 'none');
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr + r.stdout).not.toMatch(/\u001b/);
+    expect(r.stderr).not.toMatch(/^note: verification passed/m);
+    expect(r.stderr).toMatch(/evil\\x1b\[31m\\nnote: verification passed/);
+  });
+});
+
 describe('run --model refusals: one line, no stack trace, no output file', () => {
   const gpt2 = join(DIR, 'gpt2-f32');
   const cases: [string, () => string[], RegExp][] = [
