@@ -15,6 +15,7 @@ import { activate } from '../reference/mlp.js';
 import { layerNorm } from '../reference/layernorm.js';
 import { BOUND_LAMBDA, U32, activationError, layerNormError, storeUnit } from './layer-bound.js';
 import { freivalds, type SampledCheck, type WeightRows } from './freivalds.js';
+import { dotError } from './tolerance.js';
 import { seededRow, seededRowF16 } from './seeded-rows.js';
 
 export interface MlpSource {
@@ -88,7 +89,7 @@ export function checkMlpUp(cfg: AttentionConfig, xn: Float32Array, hidden: Float
       const z = dot + src.fc1Bias[f]!;
       const ref = activate(cfg.activation, z);
       // (1) for the dot, u·|z| for the bias add; the GPU's LN2(m) is the input, exact here.
-      const ez = U32 * (xNorm[i]! * wNorm + Math.sqrt(D) * Math.abs(dot)) + U32 * Math.abs(z);
+      const ez = dotError(xNorm[i]! * wNorm, D, dot) + U32 * Math.abs(z);
       const allowed = BOUND_LAMBDA * (activationError(cfg.activation, z, ez) + uStore * Math.abs(ref));
       maxAllowed = Math.max(maxAllowed, allowed);
       const gpu = hidden[i * F + f]!;
