@@ -24,6 +24,13 @@ export * as mlpReference from './reference/mlp.js';
 export * as modelReference from './reference/model-ends.js';
 export * as reference from './reference/attention.js';
 export { parseSafetensorsHeader, getF32, serializeSafetensors, weightName, SafetensorsError } from './io/safetensors.js';
+// Hugging Face checkpoints without Node: config.json, the GPT-2/OPT layouts and their re-layout, the tokenizer.
+export { parseCheckpointConfig, parseCheckpointConfigText, checkpointParameters, checkpointRunConfig, CheckpointError } from './io/checkpoint-config.js';
+export type { CheckpointConfig, CheckpointParameters } from './io/checkpoint-config.js';
+export { checkpointLayout, expectedLayout, assembleLayer, layoutNotes } from './io/checkpoint-layout.js';
+export type { CheckpointLayout, CheckpointLayerTensors, TensorSpec } from './io/checkpoint-layout.js';
+export { loadTokenizer, parseTokenList, checkTokens } from './io/checkpoint-tokenizer.js';
+export type { TextTokenizer } from './io/checkpoint-tokenizer.js';
 export { autotuneMatmul, TUNE_CANDIDATES } from './kernels/autotune.js';
 export type { AutotuneOptions, TuneResult, TuneStore } from './kernels/autotune.js';
 export { DEFAULT_TILE, defaultMatmulTile, defaultTileFor, describeTile, fitTileToShape } from './kernels/matmul.js';
