@@ -79,7 +79,7 @@ export function openModelRun(flags: Flags): ModelRun | null {
 
 export interface NextToken {
   id: number;
-  /** The token's text from the tokenizer (raw: escape before printing), or null without one. */
+  /** The token's text from the tokenizer (raw: escape before printing); null without a tokenizer or for an id it lacks (a padded vocabulary's rows). */
   text: string | null;
   /** Its probability under softmax(logits), computed in float64. */
   p: number;
@@ -101,13 +101,13 @@ export function nextTokens(logits: Float32Array, top: number, tokenizer: TextTok
     best.splice(at, 0, i);
     if (best.length > top) best.pop();
   }
-  return best.map((id) => ({ id, text: tokenizer ? tokenizer.decode([id]) : null, p: Math.exp(logits[id]! - max) / sum }));
+  return best.map((id) => ({ id, text: tokenizer?.has(id) ? tokenizer.decode([id]) : null, p: Math.exp(logits[id]! - max) / sum }));
 }
 
 /** "  1.  id 2159  ' forest'  p 0.4213" lines; token texts escaped (a newline shows as \n). */
 export function nextTokenLines(next: NextToken[]): string[] {
   const idWidth = Math.max(...next.map((t) => String(t.id).length));
-  return next.map((t, i) => `  ${String(i + 1).padStart(2)}. id ${String(t.id).padStart(idWidth)}  ${t.text === null ? '(no tokenizer)' : `'${escapeUntrusted(t.text, 40)}'`}  p ${t.p.toFixed(4)}`);
+  return next.map((t, i) => `  ${String(i + 1).padStart(2)}. id ${String(t.id).padStart(idWidth)}  ${t.text === null ? '(no text)' : `'${escapeUntrusted(t.text, 40)}'`}  p ${t.p.toFixed(4)}`);
 }
 
 /** The tokens read, for the log: "4 tokens from --text: [64, 39145, …]". */

@@ -12,6 +12,8 @@ export interface TextTokenizer {
   encode(text: string): number[];
   /** One token's text (or several tokens'), as the tokenizer's decoder gives it. */
   decode(ids: number[]): string;
+  /** Whether the tokenizer has this id (a model's vocabulary may be padded past it, as OPT's is). */
+  has(id: number): boolean;
 }
 
 /** A tokenizer from tokenizer.json's text (and tokenizer_config.json's, when the checkpoint has one). */
@@ -36,6 +38,7 @@ export function loadTokenizer(tokenizerText: string, configText: string | null =
   return {
     encode: (text) => tokenizer.encode(text).ids,
     decode: (ids) => tokenizer.decode(ids, { skip_special_tokens: false }),
+    has: (id) => tokenizer.id_to_token(id) !== undefined,
   };
 }
 

@@ -13,6 +13,7 @@ import { loadTokenizer, type TextTokenizer } from '../io/checkpoint-tokenizer.js
 import { escapeUntrusted } from '../io/escape.js';
 import { checkInputPath, openInputFile, PathError, showPath } from './paths.js';
 import { SafetensorsFile } from './safetensors-file.js';
+import type { ModelTensors } from '../model/weights.js';
 
 export const CONFIG_FILE = 'config.json';
 export const SINGLE_FILE = 'model.safetensors';
@@ -23,15 +24,7 @@ export const TOKENIZER_CONFIG_FILE = 'tokenizer_config.json';
 const MAX_JSON_BYTES = 64 * 1024 * 1024;
 
 /** The tensors outside the layers, in the engine's form (RunOptions.model.tensors). */
-export interface CheckpointModelTensors {
-  vocab: number;
-  tokenEmbedding: Float32Array;
-  positionEmbedding: Float32Array;
-  positionOffset: number;
-  finalGain: Float32Array;
-  finalBias: Float32Array;
-  unembedding: Float32Array;
-}
+export type CheckpointModelTensors = ModelTensors;
 
 /** Checks that `dir` is a folder (not empty, exists, not a file); returns it. */
 export function checkModelDir(flag: string, dir: string): string {

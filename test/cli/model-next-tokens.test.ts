@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { nextTokenLines, nextTokens } from '../../src/cli/model-run.js';
 
-const tokenizer = { encode: () => [], decode: (ids: number[]) => ['a', '\n', 'b\u001b[2J', 'c', 'd'][ids[0]!]! };
+const tokenizer = { encode: () => [], decode: (ids: number[]) => ['a', '\n', 'b\u001b[2J', 'c', 'd'][ids[0]!]!, has: (id: number) => id < 5 };
 
 describe('nextTokens', () => {
   it('probabilities are the softmax in float64, best first, ties by id', () => {
@@ -18,6 +18,12 @@ describe('nextTokens', () => {
     const last = nextTokens(logits, 5, null)[4]!;
     expect(last).toMatchObject({ id: 4, text: null });
     expect(last.p).toBeCloseTo(Math.exp(-1) / z, 15);
+  });
+
+  it('an id past the tokenizer (a padded vocabulary) has no text', () => {
+    const next = nextTokens(Float32Array.from([0, 0, 0, 0, 0, 9]), 1, tokenizer);
+    expect(next[0]).toMatchObject({ id: 5, text: null });
+    expect(nextTokenLines(next)[0]).toMatch(/^ {3}1\. id 5 {2}\(no text\) {2}p 0\.\d{4}$/);
   });
 
   it('large logits do not overflow', () => {
