@@ -70,6 +70,8 @@ export function checkLayerTensors(t: LayerTensors, cfg: AttentionConfig, layer: 
       );
     }
     assertFiniteArray(`layer ${layer} ${name}`, data);
+    // LayerNorm's gain and bias stay f32; every other weight is stored as f16 with f16 precision.
+    if (cfg.precision === 'f16' && !/layernorm/.test(name)) assertF16Range(`layer ${layer} ${name}`, data);
   };
   expect('q_proj.weight', t.q, inner, cfg.dModel);
   expect('k_proj.weight', t.k, inner, cfg.dModel);
@@ -155,4 +157,16 @@ export function checkModel(model: { tensors: ModelTensors; tokens: Uint32Array }
   if (t.unembedding !== t.tokenEmbedding) assertFiniteArray('the unembedding', t.unembedding);
   assertFiniteArray('the final LayerNorm gain', t.finalGain);
   assertFiniteArray('the final LayerNorm bias', t.finalBias);
+  if (cfg.precision === 'f16') {
+    assertF16Range('the token embedding', t.tokenEmbedding);
+    assertF16Range('the position embedding', t.positionEmbedding);
+    if (t.unembedding !== t.tokenEmbedding) assertF16Range('the unembedding', t.unembedding);
+  }
+}
+
+/** With f16 storage a value past ±65504 (after rounding: |v| ≥ 65520) would become ±Inf on the GPU: refused. */
+export function assertF16Range(name: string, data: Float32Array): void {
+  for (let i = 0; i < data.length; i++) {
+    if (Math.abs(data[i]!) >= 65520) throw new InputError(`${name} holds ${data[i]} at index ${i}, beyond f16's range (±65504): run it with --precision f32`);
+  }
 }

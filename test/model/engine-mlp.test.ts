@@ -100,6 +100,13 @@ describe('block full on the GPU, verified layer by layer', () => {
     }
   });
 
+  it('f16 storage refuses an MLP weight beyond f16\'s range, naming it', async () => {
+    const seed = freshSeed();
+    const cfg = resolveConfig({ ...ODD, precision: 'f16' });
+    const weights = tensorsOf(seed, cfg, (t) => ({ ...t, fc2: t.fc2!.map((v, i) => (i === 5 ? -1e5 : v)) }));
+    await expect(engine().run(cfg, { seed, weights })).rejects.toThrow(/layer 0 fc2.weight holds -100000 at index 5, beyond f16's range/);
+  });
+
   it('f16 storage: every layer passes within the f16 bound', async () => {
     const seed = freshSeed();
     for (const activation of ['gelu_new', 'relu'] as const) {

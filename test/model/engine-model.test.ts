@@ -125,6 +125,11 @@ describe('model runs: bad tokens and tables refused before any GPU work', () => 
     expect(() => engine().plan(config, { model })).toThrow(InputError);
     await expect(engine().run(config, { model })).rejects.toThrow(message);
   });
+  it('with f16 storage, a table value beyond f16\'s range is refused (it would become Inf)', async () => {
+    const big = { ...tensors, positionEmbedding: tensors.positionEmbedding.map((v, i) => (i === 33 ? 70000 : v)) };
+    expect(() => engine().plan({ ...cfg, precision: 'f16' }, { model: { tensors: big, tokens } })).toThrow(/the position embedding holds 70000 at index 33, beyond f16's range \(±65504\)/);
+    expect(() => engine().plan(cfg, { model: { tensors: big, tokens } })).not.toThrow();
+  });
   it('inputs and a model together are refused', async () => {
     await expect(engine().run(cfg, { model: { tensors, tokens }, inputs: { x: new Float32Array(9 * 40), context: null } })).rejects.toThrow(/give RunOptions.model or inputs, not both/);
   });
