@@ -8,7 +8,8 @@ import type { AttentionConfig, Engine } from '../src/index.js';
 import { renderBench, summarize, type BenchResult } from './bench.js';
 import { CHAPTER_HEADS } from './chapter.js';
 import { clearError, describeError, PageError, showError } from './errors.js';
-import { estimate } from './estimate.js';
+import { estimate, type Suggestion } from './estimate.js';
+import { knownRates, measuredRates, noteRun, type Rates } from './rates.js';
 import { renderChapterPanel } from './explain.js';
 import { applyEdit, showState, showTokens } from './form.js';
 import { colorFor, HATCH_RGB, MASKED_RGB } from './heatmap.js';
@@ -29,6 +30,8 @@ export interface PageData {
   heatmap: Drawn | null;
   error: string | null;
   lastRun: LastRun | null;
+  /** The rates this adapter was measured at (rates.ts): what the estimate and the refusal use. */
+  rates: Rates | null;
   colorFor: typeof colorFor;
   maskedRgb: readonly number[];
   hatchRgb: readonly number[];
@@ -41,7 +44,7 @@ declare global {
   }
 }
 
-const data: PageData = { state: 'idle', config: null, heatmap: null, error: null, lastRun: null, colorFor, maskedRgb: MASKED_RGB, hatchRgb: HATCH_RGB };
+const data: PageData = { state: 'idle', config: null, heatmap: null, error: null, lastRun: null, rates: null, colorFor, maskedRgb: MASKED_RGB, hatchRgb: HATCH_RGB };
 window.webgpuAttention = window.__webgpuAttention = data;
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -68,7 +71,8 @@ const useF32 = () => {
   clearError();
   setState({ ...state, overrides: { ...state.overrides, precision: undefined } });
 };
-const useSmallerPreset = () => setState({ ...state, preset: 'gpt3-widths', overrides: {}, input: 'seeded', weights: state.weights === 'chapter' ? 'seeded' : state.weights });
+const useSuggestion = (s: Suggestion) =>
+  setState({ ...state, preset: s.preset, overrides: { ...s.overrides }, input: 'seeded', weights: state.weights === 'chapter' ? 'seeded' : state.weights });
 
 /** Token chips, the sequence lengths they imply and the estimate, refreshed as the text is typed. */
 async function refreshTokens(): Promise<void> {
@@ -77,7 +81,14 @@ async function refreshTokens(): Promise<void> {
   showTokens(t);
   showState(state, file, { seq: t?.ids.length, kvSeq: c?.ids.length });
   try {
-    $('estimate').textContent = estimate((await prepare(state, file)).cfg, engine).text;
+    const cfg = (await prepare(state, file)).cfg;
+    const now = engine ? knownRates(engine) : null;
+    $('estimate').textContent = estimate(cfg, engine, now).text;
+    if (engine && !now) {
+      // The first estimate on an adapter waits for its probe (rates.ts), then shows the measured time.
+      data.rates = await measuredRates(engine);
+      $('estimate').textContent = estimate((await prepare(state, file)).cfg, engine, data.rates).text;
+    }
   } catch (e) {
     $('estimate').textContent = `Estimate: not available (${describeError(e).text})`;
   }
@@ -114,7 +125,7 @@ async function runOnce(id: number, signal: AbortSignal): Promise<void> {
     const bench = state.bench;
     stopTicker = compileTicker(bench ? 'warm-up run: ' : '');
     const hooks = {
-      signal, smaller: useSmallerPreset,
+      signal, suggest: useSuggestion,
       onLayer: (l: { layer: number; layers: number; layerMs: number; elapsedMs: number }) => {
         stopTicker?.();
         stopTicker = null;
@@ -123,6 +134,8 @@ async function runOnce(id: number, signal: AbortSignal): Promise<void> {
     };
     const gpu = await runOnGpu(engine, p, state, hooks);
     stopTicker?.();
+    data.rates = await measuredRates(engine);
+    await noteRun(engine, gpu.result); // later estimates use what this run measured
     if (id !== runId) return; // a newer run replaced this one
     const r = gpu.result;
     setProgress(r.stopped ? `stopped after layer ${r.layersRun}/${p.cfg.layers}` : `done: ${r.layersRun}/${p.cfg.layers} layers`);

@@ -1,15 +1,16 @@
 // Before Run: what a configuration costs (work, weights, GPU memory, time) and, on a software
-// adapter, a refusal of what would take many minutes, with a way on (a smaller preset, or the
-// "run even if slow" box). Rates measured in headless Chromium: SwiftShader ran GPT-3-wide layers
-// at ≈20 MFLOP/s and filled ≈60 M weights/s; lavapipe is a few times faster. A GPU process busy
-// for minutes also stalls the tab, so the estimate takes the fast side of those.
+// adapter, a refusal of what would take over two minutes, with a way on: a smaller configuration
+// that the same estimate lets through (never one it would refuse), or "run even if slow". Times
+// come from rates measured on this adapter (rates.ts), never from a fixed guess.
 
-import { formatBytes, layerFlops, parameterCount, planMemory, type AttentionConfig, type Engine } from '../src/index.js';
+import { formatBytes, layerFlops, parameterCount, planMemory, resolveConfig, type AttentionConfig, type Engine } from '../src/index.js';
 import { PageError } from './errors.js';
+import { GPT3_WIDTHS, presetConfig, type Preset } from './params.js';
+import { estimateSeconds, nearestSample, type Rates } from './rates.js';
 import { scaled } from './report.js';
 
-const SOFTWARE_RATE = 5e7; // FLOP/s and weights/s on a software adapter
-const GPU_RATE = 1e13; // FLOP/s of a mid-range GPU at this kernel's efficiency
+/** Work a software adapter is refused beyond (a GPU process busy for minutes also stalls the tab). */
+export const SLOW_LIMIT_S = 120;
 const DEFAULT_LIMITS = { maxStorageBufferBindingSize: 2 ** 31 - 4, maxBufferSize: 2 ** 32, minStorageBufferOffsetAlignment: 256 };
 
 /** A compatibility-mode adapter (WebGPU on OpenGL ES) lacks 'core-features-and-limits'. */
@@ -22,14 +23,15 @@ export interface Estimate {
   flops: number;
   weights: number;
   peakBytes: number;
-  softwareSeconds: number;
-  gpuSeconds: number;
+  /** Seconds on this adapter at its measured rates; null before they are measured. */
+  seconds: number | null;
   text: string;
 }
 
-const seconds = (s: number): string => (s < 1 ? `${Math.max(1, Math.round(s * 1000))} ms` : s < 120 ? `${s.toFixed(s < 10 ? 1 : 0)} s` : `${Math.round(s / 60)} min`);
+export const formatSeconds = (s: number): string =>
+  s < 1 ? `${Math.max(1, Math.round(s * 1000))} ms` : s < 120 ? `${s.toFixed(s < 10 ? 1 : 0)} s` : `${Math.round(s / 60)} min`;
 
-export function estimate(cfg: AttentionConfig, engine: Engine | null): Estimate {
+export function estimate(cfg: AttentionConfig, engine: Engine | null, rates: Rates | null): Estimate {
   const flops = layerFlops(cfg).total * cfg.layers;
   const weights = parameterCount(cfg).total;
   let peakBytes = NaN;
@@ -38,29 +40,68 @@ export function estimate(cfg: AttentionConfig, engine: Engine | null): Estimate 
   } catch {
     // Over the limits: the run's own check names the buffer.
   }
-  const softwareSeconds = flops / SOFTWARE_RATE + weights / SOFTWARE_RATE;
-  const gpuSeconds = flops / GPU_RATE + weights / 2e11;
-  const slow = engine ? isSlow(engine) : null;
-  const time =
-    slow === null ? `≈${seconds(gpuSeconds)} on a GPU, ≈${seconds(softwareSeconds)} on a software adapter`
-      : slow ? `≈${seconds(softwareSeconds)} on this software adapter` : `≈${seconds(gpuSeconds)} on a typical GPU`;
+  const seconds = rates ? estimateSeconds(rates, cfg) : null;
+  const sample = rates ? nearestSample(rates, cfg) : null;
+  let time: string;
+  if (!engine) time = 'measured once the GPU adapter is known';
+  else if (!rates) time = 'measuring this adapter…';
+  else if (seconds === null || !sample) time = `not measured (${rates.error ?? 'no run timed yet'})`;
+  else {
+    time = `≈${formatSeconds(seconds)} on this ${isSlow(engine) ? 'software adapter' : 'adapter'} ` +
+      `(at the ${scaled(sample.flopsPerS, 'FLOP/s')} measured here ${sample.from === 'probe' ? 'by a probe' : 'by a run'} at d_model ${sample.dModel})`;
+  }
   const text =
     `Estimate: ${scaled(flops, 'FLOP')}, ${scaled(weights, '').replace(/ $/, '')} attention weights, ` +
     `GPU memory ${Number.isFinite(peakBytes) ? formatBytes(peakBytes) : 'over the limits'}; time ${time}.`;
-  return { flops, weights, peakBytes, softwareSeconds, gpuSeconds, text };
+  return { flops, weights, peakBytes, seconds, text };
 }
 
-/** Refuses work a software adapter would need many minutes for, unless `force`; `smaller` switches to a preset that fits. */
-export function checkAffordable(engine: Engine, cfg: AttentionConfig, force: boolean, smaller: () => void): void {
+/** A configuration the refusal may offer instead: a preset with a few dimensions changed. */
+export interface Suggestion {
+  label: string;
+  preset: Preset;
+  overrides: Partial<AttentionConfig>;
+}
+
+/** What a refusal may offer, largest first; each is priced with the same estimate before it is offered. */
+export const SUGGESTIONS: readonly Suggestion[] = [
+  { label: 'GPT-3 widths, 2 layers, 16 tokens', preset: 'gpt3-widths', overrides: {} },
+  { label: 'GPT-3 widths, 1 layer, 16 tokens', preset: 'gpt3-widths', overrides: { layers: 1 } },
+  { label: 'GPT-3 widths, 1 layer, 4 tokens', preset: 'gpt3-widths', overrides: { layers: 1, seq: 4 } },
+  { label: 'd_model 4096 (32 heads of 128), 1 layer, 16 tokens', preset: 'gpt3-widths', overrides: { layers: 1, dModel: 4096, heads: 32 } },
+  { label: 'the small default (2 layers, d_model 256)', preset: 'small', overrides: {} },
+];
+
+export const suggestionConfig = (s: Suggestion): AttentionConfig => resolveConfig(s.overrides, s.preset === 'gpt3-widths' ? GPT3_WIDTHS : presetConfig(s.preset));
+
+/** The largest suggestion this adapter runs within SLOW_LIMIT_S at its measured rates, and its time; null if none does. */
+export function affordableSuggestion(rates: Rates, current: AttentionConfig): { suggestion: Suggestion; seconds: number } | null {
+  const work = layerFlops(current).total * current.layers;
+  for (const s of SUGGESTIONS) {
+    const cfg = suggestionConfig(s);
+    if (layerFlops(cfg).total * cfg.layers >= work) continue; // only ever smaller than what was refused
+    const seconds = estimateSeconds(rates, cfg);
+    if (seconds !== null && seconds <= SLOW_LIMIT_S) return { suggestion: s, seconds };
+  }
+  return null;
+}
+
+/**
+ * Refuses work a software adapter would need over SLOW_LIMIT_S for at its measured rates,
+ * unless `force`; offers the largest suggestion the same estimate lets through (`use` applies it).
+ * Without a measurement nothing is refused on a guess.
+ */
+export function checkAffordable(engine: Engine, cfg: AttentionConfig, rates: Rates, force: boolean, use: (s: Suggestion) => void): void {
   if (!isSlow(engine) || force) return;
-  const e = estimate(cfg, engine);
-  if (e.softwareSeconds <= 120) return;
+  const e = estimate(cfg, engine, rates);
+  if (e.seconds === null || e.seconds <= SLOW_LIMIT_S) return;
+  const offer = affordableSuggestion(rates, cfg);
+  const instead = offer ? ` "${offer.suggestion.label}" takes about ${formatSeconds(offer.seconds)} here;` : '';
   throw new PageError(
     `Refused: "${engine.adapter.name}" is a software adapter (the GPU emulated on the CPU), and this configuration ` +
-      `(${(e.flops / 1e12).toFixed(2)} TFLOP, ${(e.weights / 1e9).toFixed(2)} G weights) would take about ${seconds(e.softwareSeconds)}. ` +
-      `Choose fewer layers, fewer tokens or a smaller d_model; the preset "GPT-3 widths, 2 layers, 16 tokens" runs GPT-3's shapes ` +
-      `in under a minute; or tick "run even if slow".`,
+      `(${(e.flops / 1e12).toFixed(2)} TFLOP, ${(e.weights / 1e9).toFixed(2)} G weights) would take about ${formatSeconds(e.seconds)} ` +
+      `at the rate measured here. Choose fewer layers, fewer tokens or a smaller d_model;${instead} or tick "run even if slow".`,
     'too-slow',
-    ['Use GPT-3 widths, 2 layers, 16 tokens', smaller],
+    offer ? [`Use ${offer.suggestion.label}`, () => use(offer.suggestion)] : undefined,
   );
 }

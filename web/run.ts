@@ -5,7 +5,8 @@ import { Engine, InputError, resolveConfig, type AttentionConfig, type Inputs, t
 import { tokenEmbeddings } from '../src/model/embeddings.js';
 import { chapterConfig, chapterExample } from './chapter.js';
 import { PageError, noWebGpuMessage, pageWords } from './errors.js';
-import { checkAffordable, isCompat } from './estimate.js';
+import { checkAffordable, isCompat, type Suggestion } from './estimate.js';
+import { measuredRates } from './rates.js';
 import type { Tag } from './lexicon.js';
 import { exampleOverrides, presetConfig, type PageState } from './params.js';
 import { headScores } from './scores.js';
@@ -141,7 +142,8 @@ export interface GpuRun {
 export interface RunHooks {
   onLayer: (progress: LayerProgress) => void;
   signal: AbortSignal;
-  smaller: () => void;
+  /** Applies the smaller configuration a refusal offers. */
+  suggest: (s: Suggestion) => void;
   /** Benchmark repeats: the attention core the warm-up ran, no pattern capture, no states for verification. */
   lean?: { attention: 'materialized' | 'fused' };
 }
@@ -152,7 +154,8 @@ export async function runOnGpu(engine: Engine, p: PreparedRun, s: PageState, hoo
   // Genuine limit errors (InputError naming the buffer) first; then time; then whether patterns fit.
   const attention = hooks.lean?.attention ?? s.attention;
   engine.plan(p.cfg, { inputs, attention });
-  checkAffordable(engine, p.cfg, s.force, hooks.smaller);
+  // Priced at the rates measured on this adapter (the probe runs once, before the first run).
+  if (!hooks.lean) checkAffordable(engine, p.cfg, await measuredRates(engine), s.force, hooks.suggest);
   let captured = !hooks.lean && attention !== 'fused';
   let captureNote = captured ? '' : 'Patterns not drawn: the fused attention never stores them (choose materialized or auto to see them).';
   if (captured) {
