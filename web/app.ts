@@ -32,6 +32,8 @@ export interface PageData {
   lastRun: LastRun | null;
   /** The rates this adapter was measured at (rates.ts): what the estimate and the refusal use. */
   rates: Rates | null;
+  /** The estimate shown before Run: its configuration and seconds (null before the rates are measured). */
+  estimate: { config: AttentionConfig; seconds: number | null } | null;
   colorFor: typeof colorFor;
   maskedRgb: readonly number[];
   hatchRgb: readonly number[];
@@ -44,7 +46,7 @@ declare global {
   }
 }
 
-const data: PageData = { state: 'idle', config: null, heatmap: null, error: null, lastRun: null, rates: null, colorFor, maskedRgb: MASKED_RGB, hatchRgb: HATCH_RGB };
+const data: PageData = { state: 'idle', config: null, heatmap: null, error: null, lastRun: null, rates: null, estimate: null, colorFor, maskedRgb: MASKED_RGB, hatchRgb: HATCH_RGB };
 window.webgpuAttention = window.__webgpuAttention = data;
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -82,13 +84,18 @@ async function refreshTokens(): Promise<void> {
   showState(state, file, { seq: t?.ids.length, kvSeq: c?.ids.length });
   try {
     const cfg = (await prepare(state, file)).cfg;
+    const show = (c: AttentionConfig, r: Rates | null) => {
+      const e = estimate(c, engine, r);
+      $('estimate').textContent = e.text;
+      data.estimate = { config: c, seconds: e.seconds };
+    };
     const now = engine ? knownRates(engine) : null;
-    $('estimate').textContent = estimate(cfg, engine, now).text;
+    show(cfg, now);
     if (engine && !now) {
       // The first estimate on an adapter waits for its probe (rates.ts), then shows the measured time.
       data.rates = await measuredRates(engine);
-      $('estimate').textContent = estimate((await prepare(state, file)).cfg, engine, data.rates).text;
-    }
+      show((await prepare(state, file)).cfg, data.rates);
+    } else data.rates = now;
   } catch (e) {
     $('estimate').textContent = `Estimate: not available (${describeError(e).text})`;
   }
