@@ -27,6 +27,7 @@ export function checkSizesInNumbers(cfg: AttentionConfig, mode: 'exact' | 'sampl
     { name: 'q [seq, heads·d_head]', flags: `--seq ${cfg.seq} × --heads ${cfg.heads} × --d-head ${cfg.dHead}`, elements: cfg.seq * inner },
     { name: 'k and v [kv_seq, heads·d_head]', flags: `--kv-seq ${cfg.kvSeq} × --heads ${cfg.heads} × --d-head ${cfg.dHead}`, elements: cfg.kvSeq * inner },
   ];
+  if (cfg.block === 'full') arrays.push({ name: 'the MLP hidden [seq, ffn]', flags: `--seq ${cfg.seq} × --ffn ${cfg.ffn}`, elements: cfg.seq * cfg.ffn });
   if (cfg.cross) arrays.push({ name: 'context [kv_seq, d_model]', flags: `--kv-seq ${cfg.kvSeq} × --d-model ${cfg.dModel}`, elements: cfg.kvSeq * cfg.dModel });
   for (const a of arrays) {
     if (a.elements > MAX_BINDING_ELEMENTS) {
