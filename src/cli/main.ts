@@ -41,9 +41,13 @@ async function main(argv: string[]): Promise<number> {
       }
       return runCommand(rest);
     case 'info':
-      return infoCommand(rest);
     case 'params':
-      return paramsCommand(rest);
+      if (rest.includes('--help') || rest.includes('-h')) {
+        if (json) printJsonLine({ status: 'help', exitCode: 0, usage: USAGE });
+        else console.log(USAGE);
+        return 0;
+      }
+      return command === 'info' ? infoCommand(rest) : paramsCommand(rest);
     case undefined:
     case 'help':
     case '--help':

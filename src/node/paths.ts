@@ -63,7 +63,8 @@ function reason(e: unknown): string {
     case 'EIO':
       return 'input/output error';
     default:
-      return code ?? String((e as Error)?.message ?? e);
+      // Node's message quotes the path: escaped like every other path.
+      return code ?? escapeUntrusted(String((e as Error)?.message ?? e), 200);
   }
 }
 

@@ -136,6 +136,15 @@ describe('JSON wherever --json is asked, exit statuses from the README', () => {
     expect(j.usage).toMatch(/^webgpu-attention run \[flags\]/);
   });
 
+  it('info --help and params --help print the usage (as JSON with --json), without starting an adapter', () => {
+    for (const command of ['info', 'params']) {
+      const r = cli([command, '--help', '--json']);
+      expect(r.status).toBe(0);
+      expect(JSON.parse(r.stdout)).toMatchObject({ status: 'help', exitCode: 0, usage: expect.stringMatching(/^webgpu-attention: /) });
+      expect(cli([command, '-h']).stdout).toMatch(/^webgpu-attention: /);
+    }
+  });
+
   it('an unknown command exits 2, with JSON when asked, the name escaped', () => {
     const plain = cli(['frob\x1b[2J']);
     expect(plain.status).toBe(2);
