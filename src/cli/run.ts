@@ -120,6 +120,7 @@ export async function runCommand(argv: string[]): Promise<number> {
     const modelInput = model ? { tensors: model.checkpoint.modelTensors(), tokens: model.tokens } : undefined;
     // Every weight the run will use, scanned for NaN/Inf before any GPU work (a later layer too).
     if (files.weights) scanWeightsFinite(files.weights, cfg);
+    if (model) model.checkpoint.scanFinite(cfg.layers);
     const fileInputs: Inputs | null = files.input ? inputsFromFile(files.input, cfg) : null;
     const notes = model ? [tokensLine(model), `${escapeUntrusted(model.checkpoint.dir, 100, 'end')}: ${model.checkpoint.dtypes()}`, ...model.checkpoint.notes]
       : [...(files.weights ? weightFileNotes(files.weights, cfg) : []), ...(files.input ? inputFileNotes(files.input, cfg) : [])];

@@ -157,6 +157,20 @@ export class Checkpoint {
     return file.read(name);
   }
 
+  /**
+   * Every tensor a run of the first `layers` layers reads, scanned for NaN and ±Inf in chunks before
+   * any GPU work (as --weights files are), so a poisoned later layer is refused before layer 0 runs.
+   * Reads those bytes once more than the run does.
+   */
+  scanFinite(layers = this.config.layers): void {
+    const inLayer = /(?:^|\.)(?:h|layers)\.(0|[1-9][0-9]*)\./;
+    for (const s of this.layout.specs) {
+      const m = inLayer.exec(s.name);
+      if (m && Number(m[1]) >= layers) continue;
+      this.where.get(s.name)!.scanFinite(s.name);
+    }
+  }
+
   /** The dtypes of the tensors the model reads, with their counts: "F16 (41)". */
   dtypes(): string {
     const count = new Map<string, number>();

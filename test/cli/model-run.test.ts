@@ -30,6 +30,16 @@ const editJson = (path: string, edit: (j: Record<string, any>) => void) => {
 
 useBuild();
 
+/** Writes NaN over element `index` of an F32 tensor of a safetensors file, in place. */
+function poison(path: string, name: string, index: number): void {
+  const file = new SafetensorsFile(path);
+  const info = file.parsed.tensors.get(name)!;
+  file.close();
+  const bytes = readFileSync(path);
+  new DataView(bytes.buffer, bytes.byteOffset).setFloat32(info.begin + 4 * index, Number.NaN, true);
+  writeFileSync(path, bytes);
+}
+
 describe.each(CASES)('run --model $name', (c) => {
   it('--text: the tokens, every layer verified, the next tokens and the logits as numpy gives them', () => {
     const out = join(scratch, `${c.name}.out.safetensors`);
@@ -127,6 +137,8 @@ describe('run --model refusals: one line, no stack trace, no output file', () =>
       /^error: .*config\.json: model_type "llama" is not supported: rotary position embeddings/],
     ['an unknown activation', () => ['--model', copyOf('gpt2-f32', (d) => editJson(join(d, 'config.json'), (j) => { j.activation_function = 'swish'; })), '--text', 'a'],
       /^error: .*config\.json: activation_function "swish" is not supported/],
+    ['a NaN in the last layer, found before layer 0 runs', () => ['--model', copyOf('gpt2-f32', (d) => poison(join(d, 'model.safetensors'), 'h.1.mlp.c_proj.weight', 17)), '--text', 'a'],
+      /^error: .*model\.safetensors: tensor 'h\.1\.mlp\.c_proj\.weight' has a non-finite value NaN at index 17$/],
     ['--output over a checkpoint file', () => ['--model', copyOf('gpt2-f32'), '--text', 'a', '--output', '@model'], /^error: --output .*model\.safetensors/],
   ];
   it.each(cases)('%s', (_what, args, message) => {
