@@ -4,6 +4,8 @@
 // taken from config.json (seq = the number of tokens). After the run: the next-token
 // distribution of the last position from RunResult.logits (softmax in float64), best first.
 
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { intFlag, type Flags } from './args.js';
 import { refuseShapeFlags } from './model-params.js';
 import { checkpointRunConfig } from '../io/checkpoint-config.js';
@@ -60,7 +62,9 @@ export function openModelRun(flags: Flags): ModelRun | null {
     let source: ModelRun['source'];
     if (flags.text !== undefined) {
       if (!tokenizer) {
-        throw new CheckpointError(`--text needs the checkpoint's ${TOKENIZER_FILE}, which ${showPath(checkpoint.dir)} lacks: give the token ids with --tokens 5,17,42`);
+        const slow = existsSync(join(checkpoint.dir, 'vocab.json')) && existsSync(join(checkpoint.dir, 'merges.txt'))
+          ? ` (it has vocab.json and merges.txt, which are not read: AutoTokenizer.from_pretrained(DIR).save_pretrained(DIR) writes ${TOKENIZER_FILE})` : '';
+        throw new CheckpointError(`--text needs the checkpoint's ${TOKENIZER_FILE}, which ${showPath(checkpoint.dir)} lacks${slow}: give the token ids with --tokens 5,17,42`);
       }
       ids = tokenizer.encode(String(flags.text));
       source = '--text';

@@ -122,6 +122,8 @@ describe('run --model refusals: one line, no stack trace, no output file', () =>
     ['a text longer than the context', () => ['--model', gpt2, '--text', 'the '.repeat(30)], /^error: --text gives \d+ tokens, more than the model's 24 positions \(config\.json n_positions\)$/],
     ['--text without tokenizer.json', () => ['--model', copyOf('gpt2-f32', (d) => rmSync(join(d, 'tokenizer.json'))), '--text', 'a'],
       /^error: --text needs the checkpoint's tokenizer\.json, which ".*" lacks: give the token ids with --tokens 5,17,42$/],
+    ['--text with vocab.json and merges.txt only', () => ['--model', copyOf('gpt2-f32', (d) => { rmSync(join(d, 'tokenizer.json')); writeFileSync(join(d, 'vocab.json'), '{}'); writeFileSync(join(d, 'merges.txt'), ''); }), '--text', 'a'],
+      /^error: --text needs the checkpoint's tokenizer\.json, which ".*" lacks \(it has vocab\.json and merges\.txt, which are not read: AutoTokenizer.from_pretrained\(DIR\)\.save_pretrained\(DIR\) writes tokenizer\.json\): give the token ids with --tokens 5,17,42$/],
     ['--block bogus', () => ['--model', gpt2, '--text', 'a', '--block', 'mlp'], /^error: --block must be attention or full, got 'mlp'$/],
     ['an index naming a missing shard', () => ['--model', copyOf('opt-sharded-f32', (d) => rmSync(join(d, 'model-00003-of-00003.safetensors'))), '--text', 'a'],
       /^error: .*model\.safetensors\.index\.json: names shard 'model-00003-of-00003\.safetensors' \(for tensor '.*'\), which is not in ".*"$/],
