@@ -86,6 +86,16 @@ export function provenanceOf(seed: number, files: { flag: 'weights' | 'input'; f
   return out;
 }
 
+/** A checkpoint's safetensors files for __metadata__: `.model-files` (names, escaped) and per file its size and header SHA-256. */
+export function modelFilesProvenance(files: readonly SafetensorsFile[]): Record<string, string> {
+  const out: Record<string, string> = { 'webgpu-attention.model-files': files.map((f) => escapeUntrusted(basename(f.path), 255)).join(', ') };
+  files.forEach((f, i) => {
+    out[`webgpu-attention.model-file-${i}-bytes`] = String(f.size);
+    out[`webgpu-attention.model-file-${i}-header-sha256`] = f.headerSha256();
+  });
+  return out;
+}
+
 /** --output-dtype: f32 (default) or f16 (narrowed, refusing values beyond f16's range). */
 export function outputDtype(flags: Flags): 'f32' | 'f16' {
   const v = flags['output-dtype'] === undefined ? 'f32' : String(flags['output-dtype']);

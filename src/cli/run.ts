@@ -7,7 +7,7 @@ import { watchInterrupts } from './interrupts.js';
 import { progressReporter } from './progress.js';
 import { printRunSummary, runReport } from './report.js';
 import { configWithFiles, openFiles } from './run-files.js';
-import { notVerified, outputDtype, printJson, provenanceOf, runOutcome, writeOutput } from './run-outcome.js';
+import { modelFilesProvenance, notVerified, outputDtype, printJson, provenanceOf, runOutcome, writeOutput } from './run-outcome.js';
 import { measurePrecisionLoss } from './precision-loss.js';
 import { checkSizesInNumbers } from './sizes.js';
 import { modelProvenance, nextTokenLines, nextTokens, openModelRun, tokensLine } from './model-run.js';
@@ -107,7 +107,7 @@ export async function runCommand(argv: string[]): Promise<number> {
   // --model DIR: a Hugging Face checkpoint, every tensor checked and the tokens read before any GPU work.
   const model = openModelRun(flags);
   if (model && outputPath !== null) {
-    refuseOutputOverInputs('--output', String(flags.output), outputPath, model.checkpoint.files.map((f) => ({ flag: '--model', path: f.path })));
+    refuseOutputOverInputs('--output', String(flags.output), outputPath, model.checkpoint.inputPaths().map((path) => ({ flag: '--model', path })));
   }
   const files = model ? { weights: null, input: null } : openFiles(flags);
   try {
@@ -189,7 +189,7 @@ export async function runCommand(argv: string[]): Promise<number> {
       }
       const precisionLoss = await measurePrecisionLoss(engine, cfg, flags, mode, result, { seed, weights, ...(model ? { model: modelInput } : { inputs }), attention }, interrupts.received !== null);
       const outcome = runOutcome(result, verification, interrupts.received);
-      const provenance = model ? modelProvenance(model) : provenanceOf(seed, [{ flag: 'weights', file: files.weights }, { flag: 'input', file: files.input }]);
+      const provenance = model ? { 'webgpu-attention.seed': String(seed), ...modelProvenance(model), ...modelFilesProvenance(model.checkpoint.files) } : provenanceOf(seed, [{ flag: 'weights', file: files.weights }, { flag: 'input', file: files.input }]);
       const written = writeOutput(outputPath, flags, result, verification, outcome, provenance);
       // The next token: only from a stack that ran to its end (a partial stack's logits are not the model's).
       const next = model && result.logits && !result.stopped ? nextTokens(result.logits, model.top, model.tokenizer) : null;

@@ -171,6 +171,12 @@ export class Checkpoint {
     }
   }
 
+  /** The folder's files a run reads: the safetensors files, config.json, the index and the tokenizer's files that exist. */
+  inputPaths(): string[] {
+    const extra = [CONFIG_FILE, INDEX_FILE, TOKENIZER_FILE, TOKENIZER_CONFIG_FILE].map((n) => join(this.dir, n));
+    return [...this.files.map((f) => f.path), ...extra];
+  }
+
   /** The dtypes of the tensors the model reads, with their counts: "F16 (41)". */
   dtypes(): string {
     const count = new Map<string, number>();
