@@ -10,13 +10,14 @@
 // sums) is timed and stored apart from f32, under the adapter's key with `|f16` appended.
 
 import { createStorage, poison, readBack, upload } from '../gpu/buffers.js';
-import { F16_UNIT, roundArrayToF16 } from '../io/half.js';
+import { roundArrayToF16 } from '../io/half.js';
 import type { AdapterDescription, GpuContext } from '../gpu/device.js';
 import type { PipelineCache } from '../gpu/pipelines.js';
 import { validateThenTime } from '../gpu/timing.js';
 import { seededArray, STREAM_INPUT, streamKey } from '../model/seeded.js';
 import { matmulTransB } from '../reference/attention.js';
 import { median } from '../stats.js';
+import { allowance, matmulElementError } from '../verify/tolerance.js';
 import { release, type PreparedDispatch } from './dispatch.js';
 import { defaultTileFor, describeTile, matmulFlops, prepareMatmul, tileCaps, tileProblem, type MatmulCall, type MatmulTile, type TiledTile, type TileCaps, type TileLimits } from './matmul.js';
 import { checkPrecision, requireF16, type Precision } from './precision.js';
@@ -227,22 +228,28 @@ async function runTuning(gpu: GpuContext, cache: PipelineCache, key: string, opt
       owned.push(...list);
       return list;
     });
-    // Sampled rows of C against float64 (first, last and one in the middle), within fp32's error
-    // of a K-long sum (see the tests), plus one f16 rounding of C in f16: every sampled element
+    // Sampled rows of C against float64 (first, last and one in the middle), within the judge's allowance
+    // (src/verify/tolerance.ts: λ·e of a K-long f32 sum, plus one f16 rounding of C in f16): every sampled element
     // written and right.
     const rows = [...new Set([0, M >> 1, M - 1])];
     const bRows = transB ? bHost : transpose(bHost, K, N);
-    const bAbs = bRows.map(Math.abs);
+    const norm = (x: ArrayLike<number>, from: number) => {
+      let s = 0;
+      for (let k = from; k < from + K; k++) s += x[k]! ** 2;
+      return Math.sqrt(s);
+    };
+    const bNorms = Array.from({ length: N }, (_, n) => norm(bRows, n * K));
     const expected = rows.map((m) => {
       const aRow = aHost.subarray(m * K, (m + 1) * K);
-      return { row: matmulTransB(aRow, bRows, 1, N, K), scale: matmulTransB(aRow.map(Math.abs), bAbs, 1, N, K) };
+      const aNorm = norm(aRow, 0);
+      const row = matmulTransB(aRow, bRows, 1, N, K);
+      return { row, tol: row.map((dot, n) => allowance(matmulElementError({ normProduct: aNorm * bNorms[n]!, K, dot }), dot, precision)) };
     });
     const check = async (): Promise<{ passed: boolean; detail: string }> => {
       for (let i = 0; i < rows.length; i++) {
         const got = await readBack(gpu, c!, N, rows[i]! * N, precision);
-        const { row, scale } = expected[i]!;
-        const allowed = (want: number, n: number) => 1e-5 * scale[n]! + 1e-6 + (half ? 2 * F16_UNIT * (Math.abs(want) + 1e-5 * scale[n]!) + 2 ** -24 : 0);
-        const n = row.findIndex((want, n) => !(Math.abs(got[n]! - want) <= allowed(want, n)));
+        const { row, tol } = expected[i]!;
+        const n = row.findIndex((want, n) => !(Math.abs(got[n]! - want) <= tol[n]!));
         if (n >= 0) return { passed: false, detail: `wrong result at (${rows[i]}, ${n}): ${got[n]} instead of ${row[n]}` };
       }
       return { passed: true, detail: '' };

@@ -10,17 +10,17 @@ import { F16_UNIT, roundArrayToF16, roundToF16 } from '../../src/io/half.js';
 import { layerNormWorkgroupSize, prepareLayerNorm } from '../../src/kernels/layernorm.js';
 import { LAYERNORM_EPS, layerNorm } from '../../src/reference/layernorm.js';
 import { freshSeed, rng, skipWithout, useGpuContext, withoutF16 } from '../helpers/gpu.js';
-import { f16StoreAllowance } from './f16-tolerance.js';
+import { f16Stored } from '../../src/verify/tolerance.js';
 import { allowances, firstFailure, gainBias, gpuLayerNorm, makeCase, type Case, type RunOptions } from './layernorm-cases.js';
 
 const { ctx, cache } = useGpuContext();
 
-/** The f32 allowance of each element (layernorm-cases.ts) plus one f16 store (f16-tolerance.ts). */
+/** The f32 allowance of each element (layernorm-cases.ts) plus one f16 store (src/verify/tolerance.ts). */
 function allowancesF16(c: Case, wg: number, eps: number): Float64Array {
   const a = allowances(c, wg, eps);
   const { gain, bias } = gainBias(c);
   const ref = layerNorm(c.x, c.rows, c.dModel, gain, bias, eps);
-  return a.map((v, i) => f16StoreAllowance(v, ref[i]!));
+  return a.map((v, i) => f16Stored(v, ref[i]!));
 }
 
 const variants = (): boolean[] => (ctx().hasSubgroups ? [true, false] : [false]);

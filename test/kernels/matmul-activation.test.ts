@@ -10,8 +10,8 @@ import { poison, readBack, upload, createStorage } from '../../src/gpu/buffers.j
 import { roundArrayToF16 } from '../../src/io/half.js';
 import { prepareMatmul, tileCaps, tileProblem, describeTile, type Activation, type MatmulTile } from '../../src/kernels/matmul.js';
 import { activate, geluNewSlope } from '../../src/reference/mlp.js';
-import { activationError, U32 } from '../../src/verify/layer-bound.js';
-import { f16StoreAllowance } from './f16-tolerance.js';
+import { activationError } from '../../src/verify/layer-bound.js';
+import { allowance, matmulElementError, U32 } from '../../src/verify/tolerance.js';
 
 const { ctx, cache } = useGpuContext();
 
@@ -23,22 +23,23 @@ const TILES: MatmulTile[] = [
 
 interface Case { M: number; N: number; K: number; activation: Activation; precision: 'f32' | 'f16'; tile: MatmulTile }
 
-/** act(A·Bᵀ + bias) in float64 and each element's allowance: the dot's (K f32 roundings) through the slope, plus the activation's own. */
+/** act(A·Bᵀ + bias) in float64 and each element's allowance (src/verify/tolerance.ts): z's error through the slope, the activation's own and the store, as verification's MLP bound has it. */
 function expected(a: Float32Array, b: Float32Array, bias: Float32Array, c: Case, fault: { activation?: Activation; noBias?: boolean } = {}) {
   const ref = new Float64Array(c.M * c.N);
   const tol = new Float64Array(c.M * c.N);
   for (let i = 0; i < c.M; i++) {
     for (let j = 0; j < c.N; j++) {
-      let s = 0, abs = 0;
+      let s = 0, a2 = 0, b2 = 0;
       for (let k = 0; k < c.K; k++) {
         s += a[i * c.K + k]! * b[j * c.K + k]!;
-        abs += Math.abs(a[i * c.K + k]! * b[j * c.K + k]!);
+        a2 += a[i * c.K + k]! ** 2;
+        b2 += b[j * c.K + k]! ** 2;
       }
       const z = s + (fault.noBias ? 0 : bias[j]!);
-      const ez = c.K * U32 * (abs + Math.abs(bias[j]!)) + 1e-7; // worst case of K roundings of the running sum
-      ref[i * c.N + j] = activate(fault.activation ?? c.activation, z);
-      const act = 4 * activationError(c.activation, z, ez);
-      tol[i * c.N + j] = c.precision === 'f16' ? f16StoreAllowance(act, ref[i * c.N + j]!) : act + U32 * Math.abs(ref[i * c.N + j]!);
+      const ez = matmulElementError({ normProduct: Math.sqrt(a2 * b2), K: c.K, dot: s, bias: bias[j]! });
+      const h = activate(fault.activation ?? c.activation, z);
+      ref[i * c.N + j] = h;
+      tol[i * c.N + j] = allowance(activationError(c.activation, z, ez) + U32 * Math.abs(h), h, c.precision);
     }
   }
   return { ref, tol };

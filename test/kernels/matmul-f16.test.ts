@@ -12,7 +12,7 @@ import {
   ADAPTER_DEFAULTS, DEFAULT_TILE, FALLBACK_TILES, defaultMatmulTile, describeTile, fitTileToShape, matmulVariant, prepareMatmul,
   tileCaps, tileProblem, usesVec4, vec4Aligned, type MatmulCall, type MatmulTile, type MatmulTypes,
 } from '../../src/kernels/matmul.js';
-import { f16StoreAllowance } from './f16-tolerance.js';
+import { f16Stored } from '../../src/verify/tolerance.js';
 import { adapterKey, autotuneMatmul, clearTuneMemory, tuneKey, type TuneStore } from '../../src/kernels/autotune.js';
 
 const { ctx, cache } = useGpuContext();
@@ -33,9 +33,8 @@ const asStored = (x: Float32Array, p: 'f32' | 'f16' | undefined) => (p === 'f16'
 
 /**
  * Runs one matmul and returns null when every element of C's windows is within its allowance and
- * nothing else in C changed, else what failed. The allowance: the f32 test's 1e-5·(|alpha|·Σ|a·b|
- * + |bias| + |c₀|) + 1e-6 (K ≤ 130 f32 roundings of the running sum; matmul.test.ts derives it),
- * and when C is f16 one rounding of the result on top (f16-tolerance.ts). A single missing
+ * nothing else in C changed, else what failed. The allowance: the f32 result's (src/verify/tolerance.ts,
+ * matmulElementError), and when C is f16 one rounding of the result on top (f16Stored). A single missing
  * product, or C one f16 ulp off twice over, fails.
  */
 async function run(c: Case, seed: number): Promise<string | null> {
@@ -77,7 +76,7 @@ async function run(c: Case, seed: number): Promise<string | null> {
       written[e.at] = 1;
       if (e.masked) continue;
       // An f16 C adds one f16 rounding of the result to fp32's allowance.
-      const tol = t.c === 'f16' ? f16StoreAllowance(e.allowance, e.want) : e.allowance;
+      const tol = t.c === 'f16' ? f16Stored(e.allowance, e.want) : e.allowance;
       if (!(Math.abs(out[e.at]! - e.want) <= tol)) return `batch ${e.z} row ${e.m} col ${e.n}: ${out[e.at]} vs ${e.want} (allowance ${tol})`;
     }
     const i = strayWrite(out, c0, written);

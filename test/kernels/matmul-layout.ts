@@ -1,9 +1,10 @@
 // What the matmul tests (f32 and f16) share: a call's layout with every default filled in, the
 // causal pattern's zeros, the float64 reference of one batch entry from the host arrays with
-// Σ|a·b| for the allowance, every expected element of C, the stray-write scan, and the tile
-// helpers (scalar loads, whether vec4 applies).
+// ‖a‖·‖b‖ for the allowance, every expected element of C with its allowance (src/verify/tolerance.ts), the
+// stray-write scan, and the tile helpers (scalar loads, whether vec4 applies).
 import { isShuffle, type MatmulCall, type MatmulTile } from '../../src/kernels/matmul.js';
 import { matmul as refMatmul, matmulTransB as refMatmulTransB } from '../../src/reference/attention.js';
+import { BOUND_LAMBDA, matmulElementError } from '../../src/verify/tolerance.js';
 
 type Shape = Pick<MatmulCall, 'M' | 'N' | 'K' | 'transB' | 'batch' | 'lda' | 'ldb' | 'ldc' | 'offA' | 'offB' | 'offC' | 'offBias' | 'batchA' | 'batchB' | 'batchC'>;
 type Epilogue = Pick<MatmulCall, 'alpha' | 'accumulate' | 'causal' | 'causalOffset'>;
@@ -23,7 +24,7 @@ export function matmulLayout(c: Shape) {
   return { batch, lda, ldb, ldc, offA, offB, offC, offBias, batchA, batchB, batchC, extent };
 }
 
-/** A·op(B) of batch entry `z` in float64 from the strided host arrays, and Σ|a·b| per element. */
+/** A·op(B) of batch entry `z` in float64 from the strided host arrays, and ‖a‖·‖b‖ per element (its row of A, column of op(B)). */
 export function referenceProduct(c: Shape, layout: ReturnType<typeof matmulLayout>, aHost: Float32Array, bHost: Float32Array, z: number) {
   const { lda, ldb, offA, offB, batchA, batchB } = layout;
   const aDense = new Float64Array(c.M * c.K);
@@ -37,7 +38,15 @@ export function referenceProduct(c: Shape, layout: ReturnType<typeof matmulLayou
     }
   }
   const mm = (x: Float64Array, y: Float64Array) => (c.transB ? refMatmulTransB(x, y, c.M, c.N, c.K) : refMatmul(x, y, c.M, c.N, c.K));
-  return { ref: mm(aDense, bDense), scale: mm(aDense.map(Math.abs), bDense.map(Math.abs)) };
+  const norm = (at: (k: number) => number) => {
+    let s = 0;
+    for (let k = 0; k < c.K; k++) s += at(k) ** 2;
+    return Math.sqrt(s);
+  };
+  const aNorm = Array.from({ length: c.M }, (_, m) => norm((k) => aDense[m * c.K + k]!));
+  const bNorm = Array.from({ length: c.N }, (_, n) => norm((k) => (c.transB ? bDense[n * c.K + k]! : bDense[k * c.N + n]!)));
+  const normProduct = Float64Array.from({ length: c.M * c.N }, (_, i) => aNorm[Math.floor(i / c.N)]! * bNorm[i % c.N]!);
+  return { ref: mm(aDense, bDense), normProduct };
 }
 
 /** 'limit-k' multiplies a causal pattern: A is zero past each row's limit (the kernel relies on it). */
@@ -60,11 +69,7 @@ export interface ExpectedElement {
   masked: boolean;
   /** alpha·(A·op(B)) + bias + C₀ in float64. */
   want: number;
-  /**
-   * fp32's allowance: 1e-5·(|alpha|·Σ|a·b| + |bias| + |C₀|) + 1e-6. fp32 rounds each of the
-   * K ≤ 130 steps by 2⁻²⁴ ≈ 6e-8 of the running sum, so the worst case is K·6e-8·Σ|a·b| ≈
-   * 8e-6·Σ|a·b|; a single missing or doubled product (≥ 0.8 % of it) exceeds it.
-   */
+  /** The f32 result's allowance: λ·e of the element (src/verify/tolerance.ts matmulElementError). */
   allowance: number;
 }
 
@@ -75,7 +80,7 @@ export function* expectedC(c: Shape & Epilogue, layout: ReturnType<typeof matmul
   const alpha = c.alpha ?? 1;
   const offset = c.causalOffset ?? 0;
   for (let z = 0; z < batch; z++) {
-    const { ref, scale } = referenceProduct(c, layout, aHost, bHost, z);
+    const { ref, normProduct } = referenceProduct(c, layout, aHost, bHost, z);
     for (let m = 0; m < c.M; m++) {
       for (let n = 0; n < c.N; n++) {
         const at = offC + z * batchC + m * ldc + n;
@@ -85,7 +90,7 @@ export function* expectedC(c: Shape & Epilogue, layout: ReturnType<typeof matmul
           at, z, m, n,
           masked: c.causal === 'skip-masked-tiles' && n > m + offset,
           want: alpha * ref[m * c.N + n]! + bias + start,
-          allowance: 1e-5 * (Math.abs(alpha) * scale[m * c.N + n]! + Math.abs(bias) + Math.abs(start)) + 1e-6,
+          allowance: BOUND_LAMBDA * matmulElementError({ normProduct: normProduct[m * c.N + n]!, K: c.K, dot: ref[m * c.N + n]!, alpha, bias, start }),
         };
       }
     }

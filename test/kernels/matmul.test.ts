@@ -48,14 +48,15 @@ interface Case extends Omit<MatmulCall, 'label' | 'a' | 'b' | 'c' | 'bias' | 'ti
   bias?: boolean;
   /** Whether the call must run the vec4 variant (checked, so a test of it cannot silently run scalar). */
   vec4: boolean;
+  /** Planted: applied to the read-back C before it is checked. */
+  plant?: (out: Float32Array, inputs: { a: Float32Array; b: Float32Array }) => void;
 }
 
 /**
  * Runs one matmul on fresh random data and checks, element by element:
- * - inside C's [M, N] windows: |gpu − ref| ≤ 1e-5·(|alpha|·Σ|a·b| + |bias| + |c₀|) + 1e-6, with ref in float64.
- *   fp32 rounds each of the K ≤ 130 steps by 2⁻²⁴ ≈ 6e-8 of the running sum, so the worst case is
- *   K·6e-8·Σ|a·b| ≈ 8e-6·Σ|a·b| and the typical √K·6e-8 ≈ 7e-7 of it; 1e-5 passes any order of
- *   summation while a single missing or doubled product (≈ Σ|a·b|/K ≥ 0.8% of it) fails.
+ * - inside C's [M, N] windows: |gpu − ref| within the judge's allowance (src/verify/tolerance.ts: λ·e of an f32 sum
+ *   of K products, the alpha scaling, bias and accumulation), with ref in float64. A single missing or doubled
+ *   product, or one element 1e-4 relative off, fails (planted below).
  *   With 'skip-masked-tiles', masked entries (col > row + offset) may hold anything.
  * - everywhere else in C's buffer (strides' gaps, guard tail): the value before the run, bit for
  *   bit (NaN poison, or the accumulated input), so no write strays.
@@ -97,6 +98,7 @@ async function check(c: Case, seed = freshSeed()): Promise<void> {
     const d = await g.scoped('matmul test', () => prepareMatmul(g, pipelines(), call));
     await runDispatch(g, d, 'matmul test');
     const out = await readBack(g, cBuf, cLength);
+    c.plant?.(out, { a: aHost, b: bHost });
 
     const written = new Uint8Array(cLength);
     let worst = { excess: -Infinity, at: -1, got: 0, want: 0 };
@@ -252,6 +254,22 @@ describe('matmul vs float64', () => {
       await check({ M, N, K, transB: true, lda: pad(K), ldb: pad(K), ldc: N + 3, tile: DEFAULT_TILE, vec4: true });
       await check({ M, N, K, transB: false, lda: pad(K), ldb: pad(N), ldc: N + 1, tile: DEFAULT_TILE, vec4: true });
     }
+  });
+
+  it('planted errors fail the check: one element 1e-4 relative off, one product dropped', async () => {
+    const base: Case = { M: 33, N: 20, K: 64, transB: true, tile: DEFAULT_TILE, vec4: true };
+    const seed = freshSeed();
+    await check(base, seed);
+    const biggest = (out: Float32Array) => out.subarray(0, 33 * 20).reduce((k, v, i, a) => (Math.abs(v) > Math.abs(a[k]!) ? i : k), 0);
+    const off = (out: Float32Array) => void (out[biggest(out)]! *= 1 + 1e-4);
+    await expect(check({ ...base, plant: off }, seed), `seed ${seed}: 1e-4 off passed`).rejects.toThrow(/worst element/);
+    // A dropped product: C₀₀ without its largest term a₀ₖ·b₀ₖ (B is [N, K]: row 0 of both starts at 0).
+    const drop = (out: Float32Array, x: { a: Float32Array; b: Float32Array }) => {
+      let k = 0;
+      for (let j = 1; j < base.K; j++) if (Math.abs(x.a[j]! * x.b[j]!) > Math.abs(x.a[k]! * x.b[k]!)) k = j;
+      out[0]! -= x.a[k]! * x.b[k]!;
+    };
+    await expect(check({ ...base, plant: drop }, seed), `seed ${seed}: a dropped product passed`).rejects.toThrow(/worst element/);
   });
 
   it('strides, offsets, batches, bias, accumulation, alpha', async () => {

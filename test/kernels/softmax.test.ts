@@ -7,9 +7,8 @@ import { poison, readBack, upload } from '../../src/gpu/buffers.js';
 import { prepareSoftmax } from '../../src/kernels/softmax.js';
 import type { Precision } from '../../src/kernels/precision.js';
 import { F16_UNIT, roundArrayToF16 } from '../../src/io/half.js';
-import { f16StoreAllowance } from './f16-tolerance.js';
 import { softmaxRows } from '../../src/reference/attention.js';
-import { compare } from '../../src/verify/compare.js';
+import { allowance, softmaxRowError } from '../../src/verify/tolerance.js';
 import { freshSeed, rng, runDispatch, skipWithout, uniformArray, useGpuContext, withoutF16 } from '../helpers/gpu.js';
 
 const { ctx, cache } = useGpuContext();
@@ -65,18 +64,7 @@ describe('softmax kernel', () => {
         const variant = `${subgroups ? 'subgroup reductions' : 'tree reductions'}${workgroupSize ? `, ${workgroupSize} threads` : ''}`;
         const { out, tail } = await gpuSoftmax(scores, rows, c.cols, c.seq, c.causal, offset, subgroups, undefined, workgroupSize);
         const ref = softmaxRows(Float64Array.from(scores), rows, c.cols, { causal: c.causal, queryRowsPerBlock: c.seq, offset });
-        // Each probability is one exp and one division in f32: a few ulps of values ≤ 1.
-        const cmp = compare(out, ref, { atol: 1e-6, rtol: 1e-5 });
-        expect(cmp.passed, `${variant}, seed ${seed}: max abs error ${cmp.maxAbsError} at ${cmp.worstIndex}`).toBe(true);
-        for (let r = 0; r < rows; r++) {
-          let sum = 0;
-          for (let j = 0; j < c.cols; j++) {
-            const v = out[r * c.cols + j]!;
-            if (c.causal && j > (r % c.seq) + offset) expect(v, `${variant}: row ${r} key ${j} is masked`).toBe(0);
-            sum += v;
-          }
-          expect(Math.abs(sum - 1), `${variant}: row ${r} sums to ${sum}`).toBeLessThan(1e-5);
-        }
+        expect(softmaxFailure(out, scores, ref, rows, c.cols, c.seq, c.causal, offset), `${variant}, seed ${seed}`).toBeNull();
         expect([...tail].every(Number.isNaN), `${variant}: the guard tail past the last row was written`).toBe(true);
       }
     });
@@ -98,22 +86,43 @@ describe('softmax kernel', () => {
       expect(out[9]).toBeCloseTo(1, 6);
     }
   });
+
+  it('planted errors fail the check: one probability 1e-4 relative off, the causal offset one too large', async () => {
+    const seed = freshSeed();
+    const [rows, cols, seq] = [33, 33, 33];
+    const scores = randomScores(rows * cols, 8, seed);
+    const ref = softmaxRows(Float64Array.from(scores), rows, cols, { causal: true, queryRowsPerBlock: seq, offset: 0 });
+    const { out } = await gpuSoftmax(scores, rows, cols, seq, true, 0);
+    expect(softmaxFailure(out, scores, ref, rows, cols, seq, true, 0), `seed ${seed}`).toBeNull();
+    const k = out.reduce((best, v, i) => (v > out[best]! ? i : best), 0);
+    const planted = out.slice();
+    planted[k] = planted[k]! * (1 + 1e-4);
+    expect(softmaxFailure(planted, scores, ref, rows, cols, seq, true, 0), `seed ${seed}: 1e-4 off passed`).not.toBeNull();
+    const { out: late } = await gpuSoftmax(scores, rows, cols, seq, true, 1);
+    expect(softmaxFailure(late, scores, ref, rows, cols, seq, true, 0), `seed ${seed}: causal offset 1 passed`).not.toBeNull();
+  });
 });
 
 /**
- * The f16 check of one run against the float64 softmax of the f16-rounded scores: each probability
- * within the f32 allowance (1e-6 + 1e-5·p, as above) plus one f16 rounding; masked keys exactly 0;
- * each row's sum within 1 by the sum of its probabilities' allowances. Null when all hold.
+ * The check of one run against the float64 softmax `ref` of the (stored) scores: each probability within its
+ * allowance (src/verify/tolerance.ts softmaxRowError; f16: plus one f16 rounding), masked keys exactly 0, each row's
+ * sum within 1 by the sum of its allowances. Null when all hold.
  */
-function f16Failure(out: Float32Array, ref: Float64Array, rows: number, cols: number, seq: number, causal: boolean, offset: number): string | null {
+function softmaxFailure(out: Float32Array, scores: Float32Array, ref: Float64Array, rows: number, cols: number, seq: number, causal: boolean, offset: number,
+  precision: Precision = 'f32'): string | null {
   for (let r = 0; r < rows; r++) {
+    const visible = causal ? Math.min(cols, (r % seq) + offset + 1) : cols;
+    const e = softmaxRowError(scores.subarray(r * cols, r * cols + visible), ref.subarray(r * cols, r * cols + visible), visible);
     let sum = 0;
-    let allowed = 1e-5;
+    let allowed = 0;
     for (let j = 0; j < cols; j++) {
       const v = out[r * cols + j]!;
       const want = ref[r * cols + j]!;
-      const tol = f16StoreAllowance(1e-6 + 1e-5 * want, want);
-      if (causal && j > (r % seq) + offset && v !== 0) return `row ${r} key ${j} is masked but holds ${v}`;
+      if (j >= visible) {
+        if (v !== 0) return `row ${r} key ${j} is masked but holds ${v}`;
+        continue;
+      }
+      const tol = allowance(e[j]!, want, precision);
       if (!(Math.abs(v - want) <= tol)) return `row ${r} key ${j}: ${v} vs ${want} (allowance ${tol})`;
       sum += v;
       allowed += tol;
@@ -139,7 +148,7 @@ describe('softmax kernel, scores stored as f16', () => {
       const ref = softmaxRows(Float64Array.from(scores), rows, c.cols, { causal: c.causal, queryRowsPerBlock: c.seq, offset });
       for (const subgroups of ctx().hasSubgroups ? [true, false] : [false]) {
         const { out, tail } = await gpuSoftmax(scores, rows, c.cols, c.seq, c.causal, offset, subgroups, 'f16');
-        expect(f16Failure(out, ref, rows, c.cols, c.seq, c.causal, offset), `subgroups ${subgroups}, seed ${seed}`).toBeNull();
+        expect(softmaxFailure(out, scores, ref, rows, c.cols, c.seq, c.causal, offset, 'f16'), `subgroups ${subgroups}, seed ${seed}`).toBeNull();
         expect([...tail].every(Number.isNaN), 'the guard tail past the last row was written').toBe(true);
       }
     });
@@ -161,12 +170,12 @@ describe('softmax kernel, scores stored as f16', () => {
     const scores = roundArrayToF16(randomScores(rows * cols, 8, seed));
     const ref = softmaxRows(Float64Array.from(scores), rows, cols, { causal: true, queryRowsPerBlock: seq, offset: 0 });
     const { out } = await gpuSoftmax(scores, rows, cols, seq, true, 0, undefined, 'f16');
-    expect(f16Failure(out, ref, rows, cols, seq, true, 0), `seed ${seed}`).toBeNull();
+    expect(softmaxFailure(out, scores, ref, rows, cols, seq, true, 0, 'f16'), `seed ${seed}`).toBeNull();
     const k = out.reduce((best, v, i) => (v > out[best]! ? i : best), 0);
     const planted = out.slice();
     planted[k] = planted[k]! * (1 + 6 * F16_UNIT);
-    expect(f16Failure(planted, ref, rows, cols, seq, true, 0), `seed ${seed}: 3 ulps passed`).not.toBeNull();
+    expect(softmaxFailure(planted, scores, ref, rows, cols, seq, true, 0, 'f16'), `seed ${seed}: 3 ulps passed`).not.toBeNull();
     const { out: late } = await gpuSoftmax(scores, rows, cols, seq, true, 1, undefined, 'f16');
-    expect(f16Failure(late, ref, rows, cols, seq, true, 0), `seed ${seed}: causal offset 1 passed`).not.toBeNull();
+    expect(softmaxFailure(late, scores, ref, rows, cols, seq, true, 0, 'f16'), `seed ${seed}: causal offset 1 passed`).not.toBeNull();
   });
 });
