@@ -23,6 +23,11 @@ import { label, tokenize } from './tokens.js';
 import { Verifier, verifyRun } from './verify.js';
 import { renderPatterns, type Drawn } from './views.js';
 import { wireWeightsInput, type LoadedWeights } from './weights-file.js';
+import { droppedCheckpoint } from './checkpoint-drop.js';
+import { droppedFiles, pickedFolder, type CheckpointFiles } from './checkpoint-files.js';
+import { describeCheckpoint, loadCheckpoint, renderNextTokens, type LoadedCheckpoint } from './checkpoint-view.js';
+import { nextTokens, type NextToken } from '../src/model/next-tokens.js';
+import { formatBytes } from '../src/index.js';
 
 export interface PageData {
   state: 'idle' | 'running' | 'verifying' | 'done' | 'error';
@@ -34,6 +39,8 @@ export interface PageData {
   rates: Rates | null;
   /** The estimate shown before Run: its configuration and seconds (null before the rates are measured). */
   estimate: { config: AttentionConfig; seconds: number | null } | null;
+  /** The checkpoint opened in the page: its folder's name, config.json's shape, and how long opening took. */
+  checkpoint: { label: string; config: LoadedCheckpoint['checkpoint']['config']; openMs: number; bytes: number } | null;
   colorFor: typeof colorFor;
   maskedRgb: readonly number[];
   hatchRgb: readonly number[];
@@ -46,12 +53,13 @@ declare global {
   }
 }
 
-const data: PageData = { state: 'idle', config: null, heatmap: null, error: null, lastRun: null, rates: null, estimate: null, colorFor, maskedRgb: MASKED_RGB, hatchRgb: HATCH_RGB };
+const data: PageData = { state: 'idle', config: null, heatmap: null, error: null, lastRun: null, rates: null, estimate: null, checkpoint: null, colorFor, maskedRgb: MASKED_RGB, hatchRgb: HATCH_RGB };
 window.webgpuAttention = window.__webgpuAttention = data;
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
 let state: PageState = parseState(location.search);
 let file: LoadedWeights | null = null;
+let checkpoint: LoadedCheckpoint | null = null;
 let engine: Engine | null = null;
 const verifier = new Verifier();
 let controller: AbortController | null = null;
@@ -65,7 +73,7 @@ function fail(e: unknown): void {
 
 function setState(next: PageState): void {
   state = next;
-  showState(state, file);
+  showState(state, file, {}, checkpoint?.checkpoint.config ?? null);
   refreshTokens().catch(fail);
 }
 
@@ -79,14 +87,26 @@ const useSuggestion = (s: Suggestion) =>
 /** Token chips, the sequence lengths they imply and the estimate, refreshed as the text is typed. */
 async function refreshTokens(): Promise<void> {
   const textInput = state.input === 'text' || state.weights === 'chapter';
-  const [t, c] = textInput ? await Promise.all([tokenize(state.text), state.overrides.cross ? tokenize(state.contextText) : null]) : [null, null];
+  let [t, c] = textInput ? await Promise.all([tokenize(state.text), state.overrides.cross ? tokenize(state.contextText) : null]) : [null, null];
+  if (state.weights === 'checkpoint') {
+    // The checkpoint's own tokenizer; its refusals (too many tokens, none) are shown by the estimate line.
+    const tokenizer = checkpoint?.tokenizer;
+    t = null;
+    if (tokenizer) {
+      const ids = tokenizer.encode(state.text);
+      t = { ids, strings: ids.map((id) => tokenizer.decode([id])) };
+    }
+    c = null;
+  }
   showTokens(t);
-  showState(state, file, { seq: t?.ids.length, kvSeq: c?.ids.length });
+  showState(state, file, { seq: t?.ids.length, kvSeq: c?.ids.length }, checkpoint?.checkpoint.config ?? null);
   try {
-    const cfg = (await prepare(state, file)).cfg;
+    const p = await prepare(state, file, checkpoint);
+    const cfg = p.cfg;
     const show = (c: AttentionConfig, r: Rates | null) => {
       const e = estimate(c, engine, r);
-      $('estimate').textContent = e.text;
+      $('estimate').textContent = e.text +
+        (p.model ? ` The run reads the checkpoint's ${formatBytes(p.model.loaded.checkpoint.bytes)} from its files, layer by layer.` : '');
       data.estimate = { config: c, seconds: e.seconds };
     };
     const now = engine ? knownRates(engine) : null;
@@ -94,7 +114,7 @@ async function refreshTokens(): Promise<void> {
     if (engine && !now) {
       // The first estimate on an adapter waits for its probe (rates.ts), then shows the measured time.
       data.rates = await measuredRates(engine);
-      show((await prepare(state, file)).cfg, data.rates);
+      show((await prepare(state, file, checkpoint)).cfg, data.rates);
     } else data.rates = now;
   } catch (e) {
     $('estimate').textContent = `Estimate: not available (${describeError(e).text})`;
@@ -123,12 +143,20 @@ async function runOnce(id: number, signal: AbortSignal): Promise<void> {
   $<HTMLButtonElement>('stop').disabled = false;
   let stopTicker: (() => number) | null = null;
   try {
-    const p = await prepare(state, file);
+    const p = await prepare(state, file, checkpoint);
     data.config = p.cfg;
     setProgress('requesting the GPU adapter…', 0, p.cfg.layers);
     engine = await getEngine();
     const refused = adapterReady(engine, p.cfg.precision, useF32);
     if (refused) throw refused;
+    let tablesMs = 0;
+    if (p.model) {
+      // The embeddings, positions, final LayerNorm and unembedding: read once per checkpoint, then kept.
+      setProgress("reading the checkpoint's embeddings and final LayerNorm from its files…", null);
+      const t0 = performance.now();
+      await p.model.loaded.checkpoint.modelTensors();
+      tablesMs = performance.now() - t0;
+    }
     const bench = state.bench;
     stopTicker = compileTicker(bench ? 'warm-up run: ' : '');
     const hooks = {
@@ -158,6 +186,14 @@ async function runOnce(id: number, signal: AbortSignal): Promise<void> {
       (prefs) => setState({ ...state, ...prefs }), (d) => (data.heatmap = d),
     );
     delete $('patterns').dataset.stale;
+    let next: NextToken[] | null = null;
+    if (p.model) {
+      // Only from a stack that ran to its end: a partial stack's logits are not the model's.
+      next = r.logits && !r.stopped ? nextTokens(r.logits, 10, p.model.loaded.tokenizer) : null;
+      renderNextTokens(next, next
+        ? `After the last of ${p.cfg.seq} tokens: softmax of the logits (final LayerNorm, then the ${p.model.loaded.checkpoint.layout.unembedding ? 'unembedding lm_head' : 'tied unembedding'}) in float64.`
+        : 'None: the stack did not run to its end.');
+    }
     let benchmark: BenchResult | null = null;
     if (bench > 0 && !r.stopped) {
       const runs = [];
@@ -174,7 +210,13 @@ async function runOnce(id: number, signal: AbortSignal): Promise<void> {
     }
     data.state = 'verifying';
     const verdict = await verifyRun(verifier, state.verify,
-      { cfg: p.cfg, seed: state.seed, inputs: p.inputs, weights: p.weights, states: gpu.states }, r.layersRun,
+      {
+        cfg: p.cfg, seed: state.seed, inputs: p.inputs, weights: p.weights, states: gpu.states,
+        model: p.model && r.embedded ? {
+          files: p.model.loaded.checkpoint.source.files, label: p.model.loaded.checkpoint.source.label, tokens: p.model.tokens,
+          embedded: r.embedded, logits: r.stopped ? null : r.logits, output: r.output,
+        } : undefined,
+      }, r.layersRun,
       (text) => setVerification('pending', text));
     if (id !== runId || !verdict) return;
     setVerification(verdict.kind, verdict.text);
@@ -184,6 +226,11 @@ async function runOnce(id: number, signal: AbortSignal): Promise<void> {
       timings: { ...r.timings, prepareMs: gpu.prepareMs }, tflops: r.tflops,
       verification: { ...(verdict.verification ?? {}), passed: verdict.kind === 'passed' ? true : verdict.kind === 'failed' ? false : null, text: verdict.text },
       benchmark,
+      nextTokens: next,
+      checkpoint: p.model ? {
+        label: p.model.loaded.checkpoint.source.label, family: p.model.loaded.checkpoint.config.family, dtypes: p.model.loaded.checkpoint.dtypes(),
+        bytes: p.model.loaded.checkpoint.bytes, openMs: p.model.loaded.openMs, tablesMs,
+      } : null,
     }, patterns, gpu.scores);
     data.state = 'done';
   } catch (e) {
@@ -230,6 +277,37 @@ function init(): void {
     if (state.weights === 'file') setState({ ...state, weights: 'seeded' });
     fail(e);
     clearResults();
+  }, (dt) => {
+    const dropped = droppedCheckpoint(dt);
+    if (dropped) void takeCheckpoint(dropped);
+    return dropped !== null;
+  });
+  const takeCheckpoint = async (files: CheckpointFiles | Promise<CheckpointFiles>) => {
+    const info = $('checkpoint-info');
+    try {
+      info.textContent = 'opening the checkpoint: reading config.json, every safetensors header and tokenizer.json…';
+      const loaded = await loadCheckpoint(await files);
+      checkpoint = loaded;
+      clearError();
+      info.textContent = describeCheckpoint(loaded);
+      data.checkpoint = { label: loaded.checkpoint.source.label, config: loaded.checkpoint.config, openMs: loaded.openMs, bytes: loaded.checkpoint.bytes };
+      setState({ ...state, weights: 'checkpoint', input: 'text' });
+    } catch (e) {
+      checkpoint = null;
+      data.checkpoint = null;
+      info.textContent = '';
+      if (state.weights === 'checkpoint') setState({ ...state, weights: 'seeded' });
+      fail(e);
+      clearResults();
+    }
+  };
+  const folderInput = $<HTMLInputElement>('checkpoint-folder');
+  folderInput.addEventListener('change', () => {
+    if (folderInput.files?.length) void takeCheckpoint(pickedFolder(folderInput.files));
+  });
+  const filesInput = $<HTMLInputElement>('checkpoint-files');
+  filesInput.addEventListener('change', () => {
+    if (filesInput.files?.length) void takeCheckpoint(droppedFiles(filesInput.files, 'picked'));
   });
   $('stop').addEventListener('click', () => {
     controller?.abort();

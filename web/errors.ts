@@ -2,7 +2,8 @@
 // own words: field labels, never the CLI's flags; browsers and settings, never a repository
 // script. A blank page or a silently dead button is the one outcome the page must never have.
 
-import { ConfigError, GpuError, InputError } from '../src/index.js';
+import { ConfigError, GpuError, InputError, SafetensorsError } from '../src/index.js';
+import { CheckpointError } from '../src/io/checkpoint-config.js';
 
 /** A failure found by the page itself (no WebGPU, a run too large for a software adapter, a refused file). */
 export class PageError extends Error {
@@ -51,6 +52,9 @@ export function pageWords(message: string): string {
 }
 
 export function describeError(e: unknown): { kind: string; text: string } {
+  // A checkpoint's refusals are the CLI's own one-line messages (names from the files escaped there).
+  if (e instanceof CheckpointError) return { kind: 'CheckpointError', text: `The checkpoint was refused: ${e.message}` };
+  if (e instanceof SafetensorsError) return { kind: 'SafetensorsError', text: `The checkpoint was refused: ${e.message}` };
   if (e instanceof ConfigError) return { kind: 'ConfigError', text: `Configuration error: ${pageWords(e.message)}` };
   if (e instanceof InputError) return { kind: 'InputError', text: `Over the limits: ${pageWords(e.message)}` };
   if (e instanceof GpuError) {

@@ -7,6 +7,7 @@ import { BENCH_REPEATS, NUMBER_KEYS, paramName, parseAttention, presetConfig, se
 import type { Tokens } from './tokens.js';
 import { showPrecision } from './precision.js';
 import type { LoadedWeights } from './weights-file.js';
+import type { CheckpointConfig } from '../src/io/checkpoint-config.js';
 
 const form = () => document.getElementById('config') as HTMLFormElement;
 const field = <T extends HTMLElement = HTMLInputElement>(name: string) => form().elements.namedItem(name) as T | null;
@@ -24,7 +25,7 @@ export function showTokens(t: Tokens | null): void {
 }
 
 /** Writes the state into the form and the URL (replaceState: editing makes no history entries). */
-export function showState(s: PageState, file: LoadedWeights | null, tokenCounts: { seq?: number; kvSeq?: number } = {}): void {
+export function showState(s: PageState, file: LoadedWeights | null, tokenCounts: { seq?: number; kvSeq?: number } = {}, checkpoint: CheckpointConfig | null = null): void {
   const base = presetConfig(s.preset);
   const shown = { ...base, ...Object.fromEntries(Object.entries(s.overrides).filter(([, v]) => v !== undefined)) };
   const fixed = new Set<string>();
@@ -37,6 +38,11 @@ export function showState(s: PageState, file: LoadedWeights | null, tokenCounts:
     if (file.heads) shown.heads = file.heads;
     if (Number.isInteger(file.inner / shown.heads)) shown.dHead = file.inner / shown.heads;
     for (const k of ['layers', 'dModel', 'dHead', 'bias', 'norm', ...(file.heads ? ['heads'] : [])]) fixed.add(k);
+  } else if (s.weights === 'checkpoint' && checkpoint) {
+    // config.json decides the shape; the block is GPT-2's and OPT's: causal, biases, pre-LayerNorm.
+    Object.assign(shown, { layers: checkpoint.layers, heads: checkpoint.heads, dModel: checkpoint.dModel, dHead: checkpoint.dHead, maxSeq: checkpoint.positions,
+      mask: true, cross: false, bias: true, norm: 'layernorm' });
+    for (const k of ['layers', 'heads', 'dModel', 'dHead', 'maxSeq', 'mask', 'cross', 'bias', 'norm']) fixed.add(k);
   }
   if (shown.cross && s.overrides.mask === undefined) shown.mask = false;
   field<HTMLSelectElement>('preset')!.value = s.preset;
@@ -53,7 +59,8 @@ export function showState(s: PageState, file: LoadedWeights | null, tokenCounts:
   const norm = field<HTMLSelectElement>('norm')!;
   norm.value = shown.norm;
   norm.disabled = fixed.has('norm');
-  norm.title = s.weights === 'file' ? 'set by the weights file (its input_layernorm tensors)' : s.weights === 'chapter' ? "the chapter's example has no LayerNorm" : '';
+  norm.title = s.weights === 'file' ? 'set by the weights file (its input_layernorm tensors)' : s.weights === 'chapter' ? "the chapter's example has no LayerNorm"
+    : s.weights === 'checkpoint' ? "the checkpoint's own (pre-LayerNorm)" : '';
   showPrecision(shown.precision);
   const kvSeq = field('kv-seq')!;
   if (!shown.cross) {
@@ -61,7 +68,7 @@ export function showState(s: PageState, file: LoadedWeights | null, tokenCounts:
     kvSeq.value = field('seq')!.value;
   }
   // With text input the token counts are the sequence lengths.
-  const textInput = s.input === 'text' || s.weights === 'chapter';
+  const textInput = s.input === 'text' || s.weights === 'chapter' || s.weights === 'checkpoint';
   if (textInput) {
     const seq = field('seq')!;
     seq.disabled = true;
@@ -74,11 +81,12 @@ export function showState(s: PageState, file: LoadedWeights | null, tokenCounts:
   field('seed')!.value = String(s.seed);
   for (const radio of form().querySelectorAll<HTMLInputElement>('input[name=input]')) {
     radio.checked = radio.value === (textInput ? 'text' : 'seeded');
-    radio.disabled = s.weights === 'chapter';
+    radio.disabled = s.weights === 'chapter' || s.weights === 'checkpoint';
   }
   for (const radio of form().querySelectorAll<HTMLInputElement>('input[name=weights]')) {
     radio.checked = radio.value === s.weights;
     if (radio.value === 'file') radio.disabled = !file;
+    if (radio.value === 'checkpoint') radio.disabled = !checkpoint;
   }
   field('text')!.value = s.text;
   field('text')!.disabled = !textInput;
@@ -91,7 +99,9 @@ export function showState(s: PageState, file: LoadedWeights | null, tokenCounts:
   const query = serializeState(s);
   history.replaceState(null, '', query + location.hash);
   (document.getElementById('share') as HTMLAnchorElement).href = query;
-  (document.getElementById('share-note') as HTMLElement).hidden = s.weights !== 'file';
+  const shareNote = document.getElementById('share-note') as HTMLElement;
+  shareNote.hidden = s.weights !== 'file' && s.weights !== 'checkpoint';
+  shareNote.textContent = s.weights === 'checkpoint' ? '(the link cannot carry the checkpoint)' : '(the link cannot carry the weights file)';
 }
 
 /** Applies the edit of one named field to the state (returns a new state). */
@@ -106,7 +116,7 @@ export function applyEdit(s: PageState, target: HTMLInputElement | HTMLSelectEle
       next.overrides = s.overrides.precision === undefined ? {} : { precision: s.overrides.precision };
       // GPT-3's seeded rows (2048 of them, or the 16 of the widths preset), not the short sentence, are its natural input.
       next.input = next.preset === 'small' ? 'text' : 'seeded';
-      if (next.preset !== 'small' && next.weights === 'chapter') next.weights = 'seeded';
+      if ((next.preset !== 'small' && next.weights === 'chapter') || next.weights === 'checkpoint') next.weights = 'seeded';
       break;
     case 'mask':
     case 'bias':
@@ -127,8 +137,8 @@ export function applyEdit(s: PageState, target: HTMLInputElement | HTMLSelectEle
       next.input = target.value === 'seeded' ? 'seeded' : 'text';
       break;
     case 'weights':
-      next.weights = target.value === 'chapter' ? 'chapter' : target.value === 'file' ? 'file' : 'seeded';
-      if (next.weights === 'chapter') next.input = 'text';
+      next.weights = (['chapter', 'file', 'checkpoint'] as const).find((w) => w === target.value) ?? 'seeded';
+      if (next.weights === 'chapter' || next.weights === 'checkpoint') next.input = 'text';
       break;
     case 'text':
       next.text = target.value;

@@ -4,6 +4,7 @@
 
 import type { AttentionConfig, RunResult, Verification } from '../src/index.js';
 import type { BenchResult } from './bench.js';
+import type { NextToken } from '../src/model/next-tokens.js';
 
 export interface LastRun {
   config: AttentionConfig;
@@ -19,6 +20,10 @@ export interface LastRun {
   /** Raw scores q·k/√d_head, null where masked (JSON has no −∞). */
   scores: (number | null)[][][][] | null;
   benchmark: BenchResult | null;
+  /** A checkpoint run: the most likely next tokens (ids, text, p), best first; null when the stack did not run to its end. */
+  nextTokens?: NextToken[] | null;
+  /** A checkpoint run: which files, and the time to open them (headers, config, tokenizer) and to read the model's tables. */
+  checkpoint?: { label: string; family: string; dtypes: string; bytes: number; openMs: number; tablesMs: number } | null;
 }
 
 /** [layer][head] flat seq × ctx arrays → [layer][head][query][key]. */

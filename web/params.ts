@@ -19,8 +19,12 @@ const ATTENTION_CHOICES: readonly AttentionChoice[] = ['auto', 'materialized', '
 
 export type Preset = 'small' | 'gpt3' | 'gpt3-widths';
 const PRESET_NAMES: readonly Preset[] = ['small', 'gpt3', 'gpt3-widths'];
-/** seeded: random weights from the seed; chapter: web/chapter.ts; file: a safetensors file picked in the page (never in a link). */
-export type WeightsChoice = 'seeded' | 'chapter' | 'file';
+/**
+ * seeded: random weights from the seed; chapter: web/chapter.ts; file: a safetensors file picked in
+ * the page; checkpoint: a Hugging Face checkpoint's files picked or dropped (web/checkpoint-files.ts).
+ * Files never travel in a link.
+ */
+export type WeightsChoice = 'seeded' | 'chapter' | 'file' | 'checkpoint';
 export type Orientation = 'queries' | 'keys';
 export type Scale = 'linear' | 'row' | 'log';
 export const BENCH_REPEATS = [0, 5, 10, 20] as const;

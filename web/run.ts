@@ -3,6 +3,8 @@
 
 import { Engine, InputError, resolveConfig, type AttentionConfig, type Inputs, type LayerProgress, type LayerTensors, type RunResult } from '../src/index.js';
 import { tokenEmbeddings } from '../src/model/embeddings.js';
+import { checkpointRunConfig } from '../src/io/checkpoint-config.js';
+import { checkpointTokens, type LoadedCheckpoint } from './checkpoint-view.js';
 import { chapterConfig, chapterExample } from './chapter.js';
 import { PageError, noWebGpuMessage, pageWords } from './errors.js';
 import { checkAffordable, isCompat, type Suggestion } from './estimate.js';
@@ -25,6 +27,8 @@ export interface PreparedRun {
   weightsLabel: string;
   /** The chapter's example: each token's part of speech. */
   tags: Tag[] | null;
+  /** A checkpoint run: its files, and the tokens its tokenizer gave (x = their embeddings, on the GPU). */
+  model: { loaded: LoadedCheckpoint; tokens: Uint32Array } | null;
 }
 
 /** The configuration a file implies: its widths and layer count, heads from its metadata or the form. */
@@ -47,8 +51,19 @@ function fileOverrides(s: PageState, w: LoadedWeights): Partial<AttentionConfig>
 }
 
 /** Tokenizes and resolves the configuration; throws ConfigError naming the field. */
-export async function prepare(s: PageState, file: LoadedWeights | null): Promise<PreparedRun> {
+export async function prepare(s: PageState, file: LoadedWeights | null, loaded: LoadedCheckpoint | null = null): Promise<PreparedRun> {
   if (s.weights === 'file' && !file) throw new PageError('Choose a weights file first (or pick seeded weights).', 'weights-file');
+  if (s.weights === 'checkpoint') {
+    if (!loaded) throw new PageError('Open a checkpoint first: pick its folder, or drop config.json, the safetensors files and tokenizer.json here.', 'checkpoint');
+    const tokens = checkpointTokens(loaded, s.text);
+    // config.json gives the shape; the whole block (attention and MLP) as the checkpoint computes it.
+    const cfg = checkpointRunConfig(loaded.checkpoint.config, { seq: tokens.ids.length, block: 'full', precision: s.overrides.precision ?? 'f32' });
+    return {
+      cfg, tokens: { ids: tokens.ids, strings: tokens.strings }, contextTokens: null, inputs: null, weights: null,
+      weightsLabel: `the checkpoint ${loaded.checkpoint.folder} (${loaded.checkpoint.config.family === 'gpt2' ? 'GPT-2' : 'OPT'}, ${loaded.checkpoint.dtypes()})`,
+      tags: null, model: { loaded, tokens: tokens.tokens },
+    };
+  }
   const chapter = s.weights === 'chapter';
   const partial: Partial<AttentionConfig> = { ...s.overrides, ...(chapter ? exampleOverrides() : {}), ...(s.weights === 'file' ? fileOverrides(s, file!) : {}) };
   let tokens: Tokens | null = null;
@@ -70,7 +85,7 @@ export async function prepare(s: PageState, file: LoadedWeights | null): Promise
     const ex = chapterExample(tokens!.ids, tokens!.strings, s.seed);
     // Its shape and normalisation (none) are fixed; the precision is the form's.
     const cfg = resolveConfig({ ...chapterConfig(tokens!.ids.length, partial.maxSeq ?? base.maxSeq), precision: partial.precision }, base);
-    return { cfg, tokens, contextTokens: null, inputs: ex.inputs, weights: ex.layers, weightsLabel: "the chapter's example (constructed weights)", tags: ex.tags };
+    return { cfg, tokens, contextTokens: null, inputs: ex.inputs, weights: ex.layers, weightsLabel: "the chapter's example (constructed weights)", tags: ex.tags, model: null };
   }
   const cfg = resolveConfig(partial, base);
   let inputs: Inputs | null = null;
@@ -82,7 +97,7 @@ export async function prepare(s: PageState, file: LoadedWeights | null): Promise
   }
   const weights = s.weights === 'file' ? file!.tensors.slice(0, cfg.layers) : null;
   const weightsLabel = s.weights === 'file' ? `the file ${file!.name}` : `seeded random weights (seed ${s.seed})`;
-  return { cfg, tokens, contextTokens, inputs, weights, weightsLabel, tags: null };
+  return { cfg, tokens, contextTokens, inputs, weights, weightsLabel, tags: null, model: null };
 }
 
 /** Which weights ran, and what they mean, for the patterns section. */
@@ -91,6 +106,7 @@ export function weightsNote(s: PageState, p: PreparedRun): string {
     return "Weights: the chapter's example, constructed by hand (not trained): head 1 sends each noun to the adjectives before it, head 2 to the previous token, head 3 to the first token, head 4 to itself (see “How the example is built”).";
   }
   if (s.weights === 'file') return `Weights: ${p.weightsLabel}.`;
+  if (s.weights === 'checkpoint') return `Weights: ${p.weightsLabel}: trained heads, if the checkpoint was trained; the whole block ran (attention, then the MLP) in every layer.`;
   return `Weights: ${p.weightsLabel}. Random weights give near-uniform rows with no linguistic meaning: load a weights file, or press “Show the chapter's example” to see heads that do what the chapter describes.`;
 }
 
@@ -150,17 +166,20 @@ export interface RunHooks {
 
 export async function runOnGpu(engine: Engine, p: PreparedRun, s: PageState, hooks: RunHooks): Promise<GpuRun> {
   const inputs = p.inputs ?? undefined;
-  const weights = p.weights ? { kind: 'tensors' as const, layer: (l: number) => p.weights![l]! } : undefined;
+  // A checkpoint's layers are read from its files as the run asks for them (the next while the GPU runs this one).
+  const weights = p.model ? p.model.loaded.checkpoint.weightSource(p.cfg.layers)
+    : p.weights ? { kind: 'tensors' as const, layer: (l: number) => p.weights![l]! } : undefined;
+  const model = p.model ? { tensors: await p.model.loaded.checkpoint.modelTensors(), tokens: p.model.tokens } : undefined;
   // Genuine limit errors (InputError naming the buffer) first; then time; then whether patterns fit.
   const attention = hooks.lean?.attention ?? s.attention;
-  engine.plan(p.cfg, { inputs, attention });
+  engine.plan(p.cfg, { inputs, model, attention });
   // Priced at the rates measured on this adapter (the probe runs once, before the first run).
   if (!hooks.lean) checkAffordable(engine, p.cfg, await measuredRates(engine), s.force, hooks.suggest);
   let captured = !hooks.lean && attention !== 'fused';
   let captureNote = captured ? '' : 'Patterns not drawn: the fused attention never stores them (choose materialized or auto to see them).';
   if (captured) {
     try {
-      engine.plan(p.cfg, { inputs, capturePatterns: true, attention });
+      engine.plan(p.cfg, { inputs, model, capturePatterns: true, attention });
     } catch (e) {
       if (!(e instanceof InputError)) throw e;
       captured = false;
@@ -174,7 +193,7 @@ export async function runOnGpu(engine: Engine, p: PreparedRun, s: PageState, hoo
   const started = performance.now();
   let prepareMs = 0;
   const result = await engine.run(p.cfg, {
-    seed: s.seed, inputs, weights, capturePatterns: captured, attention, signal: hooks.signal,
+    seed: s.seed, inputs, weights, model, capturePatterns: captured, attention, signal: hooks.signal,
     onLayer: async (progress, probe) => {
       if (progress.layer === 0) prepareMs = performance.now() - started - progress.elapsedMs;
       if (keepStates) {
@@ -186,5 +205,7 @@ export async function runOnGpu(engine: Engine, p: PreparedRun, s: PageState, hoo
     },
     keepLayerInput: keepStates,
   });
+  // A model run's x is the GPU's own embedding of the tokens (checked against float64 with the logits).
+  if (keepStates && result.embedded && states.length) states[0] = result.embedded;
   return { result, states, captured, scores: captured ? scores : null, captureNote, prepareMs };
 }

@@ -14,6 +14,12 @@ export interface VerifyRequest {
   weights: LayerTensors[] | null;
   /** The GPU's residual stream before the first layer and after each layer that ran. */
   states: Float32Array[];
+  /**
+   * A checkpoint run: the worker opens the same files again and reads each layer from them (the
+   * page never holds the whole model), then checks the model's ends (the embedding of the tokens,
+   * the final LayerNorm and the logits) against float64 too. `embedded` is states[0].
+   */
+  model?: { files: File[]; label: string; tokens: Uint32Array; embedded: Float32Array; logits: Float32Array | null; output: Float32Array };
 }
 
 export type VerifyResponse =
@@ -30,6 +36,7 @@ export function referenceCost(cfg: AttentionConfig): number {
     cfg.seq * cfg.dModel * inner * 2 + // Q and the output projection
     cfg.kvSeq * cfg.dModel * inner * 2 + // K and V
     cfg.seq * cfg.kvSeq * inner * 2 + // scores and weighted sums
+    (cfg.block === 'full' ? cfg.seq * cfg.dModel * cfg.ffn * 2 : 0) + // the MLP's two products
     5 * 4 * inner * cfg.dModel; // regenerating the four weight matrices
   return perLayer * cfg.layers;
 }

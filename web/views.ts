@@ -33,6 +33,9 @@ export interface ViewPrefs {
   scale: Scale;
 }
 
+/** Beyond this many layers × heads the model view is left out (each is a canvas of its own). */
+export const MODEL_VIEW_MAX = 1024;
+
 const fmt = (v: number) => (v === -Infinity ? '−∞' : Math.abs(v) >= 1000 ? v.toFixed(0) : v.toPrecision(4));
 const headName = (v: PatternView, h: number) => `head ${h + 1}${v.headNames?.[h] ? `: ${v.headNames[h]}` : ''}`;
 
@@ -48,6 +51,7 @@ export function renderPatterns(view: PatternView | null, note: string, prefs: Vi
   const orientPick = $<HTMLSelectElement>('orient');
   const scalePick = $<HTMLSelectElement>('scale');
   const overview = $('heads-overview');
+  const modelView = $('model-view');
   const tip = $('cell-tip');
   const focusBox = $('cell-focus');
   tip.hidden = true;
@@ -58,6 +62,7 @@ export function renderPatterns(view: PatternView | null, note: string, prefs: Vi
     layerPick.replaceChildren();
     headPick.replaceChildren();
     overview.replaceChildren();
+    modelView.replaceChildren();
     onDraw(null);
     return;
   }
@@ -100,6 +105,48 @@ export function renderPatterns(view: PatternView | null, note: string, prefs: Vi
     );
   };
 
+  // The model view (as bertviz's): every layer as a row, every head as a column, each a small
+  // pattern; choosing one enlarges it below.
+  const drawModelView = () => {
+    const layers = view.patterns.length;
+    const heads = view.cfg.heads;
+    $('model-view-note').textContent = layers * heads > MODEL_VIEW_MAX
+      ? `Not drawn: ${layers} layers × ${heads} heads is over the ${MODEL_VIEW_MAX} small maps the page draws; choose a layer below.` : '';
+    if (layers * heads > MODEL_VIEW_MAX) {
+      modelView.replaceChildren();
+      return;
+    }
+    // At least 24 px per map (a tap target), at most 64.
+    const size = Math.max(24, Math.min(64, Math.floor(((section.clientWidth || 560) - 48) / heads) - 6));
+    modelView.style.gridTemplateColumns = `auto repeat(${heads}, auto)`;
+    const cells: HTMLElement[] = [document.createElement('span')];
+    for (let h = 0; h < heads; h++) cells.push(Object.assign(document.createElement('span'), { className: 'mv-label', textContent: `H${h + 1}` }));
+    for (let l = 0; l < layers; l++) {
+      cells.push(Object.assign(document.createElement('span'), { className: 'mv-label', textContent: `L${l + 1}` }));
+      for (let h = 0; h < heads; h++) {
+        const b = document.createElement('button');
+        b.type = 'button';
+        b.className = 'mv-cell';
+        b.dataset.layer = String(l);
+        b.dataset.head = String(h);
+        b.setAttribute('aria-label', `layer ${l + 1}, ${headName(view, h)}`);
+        b.setAttribute('aria-pressed', 'false');
+        const c = b.appendChild(document.createElement('canvas'));
+        c.setAttribute('aria-hidden', 'true');
+        drawMatrix(c, headMatrix(data(l, h), 'pattern', prefs.orient, prefs.scale), size, false);
+        b.onclick = () => {
+          layerPick.value = String(l);
+          headPick.value = String(h);
+          drawOverview(l, h);
+          draw();
+          canvas.scrollIntoView({ block: 'nearest' });
+        };
+        cells.push(b);
+      }
+    }
+    modelView.replaceChildren(...cells);
+  };
+
   const draw = () => {
     const layer = Number(layerPick.value);
     const head = Number(headPick.value);
@@ -115,6 +162,7 @@ export function renderPatterns(view: PatternView | null, note: string, prefs: Vi
     scoresCanvas.hidden = !h.scores;
     if (h.scores) drawMatrix(scoresCanvas, headMatrix(h, 'scores', prefs.orient, prefs.scale), width());
     for (const b of overview.querySelectorAll('button')) b.setAttribute('aria-pressed', String(b.dataset.head === String(head)));
+    for (const b of modelView.querySelectorAll('button')) b.setAttribute('aria-pressed', String(b.dataset.layer === String(layer) && b.dataset.head === String(head)));
     const [lo, hi] = SCALE_WORDS[prefs.scale];
     $('legend-lo').textContent = lo;
     $('legend-hi').textContent = hi;
@@ -192,9 +240,11 @@ export function renderPatterns(view: PatternView | null, note: string, prefs: Vi
     prefs = { orient: orientPick.value === 'keys' ? 'keys' : 'queries', scale: (['linear', 'row', 'log'] as const).find((s) => s === scalePick.value) ?? 'linear' };
     onPrefs(prefs);
     focus = { row: focus.col, col: focus.row };
+    drawModelView();
     drawOverview(Number(layerPick.value), Number(headPick.value));
     draw();
   };
+  drawModelView();
   drawOverview(0, 0);
   draw();
 }

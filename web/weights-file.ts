@@ -75,10 +75,13 @@ export function readWeights(name: string, bytes: Uint8Array): LoadedWeights {
 }
 
 /**
- * Wires the file input, and drag-and-drop anywhere on the page (`zone` is highlighted while a
+ * Wires the file input, and drag-and-drop anywhere on the page (a checkpoint's folder or several
+ * files go to `onOtherDrop`) (`zone` is highlighted while a
  * file is dragged; a drop elsewhere would otherwise make the browser open the file and leave).
  */
-export function wireWeightsInput(input: HTMLInputElement, zone: HTMLElement, onLoad: (w: LoadedWeights) => void, onError: (e: unknown) => void): void {
+export function wireWeightsInput(input: HTMLInputElement, zone: HTMLElement, onLoad: (w: LoadedWeights) => void, onError: (e: unknown) => void,
+  /** Takes a drop that is not one weights file (a checkpoint's folder or files); returns whether it did. */
+  onOtherDrop: (dt: DataTransfer | null) => boolean = () => false): void {
   const take = async (file: File | undefined) => {
     if (!file) return;
     try {
@@ -98,6 +101,7 @@ export function wireWeightsInput(input: HTMLInputElement, zone: HTMLElement, onL
   document.addEventListener('drop', (e) => {
     e.preventDefault();
     delete zone.dataset.drag;
+    if (onOtherDrop(e.dataTransfer)) return;
     void take(e.dataTransfer?.files[0]);
   });
 }

@@ -1,0 +1,248 @@
+// A Hugging Face checkpoint opened in the page from File objects (a folder picked with
+// <input webkitdirectory>, or config.json, the shards or model.safetensors and tokenizer.json
+// dropped or picked together): the same steps and one-line refusals as the CLI's
+// src/node/checkpoint.ts, through the same pure modules (config.json, the index, the layout and
+// its re-layout, the strict safetensors reader, the tokenizer). Only each file's header is read
+// to open it; tensors are read with File.slice one at a time, layer by layer (the next layer while
+// the GPU runs the current one), so a 500 MB checkpoint is never held whole. No DOM: the
+// verification worker opens the same files again to read the weights it checks.
+
+import { CheckpointError, parseCheckpointConfigText, type CheckpointConfig } from '../src/io/checkpoint-config.js';
+import { CONFIG_FILE, INDEX_FILE, MAX_JSON_BYTES, SINGLE_FILE, TOKENIZER_CONFIG_FILE, TOKENIZER_FILE, parseIndex } from '../src/io/checkpoint-index.js';
+import { assembleLayer, checkpointLayout, layoutNotes, type CheckpointLayerTensors, type CheckpointLayout, type LayerNames } from '../src/io/checkpoint-layout.js';
+import { loadTokenizer, type TextTokenizer } from '../src/io/checkpoint-tokenizer.js';
+import { escapeUntrusted } from '../src/io/escape.js';
+import {
+  assertFinite, decodeFloat, f32TensorInfo, fileLabel, headerLength, parseSafetensorsHeader, SafetensorsError, type FloatDtype, type ParsedSafetensors,
+} from '../src/io/safetensors.js';
+import type { ModelTensors } from '../src/model/weights.js';
+
+/** The files of one checkpoint as the page got them: the folder's own files (not its subfolders'), by name. */
+export interface CheckpointFiles {
+  /** The folder's name, or a description of a drop ("3 dropped files"): raw, escaped where shown. */
+  label: string;
+  files: File[];
+}
+
+/** A folder's name quoted for messages, as the CLI's showPath quotes a path. */
+export const showFolder = (label: string): string => `"${escapeUntrusted(label, 160, 'end')}"`;
+
+async function bytesOf(file: File, begin: number, end: number): Promise<Uint8Array> {
+  const bytes = new Uint8Array(await file.slice(begin, end).arrayBuffer());
+  if (bytes.length !== end - begin) {
+    throw new SafetensorsError(`${fileLabel(file.name)}: file ended at byte ${begin + bytes.length}, expected ${end}`, 'truncated');
+  }
+  return bytes;
+}
+
+/** One safetensors File: its header parsed and checked by the strict reader; tensors read by File.slice. */
+export class SafetensorsBlob {
+  private constructor(readonly file: File, readonly what: string, readonly parsed: ParsedSafetensors) {}
+
+  static async open(file: File, what: string): Promise<SafetensorsBlob> {
+    const n = headerLength(await bytesOf(file, 0, Math.min(8, file.size)), what);
+    if (8 + n > file.size) throw new SafetensorsError(`${fileLabel(what)}: header length ${n} exceeds the file size ${file.size}`, 'header-size');
+    return new SafetensorsBlob(file, what, parseSafetensorsHeader(await bytesOf(file, 0, 8 + n), what, file.size));
+  }
+
+  has(name: string): boolean {
+    return this.parsed.tensors.has(name);
+  }
+
+  shape(name: string): number[] | undefined {
+    return this.parsed.tensors.get(name)?.shape;
+  }
+
+  /** Name, dtype (F32, F16 or BF16) and shape, from the header alone. */
+  check(name: string, shape: number[]): void {
+    f32TensorInfo(this.parsed, name, shape, this.what);
+  }
+
+  /** One tensor's values (F16/BF16 widened exactly), checked finite. */
+  async read(name: string): Promise<Float32Array> {
+    const info = f32TensorInfo(this.parsed, name, undefined, this.what);
+    const data = decodeFloat(await bytesOf(this.file, info.begin, info.end), info.dtype as FloatDtype);
+    assertFinite(name, data, this.what);
+    return data;
+  }
+}
+
+async function readText(file: File, what: string): Promise<string> {
+  if (file.size > MAX_JSON_BYTES) throw new CheckpointError(`${escapeUntrusted(what, 100, 'end')}: ${file.size} bytes, over the ${MAX_JSON_BYTES} read for a JSON file`);
+  return new TextDecoder('utf-8', { fatal: false }).decode(await file.arrayBuffer());
+}
+
+/** Every tensor name layer l's re-layout reads. */
+function layerTensorNames(names: LayerNames): string[] {
+  const out: string[] = [];
+  for (const v of Object.values(names)) {
+    if (typeof v === 'string') out.push(v);
+    else if (v) out.push(v.weight, v.bias);
+  }
+  return out;
+}
+
+export class PageCheckpoint {
+  private modelTables: Promise<ModelTensors> | null = null;
+
+  private constructor(
+    readonly source: CheckpointFiles,
+    readonly config: CheckpointConfig,
+    readonly layout: CheckpointLayout,
+    /** The safetensors files, in the order opened (one, or the shards). */
+    readonly files: SafetensorsBlob[],
+    private readonly where: Map<string, SafetensorsBlob>,
+    readonly tokenizerText: string | null,
+    readonly tokenizerConfigText: string | null,
+    /** Lines for the page: ignored buffers and tensors, a tied unembedding, an unused index. */
+    readonly notes: string[],
+  ) {}
+
+  /**
+   * Opens the files as the CLI opens a folder: config.json, then model.safetensors (preferred, as
+   * Hugging Face does) or the index and every shard it names; checks every tensor the model needs
+   * (present, F32/F16/BF16, the shape config.json gives). Throws the CLI's one-line
+   * CheckpointError / SafetensorsError, the folder named instead of --model.
+   */
+  static async open(source: CheckpointFiles): Promise<PageCheckpoint> {
+    const folder = showFolder(source.label);
+    const byName = new Map<string, File>();
+    for (const f of source.files) {
+      if (byName.has(f.name)) throw new CheckpointError(`${folder}: two files named '${escapeUntrusted(f.name, 80)}': give one checkpoint's files`);
+      byName.set(f.name, f);
+    }
+    const path = (name: string) => `${source.label}/${name}`;
+    const configFile = byName.get(CONFIG_FILE);
+    if (!configFile) throw new CheckpointError(`${folder} has no ${CONFIG_FILE}: a Hugging Face checkpoint folder has config.json beside its weights`);
+    const config = parseCheckpointConfigText(await readText(configFile, path(CONFIG_FILE)), path(CONFIG_FILE));
+    const single = byName.get(SINGLE_FILE);
+    const index = byName.get(INDEX_FILE);
+    const notes: string[] = [];
+    const files: SafetensorsBlob[] = [];
+    const where = new Map<string, SafetensorsBlob>();
+    if (single) {
+      const file = await SafetensorsBlob.open(single, path(SINGLE_FILE));
+      files.push(file);
+      for (const name of file.parsed.tensors.keys()) where.set(name, file);
+      if (index) notes.push(`${folder}: ${SINGLE_FILE} is read; ${INDEX_FILE} beside it is not (as Hugging Face does)`);
+    } else if (index) {
+      const indexPath = path(INDEX_FILE);
+      const map = parseIndex(await readText(index, indexPath), indexPath);
+      const byShard = new Map<string, SafetensorsBlob>();
+      for (const [name, shard] of map) {
+        let file = byShard.get(shard);
+        if (!file) {
+          const blob = byName.get(shard);
+          if (!blob) {
+            throw new CheckpointError(`${escapeUntrusted(indexPath, 100, 'end')}: names shard '${escapeUntrusted(shard, 80)}' (for tensor '${escapeUntrusted(name, 64)}'), which is not in ${folder}`);
+          }
+          file = await SafetensorsBlob.open(blob, path(shard));
+          files.push(file);
+          byShard.set(shard, file);
+        }
+        if (!file.has(name)) {
+          throw new CheckpointError(`${escapeUntrusted(indexPath, 100, 'end')}: maps tensor '${escapeUntrusted(name, 64)}' to shard '${escapeUntrusted(shard, 80)}', which does not hold it`);
+        }
+        where.set(name, file);
+      }
+      const unlisted = files.flatMap((f) => [...f.parsed.tensors.keys()].filter((n) => where.get(n) !== f));
+      if (unlisted.length) notes.push(`${folder}: ${unlisted.length} tensors in the shards are not in ${INDEX_FILE} and are not read, e.g. '${escapeUntrusted(unlisted[0]!, 64)}'`);
+    } else {
+      const bin = byName.has('pytorch_model.bin');
+      throw new CheckpointError(`${folder} has no ${SINGLE_FILE} or ${INDEX_FILE}${bin ? ' (only pytorch_model.bin, a pickle, which is not read: save the model as safetensors)' : ''}`);
+    }
+    const layout = checkpointLayout(where.keys(), config, (name) => where.get(name)?.shape(name), source.label);
+    for (const s of layout.specs) where.get(s.name)!.check(s.name, s.shape); // dtype F32, F16 or BF16
+    notes.push(...layoutNotes(layout, source.label));
+    const tokenizer = byName.get(TOKENIZER_FILE);
+    const tokenizerConfig = tokenizer ? byName.get(TOKENIZER_CONFIG_FILE) : undefined;
+    return new PageCheckpoint(source, config, layout, files, where,
+      tokenizer ? await readText(tokenizer, path(TOKENIZER_FILE)) : null,
+      tokenizerConfig ? await readText(tokenizerConfig, path(TOKENIZER_CONFIG_FILE)) : null, notes);
+  }
+
+  /** The folder's name for messages, quoted and escaped. */
+  get folder(): string {
+    return showFolder(this.source.label);
+  }
+
+  /** Bytes of the safetensors files. */
+  get bytes(): number {
+    return this.files.reduce((n, f) => n + f.file.size, 0);
+  }
+
+  read(name: string): Promise<Float32Array> {
+    const file = this.where.get(name);
+    if (!file) throw new CheckpointError(`${this.folder}: no tensor '${escapeUntrusted(name, 64)}'`);
+    return file.read(name);
+  }
+
+  /** The dtypes of the tensors the model reads, with their counts: "F16 (41)". */
+  dtypes(): string {
+    const count = new Map<string, number>();
+    for (const s of this.layout.specs) {
+      const dtype = this.where.get(s.name)!.parsed.tensors.get(s.name)!.dtype;
+      count.set(dtype, (count.get(dtype) ?? 0) + 1);
+    }
+    return [...count].map(([d, n]) => `${d} (${n})`).join(', ');
+  }
+
+  /** Layer l's tensors, read and re-laid out into the engine's form (assembleLayer, as the CLI). */
+  async layerTensors(l: number): Promise<CheckpointLayerTensors> {
+    const names = layerTensorNames(this.layout.layer(l));
+    const values = new Map<string, Float32Array>();
+    for (const name of names) values.set(name, await this.read(name));
+    return assembleLayer(this.layout, this.config, l, (name) => values.get(name)!);
+  }
+
+  /** The tensors outside the layers (read once, then kept: the next run and the check reuse them). */
+  modelTensors(): Promise<ModelTensors> {
+    this.modelTables ??= (async () => {
+      const tokenEmbedding = await this.read(this.layout.tokenEmbedding);
+      return {
+        vocab: this.config.vocab,
+        tokenEmbedding,
+        positionEmbedding: await this.read(this.layout.positionEmbedding),
+        positionOffset: this.config.positionOffset,
+        finalGain: await this.read(this.layout.finalGain),
+        finalBias: await this.read(this.layout.finalBias),
+        unembedding: this.layout.unembedding ? await this.read(this.layout.unembedding) : tokenEmbedding,
+      };
+    })();
+    this.modelTables.catch(() => (this.modelTables = null));
+    return this.modelTables;
+  }
+
+  /** A weight source for the engine: layer l when asked for, layer l+1 read while the GPU runs layer l (at most two held). */
+  weightSource(layers = this.config.layers): { kind: 'tensors'; layer: (l: number) => Promise<CheckpointLayerTensors> } {
+    let next: { layer: number; data: Promise<CheckpointLayerTensors> } | null = null;
+    return {
+      kind: 'tensors',
+      layer: async (l) => {
+        const data = next && next.layer === l ? await next.data : await this.layerTensors(l);
+        next = l + 1 < layers ? { layer: l + 1, data: this.layerTensors(l + 1) } : null;
+        next?.data.catch(() => undefined); // reported when that layer is asked for
+        return data;
+      },
+    };
+  }
+
+  /** The checkpoint's tokenizer, or null without tokenizer.json. */
+  tokenizer(): TextTokenizer | null {
+    return this.tokenizerText === null ? null : loadTokenizer(this.tokenizerText, this.tokenizerConfigText, `${this.source.label}/${TOKENIZER_FILE}`);
+  }
+}
+
+/** A folder picked with <input webkitdirectory>: its own files (webkitRelativePath "folder/name"), not its subfolders'. */
+export function pickedFolder(list: FileList | File[]): CheckpointFiles {
+  const all = [...list];
+  const top = all.filter((f) => f.webkitRelativePath.split('/').length === 2);
+  const label = all[0]?.webkitRelativePath.split('/')[0] || 'the picked folder';
+  return { label, files: top.length ? top : all.filter((f) => !f.webkitRelativePath) };
+}
+
+/** Files dropped or picked together (no folder): labelled by their count. */
+export function droppedFiles(list: FileList | File[], how: 'dropped' | 'picked' = 'dropped'): CheckpointFiles {
+  const files = [...list];
+  return { label: `${files.length} ${how} file${files.length === 1 ? '' : 's'}`, files };
+}
