@@ -3,7 +3,7 @@
 
 import type { GpuContext } from './device.js';
 import { GpuError } from './errors.js';
-import { preprocess } from './preprocess.js';
+import { preprocess, sourceLine } from './preprocess.js';
 
 export interface KernelVariant {
   name: string;
@@ -20,6 +20,14 @@ export function variantKey(v: KernelVariant): string {
     .map(([k, val]) => `${k}=${val}`)
     .join(',');
   return `${v.name}[${flags}]{${constants}}`;
+}
+
+/** Compile errors as `FILE.wgsl:LINE:COL message` lines, each naming the file the line comes from (withShared). */
+export function compileErrorLines(name: string, code: string, errors: readonly Pick<GPUCompilationMessage, 'lineNum' | 'linePos' | 'message'>[]): string {
+  return errors.map((m) => {
+    const { file, line } = sourceLine(code, m.lineNum, `${name}.wgsl`);
+    return `  ${file}:${line}:${m.linePos} ${m.message}`;
+  }).join('\n');
 }
 
 export class PipelineCache {
@@ -49,8 +57,7 @@ export class PipelineCache {
     const info = await module.getCompilationInfo();
     const errors = info.messages.filter((m) => m.type === 'error');
     if (errors.length) {
-      const lines = errors.map((m) => `  ${v.name}.wgsl:${m.lineNum}:${m.linePos} ${m.message}`).join('\n');
-      throw new GpuError(`WGSL compilation of ${key} failed:\n${lines}`, 'validation');
+      throw new GpuError(`WGSL compilation of ${key} failed:\n${compileErrorLines(v.name, code, errors)}`, 'validation');
     }
     try {
       return await device.createComputePipelineAsync({

@@ -13,6 +13,9 @@ import { bindGroup, checkGrid, checkIndexRange, type Binding, type PreparedDispa
 import { DEFAULT_TILE, defaultMatmulTile, describeTile, fitTileToShape, isShuffle, stagesOf, tileCaps, tileCols, tileProblem, tileRows, type MatmulTile } from './matmul-tiles.js';
 import { bytesPer, checkPrecision, requireF16, type Precision } from './precision.js';
 
+/** Params and the tile K range both matmul kernels read (shaders/matmul_params.wgsl), appended to each. */
+const MATMUL_PARAMS = { file: 'matmul_params.wgsl', text: matmulParamsSource };
+
 export * from './matmul-tiles.js';
 export type CausalMode = 'none' | 'skip-masked-tiles' | 'limit-k';
 const CAUSAL_CODE: Record<CausalMode, number> = { none: 0, 'skip-masked-tiles': 1, 'limit-k': 2 };
@@ -107,13 +110,13 @@ export function matmulVariant(call: Pick<MatmulCall, 'transB' | 'bias' | 'tile' 
   // Only set when there is one, so every other product keeps its pipeline (and cache key).
   const act: Record<string, number> = call.activation ? { ACT: ACTIVATION_CODE[call.activation] } : {};
   if (isShuffle(t)) {
-    return { name: 'matmul_shuffle', source: withShared(matmulShuffleSource, matmulParamsSource), flags, constants: { TRANS_B: call.transB ? 1 : 0, ...act } };
+    return { name: 'matmul_shuffle', source: withShared(matmulShuffleSource, MATMUL_PARAMS), flags, constants: { TRANS_B: call.transB ? 1 : 0, ...act } };
   }
   if (t.rb === 8) flags.push('rb8');
   if (vec4) flags.push('vec4');
   return {
     name: 'matmul',
-    source: withShared(matmulSource, matmulParamsSource),
+    source: withShared(matmulSource, MATMUL_PARAMS),
     flags,
     constants: {
       WG_X: t.wgX,

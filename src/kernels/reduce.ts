@@ -6,7 +6,7 @@ import type { GpuContext } from '../gpu/device.js';
 import { withShared } from '../gpu/preprocess.js';
 
 /** A row kernel's source with the shared reduction appended. */
-export const withReduction = (source: string): string => withShared(source, reduceSource);
+export const withReduction = (source: string): string => withShared(source, { file: 'reduce.wgsl', text: reduceSource });
 
 /**
  * The reduction's override: 1 where subgroup reductions are on and the whole workgroup is one

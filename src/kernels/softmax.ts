@@ -4,6 +4,7 @@ import softmaxSource from '../../shaders/softmax.wgsl';
 import { reductionConstants, withReduction } from './reduce.js';
 import { createUniform } from '../gpu/buffers.js';
 import type { GpuContext } from '../gpu/device.js';
+import { InputError } from '../gpu/errors.js';
 import type { PipelineCache } from '../gpu/pipelines.js';
 import { bindGroup, fold1D, type Binding, type PreparedDispatch } from './dispatch.js';
 import { checkPrecision, precisionFlags, requireF16, type Precision } from './precision.js';
@@ -36,6 +37,10 @@ export async function prepareSoftmax(gpu: GpuContext, cache: PipelineCache, call
   const sgMin = gpu.adapterInfo.subgroupMinSize;
   const softwareWg = subgroups && sgMin >= 8 ? sgMin : 32;
   const wg = call.workgroupSize ?? (gpu.adapterInfo.isSoftware ? softwareWg : Math.min(256, Math.max(32, 2 ** Math.ceil(Math.log2(call.cols / 8)))));
+  // The tree reduction (shaders/reduce.wgsl) halves the active threads at each step: a power of two only.
+  if (!Number.isInteger(wg) || wg < 1 || (wg & (wg - 1)) !== 0 || wg > gpu.limits.maxComputeInvocationsPerWorkgroup) {
+    throw new InputError(`${call.label}: workgroupSize ${wg} must be a power of two ≤ ${gpu.limits.maxComputeInvocationsPerWorkgroup}`);
+  }
   const precision = checkPrecision(call.precision, call.label);
   if (precision === 'f16') requireF16(gpu, call.label);
   const flags = [...(subgroups ? ['subgroups'] : []), ...precisionFlags(precision)];
