@@ -35,3 +35,13 @@ export { autotuneMatmul, TUNE_CANDIDATES } from './kernels/autotune.js';
 export type { AutotuneOptions, TuneResult, TuneStore } from './kernels/autotune.js';
 export { DEFAULT_TILE, defaultMatmulTile, defaultTileFor, describeTile, fitTileToShape } from './kernels/matmul.js';
 export type { MatmulTile } from './kernels/matmul.js';
+// Inference: a prefill, then one token at a time against the KV cache (README "Prefill and decode").
+export { Session, seededStepRow, embedRow } from './model/session.js';
+export type { SessionOptions, DecodeStep, DecodePlant } from './model/session.js';
+export { generate, checkDecodeSteps, summarizeSteps } from './model/generate.js';
+export type { GenerateOptions, GenerateResult, DecodeSummary } from './model/generate.js';
+export { chooseToken, greedyToken, samplingUniform } from './model/sampling.js';
+export type { Sampling } from './model/sampling.js';
+export { KvCache, cacheRows, cacheLayerBytes } from './model/kv-cache.js';
+export { DecodeChecker, summarizeDecode } from './verify/decode.js';
+export type { DecodeLayerCheck, DecodeVerification } from './verify/decode.js';

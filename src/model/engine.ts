@@ -18,6 +18,7 @@ import { seededInputs } from './seeded.js';
 import { StageClock } from './stage-times.js';
 import { checkInputs, checkModel, type Inputs, type WeightSource } from './weights.js';
 import { ModelEnds } from './model-ends.js';
+import type { KvCache } from './kv-cache.js';
 import { readBack } from '../gpu/buffers.js';
 import { GpuContext, type AdapterDescription, type DeviceOptions } from '../gpu/device.js';
 import { formatBytes, GpuError, InputError } from '../gpu/errors.js';
@@ -186,7 +187,7 @@ export class Engine {
           stopped = true;
           break;
         }
-        const layerMs = await gpu.scoped(`layer ${layer}`, () => this.runLayer(cfg, b, p, timer, clock, weights, layer));
+        const layerMs = await gpu.scoped(`layer ${layer}`, () => this.runLayer(cfg, b, p, timer, clock, weights, layer, options.kvCache));
         await options.onLayer?.({ layer, layers: cfg.layers, layerMs, elapsedMs: performance.now() - start, flops: flops.total }, b.probe(layer));
       }
       const output = await readBack(gpu, b.layer.x, cfg.seq * cfg.dModel);
@@ -251,7 +252,7 @@ export class Engine {
 
   /** One layer: weights in place, one command buffer (fills, stages, finite check), its GPU time. */
   private async runLayer(cfg: AttentionConfig, b: RunBuffers, p: PreparedRun, timer: PassTimer, clock: StageClock,
-    weights: WeightSource, layer: number): Promise<number> {
+    weights: WeightSource, layer: number, kvCache?: KvCache): Promise<number> {
     const gpu = this.gpu;
     const wallStart = performance.now();
     await loadLayerWeights(gpu, cfg, b.layer, weights, p.fills, layer);
@@ -270,6 +271,8 @@ export class Engine {
       if (stage.name === 'softmax') b.capturePattern(encoder, layer, stage.heads!);
       if (stage.name === 'output') b.copyLayerMid(encoder);
     }
+    // A decode session's prefill: this layer's k and v into its KV cache (src/model/session.ts).
+    kvCache?.encodeFill(encoder, layer, b.layer.k, b.layer.v, cfg.kvSeq);
     const check = encoder.beginComputePass({ label: 'finite check' });
     encode(check, p.finite.dispatch);
     check.end();

@@ -75,7 +75,15 @@ export async function prepareLayer(
   b: LayerBuffers,
   /** `tile` for every product as given, or `baseTile` fitted to each product's shape. */
   tiles: Pick<MatmulCall, 'tile' | 'baseTile'> = {},
+  /**
+   * Parts a caller replaces with its own (a decode step, src/model/decode-layer.ts): without
+   * `attention` no attention-core stages (the caller inserts its own before 'output'); without
+   * `keyValue` no key and value projections (cross-attention's K and V, computed once).
+   */
+  parts: { attention?: boolean; keyValue?: boolean } = {},
 ): Promise<Stage[]> {
+  const withAttention = parts.attention ?? true;
+  const withKeyValue = parts.keyValue ?? true;
   const inner = innerWidth(cfg);
   // Storage: 'h' is what f16 precision halves (weights, activations, q/k/v, patterns); the
   // residual stream x is f32 always. Every kernel accumulates in f32 whatever it stores.
@@ -126,15 +134,17 @@ export async function prepareLayer(
     name: 'qkv',
     dispatches: all([
       ...projection(b.xn ? 'query LN(x)·W_Qᵀ' : 'query x·W_Qᵀ', queryInput, queryType, cfg.seq, b.wq, b.q, h, inner, cfg.dModel, plan.qkvChunkRows, biasAt(0), false),
-      ...projection('key c·W_Kᵀ', source, sourceType, cfg.kvSeq, b.wk, b.k, h, inner, cfg.dModel, plan.qkvChunkRows, biasAt(1), false),
-      ...projection('value-down c·W_Vᵀ', source, sourceType, cfg.kvSeq, b.wv, b.v, h, inner, cfg.dModel, plan.qkvChunkRows, biasAt(2), false),
+      ...(withKeyValue ? [
+        ...projection('key c·W_Kᵀ', source, sourceType, cfg.kvSeq, b.wk, b.k, h, inner, cfg.dModel, plan.qkvChunkRows, biasAt(1), false),
+        ...projection('value-down c·W_Vᵀ', source, sourceType, cfg.kvSeq, b.wv, b.v, h, inner, cfg.dModel, plan.qkvChunkRows, biasAt(2), false),
+      ] : []),
     ]),
   });
 
   // Only self-attention is masked, where kvSeq = seq: keys up to the query's own position.
   const causalOffset = cfg.mask ? cfg.kvSeq - cfg.seq : 0;
   const perHead = cfg.seq * cfg.kvSeq;
-  if (plan.attention === 'fused') {
+  if (withAttention && plan.attention === 'fused') {
     stages.push({
       name: 'fused',
       heads: { first: 0, count: cfg.heads },
@@ -146,7 +156,7 @@ export async function prepareLayer(
       })]),
     });
   }
-  for (let first = 0; plan.attention === 'materialized' && first < cfg.heads; first += plan.headGroup) {
+  for (let first = 0; withAttention && plan.attention === 'materialized' && first < cfg.heads; first += plan.headGroup) {
     const count = Math.min(plan.headGroup, cfg.heads - first);
     const heads = { first, count };
     const group = plan.headGroups > 1 ? ` heads ${first}..${first + count}` : '';

@@ -5,6 +5,7 @@
 // all (the fused kernel).
 
 import { innerWidth, type AttentionConfig } from './config.js';
+import { cacheRowProblem, cacheRows, cacheSizeProblem } from './kv-cache.js';
 import { formatBytes, InputError, OutOfMemoryError } from '../gpu/errors.js';
 
 export interface PlanLimits {
@@ -28,6 +29,11 @@ export interface PlanOptions {
   memoryBytes?: number;
   /** A whole model's tables (RunOptions.model): embeddings in, final LayerNorm and unembedding out. */
   model?: { vocab: number; positionRows: number; tiedUnembedding: boolean };
+  /**
+   * A decode session's KV cache (src/model/kv-cache.ts): K and V [heads, rows, dHead] for every
+   * layer, rows = maxSeq (cross-attention: kvSeq), plus the one-row buffers of a decode step.
+   */
+  kvCache?: boolean;
 }
 
 export interface BufferPlan {
@@ -153,6 +159,15 @@ export function planMemory(cfg: AttentionConfig, limits: PlanLimits, options: Pl
     }
     if (m.vocab * 4 > binding) throw new InputError(`logits [${m.vocab}] need ${formatBytes(m.vocab * 4)}, over the adapter's maxStorageBufferBindingSize of ${formatBytes(binding)}`);
     buffers.push(...tables);
+  }
+  if (options.kvCache) {
+    const rowProblem = cacheRowProblem(cfg);
+    if (rowProblem) throw new InputError(rowProblem);
+    const sizeProblem = cacheSizeProblem(cfg, limits.maxBufferSize);
+    if (sizeProblem) throw new OutOfMemoryError(sizeProblem);
+    const rows = cacheRows(cfg);
+    buffers.push({ name: `KV cache: K and V [${cfg.heads}, ${rows}, ${cfg.dHead}] × ${cfg.layers} layers`, elements: 2 * cfg.layers * cfg.heads * rows * cfg.dHead, bytesPer: half });
+    buffers.push({ name: 'a decode step\'s one-row x, LN(x), q, k, v, weighted sums (and MLP hidden)', elements: 3 * cfg.dModel + 4 * inner + (mlp ? cfg.dModel + cfg.ffn : 0), bytesPer: F32 });
   }
   if (attention === 'materialized') buffers.push({ name: `pattern [${headGroup} heads, seq, kvSeq]`, elements: headGroup * cfg.seq * cfg.kvSeq, bytesPer: half });
   const peakBytes = buffers.reduce((sum, b) => sum + bytesOf(b), 0);

@@ -6,6 +6,7 @@ import type { MemoryPlan, PlanLimits, PlanOptions } from './plan.js';
 import type { LayerProbe } from './run-buffers.js';
 import type { StageTimings } from './stage-times.js';
 import type { Inputs, ModelTensors, WeightSource } from './weights.js';
+import type { KvCache } from './kv-cache.js';
 import type { AdapterDescription } from '../gpu/device.js';
 import type { MatmulTile } from '../kernels/matmul.js';
 
@@ -51,6 +52,11 @@ export interface RunOptions {
   onLayer?: (progress: LayerProgress, probe: LayerProbe) => void | Promise<void>;
   /** Stops after the current layer (Ctrl-C). */
   signal?: AbortSignal;
+  /**
+   * A decode session's KV cache (src/model/session.ts): each layer's k and v are copied into it
+   * in the layer's own command buffer. Owned by the caller; the run only writes it.
+   */
+  kvCache?: KvCache;
 }
 
 export interface RunResult {
