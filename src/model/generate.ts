@@ -100,6 +100,6 @@ export function summarizeSteps(steps: DecodeStep[], mode: DecodeVerification['mo
     tokensPerSecond: ms > 0 ? (1000 * steps.length) / ms : 0,
     bytesPerStep: bytes,
     gbPerSecond: meanMs > 0 ? bytes / (meanMs * 1e6) : 0,
-    verification: summarizeDecode(mode, steps.length, steps.flatMap((s) => s.checks)),
+    verification: summarizeDecode(mode, steps.length, steps.flatMap((s) => s.checks), steps.flatMap((s) => s.endChecks.map((check) => ({ step: s.step, check })))),
   };
 }

@@ -33,6 +33,7 @@ import type { MatmulTile } from '../kernels/matmul.js';
 import { bytesPer } from '../kernels/precision.js';
 import { roundToF16 } from '../io/half.js';
 import { DecodeChecker, type DecodeLayerCheck } from '../verify/decode.js';
+import { checkEmbedding, checkLogits, type EndCheck } from '../verify/model-ends.js';
 
 /** Errors planted on purpose (tests): what a wrong decode path would do at one step and layer. */
 export interface DecodePlant {
@@ -59,6 +60,8 @@ export interface SessionOptions extends Omit<RunOptions, 'kvCache' | 'inputs'> {
   verifySeed?: number;
   /** Each step's pattern row per layer and head (softmax of the GPU's q against the keys, on the CPU). */
   patternRows?: boolean;
+  /** Each step's residual row before every layer and after the last (DecodeStep.layerRows): layer-local checks of the whole step. */
+  keepLayerRows?: boolean;
   plant?: DecodePlant;
 }
 
@@ -81,8 +84,12 @@ export interface DecodeStep {
   logits: Float32Array | null;
   /** Every checked layer's verdict (verify exact or sampled). */
   checks: DecodeLayerCheck[];
+  /** Model sessions with verification: the new token's embedding row and the step's logits against float64. */
+  endChecks: EndCheck[];
   /** [layer][head][n] with `patternRows`, else null. */
   patternRows: Float32Array[][] | null;
+  /** With keepLayerRows: [layers + 1][dModel], x before layer l at l and the output at layers; else null. */
+  layerRows: Float32Array[] | null;
   /** Bytes the step read: every layer's weights, the cached K and V of n rows (and the unembedding). */
   bytes: number;
 }
@@ -205,6 +212,7 @@ export class Session {
     const inner = innerWidth(cfg);
     const checks: DecodeLayerCheck[] = [];
     const patternRows: Float32Array[][] | null = this.options.patternRows ? [] : null;
+    const layerRows: Float32Array[] | null = this.options.keepLayerRows ? [row] : null;
     let verifyMs = 0;
     const start = performance.now();
     try {
@@ -239,6 +247,11 @@ export class Session {
           patternRows?.push(checker.patternRows(l, q));
           verifyMs += performance.now() - checkStart;
         }
+        if (layerRows) {
+          const readStart = performance.now();
+          layerRows.push(await readBack(gpu, b.x, cfg.dModel));
+          verifyMs += performance.now() - readStart;
+        }
       }
       let logits: Float32Array | null = null;
       const ends = this.ends;
@@ -253,10 +266,19 @@ export class Session {
       const output = await readBack(gpu, b.x, cfg.dModel);
       gpu.check(`decode step ${step}`);
       const ms = performance.now() - start - verifyMs;
+      // Both ends of a model's step, as the prefill's are checked (src/verify/model-ends.ts).
+      const endChecks: EndCheck[] = [];
+      const model = this.options.model;
+      if (model && logits && (this.options.verify ?? 'none') !== 'none') {
+        const one = stepConfig(cfg);
+        const checkStart = performance.now();
+        endChecks.push(checkEmbedding(one, model.tensors, Uint32Array.of(input as number), row, t), checkLogits(one, model.tensors, output, logits));
+        verifyMs += performance.now() - checkStart;
+      }
       this.position++;
       this.steps++;
       return {
-        step, position: t, n, ms, verifyMs, token: typeof input === 'number' ? input : null, output, logits, checks, patternRows, bytes: this.stepBytes(n),
+        step, position: t, n, ms, verifyMs, token: typeof input === 'number' ? input : null, output, logits, checks, endChecks, patternRows, layerRows, bytes: this.stepBytes(n),
       };
     } catch (e) {
       if (gpu.lostReason && !(e instanceof GpuError)) throw new GpuError(gpu.lostReason, 'lost');

@@ -17,8 +17,9 @@
 
 import type { AttentionConfig } from '../model/config.js';
 import { innerWidth } from '../model/config.js';
-import { attentionCore } from '../reference/attention.js';
-import { BOUND_LAMBDA, coreError } from './layer-bound.js';
+import { attentionCore, attentionLayer, type LayerWeights } from '../reference/attention.js';
+import { BOUND_LAMBDA, coreError, layerOutputError } from './layer-bound.js';
+import type { EndCheck } from './model-ends.js';
 
 export const SAMPLED_HEADS = 4;
 
@@ -162,19 +163,58 @@ export class DecodeChecker {
   }
 }
 
-export function summarizeDecode(mode: DecodeVerification['mode'], steps: number, checks: DecodeLayerCheck[]): DecodeVerification {
+export function summarizeDecode(mode: DecodeVerification['mode'], steps: number, checks: DecodeLayerCheck[],
+  ends: { step: number; check: EndCheck }[] = []): DecodeVerification {
   if (mode === 'none' || checks.length === 0) {
     return { mode, passed: null, steps, checks: 0, worstRatio: null, maxAbsError: null, failed: [], tolerance: DECODE_TOLERANCE_WORDS, detail: mode === 'none' ? 'decode steps not verified (--verify none)' : 'no decode step was checked' };
   }
   const failed = checks.filter((c) => !c.passed);
   let worst = checks[0]!;
   for (const c of checks) if (c.worstRatio > worst.worstRatio) worst = c;
+  const endsFailed = ends.filter((e) => !e.check.passed);
+  const endsWords = ends.length === 0 ? '' : `; each step's embedding row and logits against float64: ` +
+    (endsFailed.length ? `FAILED first at decode step ${endsFailed[0]!.step}, ${endsFailed[0]!.check.name}: ${endsFailed[0]!.check.detail}` : `${ends.length} passed`);
   return {
-    mode, passed: failed.length === 0, steps, checks: checks.length,
+    mode, passed: failed.length === 0 && endsFailed.length === 0, steps, checks: checks.length,
     worstRatio: worst.worstRatio, maxAbsError: checks.reduce((m, c) => Math.max(m, c.maxAbsError), 0),
     failed: failed.map((c) => ({ step: c.step, layer: c.layer })),
     tolerance: DECODE_TOLERANCE_WORDS,
     detail: `${checks.length} (step, layer) attention outputs of ${steps} step(s) against float64 over the keys of the projections (not the GPU's cache); ` +
-      (failed.length ? `FAILED first at ${failed[0]!.detail}` + (failed.length > 1 ? `; ${failed.length} failed in all` : '') : `worst: ${worst.detail}`),
+      (failed.length ? `FAILED first at ${failed[0]!.detail}` + (failed.length > 1 ? `; ${failed.length} failed in all` : '') : `worst: ${worst.detail}`) + endsWords,
+  };
+}
+
+export interface DecodeRowCheck {
+  passed: boolean;
+  worstRatio: number;
+  maxAbsError: number;
+  detail: string;
+}
+
+/**
+ * The consistency of a decode step with a prefill, layer-locally: `input` holds the rows the layer
+ * saw [rows, dModel], the prompt's (from the prefill) and every decoded token's so far, the last
+ * being this step's; the step's output row of this layer must equal the last row of the float64
+ * layer over all of them (a prefill of the same tokens) within λ·e, e the layer's derived bound
+ * (./layer-bound.ts layerOutputError, as the exact prefill check uses).
+ */
+export function checkDecodeRow(cfg: AttentionConfig, step: number, layer: number, w: LayerWeights, input: Float32Array, output: Float32Array): DecodeRowCheck {
+  const rows = input.length / cfg.dModel;
+  const shape: AttentionConfig = { ...cfg, seq: rows, kvSeq: rows, maxSeq: Math.max(cfg.maxSeq, rows) };
+  const ref = attentionLayer(input, null, w, shape);
+  const e = layerOutputError(shape, input, null, w, ref);
+  const D = cfg.dModel, base = (rows - 1) * D;
+  let worst = 0, at = 0, maxAbs = 0;
+  for (let d = 0; d < D; d++) {
+    const err = Math.abs(output[d]! - ref.y[base + d]!);
+    const ratio = Number.isFinite(err) ? err / (BOUND_LAMBDA * e[base + d]!) : Infinity;
+    maxAbs = Math.max(maxAbs, Number.isFinite(err) ? err : Infinity);
+    if (!(ratio <= worst)) { worst = ratio; at = d; }
+  }
+  const passed = worst <= 1;
+  return {
+    passed, worstRatio: worst, maxAbsError: maxAbs,
+    detail: `decode step ${step}, layer ${layer}: ${passed ? 'passed' : 'FAILED'}, the new row against the last of a float64 prefill of ${rows} rows: ` +
+      `worst ${worst.toPrecision(3)}× the tolerance at dim ${at} (gpu ${output[at]}, float64 ${ref.y[base + at]!.toPrecision(8)}, allowed ±${(BOUND_LAMBDA * e[base + at]!).toExponential(2)})`,
   };
 }
