@@ -38,6 +38,9 @@ export const RUN_FLAGS = {
   text: { type: 'string' },
   tokens: { type: 'string' },
   top: { type: 'string' },
+  // Decode steps after the prefill (src/cli/decode-run.ts).
+  decode: { type: 'string' },
+  temperature: { type: 'string' },
   output: { type: 'string' },
   json: { type: 'boolean' },
   force: { type: 'boolean' },

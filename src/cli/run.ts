@@ -2,6 +2,7 @@
 // verification against the float64 CPU reference (exact, or sampled at GPT-3 scale).
 
 import { writeSync } from 'node:fs';
+import { totalmem } from 'node:os';
 import { intFlag, parseFlags, RUN_FLAGS, type Flags } from './args.js';
 import { watchInterrupts } from './interrupts.js';
 import { progressReporter } from './progress.js';
@@ -10,10 +11,12 @@ import { configWithFiles, openFiles } from './run-files.js';
 import { modelFilesProvenance, notVerified, outputDtype, printJson, provenanceOf, runOutcome, writeOutput } from './run-outcome.js';
 import { measurePrecisionLoss } from './precision-loss.js';
 import { checkSizesInNumbers } from './sizes.js';
+import { checkDecodeRequest, decodeFlags, decodeOutcome, decodeReport, decodeSummaryLine, DECODE_USAGE, stepLine, TextStream } from './decode-run.js';
 import { modelProvenance, nextTokenLines, nextTokens, openModelRun, tokensLine } from './model-run.js';
 import type { AttentionTuneResult } from '../model/attention-tune.js';
 import { ConfigError, type AttentionConfig } from '../model/config.js';
-import { Engine, type LayerProbe, type LayerProgress, type RunResult } from '../model/engine.js';
+import { Engine, type LayerProbe, type LayerProgress, type RunOptions, type RunResult } from '../model/engine.js';
+import { generate, type GenerateResult } from '../model/generate.js';
 import { layerFlops } from '../model/flops.js';
 import { seededInputs } from '../model/seeded.js';
 import type { Inputs, WeightSource } from '../model/weights.js';
@@ -81,7 +84,8 @@ export const RUN_USAGE = `webgpu-attention run [flags]
                                    second) and kept in ~/.cache/webgpu-attention/ (WEBGPU_ATTENTION_TUNE_DIR),
                                    and likewise which attention core is faster for this d_head (auto);
                                    --tune also on a software adapter, --no-tune uses the measured
-                                   defaults, --retune times again`;
+                                   defaults, --retune times again
+${DECODE_USAGE}`;
 
 /** CPU float64 work we accept for `--verify exact` before suggesting `sampled`. */
 const EXACT_FLOP_LIMIT = 2e10;
@@ -104,6 +108,7 @@ export async function runCommand(argv: string[]): Promise<number> {
   const verifyLayers = intFlag(flags, 'verify-layers');
   const tuneWhen = tuneFlags(flags);
   const attention = attentionFlag(flags);
+  const decode = decodeFlags(flags);
   // --model DIR: a Hugging Face checkpoint, every tensor checked and the tokens read before any GPU work.
   const model = openModelRun(flags);
   if (model && outputPath !== null) {
@@ -115,6 +120,7 @@ export async function runCommand(argv: string[]): Promise<number> {
     const mode = verifyMode(flags, cfg);
     if (verifyLayers !== undefined && mode !== 'sampled') throw new ConfigError(`--verify-layers applies to --verify sampled only (this run verifies: ${mode})`);
     checkSizesInNumbers(cfg, mode); // in numbers, before anything is allocated
+    if (decode) checkDecodeRequest(cfg, decode, model ? { rows: model.checkpoint.config.positionRows, offset: model.checkpoint.config.positionOffset } : undefined);
     const weights: WeightSource = model ? model.checkpoint.weightSource(cfg.layers) : files.weights ? weightsFromFile(files.weights, cfg) : { kind: 'seeded', seed };
     // A model run's x is the tokens' embeddings, computed on the GPU (RunResult.embedded, checked after the run).
     const modelInput = model ? { tensors: model.checkpoint.modelTensors(), tokens: model.tokens } : undefined;
@@ -128,7 +134,9 @@ export async function runCommand(argv: string[]): Promise<number> {
     const engine = await Engine.create(createNodeGpu());
     try {
       // Every size check against the adapter's limits, before the seeded inputs are built and before any GPU work.
-      engine.plan(cfg, { inputs: fileInputs ?? undefined, model: modelInput, attention });
+      // With --decode the KV cache is counted too (a software adapter's memory is this machine's).
+      const plan = decode ? { kvCache: true, memoryBytes: engine.adapter.isSoftware ? totalmem() : undefined } : undefined;
+      engine.plan(cfg, { inputs: fileInputs ?? undefined, model: modelInput, attention, plan });
       // A model run has no given x: its embeddings come from the GPU (set below from RunResult.embedded).
       const inputs: Inputs = model ? { x: new Float32Array(0), context: null } : fileInputs ?? seededInputs(seed, cfg);
       refuseSlowSoftwareRun(engine, cfg, flags.force === true);
@@ -165,8 +173,33 @@ export async function runCommand(argv: string[]): Promise<number> {
       };
       let result: RunResult;
       let verification: Verification;
+      let generated: GenerateResult | null = null;
       try {
-        result = await engine.run(cfg, { seed, weights, ...(model ? { model: modelInput } : { inputs }), attention, keepLayerInput: mode === 'sampled', onLayer, signal: interrupts.signal });
+        const runOptions: RunOptions = { seed, weights, ...(model ? { model: modelInput } : { inputs }), attention, keepLayerInput: mode === 'sampled', onLayer, signal: interrupts.signal };
+        if (decode) {
+          const text = model?.tokenizer && !json ? new TextStream(model.tokenizer, [...model.tokens], (s) => process.stdout.write(s)) : null;
+          const collected: number[] = []; // the tokens chosen so far, for the growing text
+          generated = await generate(engine, cfg, {
+            ...runOptions, steps: decode.steps, sampling: { temperature: decode.temperature, seed }, verify: mode,
+            verifyLayers: mode === 'sampled' ? checkLayers : undefined, verifySeed: seed, plan,
+            onPrefill: (_r, token) => {
+              step = `decode step 1 of ${decode.steps}`;
+              if (token !== null) collected.push(token);
+              if (text && token !== null) {
+                process.stdout.write('text         ');
+                text.show(collected);
+              }
+            },
+            onStep: (s, next) => {
+              step = `decode step ${s.step + 2} of ${decode.steps}`;
+              if (next !== null) collected.push(next);
+              if (text && next !== null) text.show(collected);
+              if (!text) console.error(stepLine(s, decode.steps)); // the growing text has the terminal otherwise
+            },
+          });
+          if (text) process.stdout.write('\n');
+          result = generated.prefill;
+        } else result = await engine.run(cfg, runOptions);
         if (model) {
           if (!result.embedded) throw new Error('the engine returned no embeddings for a model run');
           inputs.x = result.embedded;
@@ -188,7 +221,9 @@ export async function runCommand(argv: string[]): Promise<number> {
         interrupts.dispose();
       }
       const precisionLoss = await measurePrecisionLoss(engine, cfg, flags, mode, result, { seed, weights, ...(model ? { model: modelInput } : { inputs }), attention }, interrupts.received !== null);
-      const outcome = runOutcome(result, verification, interrupts.received);
+      const outcome = generated && decode
+        ? decodeOutcome(runOutcome(result, verification, result.stopped ? interrupts.received : null), generated, decode.steps, interrupts.received)
+        : runOutcome(result, verification, interrupts.received);
       const provenance = model ? { 'webgpu-attention.seed': String(seed), ...modelProvenance(model), ...modelFilesProvenance(model.checkpoint.files) } : provenanceOf(seed, [{ flag: 'weights', file: files.weights }, { flag: 'input', file: files.input }]);
       const written = writeOutput(outputPath, flags, result, verification, outcome, provenance);
       // The next token: only from a stack that ran to its end (a partial stack's logits are not the model's).
@@ -197,10 +232,16 @@ export async function runCommand(argv: string[]): Promise<number> {
         ...runReport(result, verification, layerChecks, tuning), precisionLoss,
         status: outcome.status, exitCode: outcome.exitCode, message: outcome.message, notes, output: written,
         ...(model ? { tokens: [...model.tokens], nextTokens: next } : {}),
+        ...(generated && decode ? { decode: decodeReport(generated.decode, decode.steps) } : {}),
+        ...(generated?.generated ? { generated: generated.generated } : {}),
       };
       if (json) await printJson(report);
       else {
         printRunSummary(report);
+        if (generated && decode) {
+          console.log(decodeSummaryLine(generated.decode, decode.steps));
+          if (generated.generated) console.log(`generated    ${generated.generated.length} token(s): [${generated.generated.join(', ')}]`);
+        }
         if (model) console.log(next ? `next token   (last of ${model.tokens.length} tokens; softmax of the logits in float64)\n${nextTokenLines(next).join('\n')}` : 'next token   none: the stack did not run to its end');
         if (precisionLoss) {
           console.log(`precision    f16` + ('skipped' in precisionLoss ? `: precision loss ${precisionLoss.skipped}` :
