@@ -1,5 +1,5 @@
-// Compiles each kernel variant once. A variant is the kernel name, its preprocessor flags and
-// its override constants; sizes ride in uniforms, so a new shape never builds a new pipeline.
+// Compiles each kernel variant once. A variant is the kernel name (and entry point), its
+// preprocessor flags and its override constants; sizes ride in uniforms, so a new shape never builds a new pipeline.
 
 import type { GpuContext } from './device.js';
 import { GpuError } from './errors.js';
@@ -19,7 +19,7 @@ export function variantKey(v: KernelVariant): string {
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
     .map(([k, val]) => `${k}=${val}`)
     .join(',');
-  return `${v.name}[${flags}]{${constants}}`;
+  return `${v.name}${v.entryPoint ? `.${v.entryPoint}` : ''}[${flags}]{${constants}}`;
 }
 
 /** Compile errors as `FILE.wgsl:LINE:COL message` lines, each naming the file the line comes from (withShared). */
