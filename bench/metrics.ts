@@ -41,9 +41,9 @@ export function peakFor(adapter: string): Peak | null {
  * Fraction of the peak that bounds this kind of work: fp32 FLOPs for compute-bound work (anything with
  * FLOPs counted), memory bandwidth for memory-bound work (softmax). Null when that peak is unknown.
  */
-export function peakFraction(peak: Peak | null, tflops: number | null, gbps: number | null): { fraction: number; of: 'fp32' | 'memory' } | null {
+export function peakFraction(peak: Peak | null, tflops: number | null, gbps: number | null): { fraction: number; of: 'f32' | 'memory' } | null {
   if (!peak) return null;
-  if (tflops !== null) return peak.fp32Tflops ? { fraction: tflops / peak.fp32Tflops, of: 'fp32' } : null;
+  if (tflops !== null) return peak.fp32Tflops ? { fraction: tflops / peak.fp32Tflops, of: 'f32' } : null;
   if (gbps !== null) return peak.memoryGbps ? { fraction: gbps / peak.memoryGbps, of: 'memory' } : null;
   return null;
 }

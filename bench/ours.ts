@@ -101,7 +101,6 @@ async function materializedCore(gpu: GpuContext, cache: PipelineCache, c: Extrac
     q: keep(upload(gpu, x.q, 'q')), k: keep(upload(gpu, x.k, 'k')), v: keep(upload(gpu, x.v, 'v')), weighted: out,
     pattern: alloc(plan.headGroup * c.seq * c.seq, 'pattern'),
     wq: alloc(inner * cfg.dModel, 'W_Q (unused)'), wk: alloc(inner * cfg.dModel, 'W_K (unused)'), wv: alloc(inner * cfg.dModel, 'W_V (unused)'), wo: alloc(inner * cfg.dModel, 'W_O (unused)'),
-    dummy: alloc(4, 'no bias'),
   };
   poison(gpu, buffers.pattern);
   const stages = await prepareLayer(gpu, cache, cfg, plan, buffers, { baseTile });

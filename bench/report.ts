@@ -6,8 +6,11 @@ import type { Summary } from '../src/stats.js';
 import { gbpsOf, peakFraction, tflopsOf, type Peak } from './metrics.js';
 
 export type Impl = 'webgpu-attention' | 'tfjs-webgpu' | 'onnxruntime-webgpu' | 'jax-js-webgpu' | 'cpu-reference';
-/** Storage precision of a row's inputs and outputs (fp16 rows: f16-rounded inputs; the CPU reference is fp64). */
-export type RecordPrecision = 'fp32' | 'fp16' | 'fp64';
+/**
+ * Storage precision of a row's inputs and outputs (f16 rows: f16-rounded inputs; the CPU reference is f64), spelled
+ * as the engine and the command spell it. Files written before 2026-12-06 say fp32/fp16/fp64: parseRecords reads both.
+ */
+export type RecordPrecision = 'f32' | 'f16' | 'f64';
 export type Status = 'ok' | 'wrong' | 'timed out' | 'error' | 'not available';
 /**
  * timestamp-query: GPU time of the compute passes; wall-clock: our submit → queue drained (no timestamp
@@ -34,9 +37,9 @@ export interface BenchRecord {
   samples: number;
   flops: number;
   bytes: number;
-  /** Of the fp32 FLOP peak (compute-bound work) or of memory bandwidth (softmax); null when unknown. */
+  /** Of the f32 FLOP peak (compute-bound work) or of memory bandwidth (softmax); null when unknown. */
   peakFraction: number | null;
-  peakOf: 'fp32' | 'memory' | null;
+  peakOf: 'f32' | 'memory' | null;
   /** How the output was checked: 'all N' or 'sampled 256 of N'. */
   check: string;
   /** Matrix size n for the square matmuls (the plot's x axis). */
@@ -61,8 +64,8 @@ export interface Measurement {
   flops: number;
   bytes: number;
   size?: number;
-  /** Default fp32 (fp64 for the CPU reference). */
-  precision?: 'fp32' | 'fp16';
+  /** Default f32 (f64 for the CPU reference). */
+  precision?: 'f32' | 'f16';
 }
 
 export function makeRecord(m: Measurement, timing: TimingSource, summary: Pick<Summary, 'medianMs' | 'minMs' | 'maxMs' | 'samples'> | null, check: { passed: boolean; maxRelError: number; what: string } | null, peak: Peak | null, extra: Partial<BenchRecord> = {}): BenchRecord {
@@ -76,7 +79,7 @@ export function makeRecord(m: Measurement, timing: TimingSource, summary: Pick<S
     name: m.name,
     shape: m.shape,
     impl: m.impl,
-    precision: m.impl === 'cpu-reference' ? 'fp64' : (m.precision ?? 'fp32'),
+    precision: m.impl === 'cpu-reference' ? 'f64' : (m.precision ?? 'f32'),
     medianMs: median,
     minMs: summary?.minMs ?? null,
     maxMs: summary?.maxMs ?? null,
@@ -104,8 +107,8 @@ export function failedRecord(m: Measurement, status: Exclude<Status, 'ok' | 'wro
 }
 
 /**
- * Fills `speedups` of our record in each group of records of one suite, name, shape and precision (an fp16 row
- * is compared with the peers' fp16 rows; the fp64 CPU reference, run once per shape, with our fp32 row).
+ * Fills `speedups` of our record in each group of records of one suite, name, shape and precision (an f16 row
+ * is compared with the peers' f16 rows; the f64 CPU reference, run once per shape, with our f32 row).
  */
 export function addSpeedups(records: BenchRecord[]): void {
   // Ours not available (an f16 row without our f16 kernels) has nothing to compare.
@@ -114,7 +117,7 @@ export function addSpeedups(records: BenchRecord[]): void {
     const speedups: Partial<Record<Impl, number | string>> = {};
     for (const peer of records) {
       if (peer.impl === 'webgpu-attention' || peer.suite !== ours.suite || peer.name !== (ours.comparedWith ?? ours.name) || peer.shape !== ours.shape) continue;
-      if (peer.impl === 'cpu-reference' ? ours.precision !== 'fp32' : peer.precision !== ours.precision) continue;
+      if (peer.impl === 'cpu-reference' ? ours.precision !== 'f32' : peer.precision !== ours.precision) continue;
       if (!ours.verified) speedups[peer.impl] = ours.status === 'ok' || ours.status === 'wrong' ? 'ours wrong' : `ours ${ours.status}`;
       else if (peer.status !== 'ok' || !peer.verified) speedups[peer.impl] = peer.status === 'ok' ? 'wrong' : peer.status;
       else if (peer.medianMs && oursMs) speedups[peer.impl] = peer.medianMs / oursMs;
@@ -198,11 +201,11 @@ export function formatNotes(records: readonly BenchRecord[], adapter: string, pe
     'verified = output checked in this run against float64 values recomputed on the CPU (max relative error shown;' +
       ' "sampled" = 256 random elements recomputed exactly); WRONG = outside |err| ≤ 2e-4 + 2e-3·|ref|.',
   ];
-  if (records.some((r) => r.precision === 'fp16')) {
+  if (records.some((r) => r.precision === 'f16')) {
     lines.push(
-      'fp16 rows: inputs rounded to f16 and stored as f16 (GB/s counts 2 bytes a value), checked against float64 from those rounded' +
+      'f16 rows: inputs rounded to f16 and stored as f16 (GB/s counts 2 bytes a value), checked against float64 from those rounded' +
         ' inputs with the f16 storage tolerance of bench/suites/f16.ts (f32 arithmetic plus one f16 rounding of the output:' +
-        ' |err| ≤ 2.0e-4 + 2.49e-3·|ref|; the attention core also allows f16-stored scores and pattern); no % peak (no fp16 peak known).',
+        ' |err| ≤ 2.0e-4 + 2.49e-3·|ref|; the attention core also allows f16-stored scores and pattern); no % peak (no f16 peak known).',
     );
   }
   for (const r of records) {
@@ -224,3 +227,17 @@ export function formatNotes(records: readonly BenchRecord[], adapter: string, pe
 /** The --json output: one array, one object per measurement. */
 export const toJson = (records: readonly BenchRecord[]): string =>
   JSON.stringify(records, (_, v) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v), 2);
+
+/** The spellings of files written before 2026-12-06. */
+const LEGACY_PRECISION: Record<string, RecordPrecision> = { fp32: 'f32', fp16: 'f16', fp64: 'f64' };
+
+/** Records from a benchmark JSON file (toJson's), old or new: fp32/fp16/fp64 read as f32/f16/f64. */
+export function parseRecords(text: string): BenchRecord[] {
+  const rows = JSON.parse(text) as unknown;
+  if (!Array.isArray(rows)) throw new Error('a benchmark JSON file holds an array of records');
+  return rows.map((r: BenchRecord & { precision: string; peakOf: string | null }) => ({
+    ...r,
+    precision: LEGACY_PRECISION[r.precision] ?? r.precision,
+    peakOf: (r.peakOf as string | null) === 'fp32' ? 'f32' : r.peakOf,
+  }) as BenchRecord);
+}

@@ -122,7 +122,7 @@ async function main(): Promise<number> {
     log(`JSON written to ${args.jsonFile}`);
   }
   if (args.plot) {
-    writeFileSync(args.plot, renderPlot(records.filter((r) => r.precision !== 'fp16'), `fp32 square matmul — ${info.name}`));
+    writeFileSync(args.plot, renderPlot(records.filter((r) => r.precision !== 'f16'), `f32 square matmul — ${info.name}`));
     log(`plot written to ${args.plot}`);
   }
   log(`done in ${((performance.now() - started) / 1000).toFixed(1)} s`);

@@ -6,7 +6,7 @@
 // Why a second kernel: on a CPU adapter (lavapipe) a workgroup's invocations are the lanes of
 // SIMD registers, and every load whose address differs between lanes, from workgroup memory as
 // from a buffer, is a gather: matmul.wgsl's tiles cost more in gathers, scatters and barriers
-// than in FMAs (a quarter of the FMA probe, bench/RESULTS.md). Here a workgroup is one subgroup
+// than in FMAs (measured against the FMA probe: bench/RESULTS.md). Here a workgroup is one subgroup
 // of S = 8 threads and shares nothing through memory: lane l owns columns col0 + l + S·j
 // (j < RN) of a RM-row tile, reads them from B itself, and reads A's rows for K steps k0 + l;
 // subgroupShuffle then hands each lane's A value to all lanes, one register operation instead of
@@ -73,7 +73,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(subgroup_invocation_id) lane
       staged[i] = select(0.0, f32(a[baseA + min(r, p.M - 1u) * p.lda + kaIn]), r < p.M && ka < kEnd);
     }
     // The step count is uniform but not a constant, so the compiler keeps this loop rolled: on
-    // lavapipe an unrolled one doubled the first-use compile (0.55 → 1.15 s) and ran no faster.
+    // lavapipe an unrolled one compiled twice as slowly at first use and ran no faster (bench/RESULTS.md).
     // It also ends the K range exactly, so B is read only inside it.
     let steps = min(S, kEnd - k0);
     for (var kk = 0u; kk < steps; kk++) {
@@ -92,8 +92,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(subgroup_invocation_id) lane
   }
 
   // The rows that exist. A bound the compiler cannot know keeps this loop rolled: unrolled, its
-  // RM·RN stores with their bias and C reads made lavapipe's first-use compile 1.8 s instead of
-  // 0.23 (bench/RESULTS.md); it runs once per tile, so rolled costs nothing measurable.
+  // RM·RN stores with their bias and C reads made lavapipe's first-use compile several times slower
+  // (bench/RESULTS.md); it runs once per tile, so rolled costs nothing measurable.
   let rows = min(RM, p.M - row0);
   for (var i = 0u; i < rows; i++) {
     let row = row0 + i;

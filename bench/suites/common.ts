@@ -63,7 +63,7 @@ export async function runCase(ctx: BenchContext, meta: CaseMeta, c: OpCase, cpu?
   for (const precision of ctx.precisions) {
     const f16 = precision === 'f16';
     ctx.log(`${meta.suite} ${meta.name} ${shape}${f16 ? ' f16' : ''}`);
-    const base = { ...meta, shape, flops: opFlops(c), bytes: f16 ? f16Bytes(c) : opBytes(c), ...(f16 ? { precision: 'fp16' as const } : {}) };
+    const base = { ...meta, shape, flops: opFlops(c), bytes: f16 ? f16Bytes(c) : opBytes(c), ...(f16 ? { precision: 'f16' as const } : {}) };
     const m = (impl: Impl, adapter: string): Measurement => ({ ...base, impl, adapter });
     const x = f16 ? roundInputs(inputs) : inputs;
     const ref = referenceAt(c, x, indices);

@@ -66,7 +66,7 @@ function measurement(ctx: BenchContext, suite: string, name: string, layers: num
     suite, name, impl: 'webgpu-attention', adapter: ctx.adapter,
     shape: `d_model ${dModel}, ${heads}h×${dHead}, n=${seq} causal${layers > 1 ? ` ×${layers} layers` : ''}`,
     flops: flops * layers, bytes: bytes * layers,
-    ...(precision === 'f16' ? { precision: 'fp16' as const } : {}),
+    ...(precision === 'f16' ? { precision: 'f16' as const } : {}),
   };
 }
 

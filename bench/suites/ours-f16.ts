@@ -102,7 +102,6 @@ async function materializedCoreF16(gpu: GpuContext, cache: PipelineCache, c: Ext
     q: put(x.q, 'q f16'), k: put(x.k, 'k f16'), v: put(x.v, 'v f16'), weighted: out,
     pattern: alloc(plan.headGroup * c.seq * c.seq, 'pattern f16'),
     wq: alloc(inner * cfg.dModel, 'W_Q (unused)'), wk: alloc(inner * cfg.dModel, 'W_K (unused)'), wv: alloc(inner * cfg.dModel, 'W_V (unused)'), wo: alloc(inner * cfg.dModel, 'W_O (unused)'),
-    dummy: alloc(4, 'no bias'),
   };
   poison(gpu, buffers.pattern, undefined, H);
   const stages = await prepareLayer(gpu, cache, cfg, plan, buffers, { baseTile });

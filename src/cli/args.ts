@@ -13,7 +13,7 @@ export const RUN_FLAGS = {
   seq: { type: 'string' },
   'max-seq': { type: 'string' },
   'kv-seq': { type: 'string' },
-  // The names before 0.2, kept as aliases.
+  // Earlier names, still accepted: --context for --max-seq, --context-seq for --kv-seq.
   context: { type: 'string' },
   'context-seq': { type: 'string' },
   cross: { type: 'boolean' },

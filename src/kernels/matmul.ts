@@ -146,11 +146,11 @@ function noBias(gpu: GpuContext): GPUBuffer {
 }
 
 /**
- * Pipeline, parameters and grid of one call (`dummy`: deprecated, a buffer bound in place of a
- * missing bias; without it, the device's own). Without `call.tile`, `call.baseTile` (autotune.ts
+ * Pipeline, parameters and grid of one call (a call without a bias binds the device's own 4-byte
+ * stand-in: WebGPU needs every binding filled). Without `call.tile`, `call.baseTile` (autotune.ts
  * chooses one by timing) or the adapter's measured default (defaultMatmulTile), fitted to the shape.
  */
-export async function prepareMatmul(gpu: GpuContext, cache: PipelineCache, inputCall: MatmulCall, dummy?: GPUBuffer): Promise<PreparedDispatch> {
+export async function prepareMatmul(gpu: GpuContext, cache: PipelineCache, inputCall: MatmulCall): Promise<PreparedDispatch> {
   const caps = tileCaps(gpu);
   const t = inputCall.tile ?? fitTileToShape(inputCall.baseTile ?? defaultMatmulTile(gpu.adapterInfo, gpu.limits, caps), inputCall.M, inputCall.N, gpu.limits);
   const call = { ...inputCall, tile: t };
@@ -186,7 +186,7 @@ export async function prepareMatmul(gpu: GpuContext, cache: PipelineCache, input
     ],
     `${call.label} params`,
   );
-  const group = bindGroup(gpu, pipeline, call.label, [call.a, call.b, call.bias ?? dummy ?? noBias(gpu), call.c, uniform]);
+  const group = bindGroup(gpu, pipeline, call.label, [call.a, call.b, call.bias ?? noBias(gpu), call.c, uniform]);
   return { label: call.label, pipeline, bindGroup: group, grid, owned: [uniform] };
 }
 

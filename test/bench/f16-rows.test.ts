@@ -74,7 +74,7 @@ describe('f16 rows', () => {
 });
 
 describe('report with fp16 rows and jax-js', () => {
-  const meas = (impl: Impl, precision?: 'fp16'): Measurement => ({
+  const meas = (impl: Impl, precision?: 'f16'): Measurement => ({
     suite: 'matmul', name: 'square 256', shape: '[256×256]·[256×256]', impl, adapter: 'test', flops: 2 * 256 ** 3, bytes: 12 * 256 * 256,
     ...(precision ? { precision } : {}),
   });
@@ -86,21 +86,21 @@ describe('report with fp16 rows and jax-js', () => {
       makeRecord(meas('webgpu-attention'), 'timestamp-query', stats(1), ok, null),
       makeRecord(meas('jax-js-webgpu'), 'wall-clock-drained', stats(3), ok, null),
       makeRecord(meas('cpu-reference'), 'cpu', stats(10), ok, null),
-      makeRecord(meas('webgpu-attention', 'fp16'), 'timestamp-query', stats(0.5), ok, null),
-      makeRecord(meas('jax-js-webgpu', 'fp16'), 'wall-clock-drained', stats(2), ok, null),
-      failedRecord(meas('tfjs-webgpu', 'fp16'), 'not available', 'no float16', 'wall-clock-drained'),
+      makeRecord(meas('webgpu-attention', 'f16'), 'timestamp-query', stats(0.5), ok, null),
+      makeRecord(meas('jax-js-webgpu', 'f16'), 'wall-clock-drained', stats(2), ok, null),
+      failedRecord(meas('tfjs-webgpu', 'f16'), 'not available', 'no float16', 'wall-clock-drained'),
     ];
     addSpeedups(records);
     expect(records[0]!.speedups).toEqual({ 'jax-js-webgpu': 3, 'cpu-reference': 10 });
     expect(records[3]!.speedups).toEqual({ 'jax-js-webgpu': 4, 'tfjs-webgpu': 'not available' });
-    expect(records.map((r) => r.precision)).toEqual(['fp32', 'fp32', 'fp64', 'fp16', 'fp16', 'fp16']);
-    expect(formatNotes(records, 'test', null)).toMatch(/fp16 rows: inputs rounded to f16/);
+    expect(records.map((r) => r.precision)).toEqual(['f32', 'f32', 'f64', 'f16', 'f16', 'f16']);
+    expect(formatNotes(records, 'test', null)).toMatch(/f16 rows: inputs rounded to f16/);
   });
 
   it('ours not available in f16 gets no ratios', () => {
     const records = [
-      failedRecord(meas('webgpu-attention', 'fp16'), 'not available', 'no f16 kernels', 'timestamp-query'),
-      makeRecord(meas('jax-js-webgpu', 'fp16'), 'wall-clock-drained', stats(2), ok, null),
+      failedRecord(meas('webgpu-attention', 'f16'), 'not available', 'no f16 kernels', 'timestamp-query'),
+      makeRecord(meas('jax-js-webgpu', 'f16'), 'wall-clock-drained', stats(2), ok, null),
     ];
     addSpeedups(records);
     expect(records[0]!.speedups).toBeUndefined();

@@ -8,7 +8,7 @@ import { makeInputs, opBytes, opFlops, outputElements, type OpCase } from '../..
 import { gbpsOf, peakFor, peakFraction, tflopsOf } from '../../bench/metrics.js';
 import { median, quantile, summarize } from '../../src/stats.js';
 import { matmulSeries, niceStep, renderPlot } from '../../bench/plot.js';
-import { addSpeedups, failedRecord, formatTable, makeRecord, toJson, type BenchRecord, type Impl, type Measurement } from '../../bench/report.js';
+import { addSpeedups, failedRecord, formatTable, makeRecord, parseRecords, toJson, type BenchRecord, type Impl, type Measurement } from '../../bench/report.js';
 import { checkIndices, checkOutput, referenceAt, SAMPLE_COUNT } from '../../bench/verify.js';
 import { matmul as refMatmul, softmaxRows } from '../../src/reference/attention.js';
 
@@ -57,7 +57,7 @@ describe('throughput formulas', () => {
   it('peak fractions only for known adapters', () => {
     const h100 = peakFor('nvidia hopper nvidia-h100-80gb-hbm3');
     expect(h100?.fp32Tflops).toBe(67);
-    expect(peakFraction(h100, 33.5, 100)).toEqual({ fraction: 0.5, of: 'fp32' });
+    expect(peakFraction(h100, 33.5, 100)).toEqual({ fraction: 0.5, of: 'f32' });
     expect(peakFraction(h100, null, 1500)).toEqual({ fraction: 0.5, of: 'memory' });
     expect(peakFor('llvmpipe')).toBeNull();
     expect(peakFraction(null, 1, 1)).toBeNull();
@@ -70,12 +70,21 @@ describe('records', () => {
     const parsed = JSON.parse(toJson([r])) as Record<string, unknown>[];
     expect(parsed).toHaveLength(1);
     for (const key of REQUIRED_KEYS) expect(parsed[0]).toHaveProperty(key);
-    expect(parsed[0]).toMatchObject({ impl: 'webgpu-attention', precision: 'fp32', medianMs: 2, verified: true, maxRelError: 1e-6, adapter: 'test adapter' });
+    expect(parsed[0]).toMatchObject({ impl: 'webgpu-attention', precision: 'f32', medianMs: 2, verified: true, maxRelError: 1e-6, adapter: 'test adapter' });
     expect(r.tflops).toBeCloseTo((2 * 256 ** 3) / 2e9, 12);
     expect(r.peakFraction).toBeCloseTo(r.tflops! / 67, 12);
     // Non-finite errors survive JSON as strings.
     const bad = makeRecord(meas('tfjs-webgpu'), 'wall-clock-drained', stats(1), { ...wrong, maxRelError: Infinity }, null);
     expect((JSON.parse(toJson([bad])) as { maxRelError: unknown }[])[0]!.maxRelError).toBe('Infinity');
+  });
+  it('JSON files read back, those written with fp32/fp16/fp64 too', () => {
+    const r = makeRecord(meas('webgpu-attention'), 'timestamp-query', stats(2), ok, peakFor('h100'));
+    expect(parseRecords(toJson([r]))[0]).toMatchObject({ precision: 'f32', peakOf: 'f32', medianMs: 2 });
+    const old = toJson([r]).replace('"precision": "f32"', '"precision": "fp16"').replace('"peakOf": "f32"', '"peakOf": "fp32"');
+    expect(old).toContain('"fp16"');
+    expect(parseRecords(old)[0]).toMatchObject({ precision: 'f16', peakOf: 'f32' });
+    expect(parseRecords('[{"precision": "fp64", "peakOf": null}]')[0]).toMatchObject({ precision: 'f64', peakOf: null });
+    expect(() => parseRecords('{}')).toThrow(/array of records/);
   });
   it('a wrong answer is marked wrong and gets no ratio; failures carry no time', () => {
     const ours = makeRecord(meas('webgpu-attention'), 'timestamp-query', stats(1), ok, null, { wallMedianMs: 1 });

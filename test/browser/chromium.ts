@@ -1,5 +1,5 @@
 // Debian's headless Chromium with WebGPU on a software adapter, driven by playwright-core
-// (never a downloaded browser: none can be fetched here). Two profiles, as in PLATFORM.md:
+// (never a downloaded browser: none can be fetched here). Two profiles (README.md, "In the browser"):
 //   swiftshader  the full (core) WebGPU profile on SwiftShader's Vulkan
 //   compat       compatibility mode: Dawn's OpenGL ES backend on ANGLE on lavapipe (faster, lower limits)
 

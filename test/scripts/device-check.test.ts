@@ -126,10 +126,10 @@ describe('device-check.sh', () => {
       expect(existsSync(join(out, 'tune', 'attention-cores.json'))).toBe(true);
     });
 
-    for (const [file, precision] of [['bench.json', 'fp32'], ['bench-f16.json', 'fp16']] as const) {
+    for (const [file, precision] of [['bench.json', 'f32'], ['bench-f16.json', 'f16']] as const) {
       it(`${file}: our ${precision} rows of every suite verified, beside the peers`, () => {
         const rows = json(out, file) as BenchRow[];
-        expect(new Set(rows.map((r) => r.precision))).toEqual(new Set(precision === 'fp32' ? ['fp32', 'fp64'] : ['fp16']));
+        expect(new Set(rows.map((r) => r.precision))).toEqual(new Set(precision === 'f32' ? ['f32', 'f64'] : ['f16']));
         const ours = rows.filter((r) => r.impl === 'webgpu-attention');
         const available = ours.filter((r) => r.status !== 'not available');
         // Our f16 rows may be "not available" only where the adapter lacks shader-f16; lavapipe has it.
