@@ -7,7 +7,7 @@ import { MapMode, Usage } from './usage.js';
 import type { GpuContext } from './device.js';
 import { formatBytes, InputError, OutOfMemoryError } from './errors.js';
 import { f16ToNumber, f32BitsToF16Bits } from '../io/half.js';
-import { bytesPer, type Precision } from '../kernels/precision.js';
+import { bytesPer, type Precision } from './precision.js';
 
 export const STORAGE = Usage.STORAGE | Usage.COPY_SRC | Usage.COPY_DST;
 

@@ -6,7 +6,7 @@
 import { MapMode, Usage } from './usage.js';
 import { submitAndDrain } from './buffers.js';
 import type { GpuContext } from './device.js';
-import { encode, type PreparedDispatch } from '../kernels/dispatch.js';
+import { encode, type PreparedDispatch } from './dispatch.js';
 
 export class PassTimer {
   private readonly querySet: GPUQuerySet | null;
