@@ -25,19 +25,17 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { intFlag, parseFlags } from '../src/cli/args.js';
-import { createStorage, readAt, readBack, submitAndDrain } from '../src/gpu/buffers.js';
+import { createStorage, readBack } from '../src/gpu/buffers.js';
 import { GpuContext } from '../src/gpu/device.js';
 import { PipelineCache } from '../src/gpu/pipelines.js';
-import { validateThenTime } from '../src/gpu/timing.js';
-import { autotuneMatmul, candidateTiles, TUNE_CANDIDATES } from '../src/kernels/autotune.js';
+import { autotuneMatmul, candidateTiles, spotSample, timeMatmulCandidate, TUNE_CANDIDATES, type SpotCheck, type SpotSample } from '../src/kernels/autotune.js';
 import { dispatchOnce, release, type PreparedDispatch } from '../src/kernels/dispatch.js';
 import { prepareFill } from '../src/kernels/fill_random.js';
-import { defaultTileFor, describeTile, prepareMatmul, tileCaps, usesVec4, type MatmulCall, type MatmulTile, type TiledTile } from '../src/kernels/matmul.js';
+import { defaultTileFor, describeTile, tileCaps, usesVec4, type MatmulCall, type MatmulTile, type TiledTile } from '../src/kernels/matmul.js';
 import { prepareSoftmax } from '../src/kernels/softmax.js';
 import { seededSequence } from '../src/model/seeded.js';
 import { createNodeGpu } from '../src/node/dawn.js';
 import { median, quantile } from '../src/stats.js';
-import { allowance, matmulElementError } from '../src/verify/tolerance.js';
 
 interface Shape {
   name: string;
@@ -179,15 +177,8 @@ interface Row {
   p10Ms: number | null;
   p90Ms: number | null;
   tflops: number | null;
-  check: { samples: number; worstRatio: number; passed: boolean } | null;
+  check: Omit<SpotCheck, 'detail'> | null;
   error?: string;
-}
-
-interface Sample {
-  at: number;
-  want: number;
-  /** The judge's allowance of this element (src/verify/tolerance.ts). */
-  tol: number;
 }
 
 class ShapeData {
@@ -195,7 +186,7 @@ class ShapeData {
   a!: GPUBuffer;
   b!: GPUBuffer;
   c!: GPUBuffer;
-  samples: Sample[] = [];
+  samples: SpotSample[] = [];
 
   constructor(
     readonly gpu: GpuContext,
@@ -250,14 +241,7 @@ class ShapeData {
         const B = fullB;
         bAt = (k) => B[z * s.batchB + k * s.ldb + n]!;
       }
-      let sum = 0, a2 = 0, b2 = 0;
-      for (let k = 0; k < kEnd; k++) {
-        sum += aRow[k]! * bAt(k);
-        a2 += aRow[k]! ** 2;
-        b2 += bAt(k) ** 2;
-      }
-      const tol = allowance(matmulElementError({ normProduct: Math.sqrt(a2 * b2), K: kEnd, dot: sum, alpha: s.alpha }), s.alpha * sum);
-      this.samples.push({ at: z * s.batchC + m * s.ldc + n, want: s.alpha * sum, tol });
+      this.samples.push(spotSample(z * s.batchC + m * s.ldc + n, (k) => aRow[k]!, bAt, kEnd, s.alpha));
     }
   }
 
@@ -270,18 +254,6 @@ class ShapeData {
     };
   }
 
-  /** Each sample within the judge's allowance (src/verify/tolerance.ts: λ·e of an f32 sum of K products). */
-  async check(): Promise<NonNullable<Row['check']>> {
-    const got = await readAt(this.gpu, this.c, this.samples.map((x) => x.at));
-    let worst = 0;
-    this.samples.forEach((x, i) => {
-      const err = Math.abs(got[i]! - x.want);
-      const ratio = err === 0 ? 0 : err / x.tol;
-      worst = Number.isFinite(ratio) ? Math.max(worst, ratio) : Infinity;
-    });
-    return { samples: this.samples.length, worstRatio: worst, passed: worst <= 1 };
-  }
-
   destroy(): void {
     for (const b of this.owned) b.destroy();
   }
@@ -291,20 +263,14 @@ async function timeCandidate(gpu: GpuContext, cache: PipelineCache, data: ShapeD
   const call = data.call(tile);
   const base = { shape: data.s.name, tile: describeTile(tile), config: tile, vec4Used: usesVec4(call), device };
   const failed = { medianMs: null, p10Ms: null, p90Ms: null, tflops: null };
-  let d: PreparedDispatch | undefined;
-  try {
-    d = await gpu.scoped(call.label, () => prepareMatmul(gpu, cache, call));
-    // Zero C first: a config that skips writes cannot pass on an earlier config's output.
-    await submitAndDrain(gpu, 'clearing C', (encoder) => encoder.clearBuffer(data.c));
-    const { check, timing: t } = await validateThenTime(gpu, call.label, [{ name: call.label, dispatches: [d] }], () => data.check(), { warmup: args.warmup, runs: args.runs, minSampleMs: args.minSampleMs });
-    if (!t) return { ...base, ...failed, check };
-    const ms = median(t.ms);
-    return { ...base, repeat: t.repeat, medianMs: ms, p10Ms: quantile(t.ms, 0.1), p90Ms: quantile(t.ms, 0.9), tflops: data.s.flops / (ms * 1e9), check };
-  } catch (e) {
-    return { ...base, ...failed, check: null, error: (e as Error).message.split('\n')[0] };
-  } finally {
-    if (d) release([d]);
-  }
+  // The autotuner's own candidate run (src/kernels/autotune.ts): prepared, C poisoned, spot-checked, then timed.
+  const r = await timeMatmulCandidate(gpu, cache, call, data.samples, { warmup: args.warmup, runs: args.runs, minSampleMs: args.minSampleMs });
+  const check = r.check && { samples: r.check.samples, worstRatio: r.check.worstRatio, passed: r.check.passed };
+  if (r.error !== undefined) return { ...base, ...failed, check: null, error: r.error };
+  const t = r.timing;
+  if (!t) return { ...base, ...failed, check };
+  const ms = median(t.ms);
+  return { ...base, repeat: t.repeat, medianMs: ms, p10Ms: quantile(t.ms, 0.1), p90Ms: quantile(t.ms, 0.9), tflops: data.s.flops / (ms * 1e9), check };
 }
 
 const fmt = (r: Row) =>

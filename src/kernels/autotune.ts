@@ -9,13 +9,12 @@
 // there and their default was measured. f16 storage (`precision: 'f16'`: A, B and C f16, f32
 // sums) is timed and stored apart from f32, under the adapter's key with `|f16` appended.
 
-import { createStorage, poison, readBack, upload } from '../gpu/buffers.js';
+import { createStorage, poison, readAt, upload } from '../gpu/buffers.js';
 import { roundArrayToF16 } from '../io/half.js';
 import type { AdapterDescription, GpuContext } from '../gpu/device.js';
 import type { PipelineCache } from '../gpu/pipelines.js';
-import { validateThenTime } from '../gpu/timing.js';
+import { validateThenTime, type StageTiming, type TimeOptions } from '../gpu/timing.js';
 import { seededArray, streamKey } from '../random.js';
-import { matmulTransB } from '../reference/attention.js';
 import { median } from '../stats.js';
 import { allowance, matmulElementError } from '../verify/tolerance.js';
 import { release, type PreparedDispatch } from './dispatch.js';
@@ -229,53 +228,25 @@ async function runTuning(gpu: GpuContext, cache: PipelineCache, key: string, opt
       owned.push(...list);
       return list;
     });
-    // Sampled rows of C against float64 (first, last and one in the middle), within the judge's allowance
-    // (src/verify/tolerance.ts: λ·e of a K-long f32 sum, plus one f16 rounding of C in f16): every sampled element
-    // written and right.
-    const rows = [...new Set([0, M >> 1, M - 1])];
-    const bRows = transB ? bHost : transpose(bHost, K, N);
-    const norm = (x: ArrayLike<number>, from: number) => {
-      let s = 0;
-      for (let k = from; k < from + K; k++) s += x[k]! ** 2;
-      return Math.sqrt(s);
-    };
-    const bNorms = Array.from({ length: N }, (_, n) => norm(bRows, n * K));
-    const expected = rows.map((m) => {
-      const aRow = aHost.subarray(m * K, (m + 1) * K);
-      const aNorm = norm(aRow, 0);
-      const row = matmulTransB(aRow, bRows, 1, N, K);
-      return { row, tol: row.map((dot, n) => allowance(matmulElementError({ normProduct: aNorm * bNorms[n]!, K, dot }), dot, precision)) };
-    });
-    const check = async (): Promise<{ passed: boolean; detail: string }> => {
-      for (let i = 0; i < rows.length; i++) {
-        const got = await readBack(gpu, c!, N, rows[i]! * N, precision);
-        const { row, tol } = expected[i]!;
-        const n = row.findIndex((want, n) => !(Math.abs(got[n]! - want) <= tol[n]!));
-        if (n >= 0) return { passed: false, detail: `wrong result at (${rows[i]}, ${n}): ${got[n]} instead of ${row[n]}` };
-      }
-      return { passed: true, detail: '' };
-    };
+    // Every element of three rows of C (first, last and one in the middle) against float64.
+    const samples = [...new Set([0, M >> 1, M - 1])].flatMap((m) => Array.from({ length: N }, (_, n) =>
+      spotSample(m * N + n, (k) => aHost[m * K + k]!, (k) => (transB ? bHost[n * K + k]! : bHost[k * N + n]!), K, 1, precision)));
     const measurements: TuneMeasurement[] = [];
     let timing: TuneResult['timing'];
+    const opts = { warmup: options.warmup ?? 2, runs: options.runs ?? 5, minSampleMs: software ? 0 : 10 };
     for (const tile of candidates) {
       const call: MatmulCall = { label: `autotune ${describeTile(tile)}${half ? ' f16' : ''}`, M, N, K, a: { buffer: a! }, b: { buffer: b! }, c: { buffer: c! }, transB, tile, types };
-      let d: PreparedDispatch | undefined;
-      try {
-        d = await gpu.scoped(call.label, () => prepareMatmul(gpu, cache, call));
-        poison(gpu, c!, M * N, precision);
-        const opts = { warmup: options.warmup ?? 2, runs: options.runs ?? 5, minSampleMs: software ? 0 : 10 };
-        const r = await validateThenTime(gpu, call.label, [{ name: call.label, dispatches: [d] }], check, opts);
-        if (!r.timing) throw new Error(r.check.detail);
+      const r = await timeMatmulCandidate(gpu, cache, call, samples, opts, precision);
+      if (r.timing) {
         timing = r.timing.source;
         const ms = median(r.timing.ms);
         const tflops = matmulFlops(M, N, K) / (ms * 1e9);
         measurements.push({ tile, ms, tflops });
         log(`autotune ${describeTile(tile)}: ${ms.toFixed(3)} ms, ${tflops.toFixed(2)} TFLOP/s (${timing})`);
-      } catch (e) {
-        measurements.push({ tile, ms: Infinity, tflops: 0, error: (e as Error).message });
-        log(`autotune ${describeTile(tile)}: failed: ${(e as Error).message}`);
-      } finally {
-        if (d) release([d]);
+      } else {
+        const error = r.error ?? r.check!.detail;
+        measurements.push({ tile, ms: Infinity, tflops: 0, error });
+        log(`autotune ${describeTile(tile)}: failed: ${error}`);
       }
     }
     const best = measurements.reduce((x, y) => (y.ms < x.ms ? y : x));
@@ -286,9 +257,78 @@ async function runTuning(gpu: GpuContext, cache: PipelineCache, key: string, opt
   }
 }
 
-/** B [K, N] as [N, K]. */
-function transpose(b: Float32Array, K: number, N: number): Float32Array {
-  const t = new Float32Array(N * K);
-  for (let k = 0; k < K; k++) for (let n = 0; n < N; n++) t[n * K + k] = b[k * N + n]!;
-  return t;
+/** One element of C to check: where it is in C's buffer, its float64 value and the judge's allowance. */
+export interface SpotSample {
+  at: number;
+  want: number;
+  tol: number;
+}
+
+/**
+ * C[at] = alpha·Σ_{k<K} a(k)·b(k) in float64, from A's row and op(B)'s column as the kernel reads them, with its
+ * allowance (src/verify/tolerance.ts: λ·e of an f32 sum of K products; f16 C: plus one f16 rounding).
+ */
+export function spotSample(at: number, a: (k: number) => number, b: (k: number) => number, K: number, alpha = 1, precision: Precision = 'f32'): SpotSample {
+  let dot = 0, a2 = 0, b2 = 0;
+  for (let k = 0; k < K; k++) {
+    const x = a(k), y = b(k);
+    dot += x * y;
+    a2 += x * x;
+    b2 += y * y;
+  }
+  const want = alpha * dot;
+  return { at, want, tol: allowance(matmulElementError({ normProduct: Math.sqrt(a2 * b2), K, dot, alpha }), want, precision) };
+}
+
+export interface SpotCheck {
+  samples: number;
+  /** The largest error ÷ allowance (Infinity for a value that is not finite). */
+  worstRatio: number;
+  passed: boolean;
+  detail: string;
+}
+
+/** Reads the sampled elements of C back and judges each against its allowance. */
+export async function spotCheck(gpu: GpuContext, c: GPUBuffer, samples: readonly SpotSample[], precision: Precision = 'f32'): Promise<SpotCheck> {
+  const got = await readAt(gpu, c, samples.map((x) => x.at), precision);
+  let worst = 0;
+  let worstAt = -1;
+  samples.forEach((x, i) => {
+    const err = Math.abs(got[i]! - x.want);
+    const ratio = err === 0 ? 0 : Number.isFinite(err) ? err / x.tol : Infinity;
+    if (ratio > worst || (worstAt < 0 && ratio === Infinity)) [worst, worstAt] = [ratio, i];
+  });
+  const passed = worst <= 1;
+  const bad = samples[worstAt];
+  const detail = passed ? '' : `wrong result at C[${bad!.at}]: ${got[worstAt]} instead of ${bad!.want} (${worst.toExponential(1)}× its allowance)`;
+  return { samples: samples.length, worstRatio: worst, passed, detail };
+}
+
+export interface CandidateRun {
+  /** The spot check of the checked run (null when the candidate failed before it). */
+  check: SpotCheck | null;
+  /** Only for an output that passed. */
+  timing: StageTiming | null;
+  /** The candidate failed: the device refused its pipeline, or a GPU error in its run. */
+  error?: string;
+}
+
+/**
+ * One candidate config, as the autotuner and the tuning script (bench/matmul-tune.ts) both time it: prepared in an
+ * error scope, C poisoned with NaN (so a config that skips writes cannot pass on an earlier one's output), one run
+ * spot-checked, and only a correct output timed. A failure is returned, not thrown (unless the device was lost).
+ */
+export async function timeMatmulCandidate(gpu: GpuContext, cache: PipelineCache, call: MatmulCall, samples: readonly SpotSample[], opts: TimeOptions,
+  precision: Precision = 'f32'): Promise<CandidateRun> {
+  let d: PreparedDispatch | undefined;
+  try {
+    d = await gpu.scoped(call.label, () => prepareMatmul(gpu, cache, call));
+    poison(gpu, call.c.buffer, undefined, precision);
+    return await validateThenTime(gpu, call.label, [{ name: call.label, dispatches: [d] }], () => spotCheck(gpu, call.c.buffer, samples, precision), opts);
+  } catch (e) {
+    if (gpu.lostReason) throw e;
+    return { check: null, timing: null, error: (e as Error).message.split('\n')[0] };
+  } finally {
+    if (d) release([d]);
+  }
 }
