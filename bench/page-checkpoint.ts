@@ -53,6 +53,9 @@ try {
   if (error) throw new Error(`the page refused the checkpoint: ${error}`);
   const opened = await page.evaluate(() => window.webgpuAttention.checkpoint!.openMs);
   await page.fill('input[name=text]', flags.text!);
+  // The estimate shown before Run (from the rates measured on this adapter), to set beside the run's own time.
+  await page.waitForFunction(() => window.webgpuAttention.estimate?.seconds != null, null, { timeout: 120_000 }).catch(() => undefined);
+  const estimate = await page.evaluate(() => ({ text: document.getElementById('estimate')!.textContent, seconds: window.webgpuAttention.estimate?.seconds ?? null }));
   const runs = [];
   for (let k = 0; k < Number(flags.runs); k++) {
     const t1 = Date.now();
@@ -66,7 +69,7 @@ try {
       const run = window.webgpuAttention.lastRun!;
       return {
         error: document.getElementById('error')!.hidden ? '' : document.getElementById('error')!.textContent,
-        tokens: run.tokens?.ids, tablesMs: run.checkpoint?.tablesMs, totalMs: run.timings.totalMs, gpuMs: run.timings.gpuMs, prepareMs: run.timings.prepareMs,
+        tokens: run.tokens?.ids, scanMs: run.checkpoint?.scanMs, tablesMs: run.checkpoint?.tablesMs, totalMs: run.timings.totalMs, gpuMs: run.timings.gpuMs, prepareMs: run.timings.prepareMs,
         timingSource: run.timings.source, verification: run.verification.text, verifyMs: run.verification.ms, next: run.nextTokens?.slice(0, 3),
       };
     });
@@ -75,7 +78,7 @@ try {
     // The next click must start a new run: wait for the state to leave 'done' is racy, so reset it.
     await page.evaluate(() => (window.webgpuAttention.lastRun = null));
   }
-  console.log(JSON.stringify({ date: new Date().toISOString(), adapter, profile: flags.profile, dir, loadWallMs, openMs: opened, runs }, null, 1));
+  console.log(JSON.stringify({ date: new Date().toISOString(), adapter, profile: flags.profile, dir, loadWallMs, openMs: opened, estimate, runs }, null, 1));
 } finally {
   await browser.close();
   await server.close();

@@ -150,12 +150,18 @@ async function runOnce(id: number, signal: AbortSignal): Promise<void> {
     const refused = adapterReady(engine, p.cfg.precision, useF32);
     if (refused) throw refused;
     let tablesMs = 0;
+    let scanMs = 0;
     if (p.model) {
+      // Every value checked finite before any GPU work (once per checkpoint), as the CLI does.
+      setProgress('checking every value of the checkpoint for NaN and ±Inf…', null);
+      const t0 = performance.now();
+      await p.model.loaded.checkpoint.scanFinite();
+      scanMs = performance.now() - t0;
       // The embeddings, positions, final LayerNorm and unembedding: read once per checkpoint, then kept.
       setProgress("reading the checkpoint's embeddings and final LayerNorm from its files…", null);
-      const t0 = performance.now();
+      const t1 = performance.now();
       await p.model.loaded.checkpoint.modelTensors();
-      tablesMs = performance.now() - t0;
+      tablesMs = performance.now() - t1;
     }
     const bench = state.bench;
     stopTicker = compileTicker(bench ? 'warm-up run: ' : '');
@@ -229,7 +235,7 @@ async function runOnce(id: number, signal: AbortSignal): Promise<void> {
       nextTokens: next,
       checkpoint: p.model ? {
         label: p.model.loaded.checkpoint.source.label, family: p.model.loaded.checkpoint.config.family, dtypes: p.model.loaded.checkpoint.dtypes(),
-        bytes: p.model.loaded.checkpoint.bytes, openMs: p.model.loaded.openMs, tablesMs,
+        bytes: p.model.loaded.checkpoint.bytes, openMs: p.model.loaded.openMs, scanMs, tablesMs,
       } : null,
     }, patterns, gpu.scores);
     data.state = 'done';

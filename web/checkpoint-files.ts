@@ -13,7 +13,7 @@ import { assembleLayer, checkpointLayout, layoutNotes, type CheckpointLayerTenso
 import { loadTokenizer, type TextTokenizer } from '../src/io/checkpoint-tokenizer.js';
 import { escapeUntrusted } from '../src/io/escape.js';
 import {
-  assertFinite, decodeFloat, f32TensorInfo, fileLabel, headerLength, parseSafetensorsHeader, SafetensorsError, type FloatDtype, type ParsedSafetensors,
+  assertFinite, decodeFloat, f32TensorInfo, fail, fileLabel, headerLength, parseSafetensorsHeader, quoteName, SafetensorsError, type FloatDtype, type ParsedSafetensors,
 } from '../src/io/safetensors.js';
 import type { ModelTensors } from '../src/model/weights.js';
 
@@ -26,6 +26,9 @@ export interface CheckpointFiles {
 
 /** A folder's name quoted for messages, as the CLI's showPath quotes a path. */
 export const showFolder = (label: string): string => `"${escapeUntrusted(label, 160, 'end')}"`;
+
+/** Bytes scanFinite reads at a time. */
+const SCAN_CHUNK_BYTES = 1 << 22;
 
 async function bytesOf(file: File, begin: number, end: number): Promise<Uint8Array> {
   const bytes = new Uint8Array(await file.slice(begin, end).arrayBuffer());
@@ -58,6 +61,23 @@ export class SafetensorsBlob {
     f32TensorInfo(this.parsed, name, shape, this.what);
   }
 
+  /**
+   * Checks one tensor for NaN and ±Inf without holding it whole: read and decoded SCAN_CHUNK_BYTES
+   * at a time. Throws the same one-line error as read() (the tensor and the first index), as the CLI's scan does.
+   */
+  async scanFinite(name: string): Promise<void> {
+    const info = f32TensorInfo(this.parsed, name, undefined, this.what);
+    const size = info.dtype === 'F32' ? 4 : 2;
+    const chunk = SCAN_CHUNK_BYTES - (SCAN_CHUNK_BYTES % size);
+    for (let at = info.begin; at < info.end; at += chunk) {
+      const data = decodeFloat(await bytesOf(this.file, at, Math.min(at + chunk, info.end)), info.dtype as FloatDtype);
+      for (let i = 0; i < data.length; i++) {
+        const v = data[i]!;
+        if (!Number.isFinite(v)) fail(this.what, 'non-finite', `tensor ${quoteName(name)} has a non-finite value ${v} at index ${(at - info.begin) / size + i}`, name, true);
+      }
+    }
+  }
+
   /** One tensor's values (F16/BF16 widened exactly), checked finite. */
   async read(name: string): Promise<Float32Array> {
     const info = f32TensorInfo(this.parsed, name, undefined, this.what);
@@ -84,6 +104,7 @@ function layerTensorNames(names: LayerNames): string[] {
 
 export class PageCheckpoint {
   private modelTables: Promise<ModelTensors> | null = null;
+  private scanned: Promise<void> | null = null;
 
   private constructor(
     readonly source: CheckpointFiles,
@@ -175,6 +196,19 @@ export class PageCheckpoint {
     const file = this.where.get(name);
     if (!file) throw new CheckpointError(`${this.folder}: no tensor '${escapeUntrusted(name, 64)}'`);
     return file.read(name);
+  }
+
+  /**
+   * Every tensor the model reads, scanned for NaN and ±Inf before any GPU work, as the CLI scans a
+   * checkpoint (a poisoned last layer is refused before layer 0 runs). Once per checkpoint: the
+   * files cannot change under a File object (a changed file fails to read).
+   */
+  scanFinite(): Promise<void> {
+    this.scanned ??= (async () => {
+      for (const s of this.layout.specs) await this.where.get(s.name)!.scanFinite(s.name);
+    })();
+    this.scanned.catch(() => undefined);
+    return this.scanned;
   }
 
   /** The dtypes of the tensors the model reads, with their counts: "F16 (41)". */

@@ -22,8 +22,11 @@ export interface LastRun {
   benchmark: BenchResult | null;
   /** A checkpoint run: the most likely next tokens (ids, text, p), best first; null when the stack did not run to its end. */
   nextTokens?: NextToken[] | null;
-  /** A checkpoint run: which files, and the time to open them (headers, config, tokenizer) and to read the model's tables. */
-  checkpoint?: { label: string; family: string; dtypes: string; bytes: number; openMs: number; tablesMs: number } | null;
+  /**
+   * A checkpoint run: which files, and the milliseconds to open them (headers, config, tokenizer), to scan
+   * every value for NaN/Inf (first run only: 0 after) and to read the model's tables (first run only).
+   */
+  checkpoint?: { label: string; family: string; dtypes: string; bytes: number; openMs: number; scanMs: number; tablesMs: number } | null;
 }
 
 /** [layer][head] flat seq × ctx arrays → [layer][head][query][key]. */

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { GOLDEN_DIR } from '../helpers/golden.js';
+import { parseSafetensorsHeader } from '../../src/io/safetensors.js';
 import { launch, type Profile } from './chromium.js';
 import { lastRun, pageText, waitForOutcome } from './page-helpers.js';
 import { OUT_FILE, startServer } from './server.js';
@@ -113,6 +114,34 @@ describe.each<[Profile, string[]]>([['swiftshader', ['gpt2-f32', 'opt-sharded-f3
     await open(page, { files: readdirSync(join(DIR, c.name)).map((f) => join(DIR, c.name, f)) });
     expect(await pageText(page, 'checkpoint-info')).toMatch(/^6 picked files: OPT, 3 layers × 3 heads .* 3 safetensors file\(s\)/);
     await runAndCheck(page, c, 'checkpoint-files.png');
+  });
+
+  test('a NaN in the last layer is refused at Run before any layer runs, naming the tensor and index', async () => {
+    const name = 'h.1.mlp.c_proj.bias';
+    const folder = copyOf('gpt2-f32', (d) => {
+      const path = join(d, 'model.safetensors');
+      const bytes = readFileSync(path);
+      const info = parseSafetensorsHeader(new Uint8Array(bytes), path).tensors.get(name)!;
+      bytes.writeFloatLE(NaN, info.begin + 4 * 7);
+      writeFileSync(path, bytes);
+    });
+    await open(page, { folder });
+    expect(await pageText(page, 'error')).toBe('');
+    await page.evaluate(() => {
+      const seen: string[] = [];
+      (window as unknown as { progressSeen: string[] }).progressSeen = seen;
+      // Every text the progress line was given (each assignment adds a text node), not only the last of a batch.
+      new MutationObserver((records) => {
+        for (const r of records) for (const n of r.addedNodes) seen.push(n.textContent ?? '');
+      }).observe(document.getElementById('progress-text')!, { childList: true });
+    });
+    await page.click('#run');
+    const outcome = await waitForOutcome(page, 60_000);
+    expect(outcome.error).toMatch(new RegExp(`^The checkpoint was refused: gpt2-f32-\\d+/model\\.safetensors: tensor '${name.replace(/\./g, '\\.')}' has a non-finite value NaN at index 7$`));
+    const seen = await page.evaluate(() => (window as unknown as { progressSeen: string[] }).progressSeen);
+    expect(seen.some((t) => /checking every value/.test(t))).toBe(true);
+    expect(seen.filter((t) => /layer \d+\/\d+|compiling/.test(t))).toEqual([]);
+    expect(await page.evaluate(() => window.webgpuAttention.lastRun)).toBeNull();
   });
 
   const refusals: [string, () => { folder: string } | { files: string[] }, RegExp][] = [
