@@ -12,11 +12,11 @@ import { seededArray, seededMlpLayerNorm, seededMlpTensor, hash32, type MlpTenso
 import type { WeightSource } from '../model/weights.js';
 import { roundArrayToF16 } from '../io/half.js';
 import { activate } from '../reference/mlp.js';
-import { layerNorm } from '../reference/layernorm.js';
-import { BOUND_LAMBDA, U32, activationError, layerNormError, storeUnit } from './layer-bound.js';
+import { BOUND_LAMBDA, U32, activationError, storeUnit } from './layer-bound.js';
 import { freivalds, type SampledCheck, type WeightRows } from './freivalds.js';
 import { dotError } from './tolerance.js';
 import { seededRow, seededRowF16 } from './seeded-rows.js';
+import { checkLayerNorm } from './layernorm-check.js';
 
 export interface MlpSource {
   ln: { gain: Float32Array; bias: Float32Array };
@@ -113,24 +113,6 @@ export function checkMlpUp(cfg: AttentionConfig, xn: Float32Array, hidden: Float
   };
 }
 
-/** LN2(m) recomputed in float64 for every row, within λ·e of ./layer-bound.ts (3). */
-export function checkMlpNorm(cfg: AttentionConfig, m: Float32Array, xn: Float32Array, ln: { gain: Float32Array; bias: Float32Array }): SampledCheck {
-  const ref = layerNorm(m, cfg.seq, cfg.dModel, ln.gain, ln.bias, cfg.lnEps);
-  const e = layerNormError(m, ref, ln.gain, ln.bias, cfg.seq, cfg.dModel, storeUnit(cfg), cfg.lnEps);
-  let worst = 0, at = -1, maxAllowed = 0;
-  for (let n = 0; n < ref.length; n++) {
-    const allowed = BOUND_LAMBDA * e[n]!;
-    maxAllowed = Math.max(maxAllowed, allowed);
-    let ratio = Math.abs(xn[n]! - ref[n]!) / allowed;
-    if (Number.isNaN(ratio)) ratio = Infinity;
-    if (ratio > worst || (ratio === Infinity && at < 0)) { worst = ratio; at = n; }
-  }
-  return {
-    name: 'LN2(x)', passed: worst <= 1, worstRatio: worst, detectThreshold: 2 * maxAllowed, detectRelative: 2 * maxAllowed, missProbability: 0,
-    detail: `all ${ref.length} elements recomputed in float64` + (at >= 0 ? `; worst ${worst.toPrecision(3)}× the allowance at token ${Math.floor(at / cfg.dModel)}, dim ${at % cfg.dModel}` : ''),
-  };
-}
-
 /**
  * The MLP's three checks from the probe's read-backs: m (x after the attention), LN2(m), h, x_out.
  * Where the engine computed the hidden a block of tokens at a time, only the last block is still
@@ -151,5 +133,5 @@ export function checkMlpSampled(cfg: AttentionConfig, src: MlpSource,
   });
   up.detail += tokens;
   down.detail += tokens;
-  return [checkMlpNorm(cfg, reads.mid, reads.xn, src.ln), up, down];
+  return [checkLayerNorm(cfg, reads.mid, reads.xn, src.ln.gain, src.ln.bias, 'LN2(x)'), up, down];
 }

@@ -13,12 +13,15 @@ import type { LayerProbe } from '../model/engine.js';
 import { freshSeed, hash32, seededArray, seededLayerNorm, seededTensor, streamKey, type Projection } from '../model/seeded.js';
 import type { LayerTensors, WeightSource } from '../model/weights.js';
 import type { Verification } from './exact.js';
-import { BOUND_LAMBDA, coreError, layerNormError, storeUnit } from './layer-bound.js';
+import { BOUND_LAMBDA, coreError, storeUnit } from './layer-bound.js';
 import { roundArrayToF16 } from '../io/half.js';
 import { attentionRow } from '../reference/attention.js';
-import { layerNorm } from '../reference/layernorm.js';
 import { DEFAULT_LAMBDA, freivalds, type SampledCheck, type WeightRows } from './freivalds.js';
 import { checkMlpSampled, mlpSource } from './sampled-mlp.js';
+import { checkLayerNorm } from './layernorm-check.js';
+
+// The LN(x) check, where its tests and callers have always found it.
+export { checkLayerNorm };
 
 export type { SampledCheck } from './freivalds.js';
 /** Where the layer's weights come from: the run's own WeightSource. */
@@ -240,30 +243,6 @@ export async function verifyLayerSampled(
   }
   for (const ch of checks) ch.detail += ` [verification seed ${seed}]`;
   return { layer, passed: checks.every((ch) => ch.passed), checks, maxError: maxAbsError, maxRelError, ms: performance.now() - start };
-}
-
-/** LN(x) recomputed in float64 for every row, within λ·e of ./layer-bound.ts (3). */
-export function checkLayerNorm(cfg: AttentionConfig, x: Float32Array, xn: Float32Array, gain: Float32Array, bias: Float32Array): SampledCheck {
-  const ref = layerNorm(x, cfg.seq, cfg.dModel, gain, bias, cfg.lnEps);
-  const e = layerNormError(x, ref, gain, bias, cfg.seq, cfg.dModel, storeUnit(cfg), cfg.lnEps);
-  let worst = 0, at = -1, maxAllowed = 0, rel = 0;
-  for (let n = 0; n < ref.length; n++) {
-    const allowed = BOUND_LAMBDA * e[n]!;
-    maxAllowed = Math.max(maxAllowed, allowed);
-    let ratio = Math.abs(xn[n]! - ref[n]!) / allowed;
-    if (Number.isNaN(ratio)) ratio = Infinity;
-    if (ratio > worst || (ratio === Infinity && at < 0)) { worst = ratio; at = n; }
-  }
-  // LN rows have RMS ≈ |gain| ≈ 1, so the relative detection bound is about the absolute one.
-  for (let r = 0; r < cfg.seq; r++) {
-    let s = 0;
-    for (let j = 0; j < cfg.dModel; j++) s += ref[r * cfg.dModel + j]! ** 2;
-    if (s > 0) rel = Math.max(rel, (2 * maxAllowed) / Math.sqrt(s));
-  }
-  return {
-    name: 'LN(x)', passed: worst <= 1, worstRatio: worst, detectThreshold: 2 * maxAllowed, detectRelative: rel, missProbability: 0,
-    detail: `all ${ref.length} elements recomputed in float64` + (at >= 0 ? `; worst ${worst.toPrecision(3)}× the allowance at token ${Math.floor(at / cfg.dModel)}, dim ${at % cfg.dModel}` : ''),
-  };
 }
 
 
