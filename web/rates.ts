@@ -1,6 +1,7 @@
-// How fast this adapter runs the stack, measured on it: a short probe run when the adapter is
-// first used (2 layers at d_model 512, 4 heads of 128, 16 tokens; its second layer's GPU time,
-// after the pipelines' first use), then every finished run of the page adds what it measured.
+// How fast this adapter runs the stack, measured on it: a short probe when the adapter is first
+// used (one layer at d_model 512, 4 heads of 128, 16 tokens, run twice: the second run's GPU
+// time, after the pipelines' first use and shader compilation, gives the arithmetic's FLOP/s and
+// the weight generation's weights/s), then every finished run of the page adds what it measured.
 // A fixed rate was 8–9× off on SwiftShader (issue 21): software adapters differ by an order of
 // magnitude between machines and with load, and their rate changes with the matrix widths, so
 // an estimate takes the measurement nearest in width to the configuration it prices.
@@ -26,7 +27,7 @@ export interface Rates {
 }
 
 /** The probe: small enough for a second or two on SwiftShader, wide enough to use the tiled matmul paths. */
-export const PROBE_CONFIG: AttentionConfig = resolveConfig({ layers: 2, heads: 4, dHead: 128, dModel: 512, seq: 16 });
+export const PROBE_CONFIG: AttentionConfig = resolveConfig({ layers: 1, heads: 4, dHead: 128, dModel: 512, seq: 16 });
 
 const rates = new WeakMap<Engine, Promise<Rates>>();
 const known = new WeakMap<Engine, Rates>();
@@ -52,7 +53,8 @@ function fromRun(result: RunResult, from: 'probe' | 'run'): { sample: RateSample
 export function measuredRates(engine: Engine): Promise<Rates> {
   let p = rates.get(engine);
   if (!p) {
-    p = engine.run(PROBE_CONFIG, { seed: 1 }).then(
+    // The first run compiles and first-uses every pipeline (and its weight fill); the second is timed.
+    p = engine.run(PROBE_CONFIG, { seed: 1 }).then(() => engine.run(PROBE_CONFIG, { seed: 2 })).then(
       (result) => {
         const { sample, weightsPerS } = fromRun(result, 'probe');
         return { samples: sample ? [sample] : [], weightsPerS, error: sample ? null : 'the probe run reported no time' };
