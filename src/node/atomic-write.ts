@@ -122,15 +122,17 @@ export function writeFileAtomic(path: string, data: Uint8Array | readonly Uint8A
         // already failing: the first error is the one to report
       }
     }
+    let left = '';
     if (created) {
       try {
         io.unlinkSync(temporary);
-      } catch {
-        // nothing more to do; the name is hidden and says what it is
+      } catch (u) {
+        // An append-only folder (checkOutputPath refuses those it can see) lets nothing be removed: say so.
+        left = `; the temporary file ${showPath(temporary)} could not be removed (${describe(u)})`;
       }
     }
     const code = (e as NodeJS.ErrnoException)?.code;
-    throw new AtomicWriteError(`writing ${showPath(path)} failed: ${describe(e)}; any earlier file there is left as it was`, path, code);
+    throw new AtomicWriteError(`writing ${showPath(path)} failed: ${describe(e)}; any earlier file there is left as it was${left}`, path, code);
   }
   syncFolder(dirname(path), io);
 }

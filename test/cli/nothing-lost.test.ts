@@ -1,5 +1,6 @@
 // issue 21, items 1 and 3, as a user meets them: an --output that resolves to an input is refused
 // before any work (the input left byte for byte), and an output name up to NAME_MAX is written.
+import { execFileSync } from 'node:child_process';
 import { linkSync, readdirSync, readFileSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -34,6 +35,29 @@ describe('--output never replaces an input', () => {
 });
 
 describe('every name checked before the run', () => {
+  it('an append-only folder (chattr +a) is refused before the adapter starts, leaving nothing in it', () => {
+    const dir = freshDir();
+    let locked = true;
+    try {
+      execFileSync('chattr', ['+a', dir], { stdio: 'ignore' });
+    } catch {
+      locked = false;
+    }
+    if (!locked) {
+      console.warn('chattr +a unavailable (needs root on ext4/xfs/btrfs): the append-only case is covered where it is');
+      return;
+    }
+    try {
+      const r = cli(['run', '--layers', '1', '--heads', '2', '--d-model', '16', '--d-head', '8', '--seq', '3', '--no-tune', '--output', join(dir, 'y.safetensors')]);
+      expect(r.status).toBe(1);
+      expect(r.stderr).toMatch(/the folder ".*" is append-only \(chattr \+a\)/);
+      expect(r.stderr).not.toMatch(/adapter:/);
+      expect(readdirSync(dir)).toEqual([]);
+    } finally {
+      execFileSync('chattr', ['-a', dir]);
+    }
+  });
+
   it('an output name of 255 bytes is written (its temporary name fits); 256 bytes are refused before the adapter starts', () => {
     const dir = freshDir();
     const name = 'y'.repeat(255 - '.safetensors'.length) + '.safetensors';

@@ -131,3 +131,20 @@ describe('names checked up front', () => {
     expect(lockedAttribute(folder)).toBeNull();
   });
 });
+
+describe('a write that cannot clean up after itself', () => {
+  it('names the temporary file it could not remove (a folder that lets nothing be renamed or removed)', () => {
+    const target = join(dir, 'stuck.safetensors');
+    const eperm = () => {
+      throw Object.assign(new Error('EPERM: operation not permitted'), { code: 'EPERM' });
+    };
+    let message = '';
+    try {
+      writeFileAtomic(target, new Uint8Array([1]), { fs: { renameSync: eperm, unlinkSync: eperm } });
+    } catch (e) {
+      message = (e as Error).message;
+    }
+    expect(message).toMatch(/^writing ".*stuck\.safetensors" failed: permission denied; any earlier file there is left as it was; the temporary file ".*\.stuck\.safetensors\.\d+\.[0-9a-f]{12}\.tmp" could not be removed \(permission denied\)$/);
+    for (const f of readdirSync(dir).filter((n) => isTemporaryFor(target, n))) rmSync(join(dir, f));
+  });
+});
