@@ -84,6 +84,7 @@ export function decodeReport(d: DecodeSummary, requested: number) {
       checks: s.checks.map((c) => ({ layer: c.layer, passed: c.passed, worstRatio: c.worstRatio })),
       ...(s.endChecks.length ? { ends: s.endChecks.map((c) => ({ name: c.name, passed: c.passed, worstRatio: c.worstRatio })) } : {}),
     })),
+    residentWeights: d.residentWeights,
     tokensPerSecond: d.tokensPerSecond,
     bytesPerStep: d.bytesPerStep,
     gbPerSecond: d.gbPerSecond,
@@ -94,7 +95,7 @@ export function decodeReport(d: DecodeSummary, requested: number) {
 export function decodeSummaryLine(d: DecodeSummary, requested: number): string {
   const v = d.verification;
   return `decode       ${d.steps.length} of ${requested} step(s), ${d.tokensPerSecond.toFixed(2)} tokens/s (step time, checks excluded), ` +
-    `${formatBytes(d.bytesPerStep)} read a step (weights and cached K, V), ${d.gbPerSecond.toFixed(2)} GB/s; ` +
+    `${formatBytes(d.bytesPerStep)} read a step (weights ${d.residentWeights ? 'resident' : 'streamed in'}, cached K and V), ${d.gbPerSecond.toFixed(2)} GB/s; ` +
     (v.passed === null ? 'steps not verified' : `steps ${v.passed ? 'passed' : 'FAILED'} (${v.mode}, ${v.checks} layer check(s)): ${v.detail}`);
 }
 

@@ -7,8 +7,10 @@
 //   x_t += A_t·W_Oᵀ;  x_t += MLP(LN2(x_t))
 // Cross-attention: no key/value projection and no append; the cache holds the context's K and V,
 // computed once by the prefill, and n is the context's length.
-// The one-row buffers are shared by every layer (one layer's weights on the GPU at a time, as in
-// the prefill); each layer has its own decode plan, bound to that layer's cache.
+// The one-row activations are shared by every layer. The weights are resident (every layer's on the
+// GPU, loaded once when the session opens: a step then reads them and uploads nothing) when they fit
+// the session's budget, else streamed as in the prefill (one layer's on the GPU at a time, generated
+// or uploaded again each step). Each layer has its own decode core, bound to that layer's cache.
 
 import { innerWidth, type AttentionConfig } from './config.js';
 import type { KvCache } from './kv-cache.js';
@@ -20,7 +22,8 @@ import type { GpuContext } from '../gpu/device.js';
 import type { PipelineCache } from '../gpu/pipelines.js';
 import { release } from '../kernels/dispatch.js';
 import type { MatmulTile } from '../kernels/matmul.js';
-import type { Precision } from '../kernels/precision.js';
+import { bytesPer, type Precision } from '../kernels/precision.js';
+import { prepareSeededFills, type SeededFill } from './layer-weights.js';
 
 /** The configuration of one decode row: seq 1 (and kvSeq 1: the keys come from the cache). */
 export const stepConfig = (cfg: AttentionConfig): AttentionConfig => ({ ...cfg, seq: 1, kvSeq: 1 });
@@ -29,17 +32,35 @@ export const stepConfig = (cfg: AttentionConfig): AttentionConfig => ({ ...cfg, 
 export const stepPlan = (cfg: AttentionConfig, limits: PlanLimits, model?: PlanOptions['model']): MemoryPlan =>
   planMemory(stepConfig(cfg), limits, { attention: 'fused', model });
 
-export class DecodeLayers {
-  readonly buffers: LayerBuffers;
+/** One set of weights with the stages bound to it (and, seeded, the fills that generate them). */
+export interface WeightSet {
+  buffers: LayerBuffers;
   /** Stages before the attention (norm, qkv) and after it (output, MLP). */
-  before: Stage[] = [];
-  after: Stage[] = [];
-  /** One decode plan per layer, each bound to its layer's cache. */
+  before: Stage[];
+  after: Stage[];
+  fills: SeededFill[] | null;
+}
+
+/** Bytes of one layer's weights as the GPU stores them (what a resident set holds per layer). */
+export function layerWeightBytes(cfg: AttentionConfig): number {
+  const inner = innerWidth(cfg);
+  const half = bytesPer(cfg.precision);
+  const ln = cfg.norm === 'layernorm' ? 2 * cfg.dModel * 4 : 0;
+  const mlp = cfg.block === 'full' ? (2 * cfg.ffn * cfg.dModel + cfg.ffn + cfg.dModel) * half + 2 * cfg.dModel * 4 : 0;
+  return 4 * inner * cfg.dModel * half + (cfg.bias ? (3 * inner + cfg.dModel) * half : 0) + ln + mlp;
+}
+
+export class DecodeLayers {
+  /** The shared one-row activations (x, LN(x), q, k, v, weighted sums, MLP): every set's buffers hold these. */
+  readonly buffers: LayerBuffers;
+  /** One per layer (resident) or one for all (streamed). */
+  sets: WeightSet[] = [];
+  /** One decode core per layer, each bound to its layer's cache. */
   cores: DecodeCore[] = [];
   private readonly owned: GPUBuffer[] = [];
 
-  /** `plan`: stepPlan's, the one-row layer's chunks. */
-  constructor(private readonly gpu: GpuContext, readonly cfg: AttentionConfig, readonly plan: MemoryPlan) {
+  /** `plan`: stepPlan's, the one-row layer's chunks; `resident`: every layer's weights kept on the GPU. */
+  constructor(private readonly gpu: GpuContext, readonly cfg: AttentionConfig, readonly plan: MemoryPlan, readonly resident: boolean) {
     const inner = innerWidth(cfg);
     const p = cfg.precision;
     const alloc = (elements: number, label: string, precision: Precision = 'f32') => {
@@ -48,46 +69,63 @@ export class DecodeLayers {
       return b;
     };
     const ln = cfg.norm === 'layernorm';
-    this.buffers = {
+    const mlp = cfg.block === 'full';
+    const shared = {
       x: alloc(cfg.dModel, 'x'),
-      context: null,
       xn: ln ? alloc(cfg.dModel, 'LN(x)', p) : null,
-      ln: ln ? alloc(2 * cfg.dModel, 'LayerNorm gain and bias') : null,
       q: alloc(inner, 'q', p),
       k: alloc(inner, 'k', p),
       v: alloc(inner, 'v', p),
       weighted: alloc(inner, 'weighted sums', p),
-      pattern: null,
-      wq: alloc(inner * cfg.dModel, 'W_Q', p),
-      wk: alloc(inner * cfg.dModel, 'W_K', p),
-      wv: alloc(inner * cfg.dModel, 'W_V', p),
-      wo: alloc(cfg.dModel * inner, 'W_O', p),
-      bias: cfg.bias ? alloc(3 * inner + cfg.dModel, 'biases', p) : null,
-      mlp: cfg.block !== 'full' ? null : {
-        xn: alloc(cfg.dModel, 'LN2(x)', p),
-        ln: alloc(2 * cfg.dModel, 'LN2 gain and bias'),
-        hidden: alloc(cfg.ffn, 'MLP hidden', p),
-        fc1: alloc(cfg.ffn * cfg.dModel, 'fc1', p),
-        fc2: alloc(cfg.dModel * cfg.ffn, 'fc2', p),
-        b1: alloc(cfg.ffn, 'fc1 bias', p),
-        b2: alloc(cfg.dModel, 'fc2 bias', p),
-      },
+      mlpXn: mlp ? alloc(cfg.dModel, 'LN2(x)', p) : null,
+      hidden: mlp ? alloc(cfg.ffn, 'MLP hidden', p) : null,
     };
-    const b = this.buffers;
-    for (const buffer of [b.x, b.xn, b.q, b.k, b.v, b.weighted, b.mlp?.xn, b.mlp?.hidden]) if (buffer) poison(gpu, buffer, undefined, buffer === b.x ? 'f32' : p);
+    const weightsOf = (l: string): LayerBuffers => ({
+      x: shared.x, context: null, xn: shared.xn, q: shared.q, k: shared.k, v: shared.v, weighted: shared.weighted, pattern: null,
+      ln: ln ? alloc(2 * cfg.dModel, `${l}LayerNorm gain and bias`) : null,
+      wq: alloc(inner * cfg.dModel, `${l}W_Q`, p),
+      wk: alloc(inner * cfg.dModel, `${l}W_K`, p),
+      wv: alloc(inner * cfg.dModel, `${l}W_V`, p),
+      wo: alloc(cfg.dModel * inner, `${l}W_O`, p),
+      bias: cfg.bias ? alloc(3 * inner + cfg.dModel, `${l}biases`, p) : null,
+      mlp: !mlp ? null : {
+        xn: shared.mlpXn!, hidden: shared.hidden!,
+        ln: alloc(2 * cfg.dModel, `${l}LN2 gain and bias`),
+        fc1: alloc(cfg.ffn * cfg.dModel, `${l}fc1`, p),
+        fc2: alloc(cfg.dModel * cfg.ffn, `${l}fc2`, p),
+        b1: alloc(cfg.ffn, `${l}fc1 bias`, p),
+        b2: alloc(cfg.dModel, `${l}fc2 bias`, p),
+      },
+    });
+    const count = resident ? cfg.layers : 1;
+    const list = Array.from({ length: count }, (_, l) => weightsOf(resident ? `layer ${l} ` : ''));
+    this.buffers = list[0]!;
+    this.sets = list.map((buffers) => ({ buffers, before: [], after: [], fills: null }));
+    for (const buffer of [shared.x, shared.xn, shared.q, shared.k, shared.v, shared.weighted, shared.mlpXn, shared.hidden]) {
+      if (buffer) poison(gpu, buffer, undefined, buffer === shared.x ? 'f32' : p);
+    }
   }
 
   get bytes(): number {
     return this.owned.reduce((s, b) => s + b.size, 0);
   }
 
-  /** Pipelines and bind groups: the layer's stages once, a decode plan per layer. */
-  async prepare(cache: PipelineCache, kv: KvCache, tiles: { tile: MatmulTile } | { baseTile: MatmulTile }): Promise<void> {
+  /** The set layer l runs with. */
+  set(layer: number): WeightSet {
+    return this.sets[this.resident ? layer : 0]!;
+  }
+
+  /** Pipelines and bind groups: each set's stages (and seeded fills), a decode core per layer. */
+  async prepare(cache: PipelineCache, kv: KvCache, tiles: { tile: MatmulTile } | { baseTile: MatmulTile }, seed: number | null): Promise<void> {
     const { gpu, cfg } = this;
-    const stages = await prepareLayer(gpu, cache, stepConfig(cfg), this.plan, this.buffers, tiles, { attention: false, keyValue: !cfg.cross });
-    const at = stages.findIndex((s) => s.name === 'output');
-    this.before = stages.slice(0, at);
-    this.after = stages.slice(at);
+    const one = stepConfig(cfg);
+    for (const set of this.sets) {
+      const stages = await prepareLayer(gpu, cache, one, this.plan, set.buffers, tiles, { attention: false, keyValue: !cfg.cross });
+      const at = stages.findIndex((s) => s.name === 'output');
+      set.before = stages.slice(0, at);
+      set.after = stages.slice(at);
+      if (seed !== null) set.fills = await prepareSeededFills(gpu, cache, one, set.buffers, seed);
+    }
     const n = cfg.cross ? cfg.kvSeq : 1;
     for (let l = 0; l < cfg.layers; l++) {
       this.cores.push(await prepareDecodeCore(gpu, cache, {
@@ -97,15 +135,14 @@ export class DecodeLayers {
     }
   }
 
-  /** Every stage's dispatches (first use, release); the decode plans own theirs. */
+  /** Every stage's and fill's dispatches (release); the decode cores own theirs. */
   get dispatches() {
-    return [...this.before, ...this.after].flatMap((s) => s.dispatches);
+    return this.sets.flatMap((s) => [...s.before, ...s.after].flatMap((st) => st.dispatches).concat((s.fills ?? []).map((f) => f.dispatch)));
   }
 
   destroy(): void {
     release(this.dispatches);
-    this.before = [];
-    this.after = [];
+    this.sets = [];
     for (const c of this.cores) c.destroy();
     this.cores = [];
     for (const b of this.owned) b.destroy();

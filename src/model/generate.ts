@@ -32,6 +32,8 @@ export interface DecodeSummary {
   /** bytesPerStep over the mean step time. */
   gbPerSecond: number;
   verification: DecodeVerification;
+  /** Every layer's weights stayed on the GPU (else each step streamed them in). */
+  residentWeights: boolean;
 }
 
 export interface GenerateResult {
@@ -85,13 +87,13 @@ export async function generate(engine: Engine, config: Partial<AttentionConfig>,
       if (next !== null) generated!.push(next);
       await options.onStep?.(step, next);
     }
-    return { prefill, decode: summarizeSteps(steps, options.verify ?? 'none'), generated, stopped: stopped || steps.length < options.steps, config: cfg };
+    return { prefill, decode: summarizeSteps(steps, options.verify ?? 'none', session.residentWeights), generated, stopped: stopped || steps.length < options.steps, config: cfg };
   } finally {
     session.destroy();
   }
 }
 
-export function summarizeSteps(steps: DecodeStep[], mode: DecodeVerification['mode']): DecodeSummary {
+export function summarizeSteps(steps: DecodeStep[], mode: DecodeVerification['mode'], residentWeights: boolean): DecodeSummary {
   const ms = steps.reduce((s, x) => s + x.ms, 0);
   const bytes = steps.length ? steps.reduce((s, x) => s + x.bytes, 0) / steps.length : 0;
   const meanMs = steps.length ? ms / steps.length : 0;
@@ -100,6 +102,7 @@ export function summarizeSteps(steps: DecodeStep[], mode: DecodeVerification['mo
     tokensPerSecond: ms > 0 ? (1000 * steps.length) / ms : 0,
     bytesPerStep: bytes,
     gbPerSecond: meanMs > 0 ? bytes / (meanMs * 1e6) : 0,
+    residentWeights,
     verification: summarizeDecode(mode, steps.length, steps.flatMap((s) => s.checks), steps.flatMap((s) => s.endChecks.map((check) => ({ step: s.step, check })))),
   };
 }

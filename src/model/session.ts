@@ -16,11 +16,10 @@
 // The page and the CLI both use this (and generate() of ./generate.ts); nothing here needs Node.
 
 import { innerWidth, type AttentionConfig } from './config.js';
-import { DecodeLayers, stepConfig, stepPlan } from './decode-layer.js';
+import { DecodeLayers, layerWeightBytes, stepConfig, stepPlan } from './decode-layer.js';
 import type { Engine } from './engine.js';
 import { KvCache } from './kv-cache.js';
 import { loadLayerWeights } from './layer-source.js';
-import { prepareSeededFills, type SeededFill } from './layer-weights.js';
 import { ModelEnds } from './model-ends.js';
 import type { MemoryPlan, PlanLimits } from './plan.js';
 import type { RunOptions, RunResult } from './run-types.js';
@@ -28,7 +27,7 @@ import { seededArray, STREAM_INPUT, streamKey } from './seeded.js';
 import type { ModelTensors, WeightSource } from './weights.js';
 import { readBack } from '../gpu/buffers.js';
 import { GpuError, InputError } from '../gpu/errors.js';
-import { encode, firstUse } from '../kernels/dispatch.js';
+import { dispatchOnce, encode, firstUse } from '../kernels/dispatch.js';
 import type { MatmulTile } from '../kernels/matmul.js';
 import { bytesPer } from '../kernels/precision.js';
 import { roundToF16 } from '../io/half.js';
@@ -63,7 +62,16 @@ export interface SessionOptions extends Omit<RunOptions, 'kvCache' | 'inputs'> {
   /** Each step's residual row before every layer and after the last (DecodeStep.layerRows): layer-local checks of the whole step. */
   keepLayerRows?: boolean;
   plant?: DecodePlant;
+  /**
+   * Every layer's weights stay on the GPU for the steps (loaded once) when they take at most this
+   * many bytes (default DEFAULT_RESIDENT_BYTES); beyond it each step streams them in, one layer at a
+   * time, as the prefill does.
+   */
+  residentWeightBytes?: number;
 }
+
+/** 1 GiB: GPT-2 small's layers (85 M parameters, 340 MB in f32) stay resident; GPT-3's (700 GB) are streamed. */
+export const DEFAULT_RESIDENT_BYTES = 2 ** 30;
 
 export interface DecodeStep {
   /** 0-based. */
@@ -106,7 +114,7 @@ export class Session {
 
   private constructor(private readonly engine: Engine, readonly config: AttentionConfig, readonly plan: MemoryPlan,
     private readonly options: SessionOptions, private readonly weights: WeightSource, readonly cache: KvCache,
-    private readonly layers: DecodeLayers, private readonly fills: SeededFill[] | null, private readonly ends: ModelEnds | null) {
+    private readonly layers: DecodeLayers, private readonly ends: ModelEnds | null) {
     const mode = options.verify ?? 'none';
     const wantsCheck = mode !== 'none' || options.patternRows === true;
     const all = new Set(Array.from({ length: config.layers }, (_, l) => l));
@@ -142,10 +150,10 @@ export class Session {
     try {
       cache = await gpu.scoped('allocating the KV cache', () => new KvCache(gpu, cfg));
       const kv = cache;
-      const l = await gpu.scoped('allocating the decode buffers', () => new DecodeLayers(gpu, cfg, one));
+      const resident = cfg.layers * layerWeightBytes(cfg) <= (options.residentWeightBytes ?? DEFAULT_RESIDENT_BYTES);
+      const l = await gpu.scoped('allocating the decode buffers', () => new DecodeLayers(gpu, cfg, one, resident));
       layers = l;
-      await gpu.scoped('preparing the decode step', () => l.prepare(engine.cache, kv, tiles));
-      const fills = weights.kind === 'seeded' ? await gpu.scoped('preparing the decode fills', () => prepareSeededFills(gpu, engine.cache, stepConfig(cfg), l.buffers, weights.seed)) : null;
+      await gpu.scoped('preparing the decode step', () => l.prepare(engine.cache, kv, tiles, weights.kind === 'seeded' ? weights.seed : null));
       if (model) {
         ends = await gpu.scoped('uploading the model tables for decoding', () => new ModelEnds(gpu, stepConfig(cfg), l.buffers.x, { tensors: model.tensors, tokens: new Uint32Array(1) }));
         const e = ends;
@@ -154,8 +162,16 @@ export class Session {
       // Each pipeline's first dispatch now, not in step 0 (compilation on lazily compiling drivers):
       // the ones that rewrite what they write before it is read (not the residual adds).
       await gpu.scoped('first use of the decode pipelines', () => firstUse(gpu, 'first use of the decode pipelines',
-        [...(fills ?? []).map((f) => f.dispatch), ...l.before.flatMap((s) => s.dispatches), ...l.cores.flatMap((c) => c.dispatches)]));
-      return new Session(engine, cfg, plan, options, weights, kv, l, fills, ends);
+        [...l.sets.flatMap((set) => [...(set.fills ?? []).map((f) => f.dispatch), ...set.before.flatMap((st) => st.dispatches)]), ...l.cores.flatMap((c) => c.dispatches)]));
+      // Resident weights: every layer's loaded (generated or uploaded) once, here.
+      for (let layer = 0; resident && layer < cfg.layers; layer++) {
+        const set = l.set(layer);
+        await gpu.scoped(`loading layer ${layer}'s weights for decoding`, async () => {
+          await loadLayerWeights(gpu, stepConfig(cfg), set.buffers, weights, set.fills, layer);
+          if (set.fills) await dispatchOnce(gpu, `generating layer ${layer}'s weights for decoding`, set.fills.map((f) => f.dispatch));
+        });
+      }
+      return new Session(engine, cfg, plan, options, weights, kv, l, ends);
     } catch (e) {
       ends?.destroy();
       layers?.destroy();
@@ -163,6 +179,11 @@ export class Session {
       if (gpu.lostReason && !(e instanceof GpuError)) throw new GpuError(gpu.lostReason, 'lost');
       throw e;
     }
+  }
+
+  /** Whether every layer's weights stay on the GPU for the steps (else streamed each step). */
+  get residentWeights(): boolean {
+    return this.layers.resident;
   }
 
   /** The position the next step's token takes (the tokens so far). */
@@ -220,7 +241,8 @@ export class Session {
       for (let l = 0; l < cfg.layers; l++) {
         const planted = plant?.layer === l ? plant.kind : null;
         await gpu.scoped(`decode step ${step} layer ${l}`, async () => {
-          await loadLayerWeights(gpu, stepConfig(cfg), b, this.weights, this.fills, l);
+          const set = layers.set(l);
+          if (!layers.resident) await loadLayerWeights(gpu, stepConfig(cfg), set.buffers, this.weights, set.fills, l);
           const core = layers.cores[l]!;
           core.setLength(planted === 'off-by-one' ? (n > 1 ? n - 1 : n + 1) : n);
           const encoder = gpu.device.createCommandEncoder({ label: `decode step ${step} layer ${l}` });
@@ -229,14 +251,14 @@ export class Session {
             body(c);
             c.end();
           };
-          if (this.fills) pass('weights', (c) => this.fills!.forEach((f) => encode(c, f.dispatch)));
+          if (!layers.resident && set.fills) pass('weights', (c) => set.fills!.forEach((f) => encode(c, f.dispatch)));
           const append = (at: number) => cache.encodeRow(encoder, l, b.k, b.v, 0, at);
           if (!cfg.cross && planted === 'stale-row') append(t);
-          for (const s of layers.before) pass(s.name, (c) => s.dispatches.forEach((d) => encode(c, d)));
+          for (const s of set.before) pass(s.name, (c) => s.dispatches.forEach((d) => encode(c, d)));
           if (!cfg.cross && (planted === null || planted === 'off-by-one')) append(t);
           if (!cfg.cross && planted === 'shifted-row') append(t + 1 < cache.rows ? t + 1 : t - 1);
           pass('decode attention', (c) => core.dispatches.forEach((d) => encode(c, d)));
-          for (const s of layers.after) pass(s.name, (c) => s.dispatches.forEach((d) => encode(c, d)));
+          for (const s of set.after) pass(s.name, (c) => s.dispatches.forEach((d) => encode(c, d)));
           gpu.device.queue.submit([encoder.finish()]);
         });
         if (checker?.wants(l)) {

@@ -10,6 +10,8 @@ import { resolveConfig, type AttentionConfig } from '../../src/model/config.js';
 import { generate } from '../../src/model/generate.js';
 import { Session, type DecodePlant } from '../../src/model/session.js';
 import { InputError } from '../../src/gpu/errors.js';
+import { seededLayerWeights } from '../../src/reference/attention.js';
+import type { WeightSource } from '../../src/model/weights.js';
 
 const engine = useEngine();
 
@@ -35,6 +37,23 @@ describe('decode steps against float64', () => {
     for (const s of r.decode.steps) expect(s.output.every(Number.isFinite), `seed ${seed} step ${s.step}`).toBe(true);
     expect(r.decode.tokensPerSecond).toBeGreaterThan(0);
     expect(r.decode.bytesPerStep).toBeGreaterThan(0);
+  });
+
+  it('weights streamed each step (residentWeightBytes 0), seeded or given as tensors: the same steps bit for bit as resident ones', async () => {
+    const seed = freshSeed();
+    const cfg = resolveConfig({ ...ODD, block: 'full', ffn: 45 });
+    const tensors: WeightSource = { kind: 'tensors', layer: (l) => seededLayerWeights(seed, l, cfg) };
+    const runs = [
+      await generate(engine(), cfg, { seed, steps: 3 }),
+      await generate(engine(), cfg, { seed, steps: 3, residentWeightBytes: 0, verify: 'exact' }),
+      await generate(engine(), cfg, { seed, steps: 3, weights: tensors }),
+      await generate(engine(), cfg, { seed, steps: 3, weights: tensors, residentWeightBytes: 0 }),
+    ];
+    expect(runs.map((r) => r.decode.residentWeights)).toEqual([true, false, true, false]);
+    expect(runs[1]!.decode.verification.passed, `seed ${seed}: ${runs[1]!.decode.verification.detail}`).toBe(true);
+    for (const r of runs.slice(1)) {
+      for (let s = 0; s < 3; s++) expect(Array.from(r.decode.steps[s]!.output), `seed ${seed} step ${s}`).toEqual(Array.from(runs[0]!.decode.steps[s]!.output));
+    }
   });
 
   it('sampled mode checks the layers asked for and a few heads, every step', async () => {
