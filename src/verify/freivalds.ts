@@ -18,7 +18,7 @@
 // probability ≤ 2⁻ᵏ.
 
 import { hash32, streamKey } from '../model/seeded.js';
-import { seededRow, seededRowF16 } from './seeded-rows.js';
+import { seededRow, seededRowF16 } from '../random.js';
 
 export interface SampledCheck {
   name: string;

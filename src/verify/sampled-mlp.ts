@@ -15,7 +15,7 @@ import { activate } from '../reference/mlp.js';
 import { BOUND_LAMBDA, U32, activationError, storeUnit } from './layer-bound.js';
 import { freivalds, type SampledCheck, type WeightRows } from './freivalds.js';
 import { dotError } from './tolerance.js';
-import { seededRow, seededRowF16 } from './seeded-rows.js';
+import { seededRow, seededRowF16 } from '../random.js';
 import { checkLayerNorm } from './layernorm-check.js';
 
 export interface MlpSource {

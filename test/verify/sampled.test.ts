@@ -6,7 +6,7 @@ import { seededArray, seededInputs, seededValue, streamKey, weightScale, weightS
 import type { WeightSource } from '../../src/model/weights.js';
 import { seededLayerWeights } from '../../src/reference/attention.js';
 import { freivalds, signVectors, transposedProducts } from '../../src/verify/freivalds.js';
-import { seededRow } from '../../src/verify/seeded-rows.js';
+import { seededRow } from '../../src/random.js';
 import { samplePairs, summarizeSampled, verifyLayerSampled, type LayerVerification, type SampledOptions } from '../../src/verify/sampled.js';
 
 /** Small deterministic PRNG for the CPU-only tests. */
