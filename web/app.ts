@@ -81,8 +81,9 @@ const useF32 = () => {
   clearError();
   setState({ ...state, overrides: { ...state.overrides, precision: undefined } });
 };
+/** A refusal's offer: exactly the configuration it priced, so seeded weights and input (a file's or checkpoint's shape would override it). */
 const useSuggestion = (s: Suggestion) =>
-  setState({ ...state, preset: s.preset, overrides: { ...s.overrides }, input: 'seeded', weights: state.weights === 'chapter' ? 'seeded' : state.weights });
+  setState({ ...state, preset: s.preset, overrides: { ...s.overrides }, input: 'seeded', weights: 'seeded' });
 
 /** Token chips, the sequence lengths they imply and the estimate, refreshed as the text is typed. */
 async function refreshTokens(): Promise<void> {
