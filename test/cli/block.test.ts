@@ -1,24 +1,12 @@
 // `run --block full` as a user runs it (the bundle in a child process): the MLP in the JSON config,
 // stages and FLOPs, verified exact and sampled; the flags' refusals in one line.
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { buildAll, root } from '../../scripts/build.mjs';
+import { describe, expect, it } from 'vitest';
+import { cli, useBuild } from '../helpers/cli.js';
 import { freshSeed } from '../helpers/seeds.js';
 
-const tuneDir = mkdtempSync(join(tmpdir(), 'wa-tune-'));
-const cli = (...args: string[]) => {
-  const env = { ...process.env, XDG_RUNTIME_DIR: '/tmp', WEBGPU_ATTENTION_TUNE_DIR: tuneDir };
-  const r = spawnSync(process.execPath, [join(root, 'dist/cli.mjs'), ...args], { encoding: 'utf8', env });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-};
 const SHAPE = ['--layers', '2', '--heads', '2', '--d-model', '48', '--d-head', '16', '--seq', '11'];
 
-beforeAll(async () => {
-  await buildAll();
-});
+useBuild();
 
 describe('run --block full', () => {
   it.each(['exact', 'sampled'])('verified %s: the JSON says block, MLP width, activation; the MLP stages are timed', (mode) => {

@@ -1,5 +1,5 @@
 // Every random input of the tests comes from here, so a failing case can be replayed from the seed its
-// message prints (test/seeds.test.ts holds test/ to it: no Math.random or Date.now anywhere else).
+// message prints (test/conventions.test.ts holds test/ to it: no Math.random or Date.now anywhere else).
 
 /**
  * The project's seeded generator (src/model/seeded.ts): uniform in [0, 1), so a failing case can

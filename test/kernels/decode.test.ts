@@ -7,7 +7,7 @@
 // around it may change; planted errors (a length off by one, a stale row) must fail.
 
 import { describe, expect, it } from 'vitest';
-import { freshSeed, rng, useGpuContext } from '../helpers/gpu.js';
+import { freshSeed, rng, skipWithout, useGpuContext, withoutF16 } from '../helpers/gpu.js';
 import { poison, readBack, upload, writeStorage } from '../../src/gpu/buffers.js';
 import { InputError } from '../../src/gpu/errors.js';
 import { dispatchOnce } from '../../src/kernels/dispatch.js';
@@ -210,19 +210,20 @@ describe('decode step vs float64', () => {
 });
 
 describe('decode step with f16 storage, vs float64 from the rounded inputs', () => {
+  it('is refused by name on a device without shader-f16, before any GPU work', async () => {
+    const b = { size: 1 << 12 } as GPUBuffer;
+    await expect(prepareDecode(withoutF16(ctx()), pipelines(), { label: 'f16', q: b, kCache: b, vCache: b, out: b, heads: 1, dHead: 1, maxSeq: 1, n: 1, precision: 'f16' })).rejects.toThrow(/shader-f16/);
+  });
+
   for (const c of CASES) {
-    it(caseName({ ...c, also: undefined }), async () => {
-      if (!ctx().hasF16) {
-        const b = { size: 1 << 12 } as GPUBuffer;
-        await expect(prepareDecode(ctx(), pipelines(), { label: 'f16', q: b, kCache: b, vCache: b, out: b, heads: 1, dHead: 1, maxSeq: 1, n: 1, precision: 'f16' })).rejects.toThrow(/shader-f16/);
-        return;
-      }
+    it(caseName({ ...c, also: undefined }), async (t) => {
+      skipWithout(t, ctx(), 'shader-f16');
       for (const shape of runnable(c.dHead)) await check({ ...c, also: undefined, shape, precision: 'f16' });
     });
   }
 
-  it('planted errors fail in f16: the length one short, a stale row', async () => {
-    if (!ctx().hasF16) return;
+  it('planted errors fail in f16: the length one short, a stale row', async (t) => {
+    skipWithout(t, ctx(), 'shader-f16');
     const seed = freshSeed();
     const shape = chooseDecodeShape(32, caps(), ctx().adapterInfo.isSoftware)!;
     const base: Case = { heads: 2, dHead: 32, maxSeq: 300, lengths: [257], shape, precision: 'f16' };
