@@ -5,7 +5,7 @@
 // and the bytes it writes into the uniform buffer are read back member by member. The calls use a distinct value per
 // field, so a host that packs a field in another member's place (or a struct that gains, loses or reorders a member
 // alone) fails here, where on a GPU it would read a wrong stride or offset silently.
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { GpuContext } from '../../src/gpu/device.js';
 import type { PipelineCache } from '../../src/gpu/pipelines.js';
@@ -14,6 +14,7 @@ import { preprocess, sourceLine, withShared } from '../../src/gpu/preprocess.js'
 import { InputError } from '../../src/gpu/errors.js';
 import { Usage } from '../../src/gpu/usage.js';
 import { prepareAttention } from '../../src/kernels/attention.js';
+import { prepareDecode } from '../../src/kernels/decode.js';
 import { prepareEmbed } from '../../src/kernels/embed.js';
 import { prepareFill } from '../../src/kernels/fill_random.js';
 import { prepareFiniteCheck } from '../../src/kernels/finite_check.js';
@@ -40,18 +41,19 @@ export function wgslStruct(file: string, name = 'Params'): Member[] {
 
 /** A device that records what is written into uniform buffers; pipelines and bind groups are stand-ins. */
 function recordingGpu() {
-  const uniforms: ArrayBuffer[] = [];
-  const usage = new Map<object, number>();
+  // Each uniform buffer's last whole write, in the order the buffers were created.
+  const written = new Map<object, ArrayBuffer>();
+  const uniformBuffers: object[] = [];
   const device = {
     createBuffer: (d: GPUBufferDescriptor) => {
       const buffer = { size: d.size, label: d.label ?? '', destroy() {} };
-      usage.set(buffer, d.usage);
+      if (d.usage & Usage.UNIFORM) uniformBuffers.push(buffer);
       return buffer;
     },
     queue: {
       writeBuffer: (buffer: object, offset: number, data: ArrayBuffer | ArrayBufferView) => {
-        if (!((usage.get(buffer) ?? 0) & Usage.UNIFORM) || offset !== 0) return;
-        uniforms.push((ArrayBuffer.isView(data) ? data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength) : data.slice(0)) as ArrayBuffer);
+        if (!uniformBuffers.includes(buffer) || offset !== 0) return;
+        written.set(buffer, (ArrayBuffer.isView(data) ? data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength) : data.slice(0)) as ArrayBuffer);
       },
     },
     createBindGroup: () => ({}),
@@ -67,6 +69,7 @@ function recordingGpu() {
     scoped: async <T>(_label: string, f: () => T | Promise<T>) => f(),
   } as unknown as GpuContext;
   const cache = { get: async () => ({ getBindGroupLayout: () => ({}) }) } as unknown as PipelineCache;
+  const uniforms = (): (ArrayBuffer | undefined)[] => uniformBuffers.map((b) => written.get(b));
   return { gpu, cache, uniforms };
 }
 
@@ -96,7 +99,7 @@ describe('uniform packing, host against the WGSL struct (no GPU)', () => {
       a: { buffer: buffer() }, b: { buffer: buffer() }, c: { buffer: buffer() }, bias: { buffer: buffer() }, tile: DEFAULT_TILE,
     };
     await prepareMatmul(gpu, cache, call);
-    expectPacked('matmul_params.wgsl', uniforms[0], {
+    expectPacked('matmul_params.wgsl', uniforms()[0], {
       M: 11, N: 12, K: 13, lda: 14, ldb: 15, ldc: 16, offA: 17, offB: 18, offC: 19, batchA: 200, batchB: 210, batchC: 220,
       alpha: 0.375, causal: 2, causalOffset: 23, offBias: 24, accumulate: 1, hasBias: 1,
     });
@@ -109,32 +112,53 @@ describe('uniform packing, host against the WGSL struct (no GPU)', () => {
       label: 'att', q: b, k: b, v: b, out: b, seq: 5, kvSeq: 9, heads: 2, dHead: 16, ldQ: 40, ldK: 41, ldO: 42,
       offQ: 3, offK: 4, offV: 6, offO: 7, causal: true, causalOffset: 4, scale: 0.125,
     });
-    expectPacked('attention.wgsl', uniforms[0], { seq: 5, kvSeq: 9, d: 16, ldQ: 40, ldK: 41, ldO: 42, offQ: 3, offK: 4, offV: 6, offO: 7, causal: 1, causalOffset: 4, scale: 0.125 });
+    expectPacked('attention.wgsl', uniforms()[0], { seq: 5, kvSeq: 9, d: 16, ldQ: 40, ldK: 41, ldO: 42, offQ: 3, offK: 4, offV: 6, offO: 7, causal: 1, causalOffset: 4, scale: 0.125 });
   });
 
   it('softmax', async () => {
     const { gpu, cache, uniforms } = recordingGpu();
     const d = await prepareSoftmax(gpu, cache, { label: 'sm', scores: { buffer: buffer() }, offset: 8, rows: 70000 * 2, cols: 9, seq: 7, causal: true, causalOffset: 2 });
-    expectPacked('softmax.wgsl', uniforms[0], { rows: 140000, cols: 9, seq: 7, causal: 1, causalOffset: 2, groupsX: d.grid[0], offset: 8 });
+    expectPacked('softmax.wgsl', uniforms()[0], { rows: 140000, cols: 9, seq: 7, causal: 1, causalOffset: 2, groupsX: d.grid[0], offset: 8 });
     expect(d.grid[1], 'rows past 65535 fold into a second grid dimension').toBeGreaterThan(1);
   });
 
   it('layernorm', async () => {
     const { gpu, cache, uniforms } = recordingGpu();
     const d = await prepareLayerNorm(gpu, cache, { label: 'ln', x: { buffer: buffer() }, y: { buffer: buffer() }, params: { buffer: buffer() }, rows: 33, dModel: 64, eps: 1e-5, gainOffset: 3, biasOffset: 70 });
-    expectPacked('layernorm.wgsl', uniforms[0], { rows: 33, dModel: 64, groupsX: d.grid[0], gainOffset: 3, biasOffset: 70, eps: 1e-5 });
+    expectPacked('layernorm.wgsl', uniforms()[0], { rows: 33, dModel: 64, groupsX: d.grid[0], gainOffset: 3, biasOffset: 70, eps: 1e-5 });
   });
 
   it('fill_random', async () => {
     const { gpu, cache, uniforms } = recordingGpu();
     const d = await prepareFill(gpu, cache, { label: 'fill', out: { buffer: buffer() }, key: 0xdeadbeef, count: 1000, scale: 0.5, offset: 77 });
-    expectPacked('fill_random.wgsl', uniforms[0], { key: 0xdeadbeef, offset: 77, count: 1000, scale: 0.5, groupsX: d.grid[0] });
+    expectPacked('fill_random.wgsl', uniforms()[0], { key: 0xdeadbeef, offset: 77, count: 1000, scale: 0.5, groupsX: d.grid[0] });
   });
 
   it('finite_check', async () => {
     const { gpu, cache, uniforms } = recordingGpu();
     const check = await prepareFiniteCheck(gpu, cache, { buffer: buffer() }, 5000);
-    expectPacked('finite_check.wgsl', uniforms[0], { count: 5000, layer: 0, groupsX: check.dispatch.grid[0] });
+    expectPacked('finite_check.wgsl', uniforms()[0], { count: 5000, layer: 0, groupsX: check.dispatch.grid[0] });
+  });
+
+  it('decode: the split windows and the combine, as setLength writes them', async () => {
+    const { gpu, cache, uniforms } = recordingGpu();
+    const plan = await prepareDecode(gpu, cache, { label: 'dec', q: buffer(), kCache: buffer(), vCache: buffer(), out: buffer(), heads: 2, dHead: 16, maxSeq: 64, n: 10, offQ: 3, offO: 5, scale: 0.25 });
+    const fixed = { n: 10, d: 16, maxSeq: 64, chunk: plan.chunk, offQ: 3, offO: 5, scale: 0.25, offKV: 0 };
+    const u = uniforms();
+    expect(u, 'one split window (the caches fit a binding) and the combine').toHaveLength(2);
+    const slots = new Uint32Array(u[0]!)[wgslStruct('decode.wgsl').findIndex((m) => m.name === 'slots')]!;
+    expect(slots, 'partial slots per head').toBeGreaterThanOrEqual(plan.splits);
+    expectPacked('decode.wgsl', u[0], { ...fixed, headBase: 0, keyBase: 0, keyEnd: 64, slotBase: 0, slots, used: 0 });
+    expectPacked('decode.wgsl', u[1], { ...fixed, headBase: 0, keyBase: 0, keyEnd: 64, slotBase: 0, slots, used: plan.splits });
+    plan.setLength(40);
+    expectPacked('decode.wgsl', uniforms()[1], { ...fixed, n: 40, chunk: plan.chunk, headBase: 0, keyBase: 0, keyEnd: 64, slotBase: 0, slots, used: plan.splits });
+  });
+
+  it('covers every shader with a Params struct (a new kernel adds its case here)', () => {
+    const shaders = readdirSync(new URL('../../shaders/', import.meta.url)).filter((f) => f.endsWith('.wgsl'));
+    const withParams = shaders.filter((f) => /^struct Params\b/m.test(readFileSync(new URL(`../../shaders/${f}`, import.meta.url), 'utf8')));
+    const covered = new Set([...readFileSync(new URL(import.meta.url), 'utf8').matchAll(/expectPacked\('([\w.]+)'/g)].map((m) => m[1]));
+    expect(withParams.filter((f) => !covered.has(f))).toEqual([]);
   });
 
   it('embed, one uniform per chunk of the token table', async () => {
@@ -145,7 +169,7 @@ describe('uniform packing, host against the WGSL struct (no GPU)', () => {
     expect(ds).toHaveLength(3);
     // Position row 2 of 64 f32 values starts at byte 512, aligned: posBase 0.
     [[0, 4], [4, 4], [8, 2]].forEach(([rowStart, rowCount], i) => {
-      expectPacked('embed.wgsl', uniforms[i], { seq: 6, dModel: 64, rowStart: rowStart!, rowCount: rowCount!, posBase: 0, groupsX: ds[i]!.grid[0] });
+      expectPacked('embed.wgsl', uniforms()[i], { seq: 6, dModel: 64, rowStart: rowStart!, rowCount: rowCount!, posBase: 0, groupsX: ds[i]!.grid[0] });
     });
   });
 });
@@ -211,7 +235,7 @@ describe('matmul grid and softmax workgroup (no GPU)', () => {
       await expect(prepareSoftmax(gpu, cache, { ...call, workgroupSize })).rejects.toThrow(InputError);
       await expect(prepareSoftmax(gpu, cache, { ...call, workgroupSize })).rejects.toThrow(`sm: workgroupSize ${workgroupSize} must be a power of two ≤ 1024`);
     }
-    expect(uniforms).toHaveLength(0);
+    expect(uniforms()).toHaveLength(0);
     await prepareSoftmax(gpu, cache, { ...call, workgroupSize: 64 });
   });
 });
