@@ -17,7 +17,7 @@ import { lastRunOf, type LastRun } from './lastrun.js';
 import { DEFAULT_TEXT, parseState, type PageState } from './params.js';
 import { renderTimings } from './report.js';
 import { adapterReady } from './precision.js';
-import { getEngine, prepare, runOnGpu, setLostHandler, weightsNote } from './run.js';
+import { getEngine, prepare, runOnGpu, type PreparedRun, setLostHandler, weightsNote } from './run.js';
 import { clearResults, compileTicker, markStale, setProgress, setVerification } from './status.js';
 import { label, tokenize } from './tokens.js';
 import { Verifier, verifyRun } from './verify.js';
@@ -28,6 +28,7 @@ import { droppedFiles, pickedFolder, type CheckpointFiles } from './checkpoint-f
 import { describeCheckpoint, loadCheckpoint, renderNextTokens, type LoadedCheckpoint } from './checkpoint-view.js';
 import { nextTokens, type NextToken } from '../src/model/next-tokens.js';
 import { formatBytes } from '../src/index.js';
+import { checkGenerateFields, runGenerate, type GenerateRecord } from './generate.js';
 
 export interface PageData {
   state: 'idle' | 'running' | 'verifying' | 'done' | 'error';
@@ -41,6 +42,8 @@ export interface PageData {
   estimate: { config: AttentionConfig; seconds: number | null } | null;
   /** The checkpoint opened in the page: its folder's name, config.json's shape, and how long opening took. */
   checkpoint: { label: string; config: LoadedCheckpoint['checkpoint']['config']; openMs: number; bytes: number } | null;
+  /** The last finished Generate: prompt, generated ids and text, every step's time and verdict, the pattern rows. */
+  lastGenerate: GenerateRecord | null;
   colorFor: typeof colorFor;
   maskedRgb: readonly number[];
   hatchRgb: readonly number[];
@@ -53,7 +56,7 @@ declare global {
   }
 }
 
-const data: PageData = { state: 'idle', config: null, heatmap: null, error: null, lastRun: null, rates: null, estimate: null, checkpoint: null, colorFor, maskedRgb: MASKED_RGB, hatchRgb: HATCH_RGB };
+const data: PageData = { state: 'idle', config: null, heatmap: null, error: null, lastRun: null, rates: null, estimate: null, checkpoint: null, lastGenerate: null, colorFor, maskedRgb: MASKED_RGB, hatchRgb: HATCH_RGB };
 window.webgpuAttention = window.__webgpuAttention = data;
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -125,15 +128,65 @@ async function refreshTokens(): Promise<void> {
 let current: Promise<void> = Promise.resolve();
 
 /** Starts a run; one already going is stopped first (after its layer) so two never share the device's error scopes. */
-function run(): Promise<void> {
+function run(kind: 'run' | 'generate' = 'run'): Promise<void> {
   const id = ++runId;
   controller?.abort();
   verifier.cancel();
   // Created now, not when the run starts: Stop pressed while the previous run winds down stops this one.
   const own = new AbortController();
   controller = own;
-  current = current.then(() => (id === runId ? runOnce(id, own.signal) : undefined)).catch(fail);
+  current = current.then(() => (id === runId ? (kind === 'run' ? runOnce(id, own.signal) : generateOnce(id, own.signal)) : undefined)).catch(fail);
   return current;
+}
+
+/** Checks every value (once) and reads the tables of a checkpoint run, before any GPU work. */
+async function readCheckpointTables(p: PreparedRun): Promise<{ scanMs: number; tablesMs: number }> {
+  if (!p.model) return { scanMs: 0, tablesMs: 0 };
+  // Every value checked finite before any GPU work (once per checkpoint), as the CLI does.
+  setProgress('checking every value of the checkpoint for NaN and ±Inf…', null);
+  const t0 = performance.now();
+  await p.model.loaded.checkpoint.scanFinite();
+  const scanMs = performance.now() - t0;
+  // The embeddings, positions, final LayerNorm and unembedding: read once per checkpoint, then kept.
+  setProgress("reading the checkpoint's embeddings and final LayerNorm from its files…", null);
+  const t1 = performance.now();
+  await p.model.loaded.checkpoint.modelTensors();
+  return { scanMs, tablesMs: performance.now() - t1 };
+}
+
+/** Generate: the prompt's prefill, then the form's number of tokens one at a time, drawn as they come. */
+async function generateOnce(id: number, signal: AbortSignal): Promise<void> {
+  clearError();
+  markStale();
+  Object.assign(data, { state: 'running', error: null });
+  setVerification('pending', 'generating on the GPU…');
+  $<HTMLButtonElement>('stop').disabled = false;
+  try {
+    const p = await prepare(state, file, checkpoint);
+    checkGenerateFields(state);
+    data.config = p.cfg;
+    setProgress('requesting the GPU adapter…', 0, state.steps);
+    engine = await getEngine();
+    const refused = adapterReady(engine, p.cfg.precision, useF32);
+    if (refused) throw refused;
+    await readCheckpointTables(p);
+    const tokenizer = p.model?.loaded.tokenizer ?? null;
+    const record = await runGenerate(engine, p, state, { signal, onProgress: setProgress }, tokenizer ? (ids) => tokenizer.decode(ids) : null);
+    if (id !== runId) return;
+    setProgress(record.stopped ? `stopped after ${record.steps.length}/${state.steps} steps` : `done: prefill and ${record.steps.length} steps`, record.steps.length, state.steps);
+    const v = record.verification;
+    setVerification(v.passed === null ? 'skipped' : v.passed ? 'passed' : 'failed', v.passed === null ? 'not verified: “verification” is set to none' : `${v.passed ? 'passed' : 'failed'}: generation, ${v.text}`);
+    data.lastGenerate = record;
+    data.state = 'done';
+  } catch (e) {
+    if (id !== runId) return;
+    fail(e);
+    clearResults();
+    setVerification('skipped', 'not verified: generation failed (see the error above)');
+    setProgress('failed', 0);
+  } finally {
+    if (id === runId) $<HTMLButtonElement>('stop').disabled = true;
+  }
 }
 
 async function runOnce(id: number, signal: AbortSignal): Promise<void> {
@@ -150,20 +203,7 @@ async function runOnce(id: number, signal: AbortSignal): Promise<void> {
     engine = await getEngine();
     const refused = adapterReady(engine, p.cfg.precision, useF32);
     if (refused) throw refused;
-    let tablesMs = 0;
-    let scanMs = 0;
-    if (p.model) {
-      // Every value checked finite before any GPU work (once per checkpoint), as the CLI does.
-      setProgress('checking every value of the checkpoint for NaN and ±Inf…', null);
-      const t0 = performance.now();
-      await p.model.loaded.checkpoint.scanFinite();
-      scanMs = performance.now() - t0;
-      // The embeddings, positions, final LayerNorm and unembedding: read once per checkpoint, then kept.
-      setProgress("reading the checkpoint's embeddings and final LayerNorm from its files…", null);
-      const t1 = performance.now();
-      await p.model.loaded.checkpoint.modelTensors();
-      tablesMs = performance.now() - t1;
-    }
+    const { scanMs, tablesMs } = await readCheckpointTables(p);
     const bench = state.bench;
     stopTicker = compileTicker(bench ? 'warm-up run: ' : '');
     const hooks = {
@@ -316,6 +356,7 @@ function init(): void {
   filesInput.addEventListener('change', () => {
     if (filesInput.files?.length) void takeCheckpoint(droppedFiles(filesInput.files, 'picked'));
   });
+  $('generate').addEventListener('click', () => void run('generate'));
   $('stop').addEventListener('click', () => {
     controller?.abort();
     $('progress-text').textContent += ' (stopping after this layer…)';

@@ -40,7 +40,7 @@ export function noAdapterMessage(): string {
 const LABELS: Record<string, string> = {
   '--layers': 'layers', '--heads': 'heads', '--d-model': 'd_model', '--d-head': 'd_head', '--seq': 'tokens (seq)',
   '--kv-seq': 'context tokens', '--max-seq': 'context length', '--cross': 'cross-attention', '--bias': 'biases',
-  '--norm': 'normalisation', '--precision': 'precision', '--attention fused': 'attention “fused”', '--attention': 'attention', '--seed': 'seed',
+  '--norm': 'normalisation', '--decode': 'tokens (Generate)', '--temperature': 'temperature', '--precision': 'precision', '--attention fused': 'attention “fused”', '--attention': 'attention', '--seed': 'seed',
 };
 
 /** Rewrites an engine message for the page: flags become the form's quoted field labels, "got NaN" an empty field. */

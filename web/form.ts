@@ -96,6 +96,8 @@ export function showState(s: PageState, file: LoadedWeights | null, tokenCounts:
   field<HTMLSelectElement>('attention')!.value = s.attention;
   field<HTMLSelectElement>('bench')!.value = String(s.bench);
   field('force')!.checked = s.force;
+  field('steps')!.value = String(s.steps);
+  field('temperature')!.value = String(s.temperature);
   const query = serializeState(s);
   history.replaceState(null, '', query + location.hash);
   (document.getElementById('share') as HTMLAnchorElement).href = query;
@@ -158,6 +160,12 @@ export function applyEdit(s: PageState, target: HTMLInputElement | HTMLSelectEle
     case 'precision':
       // f32 is every preset's precision: the link carries only f16.
       next.overrides.precision = target.value === 'f16' ? 'f16' : undefined;
+      break;
+    case 'steps':
+      next.steps = target.value.trim() === '' ? NaN : Number(target.value);
+      break;
+    case 'temperature':
+      next.temperature = target.value.trim() === '' ? NaN : Number(target.value);
       break;
     case 'bench':
       next.bench = BENCH_REPEATS.find((n) => String(n) === target.value) ?? 0;

@@ -4,6 +4,7 @@
 //    &example=chapter (the constructed weights of web/chapter.ts)  &bench=10 (benchmark repeats)
 //    &orient=keys (the chapter's orientation)  &scale=row|log (colour scale)
 //    &norm=layernorm (GPT-3's pre-LN; the GPT-3 presets' default)  &precision=f16 (needs shader-f16)
+//    &steps=8 &temperature=0.8 (Generate: decode steps after the prompt, and the sampling temperature)
 // Dimension names are the CLI's flags without the dashes (d-model = --d-model); camelCase
 // (dModel) is accepted too. Only values present in the URL override the preset.
 
@@ -47,7 +48,12 @@ export interface PageState {
   autorun: boolean;
   /** Run even where the page estimates a software adapter would take too long. */
   force: boolean;
+  /** Generate: decode steps after the prompt (`steps=N`), and the sampling temperature (0: greedy; the seed draws). */
+  steps: number;
+  temperature: number;
 }
+
+export const DEFAULT_STEPS = 8;
 
 export const DEFAULT_TEXT = 'a fluffy blue creature roamed the verdant forest';
 export const DEFAULT_CONTEXT_TEXT = 'the green woods were quiet until the small animal arrived';
@@ -108,6 +114,9 @@ export function parseState(search: string): PageState {
     attention: parseAttention(q.get('attention') ?? ''),
     autorun: q.get('autorun') === '1',
     force: q.get('force') === '1',
+    // Kept as written (NaN too): Generate refuses a bad value naming the field.
+    steps: q.get('steps') === null || q.get('steps') === '' ? DEFAULT_STEPS : Number(q.get('steps')),
+    temperature: q.get('temperature') === null || q.get('temperature') === '' ? 0 : Number(q.get('temperature')),
   };
 }
 
@@ -137,6 +146,8 @@ export function serializeState(s: PageState, autorun = false): string {
   q.set('verify', s.verify);
   if (s.attention !== 'auto') q.set('attention', s.attention);
   if (s.force) q.set('force', '1');
+  if (s.steps !== DEFAULT_STEPS) q.set('steps', String(s.steps));
+  if (s.temperature !== 0) q.set('temperature', String(s.temperature));
   if (s.bench > 0) q.set('bench', String(s.bench));
   if (s.orient !== 'queries') q.set('orient', s.orient);
   if (s.scale !== 'linear') q.set('scale', s.scale);

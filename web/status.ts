@@ -20,7 +20,7 @@ export function setProgress(text: string, value?: number | null, max?: number): 
   $('progress-text').textContent = text;
 }
 
-const RESULT_SECTIONS = ['results', 'patterns', 'bench', 'chapter-panel', 'next-tokens'];
+const RESULT_SECTIONS = ['results', 'patterns', 'bench', 'chapter-panel', 'next-tokens', 'generation'];
 
 /** While a new run goes, the previous results stay visible but marked as the previous run's. */
 export function markStale(): void {

@@ -1,0 +1,120 @@
+// @module-tag slow (headless Chromium): `npm test` runs it, `npm run test:fast` does not.
+// Generate in the page: with a checkpoint (test/golden/checkpoints/gpt2-f32) the prompt's prefill
+// and N decode steps, every step verified, the greedy continuation equal to the CLI's
+// (`run --model --decode N`, Dawn in Node) and its first token to numpy's; each step's pattern row
+// drawn for every layer and head as it comes (rows softmax-normalised over the keys so far); with
+// seeded weights the decode timing (tokens/s, bytes per step) and every step verified; too many
+// steps refused in the form's words before any GPU work.
+
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { cli, useBuild } from '../helpers/cli.js';
+import { GOLDEN_DIR } from '../helpers/golden.js';
+import { launch } from './chromium.js';
+import { pageText, waitForOutcome } from './page-helpers.js';
+import { OUT_FILE, startServer } from './server.js';
+
+const DIR = join(GOLDEN_DIR, 'checkpoints');
+const CASES: { name: string; layers: number; heads: number; text: string; tokens: number[]; top: { id: number }[] }[] =
+  JSON.parse(readFileSync(join(DIR, 'cases.json'), 'utf8'));
+const GPT2 = CASES.find((c) => c.name === 'gpt2-f32')!;
+const STEPS = 5;
+
+useBuild();
+const server = startServer(import.meta.filename);
+
+async function lastGenerate(page: Page) {
+  return page.evaluate(() => JSON.parse(JSON.stringify(window.webgpuAttention.lastGenerate)));
+}
+
+describe('Generate on swiftshader', () => {
+  let browser: Browser;
+  let page: Page;
+  const errors: string[] = [];
+  beforeAll(async () => {
+    browser = await launch('swiftshader');
+    page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
+    page.on('pageerror', (e) => errors.push(e.message));
+  });
+  afterAll(() => browser?.close());
+
+  test('a checkpoint: the continuation token by token, each step verified, as the CLI generates it', async () => {
+    await page.goto(server.url() + `?verify=exact&steps=${STEPS}`);
+    await page.waitForFunction(() => document.getElementById('adapter')?.textContent !== 'adapter: requesting…');
+    await page.setInputFiles('#checkpoint-folder', join(DIR, GPT2.name));
+    await page.waitForFunction(() => window.webgpuAttention.checkpoint !== null);
+    await page.fill('input[name=text]', GPT2.text);
+    await page.click('#generate');
+    const outcome = await waitForOutcome(page, 120_000);
+    expect(outcome.error, `#error: ${outcome.error}`).toBe('');
+    expect(outcome.verification).toMatch(/^passed: generation, every step verified/);
+    const g = await lastGenerate(page);
+    expect(g.prompt).toEqual(GPT2.tokens);
+    expect(g.steps).toHaveLength(STEPS);
+    expect(g.generated).toHaveLength(STEPS + 1);
+    // The prefill's greedy choice is numpy's most likely next token.
+    expect(g.generated[0]).toBe(GPT2.top[0]!.id);
+    // The CLI, on Dawn in Node, generates the same continuation from the same folder.
+    const r = cli('run', '--model', join(DIR, GPT2.name), '--text', GPT2.text, '--decode', String(STEPS), '--verify', 'none', '--json');
+    expect(r.status, r.stderr).toBe(0);
+    expect(g.generated).toEqual(JSON.parse(r.stdout).generated);
+    g.steps.forEach((s: { step: number; position: number; n: number; token: number; passed: boolean; ms: number }, t: number) => {
+      expect(s).toMatchObject({ step: t, position: GPT2.tokens.length + t, n: GPT2.tokens.length + t + 1, token: g.generated[t], passed: true });
+      expect(s.ms).toBeGreaterThan(0);
+    });
+    // Every step's pattern row of every layer and head: n keys, a distribution.
+    expect(g.patternRows).toHaveLength(STEPS);
+    g.patternRows.forEach((step: number[][][], t: number) => {
+      expect(step).toHaveLength(GPT2.layers);
+      for (const layer of step) {
+        expect(layer).toHaveLength(GPT2.heads);
+        for (const row of layer) {
+          expect(row).toHaveLength(GPT2.tokens.length + t + 1);
+          expect(Math.abs(row.reduce((a, b) => a + b, 0) - 1)).toBeLessThan(1e-6);
+        }
+      }
+    });
+    // Drawn: a cell per layer and head, the enlarged head one row per step; the text grew by the chosen tokens.
+    expect(await page.locator('#generation-grid button.mv-cell').count()).toBe(GPT2.layers * GPT2.heads);
+    expect(await page.getAttribute('#generation-rows', 'data-rows')).toBe(String(STEPS));
+    await page.click('#generation-grid button.mv-cell[data-layer="0"][data-head="1"]');
+    expect(await page.getAttribute('#generation-rows', 'data-head')).toBe('1');
+    expect(await page.locator('#generation-text span.generated').count()).toBe(STEPS + 1);
+    expect(await page.locator('#generation-steps tr').count()).toBe(STEPS + 1);
+    expect(await pageText(page, 'generation-summary')).toMatch(/^5 step\(s\) after a prefill of 4 tokens: [0-9.]+ tokens\/s, [0-9.]+ MiB read per step/);
+    expect(new URL(page.url()).searchParams.get('steps')).toBe(String(STEPS));
+    await page.screenshot({ path: OUT_FILE('generate-checkpoint.png'), fullPage: true });
+    expect(errors).toEqual([]);
+  });
+
+  test('seeded weights: the decode timing, every step verified', async () => {
+    await page.goto(server.url() + '?layers=2&heads=2&d-model=64&d-head=32&seed=3&steps=4');
+    await page.waitForFunction(() => document.getElementById('adapter')?.textContent !== 'adapter: requesting…');
+    await page.click('#generate');
+    const outcome = await waitForOutcome(page, 120_000);
+    expect(outcome.error, `#error: ${outcome.error}`).toBe('');
+    expect(outcome.verification).toMatch(/^passed: generation/);
+    const g = await lastGenerate(page);
+    expect(g.generated).toBeNull();
+    expect(g.steps).toHaveLength(4);
+    expect(g.tokensPerSecond).toBeGreaterThan(0);
+    expect(g.bytesPerStep).toBeGreaterThan(0);
+    expect(g.steps.every((s: { passed: boolean }) => s.passed)).toBe(true);
+    expect(await pageText(page, 'generation-summary')).toMatch(/^4 step\(s\) after a prefill of 11 tokens: [0-9.]+ tokens\/s, .* GB\/s; every step verified/);
+  });
+
+  test('more tokens than the positions left are refused, in the form\'s words, before any GPU work', async () => {
+    await page.goto(server.url() + '?steps=30');
+    await page.waitForFunction(() => document.getElementById('adapter')?.textContent !== 'adapter: requesting…');
+    await page.setInputFiles('#checkpoint-folder', join(DIR, GPT2.name));
+    await page.waitForFunction(() => window.webgpuAttention.checkpoint !== null);
+    await page.fill('input[name=text]', GPT2.text);
+    await page.click('#generate');
+    const outcome = await waitForOutcome(page, 60_000);
+    expect(outcome.error).toMatch(/“tokens \(Generate\)” 30 after 4 (prompt )?tokens needs 34 positions/);
+    expect(outcome.error).not.toMatch(/--/);
+    expect(await page.evaluate(() => window.webgpuAttention.lastGenerate)).toBeNull();
+  });
+});
