@@ -49,6 +49,15 @@ export interface CheckpointConfig {
 }
 
 /** Families that are not this block, with why (the model_type is named in the refusal). */
+/**
+ * Bounds on config.json's numbers, checked before anything is built from them: the engine's limit
+ * on any dimension (2^24, validateConfig), and for the layer count 65,536, since the tensors every
+ * layer needs are listed before any file is read (a config with n_layer 10^9 would otherwise take
+ * minutes and gigabytes before its first error).
+ */
+export const MAX_CONFIG_DIMENSION = 2 ** 24;
+export const MAX_CONFIG_LAYERS = 65_536;
+
 const OTHER_FAMILIES: Readonly<Record<string, string>> = {
   llama: 'rotary position embeddings, RMSNorm, gated MLP and grouped-query attention',
   mistral: 'rotary position embeddings and grouped-query attention',
@@ -104,7 +113,7 @@ export function parseCheckpointConfig(json: unknown, what = 'config.json'): Chec
   }
   // Grouped-query or rotary fields in a gpt2/opt config would be ignored by HF too, but say so only where they change the model.
   const kvHeads = c.num_key_value_heads;
-  const int = (names: string[], fallback?: number): number => {
+  const int = (names: string[], fallback?: number, max = MAX_CONFIG_DIMENSION): number => {
     const given = names.filter((n) => c[n] !== undefined && c[n] !== null);
     if (given.length === 0) {
       if (fallback !== undefined) return fallback;
@@ -114,6 +123,7 @@ export function parseCheckpointConfig(json: unknown, what = 'config.json'): Chec
     for (let i = 0; i < given.length; i++) {
       const v = values[i];
       if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 1) refuse(`${given[i]} must be a positive integer, got ${show(v)}`);
+      if ((v as number) > max) refuse(`${given[i]} ${show(v)} is over the ${max} allowed`);
     }
     if (given.length > 1 && values.some((v) => v !== values[0])) {
       refuse(`${given.map((n, i) => `${n} ${show(values[i])}`).join(' and ')} disagree (they are the same field)`);
@@ -127,7 +137,7 @@ export function parseCheckpointConfig(json: unknown, what = 'config.json'): Chec
     return v;
   };
   const gpt2 = modelType === 'gpt2';
-  const layers = int(gpt2 ? ['n_layer', 'num_hidden_layers'] : ['num_hidden_layers']);
+  const layers = int(gpt2 ? ['n_layer', 'num_hidden_layers'] : ['num_hidden_layers'], undefined, MAX_CONFIG_LAYERS);
   const heads = int(gpt2 ? ['n_head', 'num_attention_heads'] : ['num_attention_heads']);
   const dModel = int(gpt2 ? ['n_embd', 'hidden_size'] : ['hidden_size']);
   const vocab = int(['vocab_size']);

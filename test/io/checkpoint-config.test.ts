@@ -74,6 +74,10 @@ describe('refusals name the field', () => {
     ['a missing width', { ...opt, hidden_size: undefined }, /no hidden_size/],
     ['a fractional width', { ...gpt2, n_embd: 76.5 }, /n_embd must be a positive integer, got 76.5/],
     ['a string width', { ...gpt2, n_layer: '12' }, /n_layer must be a positive integer, got "12"/],
+    // issue 21: numbers bounded before anything is built from them (n_layer 10^7 took a minute and 4 GB)
+    ['a billion layers', { ...gpt2, n_layer: 1e9 }, /n_layer 1000000000 is over the 65536 allowed/],
+    ['a width of 2^40', { ...gpt2, n_embd: 2 ** 40 }, /n_embd 1099511627776 is over the 16777216 allowed/],
+    ['a huge vocabulary', { ...opt, vocab_size: 2 ** 30 }, /vocab_size 1073741824 is over the 16777216 allowed/],
     ['heads that do not divide', { ...gpt2, n_head: 7 }, /n_embd 768 does not split into n_head 7 heads/],
     ['aliases that disagree', { ...gpt2, hidden_size: 1024 }, /n_embd 768 and hidden_size 1024 disagree/],
     ['LayerNorm without parameters', { ...opt, layer_norm_elementwise_affine: false }, /layer_norm_elementwise_affine false/],
