@@ -89,6 +89,26 @@ describe('Generate on swiftshader', () => {
     expect(errors).toEqual([]);
   });
 
+  test('a checkpoint at a temperature: the same draws as the CLI with the same seed', async () => {
+    await page.goto(server.url() + '?verify=none&steps=3&temperature=2&seed=5');
+    await page.waitForFunction(() => document.getElementById('adapter')?.textContent !== 'adapter: requesting…');
+    await page.setInputFiles('#checkpoint-folder', join(DIR, GPT2.name));
+    await page.waitForFunction(() => window.webgpuAttention.checkpoint !== null);
+    await page.fill('input[name=text]', GPT2.text);
+    await page.click('#generate');
+    const outcome = await waitForOutcome(page, 120_000);
+    expect(outcome.error, `#error: ${outcome.error}`).toBe('');
+    expect(outcome.verification).toBe('not verified: “verification” is set to none');
+    const g = await lastGenerate(page);
+    const r = cli('run', '--model', join(DIR, GPT2.name), '--text', GPT2.text, '--decode', '3', '--temperature', '2', '--seed', '5', '--verify', 'none', '--json');
+    expect(r.status, r.stderr).toBe(0);
+    const cliIds = JSON.parse(r.stdout).generated;
+    expect(g.generated).toEqual(cliIds);
+    // At temperature 2 the draws leave the greedy path (else this test could not tell sampling from greedy).
+    const greedy = cli('run', '--model', join(DIR, GPT2.name), '--text', GPT2.text, '--decode', '3', '--verify', 'none', '--json');
+    expect(JSON.parse(greedy.stdout).generated).not.toEqual(cliIds);
+  });
+
   test('seeded weights: the decode timing, every step verified', async () => {
     await page.goto(server.url() + '?layers=2&heads=2&d-model=64&d-head=32&seed=3&steps=4');
     await page.waitForFunction(() => document.getElementById('adapter')?.textContent !== 'adapter: requesting…');
