@@ -56,6 +56,20 @@ describe('decode steps against float64', () => {
     }
   });
 
+  it('cross-attention: the context\'s K and V cached once, every step attends all of them; a step equals the last row of a longer prefill', async () => {
+    const seed = freshSeed();
+    const cfg = resolveConfig({ ...ODD, cross: true, kvSeq: 7, norm: 'none' });
+    const steps = 3;
+    const r = await generate(engine(), cfg, { seed, steps, verify: 'exact' });
+    expect(r.decode.steps.map((s) => s.n)).toEqual([7, 7, 7]);
+    expect(r.decode.verification.passed, `seed ${seed}: ${r.decode.verification.detail}`).toBe(true);
+    // The same context, seq + steps query rows (the seeded input sequence continues): its last row.
+    const full = await engine().run({ ...cfg, seq: cfg.seq + steps }, { seed });
+    const last = full.output.subarray((cfg.seq + steps - 1) * cfg.dModel);
+    const out = r.decode.steps[steps - 1]!.output;
+    for (let d = 0; d < cfg.dModel; d++) expect(Math.abs(out[d]! - last[d]!), `seed ${seed} dim ${d}`).toBeLessThan(1e-5 * (1 + Math.abs(last[d]!)));
+  });
+
   it('sampled mode checks the layers asked for and a few heads, every step', async () => {
     const seed = freshSeed();
     const r = await generate(engine(), { ...ODD, layers: 3, heads: 6 }, { seed, steps: 3, verify: 'sampled', verifyLayers: new Set([0, 2]), verifySeed: seed });
