@@ -5,6 +5,7 @@ import matmulSource from '../../shaders/matmul.wgsl';
 import matmulShuffleSource from '../../shaders/matmul_shuffle.wgsl';
 import matmulParamsSource from '../../shaders/matmul_params.wgsl';
 import { withShared } from '../gpu/preprocess.js';
+import { isMatvec, matvecGrid, matvecVariant } from './matvec.js';
 import { createStorage, createUniform } from '../gpu/buffers.js';
 import type { GpuContext } from '../gpu/device.js';
 import { InputError } from '../gpu/errors.js';
@@ -167,8 +168,12 @@ export async function prepareMatmul(gpu: GpuContext, cache: PipelineCache, input
   checkIndexRange(`${call.label} A`, last(call.offA, call.batchA, call.M, lda, call.K));
   checkIndexRange(`${call.label} B`, call.transB ? last(call.offB, call.batchB, call.N, ldb, call.K) : last(call.offB, call.batchB, call.K, ldb, call.N));
   checkIndexRange(`${call.label} C`, last(call.offC, call.batchC, call.M, ldc, call.N));
-  const pipeline = await cache.get(matmulVariant(call, usesVec4(call)));
-  const grid = matmulGrid(call);
+  // One row of A (a decode step's products, a model's logits): the matrix-vector kernel, which reads
+  // each weight once instead of computing a 16-row tile of padding (./matvec.ts). Not with a given tile.
+  const oneRow = isMatvec(inputCall);
+  const act: Record<string, number> = call.activation ? { ACT: ACTIVATION_CODE[call.activation] } : {};
+  const pipeline = await cache.get(oneRow ? matvecVariant(gpu, [...typeFlags(call), ...(vec4Aligned(call) ? ['vec4'] : [])], act) : matmulVariant(call, usesVec4(call)));
+  const grid = oneRow ? matvecGrid(gpu, call.N) : matmulGrid(call);
   checkGrid(gpu, call.label, grid);
   const uniform = createUniform(
     gpu,
