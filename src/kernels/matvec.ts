@@ -15,8 +15,9 @@ import { fold1D } from './dispatch.js';
 export const MATVEC_ROWS = 8;
 /**
  * Threads a workgroup (a power of 2, for the tree). Software adapters: 8, one SIMD vector of
- * lavapipe, so the tree's barriers are 3 (64 threads measured 6× slower there: every barrier a
- * switch between its vectors; bench/RESULTS.md). Hardware: 64, two warps sharing a row's reads.
+ * lavapipe, so the tree has 3 barriers and each switches no vectors (with 64 threads a one-off
+ * timing of a 3072×768 product on lavapipe was several times slower; not kept as a benchmark).
+ * Hardware: 64, two warps sharing a row's reads (not measured on a GPU).
  */
 export const matvecThreads = (software: boolean): number => (software ? 8 : 64);
 
