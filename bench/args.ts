@@ -5,7 +5,7 @@ import { intFlag, parseFlags } from '../src/cli/args.js';
 import { ConfigError } from '../src/model/config.js';
 import type { PeerPrecision } from './peers/types.js';
 
-export const SUITES = ['matmul', 'softmax', 'weighted', 'attention', 'layer', 'stack'] as const;
+export const SUITES = ['matmul', 'softmax', 'weighted', 'attention', 'layer', 'stack', 'decode'] as const;
 export type SuiteName = (typeof SUITES)[number];
 export const PEERS = ['tfjs', 'ort', 'jax', 'cpu'] as const;
 export type PeerFlag = (typeof PEERS)[number];
@@ -17,7 +17,7 @@ export interface BenchArgs {
   /** Also write the JSON array to this file (the human table still goes to stdout). */
   jsonFile: string | null;
   plot: string | null;
-  /** null: the default set (every suite but stack, plus stack on a hardware adapter without --quick). */
+  /** null: the default set (every suite but stack and decode, plus stack on a hardware adapter without --quick). */
   suites: SuiteName[] | null;
   peers: PeerFlag[];
   /** The precisions measured, in this order: f32 and f16 rows (the f16 rows store inputs and outputs as f16). */
@@ -40,7 +40,7 @@ export const USAGE = `Usage: npm run bench -- [options]
   --json              print one JSON array of records on stdout (logs go to stderr)
   --json-file FILE    also write that JSON array to FILE (keeps the table on stdout)
   --plot FILE.svg     draw TFLOP/s against size for the square matmuls, ours and the peers
-  --suite NAMES       comma-separated: ${SUITES.join(', ')}, all (default: all but stack; stack too on a GPU without --quick)
+  --suite NAMES       comma-separated: ${SUITES.join(', ')}, all (default: all but stack and decode; stack too on a GPU without --quick)
   --peers LIST        comma-separated: ${PEERS.join(', ')}, or none (default: all; jax is jax-js, @jax-js/jax)
   --precision LIST    comma-separated: ${PRECISIONS.join(', ')} (default both): the f16 rows store inputs and outputs as f16
   --runs N            timed runs per measurement, median reported (default 10)

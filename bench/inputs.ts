@@ -10,16 +10,21 @@ import { seededArray, streamKey } from '../src/model/seeded.js';
  *   columns j ≤ i, zeros after; M = K), as in the weighted sums pattern·V.
  * softmax: row-wise over [rows, cols]; with `causal`, row r (query r % seq) sees columns j ≤ r % seq.
  * attention: q, k, v [seq, heads·dHead]; per head softmax(q_h·k_hᵀ/√dHead, causal)·v_h, heads side by side.
+ * decode: one decode step: q [heads·dHead] (the new token's query row), k, v [nKv, heads·dHead] (every cached
+ *   key and value, the new token's last); per head softmax(q_h·k_hᵀ/√dHead)·v_h (no mask: the cache holds
+ *   exactly what the token sees). Our kernel reads k and v as a [heads, nKv, dHead] cache (bench/ours-decode.ts).
  */
 export type OpCase =
   | { op: 'matmul'; M: number; N: number; K: number; batch: number; transB: boolean; pattern: boolean }
   | { op: 'softmax'; rows: number; cols: number; seq: number; causal: boolean }
-  | { op: 'attention'; heads: number; seq: number; dHead: number; causal: boolean };
+  | { op: 'attention'; heads: number; seq: number; dHead: number; causal: boolean }
+  | { op: 'decode'; heads: number; nKv: number; dHead: number };
 
 export type OpInputs =
   | { op: 'matmul'; a: Float32Array; b: Float32Array }
   | { op: 'softmax'; x: Float32Array }
-  | { op: 'attention'; q: Float32Array; k: Float32Array; v: Float32Array };
+  | { op: 'attention'; q: Float32Array; k: Float32Array; v: Float32Array }
+  | { op: 'decode'; q: Float32Array; k: Float32Array; v: Float32Array };
 
 /** Scores are U(−4, 4): peaked enough that softmax is not nearly uniform, as in a trained model. */
 export const SOFTMAX_INPUT_SCALE = 4;
@@ -34,6 +39,8 @@ export function outputElements(c: OpCase): number {
       return c.rows * c.cols;
     case 'attention':
       return c.seq * c.heads * c.dHead;
+    case 'decode':
+      return c.heads * c.dHead;
   }
 }
 
@@ -67,6 +74,10 @@ export function makeInputs(c: OpCase, seed: number): OpInputs {
       const n = c.seq * c.heads * c.dHead;
       return { op: 'attention', q: gen(STREAM.q, n, 1), k: gen(STREAM.k, n, 1), v: gen(STREAM.v, n, 1) };
     }
+    case 'decode': {
+      const w = c.heads * c.dHead;
+      return { op: 'decode', q: gen(STREAM.q, w, 1), k: gen(STREAM.k, c.nKv * w, 1), v: gen(STREAM.v, c.nKv * w, 1) };
+    }
   }
 }
 
@@ -93,6 +104,8 @@ export function opFlops(c: OpCase): number {
       return 0; // memory-bound: reported in GB/s only
     case 'attention':
       return 4 * c.heads * causalPairs(c.seq, c.causal) * c.dHead; // scores and weighted sums
+    case 'decode':
+      return 0; // 2 FLOPs per byte of the cache read: memory-bound, reported in GB/s against the copy probe
   }
 }
 
@@ -109,6 +122,8 @@ export function opBytes(c: OpCase): number {
       return 4 * 2 * c.rows * c.cols;
     case 'attention':
       return 4 * 4 * c.seq * c.heads * c.dHead;
+    case 'decode':
+      return 4 * (2 * c.nKv + 2) * c.heads * c.dHead; // every cached key and value, the query, the output
   }
 }
 
@@ -122,5 +137,7 @@ export function describeShape(c: OpCase): string {
       return `[${c.rows}×${c.cols}]${c.causal ? ' causal' : ''}`;
     case 'attention':
       return `${c.heads}h n=${c.seq} d=${c.dHead}${c.causal ? ' causal' : ''}`;
+    case 'decode':
+      return `${c.heads}h n_kv=${c.nKv} d=${c.dHead}`;
   }
 }

@@ -18,6 +18,7 @@ import { prepareLayer } from '../src/model/layer.js';
 import { planMemory } from '../src/model/plan.js';
 import type { GpuStage } from './harness.js';
 import { outputElements, type OpCase, type OpInputs } from './inputs.js';
+import { prepareOursDecode } from './ours-decode.js';
 
 export interface OursPrepared {
   stages: GpuStage[];
@@ -39,6 +40,7 @@ export interface OursOptions {
 }
 
 export async function prepareOurs(gpu: GpuContext, cache: PipelineCache, c: OpCase, inputs: OpInputs, options: OursOptions = {}): Promise<OursPrepared> {
+  if (c.op === 'decode' && inputs.op === 'decode') return prepareOursDecode(gpu, cache, c, inputs, options.precision ?? 'f32');
   const { baseTile } = options;
   const p = options.precision ?? 'f32';
   const named = (label: string) => (p === 'f16' ? `${label} f16` : label);

@@ -28,6 +28,7 @@ import { layerSuite, stackSuite } from './suites/layer.bench.js';
 import { matmulSuite } from './suites/matmul.bench.js';
 import { softmaxSuite } from './suites/softmax.bench.js';
 import { weightedSuite } from './suites/weighted.bench.js';
+import { decodeSuite } from './suites/decode.bench.js';
 
 const SUITE_RUNNERS: Record<SuiteName, (ctx: BenchContext) => Promise<BenchRecord[]>> = {
   matmul: matmulSuite,
@@ -36,6 +37,7 @@ const SUITE_RUNNERS: Record<SuiteName, (ctx: BenchContext) => Promise<BenchRecor
   attention: attentionSuite,
   layer: layerSuite,
   stack: stackSuite,
+  decode: decodeSuite,
 };
 
 /** Reference work (multiply-adds) timed as the cpu-reference impl: about 10–50 ms per run in JS. */
@@ -95,7 +97,7 @@ async function main(): Promise<number> {
     cpuLimit: args.peers.includes('cpu') ? CPU_LIMIT : 0,
     log,
   };
-  const suites = args.suites ?? (scale.stackByDefault ? [...Object.keys(SUITE_RUNNERS)] : Object.keys(SUITE_RUNNERS).filter((s) => s !== 'stack'));
+  const suites = args.suites ?? Object.keys(SUITE_RUNNERS).filter((s) => s !== 'decode' && (s !== 'stack' || scale.stackByDefault));
   const records: BenchRecord[] = [];
   try {
     for (const suite of suites) {

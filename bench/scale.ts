@@ -19,6 +19,8 @@ export interface Scale {
   stackLayers: number;
   /** Whether the stack suite runs without being asked for. */
   stackByDefault: boolean;
+  /** The decode suite: one step of one layer's attention core at each cache length n_kv. */
+  decode: { heads: number; dHead: number; lengths: number[] };
 }
 
 export const GPT3_SHAPE: ModelShape = { heads: 96, seq: 2048, dHead: 128, dModel: 12288 };
@@ -31,6 +33,7 @@ export function chooseScale(software: boolean, quick: boolean): Scale {
       model: GPT3_SHAPE,
       stackLayers: 96,
       stackByDefault: !quick,
+      decode: { heads: 96, dHead: 128, lengths: quick ? [2048] : [2048, 32768] },
     };
   }
   return quick
@@ -40,6 +43,7 @@ export function chooseScale(software: boolean, quick: boolean): Scale {
         model: { heads: 4, seq: 128, dHead: 32, dModel: 128 },
         stackLayers: 8,
         stackByDefault: false,
+        decode: { heads: 8, dHead: 64, lengths: [512, 2048] },
       }
     : {
         label: 'scaled down for a software adapter',
@@ -47,5 +51,6 @@ export function chooseScale(software: boolean, quick: boolean): Scale {
         model: { heads: 8, seq: 256, dHead: 64, dModel: 512 },
         stackLayers: 12,
         stackByDefault: false,
+        decode: { heads: 8, dHead: 64, lengths: [512, 2048, 8192, 32768] },
       };
 }

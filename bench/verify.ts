@@ -31,6 +31,8 @@ function costPerElement(c: OpCase): number {
       return 3 * c.cols; // the row's max, sum and one exp each: counted per element, though rows are shared
     case 'attention':
       return 2 * c.seq * c.dHead;
+    case 'decode':
+      return 2 * c.nKv * c.dHead;
   }
 }
 
@@ -78,6 +80,10 @@ export function referenceAt(c: OpCase, inputs: OpInputs, indices: Uint32Array | 
   if (c.op === 'attention' && inputs.op === 'attention') {
     // Row r of the output is (query, head) = (r / heads, r % heads): dHead values.
     return rowWise(c.dHead, (r) => attentionRow(inputs.q, inputs.k, inputs.v, { kvSeq: c.seq, heads: c.heads, dHead: c.dHead, causal: c.causal }, Math.floor(r / c.heads), r % c.heads));
+  }
+  if (c.op === 'decode' && inputs.op === 'decode') {
+    // Row h of the output is head h: the query row against all nKv keys.
+    return rowWise(c.dHead, (h) => attentionRow(inputs.q, inputs.k, inputs.v, { kvSeq: c.nKv, heads: c.heads, dHead: c.dHead, causal: false }, 0, h));
   }
   throw new Error(`referenceAt: inputs of ${inputs.op} for a ${c.op} case`);
 }

@@ -23,7 +23,7 @@
 // (ort-remote.ts) report a hang as "timed out", never as a time.
 import type { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-node';
 import type { onnx as OnnxNs } from 'onnx-proto';
-import type { AttentionShape, MatmulOpts, Peer, PeerResult, PeerRunOpts } from './types.js';
+import type { AttentionShape, DecodeShape, MatmulOpts, Peer, PeerResult, PeerRunOpts } from './types.js';
 import { pick, summarizeTimings, type PeerPrecision } from './types.js';
 import { f16Bits, f16ToNumber } from '../../src/io/half.js';
 
@@ -129,13 +129,14 @@ export function createOrtPeer(options: OrtPeerOptions = {}): Peer {
    * Builds `nodes` (computing `out` with shape outDims) plus the probe, uploads the inputs, runs warmup + runs
    * (each timed until the probe is on the host), then downloads the last output once.
    */
-  async function timeModel(nodes: NodeProto[], inputs: [string, number[], Float32Array][], outDims: number[], init: TensorProto[], opts: PeerRunOpts): Promise<PeerResult> {
+  async function timeModel(nodes: NodeProto[], inputs: [string, number[], Float32Array][], outDims: number[], init: TensorProto[], opts: PeerRunOpts, extraOutputs: [string, number[]][] = []): Promise<PeerResult> {
     const r = outDims.length;
     const p = opts.precision ?? 'f32';
     const probe: NodeProto = { opType: 'Slice', input: ['out', 'probe_starts', 'probe_ends'], output: ['probe'] };
-    const model = encodeModel([...nodes, probe], inputs.map(([n, d]) => [n, d]), [['out', outDims], ['probe', Array(r).fill(1)]],
+    const model = encodeModel([...nodes, probe], inputs.map(([n, d]) => [n, d]), [['out', outDims], ['probe', Array(r).fill(1)], ...extraOutputs],
       [...init, int64s('probe_starts', Array(r).fill(0)), int64s('probe_ends', Array(r).fill(1))], elemTypeOf(p));
-    const s = await session(model, { out: 'gpu-buffer', probe: 'cpu' });
+    // Extra outputs (a decode step's present key/value) stay on the GPU, as a decode loop keeps them.
+    const s = await session(model, { out: 'gpu-buffer', probe: 'cpu', ...Object.fromEntries(extraOutputs.map(([n]) => [n, 'gpu-buffer' as const])) });
     const feeds: Record<string, OrtTensor> = {};
     let last: OrtTensor | undefined;
     try {
@@ -148,6 +149,7 @@ export function createOrtPeer(options: OrtPeerOptions = {}): Peer {
         const res = await s.run(feeds);
         const ms = performance.now() - t0;
         last = res.out as OrtTensor;
+        for (const [n] of extraOutputs) (res[n] as OrtTensor | undefined)?.dispose();
         if (i >= opts.warmup) samples.push(ms);
       }
       if (!last) throw new Error('onnxruntime peer: runs + warmup must be ≥ 1');
@@ -228,6 +230,30 @@ export function createOrtPeer(options: OrtPeerOptions = {}): Peer {
       }
       const node: NodeProto = { opType: 'MultiHeadAttention', domain: 'com.microsoft', input: mhaInputs, output: ['out'], attribute: attrs };
       return timeModel([node], [['q', [1, S, W], q], ['k', [1, L, W], k], ['v', [1, L, W], v]], [1, S, W], init, opts);
+    },
+
+    async decode(q, k, v, shape: DecodeShape, opts) {
+      // com.microsoft MultiHeadAttention with past_key/past_value, as a decode loop runs it: query, key and value
+      // of the new token [1, 1, W] (BSNH), past_key/past_value the n_kv − 1 cached rows [1, H, n_kv − 1, D]
+      // (BNSH), outputs the attention [1, 1, W] and present_key/present_value [1, H, n_kv, D] (the past with the
+      // new row appended, kept on the GPU: the next step's past). Inputs 3–5 (bias, key_padding_mask,
+      // attention_bias) unused.
+      const { heads: H, nKv: L, dHead: D } = shape;
+      const W = H * D;
+      const past = (rows: Float32Array) => {
+        const out = new Float32Array(H * (L - 1) * D);
+        for (let j = 0; j < L - 1; j++) for (let h = 0; h < H; h++) out.set(rows.subarray(j * W + h * D, j * W + (h + 1) * D), (h * (L - 1) + j) * D);
+        return out;
+      };
+      const node: NodeProto = {
+        opType: 'MultiHeadAttention', domain: 'com.microsoft',
+        input: ['q', 'k', 'v', '', '', '', 'past_k', 'past_v'], output: ['out', 'present_k', 'present_v'],
+        attribute: [{ name: 'num_heads', type: 2, i: H }],
+      };
+      return timeModel([node], [
+        ['q', [1, 1, W], q], ['k', [1, 1, W], k.subarray((L - 1) * W)], ['v', [1, 1, W], v.subarray((L - 1) * W)],
+        ['past_k', [1, H, L - 1, D], past(k)], ['past_v', [1, H, L - 1, D], past(v)],
+      ], [1, 1, W], [], opts, [['present_k', [1, H, L, D]], ['present_v', [1, H, L, D]]]);
     },
 
     async dispose() {

@@ -62,6 +62,8 @@ async function main(): Promise<void> {
       else if (c.op === 'softmax' && x.op === 'softmax') result = await peer.softmax!(x.x, c.rows, c.cols, opts);
       else if (c.op === 'attention' && x.op === 'attention') {
         result = await peer.attention(x.q, x.k, x.v, { heads: c.heads, seq: c.seq, kvSeq: c.seq, dHead: c.dHead, causal: c.causal }, opts);
+      } else if (c.op === 'decode' && x.op === 'decode') {
+        result = await peer.decode!(x.q, x.k, x.v, { heads: c.heads, nKv: c.nKv, dHead: c.dHead }, opts);
       } else throw new Error(`unknown op ${c.op}`);
       send({ id: req.id, ok: true, result });
     } catch (e) {

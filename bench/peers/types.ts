@@ -63,6 +63,13 @@ export interface AttentionShape {
   causal: boolean;
 }
 
+export interface DecodeShape {
+  heads: number;
+  /** Cached keys and values, the new token's included. */
+  nKv: number;
+  dHead: number;
+}
+
 export type PeerName = 'tfjs-webgpu' | 'onnxruntime-webgpu' | 'jax-js-webgpu';
 
 export interface Peer {
@@ -80,6 +87,12 @@ export interface Peer {
    * softmax(q_h k_hᵀ / √dHead, causal mask) v_h.
    */
   attention(q: Float32Array, k: Float32Array, v: Float32Array, shape: AttentionShape, opts: PeerRunOpts): Promise<PeerResult>;
+  /**
+   * One decode step where the library has an op for it (ORT: MultiHeadAttention with past key/value):
+   * q [heads·dHead]; k, v [nKv, heads·dHead], the last row the new token's; output [heads·dHead].
+   * Without it the benchmark calls attention() with a one-row query.
+   */
+  decode?(q: Float32Array, k: Float32Array, v: Float32Array, shape: DecodeShape, opts: PeerRunOpts): Promise<PeerResult>;
   /** Frees GPU resources; the peer must not be used afterwards. */
   dispose(): Promise<void>;
 }

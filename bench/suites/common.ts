@@ -161,5 +161,11 @@ function callPeer(p: Peer, c: OpCase, x: OpInputs, opts: RunOpts & { sample?: Ui
   if (c.op === 'attention' && x.op === 'attention') {
     return p.attention(x.q, x.k, x.v, { heads: c.heads, seq: c.seq, kvSeq: c.seq, dHead: c.dHead, causal: c.causal }, opts);
   }
+  if (c.op === 'decode' && x.op === 'decode') {
+    // One query row against every cached key: the library's own attention with a one-row query, as its users
+    // would write a decode step (ORT has an op with past key/value: bench/peers/onnxruntime.ts decode).
+    if (p.decode) return p.decode(x.q, x.k, x.v, { heads: c.heads, nKv: c.nKv, dHead: c.dHead }, opts);
+    return p.attention(x.q, x.k, x.v, { heads: c.heads, seq: 1, kvSeq: c.nKv, dHead: c.dHead, causal: false }, opts);
+  }
   throw new Error(`no ${c.op} for these inputs`);
 }

@@ -31,7 +31,8 @@ export function roundInputs(x: OpInputs): OpInputs {
     case 'softmax':
       return { op: 'softmax', x: roundArrayToF16(x.x) };
     case 'attention':
-      return { op: 'attention', q: roundArrayToF16(x.q), k: roundArrayToF16(x.k), v: roundArrayToF16(x.v) };
+    case 'decode':
+      return { op: x.op, q: roundArrayToF16(x.q), k: roundArrayToF16(x.k), v: roundArrayToF16(x.v) } as OpInputs;
   }
 }
 
@@ -49,11 +50,18 @@ export function f16Tolerance(c: OpCase, x: OpInputs, indices: Uint32Array | null
     for (const value of x.v) V = Math.max(V, Math.abs(value));
     intermediate = (Math.expm1(2 * u * S) + u + c.seq * 2 ** -25) * V;
   }
+  if (c.op === 'decode' && x.op === 'decode') {
+    // One query row (seq 1, unmasked) against nKv keys: the same allowance for peers that store scores in f16.
+    const S = maxScore({ op: 'attention', heads: c.heads, seq: 1, dHead: c.dHead, causal: false }, { op: 'attention', q: x.q, k: x.k, v: x.v }, indices, c.nKv);
+    let V = 0;
+    for (const value of x.v) V = Math.max(V, Math.abs(value));
+    intermediate = (Math.expm1(2 * u * S) + u + c.nKv * 2 ** -25) * V;
+  }
   return { atol: (atol + intermediate) * (1 + u), rtol: rtol * (1 + u) + u };
 }
 
 /** The largest |q_h·k_hᵀ/√dHead| over the visible keys of the (query, head) rows the check reads. */
-function maxScore(c: Extract<OpCase, { op: 'attention' }>, x: Extract<OpInputs, { op: 'attention' }>, indices: Uint32Array | null): number {
+function maxScore(c: Extract<OpCase, { op: 'attention' }>, x: Extract<OpInputs, { op: 'attention' }>, indices: Uint32Array | null, keys = c.seq): number {
   const W = c.heads * c.dHead;
   const rows = new Set<number>();
   if (indices) for (const i of indices) rows.add(Math.floor(i / c.dHead));
@@ -63,7 +71,7 @@ function maxScore(c: Extract<OpCase, { op: 'attention' }>, x: Extract<OpInputs, 
   for (const r of rows) {
     const [i, h] = [Math.floor(r / c.heads), r % c.heads];
     const q = i * W + h * c.dHead;
-    for (let j = 0; j < (c.causal ? i + 1 : c.seq); j++) {
+    for (let j = 0; j < (c.causal ? i + 1 : keys); j++) {
       const k = j * W + h * c.dHead;
       let s = 0;
       for (let d = 0; d < c.dHead; d++) s += x.q[q + d]! * x.k[k + d]!;

@@ -97,15 +97,15 @@ describe('device-check.sh', () => {
     let run: Result;
     beforeAll(async () => {
       out = mkdtempSync(join(tmpdir(), 'wa-device-check-'));
-      run = await deviceCheck(['--dry-run'], { OUT: out }, 170_000);
-    }, 180_000);
+      run = await deviceCheck(['--dry-run'], { OUT: out }, 230_000);
+    }, 240_000);
     afterAll(() => rmSync(out, { recursive: true, force: true }));
 
     it('exits 0 with every step ok, in well under the device tool budget', () => {
       expect(run.code, `${run.stdout}\n${run.stderr}`.slice(-4000)).toBe(0);
       const steps = readFileSync(join(out, 'steps.tsv'), 'utf8').trim().split('\n').map((l) => l.split('\t'));
-      expect(steps.map(([name, rc]) => `${name} ${rc}`)).toEqual(['info 0', 'matmul-tune 0', 'attention-tune 0', 'bench 0', 'bench-f16 0', 'gpt3 0']);
-      expect(run.stdout).toContain('== done: info tune bench bench-f16 gpt3 ok');
+      expect(steps.map(([name, rc]) => `${name} ${rc}`)).toEqual(['info 0', 'matmul-tune 0', 'attention-tune 0', 'bench 0', 'bench-f16 0', 'decode 0', 'gpt3 0']);
+      expect(run.stdout).toContain('== done: info tune bench bench-f16 gpt3 decode ok');
       console.log(`device-check --dry-run: ${run.seconds.toFixed(1)} s (${steps.map(([n, , s]) => `${n} ${s} s`).join(', ')})`);
     });
 
@@ -140,6 +140,14 @@ describe('device-check.sh', () => {
         for (const peer of ['tfjs-webgpu', 'onnxruntime-webgpu', 'jax-js-webgpu']) expect(rows.some((r) => r.impl === peer), peer).toBe(true);
       });
     }
+
+    it('decode.json: our decode step verified in f32 and f16 at every length, beside the peers', () => {
+      const rows = json(out, 'decode.json') as (BenchRow & { shape: string; gbps: number | null })[];
+      const ours = rows.filter((r) => r.impl === 'webgpu-attention');
+      expect(ours.map((r) => `${r.shape} ${r.precision} ${r.verified}`)).toEqual(['8h n_kv=512 d=64 fp32 true', '8h n_kv=512 d=64 fp16 true', '8h n_kv=2048 d=64 fp32 true', '8h n_kv=2048 d=64 fp16 true']);
+      expect(ours.every((r) => r.suite === 'decode' && (r.gbps ?? 0) > 0)).toBe(true);
+      for (const peer of ['tfjs-webgpu', 'onnxruntime-webgpu', 'jax-js-webgpu']) expect(rows.some((r) => r.impl === peer && r.suite === 'decode'), peer).toBe(true);
+    });
 
     it('gpt3.json: the preset, scaled down, passed its sampled verification', () => {
       const gpt3 = json(out, 'gpt3.json');
