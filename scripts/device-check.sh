@@ -67,10 +67,12 @@ export WEBGPU_ATTENTION_TUNE_DIR="$out/tune"
 
 # Per step: the real flags, or the scaled-down ones of the dry run (the same tools, the same code paths).
 if [ $dry = 1 ]; then
-  t_info=60 t_mtune=60 t_atune=60 t_bench=90 t_gpt3=60 t_decode=90
+  t_info=60 t_mtune=60 t_atune=60 t_bench=90 t_gpt3=60 t_decode=120
   mtune_flags=(--quick --shapes 8192,proj,qk,pv --runs 2 --warmup 1 --min-sample-ms 1 --budget-s 20)
   atune_flags=(--quick --runs 1)
   bench_flags=(--quick --runs 2 --tune --peer-timeout 30)
+  # The decode suite runs no matmul: the tile timing (--tune) would only cost time.
+  decode_flags=(--quick --runs 2 --no-tune --peer-timeout 30)
   gpt3_flags=(--preset gpt3 --layers 2 --seq 16 --d-model 256 --heads 4 --d-head 64 --tune --verify sampled --verify-layers 2)
 else
   t_info=60 t_mtune=150 t_atune=90 t_bench=240 t_gpt3=200 t_decode=240
@@ -78,6 +80,7 @@ else
   atune_flags=()
   # --peer-timeout 90 (the GPU default is 300 s a call): a hung peer call costs 90 s, not the whole step.
   bench_flags=(--peer-timeout 90)
+  decode_flags=(--peer-timeout 90)
   gpt3_flags=(--preset gpt3 --verify sampled --verify-layers 4)
 fi
 
@@ -149,7 +152,7 @@ if want bench || want bench-f16 || want decode; then
   if want decode; then
     step "decode step (f32, f16) beside onnxruntime-webgpu (attention with past key/value), tfjs-webgpu and jax-js-webgpu"; t0=$SECONDS
     env "${ort_env[@]}" timeout $t_decode node "$bin/bench.mjs" --suite decode --precision f32,f16 \
-      "${bench_flags[@]}" --json-file "$out/decode.json" > "$out/decode.txt" 2>&1
+      "${decode_flags[@]}" --json-file "$out/decode.json" > "$out/decode.txt" 2>&1
     rc=$?
     grep -v '^Warning: ' "$out/decode.txt" | tail -30
     record decode $rc $t0

@@ -3,6 +3,7 @@
 // parameter packing, grid.
 
 import attentionSource from '../../shaders/attention.wgsl';
+import attentionShuffleSource from '../../shaders/attention_shuffle.wgsl';
 import { createUniform } from '../gpu/buffers.js';
 import type { GpuContext } from '../gpu/device.js';
 import { InputError } from '../gpu/errors.js';
@@ -17,6 +18,11 @@ export const MAX_G = 4;
 export const MAX_SC = 4;
 
 export interface AttentionTile {
+  /**
+   * 'shuffle': shaders/attention_shuffle.wgsl, one subgroup of SHUFFLE_LANES a workgroup, SHUFFLE_ROWS query rows
+   * and SHUFFLE_KEYS keys a block, nothing in workgroup memory (br, bc and tx must say so); default: attention.wgsl.
+   */
+  kernel?: 'shuffle';
   /** Query rows per workgroup (a multiple of 4). */
   br: number;
   /** Keys per block (a multiple of tx). */
@@ -37,7 +43,14 @@ export const HARDWARE_ATTENTION_TILES: readonly AttentionTile[] = [
   { br: 16, bc: 16, tx: 8 },
   { br: 16, bc: 8, tx: 8 },
 ];
+/** attention_shuffle.wgsl's fixed shape: mirror S, RM and S·RN there. */
+export const SHUFFLE_LANES = 8;
+export const SHUFFLE_ROWS = 8;
+export const SHUFFLE_KEYS = 16;
+export const SHUFFLE_ATTENTION_TILE: AttentionTile = { kernel: 'shuffle', br: SHUFFLE_ROWS, bc: SHUFFLE_KEYS, tx: SHUFFLE_LANES };
+
 export const SOFTWARE_ATTENTION_TILES: readonly AttentionTile[] = [
+  SHUFFLE_ATTENTION_TILE,
   { br: 32, bc: 16, tx: 4 },
   { br: 16, bc: 16, tx: 8 },
   { br: 16, bc: 8, tx: 8 },
@@ -47,6 +60,7 @@ export const SOFTWARE_ATTENTION_TILES: readonly AttentionTile[] = [
 const columnGroups = (t: AttentionTile, dHead: number): number => Math.ceil(dHead / (4 * t.tx));
 
 export function attentionStorageBytes(t: AttentionTile, dHead: number): number {
+  if (t.kernel === 'shuffle') return 0;
   const ds = t.tx * columnGroups(t, dHead) + 1; // vec4 words per tile row
   return 16 * (t.br * ds + t.bc * ds) + 4 * (t.br * (t.bc + 1) + t.br);
 }
@@ -54,10 +68,25 @@ export function attentionStorageBytes(t: AttentionTile, dHead: number): number {
 /** The widest head the fused kernel takes: GPT-3's 128 (wider heads use the materialized path). */
 export const MAX_FUSED_D_HEAD = 128;
 
-/** Why a tile cannot run a head width on these limits, or null when it can. */
-export function attentionTileProblem(t: AttentionTile, dHead: number, limits: TileLimits): string | null {
+/** What the shuffle kernel needs beyond the limits: the subgroups feature, subgroups at least SHUFFLE_LANES wide. */
+export interface SubgroupCaps {
+  subgroups: boolean;
+  /** The adapter's smallest subgroup (0: not reported). */
+  subgroupMinSize: number;
+}
+
+export const subgroupCapsOf = (gpu: GpuContext): SubgroupCaps => ({ subgroups: gpu.hasSubgroups, subgroupMinSize: gpu.adapterInfo.subgroupMinSize });
+
+/** Why a tile cannot run a head width on these limits (and subgroup capabilities), or null when it can. */
+export function attentionTileProblem(t: AttentionTile, dHead: number, limits: TileLimits, caps?: SubgroupCaps): string | null {
   const threads = t.tx * (t.br / RPT);
   if (dHead > MAX_FUSED_D_HEAD) return `d_head ${dHead} is over the fused kernel's ${MAX_FUSED_D_HEAD}`;
+  if (t.kernel === 'shuffle') {
+    if (t.br !== SHUFFLE_ROWS || t.bc !== SHUFFLE_KEYS || t.tx !== SHUFFLE_LANES) return `the shuffle kernel's tile is br ${SHUFFLE_ROWS} bc ${SHUFFLE_KEYS} tx ${SHUFFLE_LANES}`;
+    if (!caps?.subgroups) return `the shuffle kernel needs the subgroups feature${caps ? ', which this adapter lacks' : ' (adapter capabilities not given)'}`;
+    if (caps.subgroupMinSize < SHUFFLE_LANES) return `the shuffle kernel needs subgroups of at least ${SHUFFLE_LANES} invocations; this adapter's smallest is ${caps.subgroupMinSize || 'not reported'}`;
+    return null;
+  }
   if (!Number.isInteger(t.br / RPT) || t.br <= 0) return `br ${t.br} must be a positive multiple of ${RPT}`;
   if (t.tx < RPT || !Number.isInteger(t.bc / t.tx) || t.bc / t.tx > MAX_SC) return `bc ${t.bc} must be tx (${t.tx} ≥ ${RPT}) times 1..${MAX_SC}`;
   if (columnGroups(t, dHead) > MAX_G) return `d_head ${dHead} needs ${4 * columnGroups(t, dHead)} columns per thread (at most ${4 * MAX_G} with tx ${t.tx})`;
@@ -69,9 +98,9 @@ export function attentionTileProblem(t: AttentionTile, dHead: number, limits: Ti
 }
 
 /** The first tile for this adapter kind that runs `dHead`, or null (use the materialized path). */
-export function chooseAttentionTile(dHead: number, limits: TileLimits, software: boolean): AttentionTile | null {
+export function chooseAttentionTile(dHead: number, limits: TileLimits, software: boolean, caps?: SubgroupCaps): AttentionTile | null {
   const list = software ? SOFTWARE_ATTENTION_TILES : HARDWARE_ATTENTION_TILES;
-  return list.find((t) => attentionTileProblem(t, dHead, limits) === null) ?? null;
+  return list.find((t) => attentionTileProblem(t, dHead, limits, caps) === null) ?? null;
 }
 
 export interface AttentionCall {
@@ -103,9 +132,10 @@ export interface AttentionCall {
 }
 
 export async function prepareAttention(gpu: GpuContext, cache: PipelineCache, call: AttentionCall): Promise<PreparedDispatch> {
-  const t = call.tile ?? chooseAttentionTile(call.dHead, gpu.limits, gpu.adapterInfo.isSoftware);
+  const caps = subgroupCapsOf(gpu);
+  const t = call.tile ?? chooseAttentionTile(call.dHead, gpu.limits, gpu.adapterInfo.isSoftware, caps);
   if (!t) throw new InputError(`${call.label}: d_head ${call.dHead} fits no fused attention tile on this adapter (at most ${MAX_FUSED_D_HEAD}, and the tiles must fit its workgroup storage)`);
-  const problem = attentionTileProblem(t, call.dHead, gpu.limits);
+  const problem = attentionTileProblem(t, call.dHead, gpu.limits, caps);
   if (problem) throw new InputError(`${call.label}: fused attention tile br ${t.br} bc ${t.bc} tx ${t.tx}: ${problem}`);
   const precision = checkPrecision(call.precision, call.label);
   if (precision === 'f16') requireF16(gpu, call.label);
@@ -113,12 +143,13 @@ export async function prepareAttention(gpu: GpuContext, cache: PipelineCache, ca
   checkIndexRange(`${call.label} q`, (call.offQ ?? 0) + (call.seq - 1) * call.ldQ + width);
   checkIndexRange(`${call.label} k`, Math.max(call.offK ?? 0, call.offV ?? 0) + (call.kvSeq - 1) * call.ldK + width);
   checkIndexRange(`${call.label} out`, (call.offO ?? 0) + (call.seq - 1) * call.ldO + width);
-  const pipeline = await cache.get({
-    name: 'attention',
-    source: attentionSource,
-    flags: precisionFlags(precision),
-    constants: { BR: t.br, BC: t.bc, TX: t.tx, G: columnGroups(t, call.dHead) },
-  });
+  // The shuffle kernel reads k and v rows as vector words where every row starts on a 4-element boundary.
+  const v4 = [call.dHead, call.ldK, call.offK ?? 0, call.offV ?? 0].every((x) => x % 4 === 0);
+  const pipeline = await cache.get(
+    t.kernel === 'shuffle'
+      ? { name: 'attention_shuffle', source: attentionShuffleSource, flags: [...precisionFlags(precision), ...(v4 ? ['v4'] : [])], constants: { DW: Math.ceil(Math.ceil(call.dHead / 4) / SHUFFLE_LANES) } }
+      : { name: 'attention', source: attentionSource, flags: precisionFlags(precision), constants: { BR: t.br, BC: t.bc, TX: t.tx, G: columnGroups(t, call.dHead) } },
+  );
   const grid: [number, number, number] = [Math.ceil(call.seq / t.br), call.heads, 1];
   checkGrid(gpu, call.label, grid);
   const uniform = createUniform(
@@ -136,4 +167,4 @@ export async function prepareAttention(gpu: GpuContext, cache: PipelineCache, ca
   return { label: call.label, pipeline, bindGroup: group, grid, owned: [uniform] };
 }
 
-export const attentionTileLabel = (t: AttentionTile): string => `br${t.br} bc${t.bc} tx${t.tx}`;
+export const attentionTileLabel = (t: AttentionTile): string => `${t.kernel === 'shuffle' ? 'shuffle ' : ''}br${t.br} bc${t.bc} tx${t.tx}`;

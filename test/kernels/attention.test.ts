@@ -16,6 +16,7 @@ import {
   attentionTileProblem,
   chooseAttentionTile,
   prepareAttention,
+  subgroupCapsOf,
   type AttentionTile,
 } from '../../src/kernels/attention.js';
 import { createNodeGpu } from '../../src/node/dawn.js';
@@ -118,7 +119,7 @@ async function run(c: Case, seed: number): Promise<string | null> {
 
 const runnable = (dHead: number): AttentionTile[] => {
   const all = [...HARDWARE_ATTENTION_TILES, ...SOFTWARE_ATTENTION_TILES].filter((t, i, a) => a.findIndex((u) => JSON.stringify(u) === JSON.stringify(t)) === i);
-  return all.filter((t) => attentionTileProblem(t, dHead, ctx().limits) === null);
+  return all.filter((t) => attentionTileProblem(t, dHead, ctx().limits, subgroupCapsOf(ctx())) === null);
 };
 
 /** Odd shapes, causal (with and without an offset) and unmasked, padded strides: f32 and f16 run the same. */
@@ -146,14 +147,14 @@ describe('fused attention vs float64', () => {
   it('extreme scores give no NaN, masked or not', async () => {
     // Scores up to ±5000: their fp32 rounding (about 2⁻²⁴·d·Σ|q·k| ≈ 1e-3) moves the weights of
     // keys that compete by as much, whatever the kernel; coreError's non-linear term allows for it.
-    const tile = chooseAttentionTile(32, ctx().limits, ctx().adapterInfo.isSoftware)!;
+    const tile = chooseAttentionTile(32, ctx().limits, ctx().adapterInfo.isSoftware, subgroupCapsOf(ctx()))!;
     await check({ seq: 20, kvSeq: 20, heads: 2, dHead: 32, causal: true, spread: 30, tile });
     await check({ seq: 20, kvSeq: 25, heads: 1, dHead: 32, causal: false, spread: 30, tile });
   });
 
   it('planted errors fail the check: one output 1e-4 relative off, the causal offset one too large', async () => {
     const seed = freshSeed();
-    const tile = chooseAttentionTile(32, ctx().limits, ctx().adapterInfo.isSoftware)!;
+    const tile = chooseAttentionTile(32, ctx().limits, ctx().adapterInfo.isSoftware, subgroupCapsOf(ctx()))!;
     const base: Case = { seq: 20, kvSeq: 20, heads: 2, dHead: 32, causal: true, tile };
     expect(await run(base, seed), `seed ${seed}`).toBeNull();
     const off = (out: Float32Array) => {
@@ -180,14 +181,14 @@ describe('fused attention with q, k, v and out stored as f16, vs float64 from th
 
   it('extreme scores (q, k up to ±30) give no NaN', async (t) => {
     skipWithout(t, ctx(), 'shader-f16');
-    const tile = chooseAttentionTile(32, ctx().limits, ctx().adapterInfo.isSoftware)!;
+    const tile = chooseAttentionTile(32, ctx().limits, ctx().adapterInfo.isSoftware, subgroupCapsOf(ctx()))!;
     await check({ seq: 20, kvSeq: 20, heads: 2, dHead: 32, causal: true, spread: 30, tile, precision: 'f16' });
   });
 
   it('planted errors fail the f16 check: one output 3 f16 ulps off, the causal offset one too large', async (t) => {
     skipWithout(t, ctx(), 'shader-f16');
     const seed = freshSeed();
-    const tile = chooseAttentionTile(32, ctx().limits, ctx().adapterInfo.isSoftware)!;
+    const tile = chooseAttentionTile(32, ctx().limits, ctx().adapterInfo.isSoftware, subgroupCapsOf(ctx()))!;
     const base: Case = { seq: 20, kvSeq: 20, heads: 2, dHead: 32, causal: true, tile, precision: 'f16' };
     expect(await run(base, seed), `seed ${seed}`).toBeNull();
     const ulps = (out: Float32Array) => {

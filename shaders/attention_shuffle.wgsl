@@ -1,0 +1,174 @@
+// attention, subgroup variant: the fused attention core of every head (FlashAttention-2's forward
+// pass), out_h = softmax(q_h·k_hᵀ·scale, causal mask)·v_h, the pattern never stored. Same call,
+// parameters, bindings and layouts as attention.wgsl (see its header); the host picks one or the
+// other by the tile config (src/kernels/attention.ts).
+//
+// Why a second kernel: on a CPU adapter (lavapipe) a workgroup's invocations are the lanes of a
+// SIMD register, every workgroup-memory read is a gather and every barrier a coroutine switch:
+// attention.wgsl's tiles and barriers made it half as fast as the three-pass materialized core
+// there (bench/RESULTS.md). Here a workgroup is one subgroup of S = 8 lanes computing RM query rows
+// of one head, and nothing goes through workgroup memory (as shaders/matmul_shuffle.wgsl):
+//   scores   lane l owns keys j0 + l + S·jj (jj < RN) of the block; per 8 columns of d it reads
+//            them from its keys' rows of k (two vec4 words each), reads q's column d0 + l of each
+//            row (scaled), and subgroupShuffle hands every lane each q value: RM·RN FMAs per
+//            shuffle group, no memory in between;
+//   softmax  per row, the block's max by subgroupMax (the running max m is the same in every lane),
+//            the weights exp(s − m) in the lane that owns the key; each lane sums its own keys'
+//            weights (the partial sums are rescaled alike and added by subgroupAdd at the end);
+//   P·V      lane l owns the vec4 words l + S·c (c < DW) of each output row; per key, the RM
+//            weights are shuffled from the key's lane and the key's row of v read as vector words.
+// No barrier, no workgroup storage.
+//
+// Preconditions enforced by src/kernels/attention.ts (attentionTileProblem): the adapter has
+// subgroups at least S wide (so the S invocations form one subgroup with ids 0..S-1);
+// DW·S·4 >= d and DW <= MAX_DW; with `v4`, d, ldK, offK and offV are multiples of 4; every index
+// fits a u32; inputs are finite (so only masked scores hold the sentinel).
+//
+// f16 (the `f16` flag): q, k, v and out stored as f16, widened to f32 on load; scores, the online
+// softmax and the sums are f32; each output rounded to f16 once, at its store.
+
+enable subgroups;
+//#f16 enable f16;
+// Every invocation runs every subgroup operation: the loops' bounds are per workgroup (uniform),
+// and rows or keys past the edges are clamped and masked rather than skipped.
+diagnostic(off, subgroup_uniformity);
+alias elem = f32; //#f16 alias elem = f16;
+
+override DW: u32 = 2u; // vec4 words of an output row per lane: ceil(ceil(d / 4) / S)
+
+const S: u32 = 8u;       // lanes of a workgroup: one subgroup
+const RM: u32 = 8u;      // query rows of a workgroup
+const RN: u32 = 2u;      // keys per lane per block (a block is S·RN keys)
+const MAX_DW: u32 = 4u;  // function-scope arrays cannot be override-sized: d <= 128
+const MASKED: f32 = -0x1.fffffep+127f;
+
+struct Params {
+  seq: u32, kvSeq: u32, d: u32,
+  ldQ: u32, ldK: u32, ldO: u32,
+  offQ: u32, offK: u32, offV: u32, offO: u32,
+  causal: u32, causalOffset: u32,
+  scale: f32,
+}
+
+@group(0) @binding(0) var<storage, read> q: array<elem>;
+@group(0) @binding(1) var<storage, read> k: array<elem>; //#v4 @group(0) @binding(1) var<storage, read> k: array<vec4<elem>>;
+@group(0) @binding(2) var<storage, read> v: array<elem>; //#v4 @group(0) @binding(2) var<storage, read> v: array<vec4<elem>>;
+@group(0) @binding(3) var<storage, read_write> o: array<elem>;
+@group(0) @binding(4) var<uniform> p: Params;
+
+// Word w (columns 4w .. 4w + 3) of the k or v row starting at element `at`; columns past d as 0.
+fn fetchK(at: u32, w: u32) -> vec4f {
+  var x = vec4f(0.0);
+  for (var e = 0u; e < 4u; e++) { if (4u * w + e < p.d) { x[e] = f32(k[at + 4u * w + e]); } } //#v4 x = select(vec4f(0.0), vec4f(k[at / 4u + min(w, p.d / 4u - 1u)]), 4u * w < p.d);
+  return x;
+}
+fn fetchV(at: u32, w: u32) -> vec4f {
+  var x = vec4f(0.0);
+  for (var e = 0u; e < 4u; e++) { if (4u * w + e < p.d) { x[e] = f32(v[at + 4u * w + e]); } } //#v4 x = select(vec4f(0.0), vec4f(v[at / 4u + min(w, p.d / 4u - 1u)]), 4u * w < p.d);
+  return x;
+}
+
+@compute @workgroup_size(S)
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(subgroup_invocation_id) lane: u32) {
+  let row0 = wid.x * RM;
+  let head = wid.y * p.d;
+  // Keys past the block's last query are masked for all of its rows: stop there.
+  let lastRow = min(row0 + RM, p.seq) - 1u;
+  var kEnd = p.kvSeq;
+  if (p.causal != 0u) { kEnd = min(p.kvSeq, lastRow + p.causalOffset + 1u); }
+
+  var acc: array<vec4f, RM * MAX_DW>; // acc[i * MAX_DW + c]: row row0 + i, word lane + S·c
+  var m: array<f32, RM>;              // running max of row i (the same in every lane)
+  var l: array<f32, RM>;              // this lane's share of row i's sum
+  for (var i = 0u; i < RM; i++) {
+    m[i] = MASKED;
+    l[i] = 0.0;
+    for (var c = 0u; c < MAX_DW; c++) { acc[i * MAX_DW + c] = vec4f(0.0); }
+  }
+
+  for (var j0 = 0u; j0 < kEnd; j0 += S * RN) {
+    // Scores of the lane's keys: s[i * RN + jj] = q_row(row0 + i)·k_key(j0 + lane + S·jj)·scale.
+    var s: array<f32, RM * RN>;
+    var krow: array<u32, RN>;
+    for (var jj = 0u; jj < RN; jj++) {
+      s[jj] = 0.0;
+      krow[jj] = min(j0 + lane + S * jj, p.kvSeq - 1u) * p.ldK + p.offK + head; // clamped: loaded, masked below
+    }
+    for (var i = RN; i < RM * RN; i++) { s[i] = 0.0; }
+    for (var d0 = 0u; d0 < p.d; d0 += S) {
+      var staged: array<f32, RM>; // q[row0 + i][d0 + lane]·scale
+      let col = d0 + lane;
+      for (var i = 0u; i < RM; i++) {
+        let at = min(row0 + i, p.seq - 1u) * p.ldQ + p.offQ + head + min(col, p.d - 1u);
+        staged[i] = select(0.0, f32(q[at]) * p.scale, col < p.d);
+      }
+      var kv: array<vec4f, 2u * RN>; // columns d0 .. d0 + 7 of each of the lane's keys
+      for (var jj = 0u; jj < RN; jj++) {
+        kv[2u * jj] = fetchK(krow[jj], d0 / 4u);
+        kv[2u * jj + 1u] = fetchK(krow[jj], d0 / 4u + 1u);
+      }
+      for (var kk = 0u; kk < S; kk++) {
+        for (var i = 0u; i < RM; i++) {
+          let x = subgroupShuffle(staged[i], kk);
+          for (var jj = 0u; jj < RN; jj++) { s[i * RN + jj] = fma(x, kv[2u * jj + kk / 4u][kk % 4u], s[i * RN + jj]); }
+        }
+      }
+    }
+
+    // Online softmax, row by row; masked scores give exactly 0, and a row with nothing visible yet
+    // keeps max MASKED and sum 0.
+    for (var i = 0u; i < RM; i++) {
+      let row = row0 + i;
+      var blockMax = MASKED;
+      for (var jj = 0u; jj < RN; jj++) {
+        let key = j0 + lane + S * jj;
+        let visible = key < p.kvSeq && row < p.seq && (p.causal == 0u || key <= row + p.causalOffset);
+        s[i * RN + jj] = select(MASKED, s[i * RN + jj], visible);
+        blockMax = max(blockMax, s[i * RN + jj]);
+      }
+      let newMax = max(m[i], subgroupMax(blockMax));
+      if (newMax > m[i]) { // uniform: m and the block's max are the same in every lane
+        let f = exp(m[i] - newMax);
+        l[i] *= f;
+        for (var c = 0u; c < DW; c++) { acc[i * MAX_DW + c] *= f; }
+        m[i] = newMax;
+      }
+      for (var jj = 0u; jj < RN; jj++) {
+        let x = s[i * RN + jj];
+        let e = select(exp(x - newMax), 0.0, x == MASKED);
+        s[i * RN + jj] = e;
+        l[i] += e;
+      }
+    }
+
+    // O += P·V: key j0 + src + S·jj's weights come from lane src.
+    for (var jj = 0u; jj < RN; jj++) {
+      for (var src = 0u; src < S; src++) {
+        let key = j0 + src + S * jj;
+        if (key >= kEnd) { break; } // uniform
+        let vrow = key * p.ldK + p.offV + head;
+        var vv: array<vec4f, MAX_DW>;
+        for (var c = 0u; c < DW; c++) { vv[c] = fetchV(vrow, lane + S * c); }
+        for (var i = 0u; i < RM; i++) {
+          let e = subgroupShuffle(s[i * RN + jj], src);
+          for (var c = 0u; c < DW; c++) { acc[i * MAX_DW + c] = fma(vec4f(e), vv[c], acc[i * MAX_DW + c]); }
+        }
+      }
+    }
+  }
+
+  let rows = min(RM, p.seq - row0);
+  for (var i = 0u; i < RM; i++) {
+    let sum = subgroupAdd(l[i]);
+    if (i >= rows) { continue; }
+    let inv = select(0.0, 1.0 / sum, sum > 0.0);
+    let at = (row0 + i) * p.ldO + p.offO + head;
+    for (var c = 0u; c < DW; c++) {
+      let col = 4u * (lane + S * c);
+      let x = acc[i * MAX_DW + c] * inv;
+      for (var e = 0u; e < 4u; e++) {
+        if (col + e < p.d) { o[at + col + e] = elem(x[e]); }
+      }
+    }
+  }
+}
