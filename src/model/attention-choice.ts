@@ -26,11 +26,11 @@ export interface AttentionChoiceInput {
 /**
  * The attention core for a run: 'fused' or 'materialized' when asked (refused when impossible),
  * otherwise (auto) fused where one head's pattern would not fit a binding, else the timed choice,
- * else materialized on hardware adapters until timed, and on software adapters the one measured
- * faster there (bench/RESULTS.md): materialized where the matmuls run the shuffle kernel (on
- * lavapipe its products and the one-subgroup softmax beat the fused kernel 1.9× on the attention
- * core), fused where they run the tiled one (fused measured faster against those). Materialized
- * whenever patterns are captured.
+ * else materialized on hardware adapters until timed, and fused on software adapters, measured
+ * faster there (bench/RESULTS.md): with subgroups of 8 the fused kernel is attention_shuffle.wgsl
+ * (on lavapipe faster than the shuffle matmuls' three passes: core 10.4 against 13.7 ms, layer 241
+ * against 350), without them the tiled fused kernel (faster than the tiled matmuls' passes).
+ * Materialized whenever patterns are captured.
  */
 export function chooseAttention(cfg: AttentionConfig, limits: PlanLimits & TileLimits,
   adapter: { isSoftware: boolean; shuffleMatmul?: boolean }, input: AttentionChoiceInput = {}): AttentionMode {
@@ -44,7 +44,7 @@ export function chooseAttention(cfg: AttentionConfig, limits: PlanLimits & TileL
   if (wanted === 'materialized' || input.capturePatterns || !fusedFits) return 'materialized';
   const patternCap = Math.min(limits.maxStorageBufferBindingSize, input.patternBytes ?? Infinity);
   if (cfg.seq * cfg.kvSeq * 4 > patternCap) return 'fused';
-  return input.tuned ?? (adapter.isSoftware && !adapter.shuffleMatmul ? 'fused' : 'materialized');
+  return input.tuned ?? (adapter.isSoftware ? 'fused' : 'materialized');
 }
 
 export interface AttentionTuneOptions {

@@ -12,11 +12,11 @@ const hardware = { isSoftware: false };
 const small = resolveConfig({ layers: 1, heads: 4, dModel: 256, dHead: 64, seq: 33 });
 
 describe('chooseAttention', () => {
-  it('auto: on a software adapter materialized with the shuffle matmul, fused with the tiled one; materialized on a GPU until timed; the timed core once timed', () => {
+  it('auto: fused on a software adapter (the shuffle variant beside the shuffle matmul, the tiled one beside the tiled); materialized on a GPU until timed; the timed core once timed', () => {
     expect(chooseAttention(small, limits, software)).toBe('fused');
     expect(chooseAttention(small, limits, { isSoftware: true, shuffleMatmul: false })).toBe('fused');
-    expect(chooseAttention(small, limits, { isSoftware: true, shuffleMatmul: true })).toBe('materialized');
-    expect(chooseAttention(small, limits, { isSoftware: true, shuffleMatmul: true }, { tuned: 'fused' })).toBe('fused');
+    expect(chooseAttention(small, limits, { isSoftware: true, shuffleMatmul: true })).toBe('fused');
+    expect(chooseAttention(small, limits, { isSoftware: true, shuffleMatmul: true }, { tuned: 'materialized' })).toBe('materialized');
     expect(chooseAttention(small, limits, hardware)).toBe('materialized');
     expect(chooseAttention(small, limits, hardware, { tuned: 'fused' })).toBe('fused');
     expect(chooseAttention(small, limits, software, { tuned: 'materialized' })).toBe('materialized');
