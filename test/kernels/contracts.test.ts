@@ -13,7 +13,7 @@ import { compileErrorLines, variantKey } from '../../src/gpu/pipelines.js';
 import { preprocess, sourceLine, withShared } from '../../src/gpu/preprocess.js';
 import { InputError } from '../../src/gpu/errors.js';
 import { Usage } from '../../src/gpu/usage.js';
-import { prepareAttention } from '../../src/kernels/attention.js';
+import { prepareAttention, SHUFFLE_ATTENTION_TILE } from '../../src/kernels/attention.js';
 import { prepareDecode } from '../../src/kernels/decode.js';
 import { prepareEmbed } from '../../src/kernels/embed.js';
 import { prepareFill } from '../../src/kernels/fill_random.js';
@@ -113,6 +113,16 @@ describe('uniform packing, host against the WGSL struct (no GPU)', () => {
       offQ: 3, offK: 4, offV: 6, offO: 7, causal: true, causalOffset: 4, scale: 0.125,
     });
     expectPacked('attention.wgsl', uniforms()[0], { seq: 5, kvSeq: 9, d: 16, ldQ: 40, ldK: 41, ldO: 42, offQ: 3, offK: 4, offV: 6, offO: 7, causal: 1, causalOffset: 4, scale: 0.125 });
+  });
+
+  it('attention, the subgroup variant (the same call and uniform)', async () => {
+    const { gpu, cache, uniforms } = recordingGpu();
+    const b = { buffer: buffer() };
+    await prepareAttention(gpu, cache, {
+      label: 'att', q: b, k: b, v: b, out: b, seq: 5, kvSeq: 9, heads: 2, dHead: 16, ldQ: 40, ldK: 41, ldO: 42,
+      offQ: 3, offK: 4, offV: 6, offO: 7, causal: true, causalOffset: 4, scale: 0.125, tile: SHUFFLE_ATTENTION_TILE,
+    });
+    expectPacked('attention_shuffle.wgsl', uniforms()[0], { seq: 5, kvSeq: 9, d: 16, ldQ: 40, ldK: 41, ldO: 42, offQ: 3, offK: 4, offV: 6, offO: 7, causal: 1, causalOffset: 4, scale: 0.125 });
   });
 
   it('softmax', async () => {
