@@ -3,6 +3,7 @@
 // GPU, GPT-3's widths with a short sequence and two layers on a software adapter (under a minute).
 import { execFileSync, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { startArgs } from './start-args.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 process.env.XDG_RUNTIME_DIR ??= '/tmp';
@@ -38,7 +39,7 @@ if (found.status !== 0) {
 }
 execFileSync(process.execPath, [`${root}/scripts/build.mjs`], { stdio: 'inherit' });
 const software = /llvmpipe|lavapipe|swiftshader/i.test(found.stdout);
-const args = ['run', '--preset', 'gpt3', ...(software ? ['--seq', '16', '--layers', '2'] : []), ...process.argv.slice(2)];
+const args = startArgs(process.argv.slice(2), software);
 console.error(`webgpu-attention ${args.join(' ')}`);
 const run = spawnSync(process.execPath, [`${root}/dist/cli.mjs`, ...args], { stdio: 'inherit' });
 process.exit(run.status ?? 1);
