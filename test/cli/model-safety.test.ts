@@ -8,7 +8,7 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { cli, useBuild } from '../helpers/cli.js';
+import { cli, runCli, useBuild } from '../helpers/cli.js';
 import { GOLDEN_DIR } from '../helpers/golden.js';
 import { SafetensorsFile } from '../../src/node/safetensors-file.js';
 
@@ -65,6 +65,17 @@ describe('run --model: weights scanned before the GPU starts', () => {
     expect(r.status).toBe(1);
     expect(r.stderr).toContain(`tensor '${names[0]}' has a non-finite value ${shown} at index 5`);
     expect(r.stderr).not.toMatch(/adapter:|layer 1\//);
+  });
+});
+
+describe('decode steps and a failed stdout', () => {
+  it('run --decode with stdout on a full disk: one line on stderr, exit 4, no stack trace', () => {
+    const fd = openSync('/dev/full', 'w');
+    const r = runCli(['run', '--layers', '1', '--heads', '2', '--d-model', '16', '--d-head', '8', '--seq', '3', '--no-tune', '--decode', '2', '--json'], { stdout: fd });
+    closeSync(fd);
+    expect(r.status).toBe(4);
+    expect(r.stderr).toMatch(/^error: could not write the report to stdout: no space left on the device \(ENOSPC\)/m);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
   });
 });
 
