@@ -49,6 +49,8 @@ interface Case {
   plantLength?: number;
   /** Planted: this row (from the end of the attended ones) of head 0 keeps a stale value in the GPU's cache. */
   plantStale?: number;
+  /** Row lengths[0] − 1 of every head's key along its query (a key the output depends on), so dropping or replacing it shows. */
+  hotLast?: boolean;
 }
 
 const caps = () => ({
@@ -78,9 +80,14 @@ async function run(c: Case, seed: number): Promise<string | null> {
   const stored = (x: Float32Array) => (p === 'f16' ? roundArrayToF16(x) : x);
   const cacheElems = c.heads * c.maxSeq * c.dHead;
   const offElems = (c.cacheOffsetBytes ?? 0) / (p === 'f16' ? 2 : 4);
+  const q = stored(random(width));
   const kc = stored(random(cacheElems));
   const vc = stored(random(cacheElems));
-  const q = stored(random(width));
+  if (c.hotLast) {
+    for (let h = 0; h < c.heads; h++) {
+      for (let e = 0; e < c.dHead; e++) kc[(h * c.maxSeq + c.lengths[0]! - 1) * c.dHead + e] = 2 * q[h * c.dHead + e]!;
+    }
+  }
   const owned: GPUBuffer[] = [];
   try {
     const withOffset = (x: Float32Array) => {
@@ -109,7 +116,8 @@ async function run(c: Case, seed: number): Promise<string | null> {
         const gpuV = Float32Array.from(vc);
         for (let h = 0; h < c.heads; h++) {
           for (let j = n; j < c.maxSeq; j++) {
-            for (let e = 0; e < c.dHead; e++) { gpuK[(h * c.maxSeq + j) * c.dHead + e] = 50; gpuV[(h * c.maxSeq + j) * c.dHead + e] = 1000; }
+            // A key along the head's query (score 4·|q_h|²/√d, far above the rest) with a large value: attended, it moves every output.
+            for (let e = 0; e < c.dHead; e++) { gpuK[(h * c.maxSeq + j) * c.dHead + e] = 4 * q[h * c.dHead + e]!; gpuV[(h * c.maxSeq + j) * c.dHead + e] = 1000; }
           }
         }
         const staleRow = c.plantStale === undefined ? -1 : n - 1 - c.plantStale;
@@ -200,7 +208,7 @@ describe('decode step vs float64', () => {
   it('planted errors fail: the length one short or one long, a stale row', async () => {
     const seed = freshSeed();
     const shape = chooseDecodeShape(32, caps(), ctx().adapterInfo.isSoftware)!;
-    const base: Case = { heads: 2, dHead: 32, maxSeq: 700, lengths: [600], shape };
+    const base: Case = { heads: 2, dHead: 32, maxSeq: 700, lengths: [600], shape, hotLast: true };
     expect(await run(base, seed), `seed ${seed}`).toBeNull();
     expect(await run({ ...base, plantLength: -1 }, seed), `seed ${seed}: a length one short passed`).not.toBeNull();
     expect(await run({ ...base, plantLength: 1 }, seed), `seed ${seed}: a length one long passed`).not.toBeNull();
@@ -226,7 +234,7 @@ describe('decode step with f16 storage, vs float64 from the rounded inputs', () 
     skipWithout(t, ctx(), 'shader-f16');
     const seed = freshSeed();
     const shape = chooseDecodeShape(32, caps(), ctx().adapterInfo.isSoftware)!;
-    const base: Case = { heads: 2, dHead: 32, maxSeq: 300, lengths: [257], shape, precision: 'f16' };
+    const base: Case = { heads: 2, dHead: 32, maxSeq: 300, lengths: [257], shape, precision: 'f16', hotLast: true };
     expect(await run(base, seed), `seed ${seed}`).toBeNull();
     expect(await run({ ...base, plantLength: -1 }, seed), `seed ${seed}: a length one short passed`).not.toBeNull();
     expect(await run({ ...base, plantStale: 100 }, seed), `seed ${seed}: a stale row passed`).not.toBeNull();
