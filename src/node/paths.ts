@@ -233,6 +233,17 @@ export function lockedAttribute(path: string): 'append-only' | 'immutable' | nul
   return null;
 }
 
+/** How two paths of one file differ, for the refusal: a symbolic link, a hard link, or another spelling. */
+function howSame(a: string, b: string): string {
+  try {
+    if (lstatSync(a).isSymbolicLink() || lstatSync(b).isSymbolicLink()) return 'through a symbolic link';
+    if (realpathSync(a) !== realpathSync(b)) return 'a hard link to it';
+  } catch {
+    // one of them vanished meanwhile: the general words
+  }
+  return 'the same file by another path';
+}
+
 /** An input the run reads: the flag that named it and the path as given. */
 export interface NamedInput {
   flag: string;
@@ -268,7 +279,7 @@ export function refuseOutputOverInputs(flag: string, given: string, target: stri
     }
     if (same) {
       throw new PathError(
-        `${flag} ${showPath(given)} is the same file as ${input.flag} ${showPath(input.path)}${given === input.path ? '' : ' (through a link)'}: ` +
+        `${flag} ${showPath(given)} is the same file as ${input.flag} ${showPath(input.path)}${given === input.path ? '' : ` (${howSame(given, input.path)})`}: ` +
           `the result would replace the run's own input; give ${flag} another name`, flag, given);
     }
   }

@@ -43,7 +43,7 @@ describe('run --model: --output never replaces a file of the checkpoint', () => 
     symlinkSync(join(dir, shard), join(scratch, 'link.safetensors'));
     const r = cli('run', '--model', dir, '--text', 'a fluffy', '--output', join(scratch, 'link.safetensors'));
     expect(r.status).toBe(1);
-    expect(r.stderr).toMatch(/is the same file as --model .*\(through a link\)/);
+    expect(r.stderr).toMatch(/is the same file as --model .*\(through a symbolic link\)/);
   });
 });
 

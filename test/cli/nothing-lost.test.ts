@@ -14,7 +14,7 @@ describe('--output never replaces an input', () => {
   it.each([
     ['the weights file itself', 'w', (d: string) => join(d, 'w.safetensors'), /--output ".*w\.safetensors" is the same file as --weights/],
     ['the input file itself', 'x', (d: string) => join(d, 'x.safetensors'), /--output ".*x\.safetensors" is the same file as --input/],
-    ['a symbolic link to the weights', 'w', (d: string) => { symlinkSync(join(d, 'w.safetensors'), join(d, 'l.safetensors')); return join(d, 'l.safetensors'); }, /is the same file as --weights .*\(through a link\)/],
+    ['a symbolic link to the weights', 'w', (d: string) => { symlinkSync(join(d, 'w.safetensors'), join(d, 'l.safetensors')); return join(d, 'l.safetensors'); }, /is the same file as --weights .*\(through a symbolic link\)/],
     ['a hard link to the input', 'x', (d: string) => { linkSync(join(d, 'x.safetensors'), join(d, 'h.safetensors')); return join(d, 'h.safetensors'); }, /is the same file as --input/],
   ])('%s: refused before the adapter starts, the file unchanged', (_what, which, output, message) => {
     const dir = freshDir();

@@ -37,9 +37,9 @@ describe('--output that is an input', () => {
     linkSync(x, join(dir, 'hard.safetensors'));
     const inputs = [{ flag: '--weights', path: w }, { flag: '--input', path: x }];
     expect(() => check(w, inputs)).toThrow(/^--output ".*w\.safetensors" is the same file as --weights ".*w\.safetensors": the result would replace/);
-    expect(() => check(relative(process.cwd(), w), inputs)).toThrow(/is the same file as --weights .* \(through a link\)/);
-    expect(() => check(join(dir, 'link.safetensors'), inputs)).toThrow(/--output ".*link\.safetensors" is the same file as --weights ".*w\.safetensors" \(through a link\)/);
-    expect(() => check(join(dir, 'hard.safetensors'), inputs)).toThrow(/--output ".*hard\.safetensors" is the same file as --input ".*x\.safetensors"/);
+    expect(() => check(relative(process.cwd(), w), inputs)).toThrow(/is the same file as --weights .* \(the same file by another path\)/);
+    expect(() => check(join(dir, 'link.safetensors'), inputs)).toThrow(/--output ".*link\.safetensors" is the same file as --weights ".*w\.safetensors" \(through a symbolic link\)/);
+    expect(() => check(join(dir, 'hard.safetensors'), inputs)).toThrow(/--output ".*hard\.safetensors" is the same file as --input ".*x\.safetensors" \(a hard link to it\)/);
     expect(() => check(join(dir, 'sub', '..', 'x.safetensors'), inputs)).toThrow(PathError);
     // Neither input was touched, and a different file passes.
     expect(readFileSync(w, 'utf8')).toBe('weights');
