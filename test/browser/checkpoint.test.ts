@@ -116,6 +116,23 @@ describe.each<[Profile, string[]]>([['swiftshader', ['gpt2-f32', 'opt-sharded-f3
     await runAndCheck(page, c, 'checkpoint-files.png');
   });
 
+  test('the files dropped on the page open as a checkpoint (one dropped file stays a weights file: states.test.ts)', async () => {
+    const c = byName('opt-sharded-f32');
+    await page.goto(server.url());
+    await page.waitForFunction(() => document.getElementById('adapter')?.textContent !== 'adapter: requesting…');
+    const files = readdirSync(join(DIR, c.name)).map((f) => [f, [...readFileSync(join(DIR, c.name, f))]] as const);
+    await page.evaluate((list) => {
+      const dt = new DataTransfer();
+      for (const [n, b] of list) dt.items.add(new File([Uint8Array.from(b as number[])], n as string));
+      document.getElementById('weights-drop')!.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+    }, files);
+    await page.waitForFunction(() => window.webgpuAttention.checkpoint !== null || !document.getElementById('error')!.hidden);
+    expect(await pageText(page, 'error')).toBe('');
+    expect(await pageText(page, 'checkpoint-info')).toMatch(/^6 dropped files: OPT, 3 layers × 3 heads/);
+    expect(await page.isChecked('input[name=weights][value=checkpoint]')).toBe(true);
+    expect(await pageText(page, 'weights-file-info')).toBe('');
+  });
+
   test('a NaN in the last layer is refused at Run before any layer runs, naming the tensor and index', async () => {
     const name = 'h.1.mlp.c_proj.bias';
     const folder = copyOf('gpt2-f32', (d) => {
