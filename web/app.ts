@@ -29,6 +29,17 @@ import { describeCheckpoint, loadCheckpoint, renderNextTokens, type LoadedCheckp
 import { nextTokens, type NextToken } from '../src/model/next-tokens.js';
 import { formatBytes } from '../src/index.js';
 import { checkGenerateFields, runGenerate, type GenerateRecord } from './generate.js';
+import { checkpointParameters } from '../src/io/checkpoint-config.js';
+import type { ModelEstimate } from './estimate.js';
+
+/** A checkpoint's tables and parameter count for the estimate (config.json alone). */
+function modelEstimate(c: LoadedCheckpoint): ModelEstimate {
+  const k = c.checkpoint;
+  return {
+    plan: { vocab: k.config.vocab, positionRows: k.config.positionRows, tiedUnembedding: k.layout.unembedding === null },
+    parameters: checkpointParameters(k.config, k.layout.unembedding !== null).total,
+  };
+}
 
 export interface PageData {
   state: 'idle' | 'running' | 'verifying' | 'done' | 'error';
@@ -108,7 +119,7 @@ async function refreshTokens(): Promise<void> {
     const p = await prepare(state, file, checkpoint);
     const cfg = p.cfg;
     const show = (c: AttentionConfig, r: Rates | null) => {
-      const e = estimate(c, engine, r);
+      const e = estimate(c, engine, r, p.model ? modelEstimate(p.model.loaded) : null);
       $('estimate').textContent = e.text +
         (p.model ? ` The run reads the checkpoint's ${formatBytes(p.model.loaded.checkpoint.bytes)} from its files, layer by layer.` : '');
       data.estimate = { config: c, seconds: e.seconds };

@@ -31,12 +31,21 @@ export interface Estimate {
 export const formatSeconds = (s: number): string =>
   s < 1 ? `${Math.max(1, Math.round(s * 1000))} ms` : s < 120 ? `${s.toFixed(s < 10 ? 1 : 0)} s` : `${Math.round(s / 60)} min`;
 
-export function estimate(cfg: AttentionConfig, engine: Engine | null, rates: Rates | null): Estimate {
-  const flops = layerFlops(cfg).total * cfg.layers;
-  const weights = parameterCount(cfg).total;
+/**
+ * A checkpoint run's extras: its tables in the memory plan, its whole parameter count, and the
+ * unembedding of the last position (2·vocab·d_model FLOP) in the work.
+ */
+export interface ModelEstimate {
+  plan: { vocab: number; positionRows: number; tiedUnembedding: boolean };
+  parameters: number;
+}
+
+export function estimate(cfg: AttentionConfig, engine: Engine | null, rates: Rates | null, model: ModelEstimate | null = null): Estimate {
+  const flops = layerFlops(cfg).total * cfg.layers + (model ? 2 * model.plan.vocab * cfg.dModel : 0);
+  const weights = model ? model.parameters : parameterCount(cfg).total;
   let peakBytes = NaN;
   try {
-    peakBytes = planMemory(cfg, engine?.gpu.limits ?? DEFAULT_LIMITS).peakBytes;
+    peakBytes = planMemory(cfg, engine?.gpu.limits ?? DEFAULT_LIMITS, model ? { model: model.plan } : {}).peakBytes;
   } catch {
     // Over the limits: the run's own check names the buffer.
   }
@@ -51,7 +60,7 @@ export function estimate(cfg: AttentionConfig, engine: Engine | null, rates: Rat
       `(at the ${scaled(sample.flopsPerS, 'FLOP/s')} measured here ${sample.from === 'probe' ? 'by a probe' : 'by a run'} at d_model ${sample.dModel})`;
   }
   const text =
-    `Estimate: ${scaled(flops, 'FLOP')}, ${scaled(weights, '').replace(/ $/, '')} attention weights, ` +
+    `Estimate: ${scaled(flops, 'FLOP')}, ${scaled(weights, '').replace(/ $/, '')} ${model ? 'parameters' : 'attention weights'}, ` +
     `GPU memory ${Number.isFinite(peakBytes) ? formatBytes(peakBytes) : 'over the limits'}; time ${time}.`;
   return { flops, weights, peakBytes, seconds, text };
 }

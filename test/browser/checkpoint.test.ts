@@ -60,6 +60,8 @@ async function runAndCheck(page: Page, c: CheckpointCase, shot: string): Promise
   expect(await pageText(page, 'error')).toBe('');
   expect(await page.isChecked('input[name=weights][value=checkpoint]')).toBe(true);
   await page.fill('input[name=text]', c.text);
+  // The estimate counts the checkpoint's parameters (not only the attention weights) and its tables.
+  await page.waitForFunction(() => / parameters, GPU memory /.test(document.getElementById('estimate')!.textContent ?? ''));
   await page.click('#run');
   const outcome = await waitForOutcome(page, 120_000);
   expect(outcome.error, `#error: ${outcome.error}`).toBe('');
