@@ -5,7 +5,7 @@
 // header, config.json, tokenizer.json), to read its embedding tables, to run the 12 layers (the
 // whole block) and to verify them in the worker. Made at run time in --dir (not committed).
 //   node bench/run-page-checkpoint.mjs [--dir /tmp/gpt2-small-shaped] [--profile swiftshader|compat]
-//     [--verify exact|none] [--runs 2] [--text "a fluffy blue creature"]
+//     [--verify exact|none] [--runs 2] [--text "a fluffy blue creature"] [--generate N]
 
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
@@ -25,6 +25,8 @@ const { values: flags } = parseArgs({
     verify: { type: 'string', default: 'exact' },
     runs: { type: 'string', default: '2' },
     text: { type: 'string', default: 'a fluffy blue creature' },
+    // Then Generate this many tokens with verification none (decode timing), 0 to skip.
+    generate: { type: 'string', default: '0' },
   },
 });
 const dir = flags.dir!;
@@ -78,7 +80,24 @@ try {
     // The next click must start a new run: wait for the state to leave 'done' is racy, so reset it.
     await page.evaluate(() => (window.webgpuAttention.lastRun = null));
   }
-  console.log(JSON.stringify({ date: new Date().toISOString(), adapter, profile: flags.profile, dir, loadWallMs, openMs: opened, estimate, runs }, null, 1));
+  let generation = null;
+  if (Number(flags.generate) > 0) {
+    // Decode timing: verification none (a verified step waits for the GPU after every layer).
+    await page.selectOption('select[name=verify]', 'none');
+    await page.fill('input[name=steps]', String(flags.generate));
+    await page.dispatchEvent('input[name=steps]', 'change');
+    const t2 = Date.now();
+    await page.click('#generate');
+    await page.waitForFunction(() => window.webgpuAttention.lastGenerate !== null || !document.getElementById('error')!.hidden, null, { timeout: 600_000, polling: 200 });
+    const wallMs = Date.now() - t2;
+    generation = await page.evaluate(() => {
+      const g = window.webgpuAttention.lastGenerate;
+      if (!g) return { error: document.getElementById('error')!.textContent };
+      return { generated: g.generated, text: g.text, tokensPerSecond: g.tokensPerSecond, bytesPerStep: g.bytesPerStep, gbPerSecond: g.gbPerSecond, stepsMs: g.steps.map((s) => s.ms), n: g.steps.map((s) => s.n) };
+    });
+    generation = { wallMs, ...generation };
+  }
+  console.log(JSON.stringify({ date: new Date().toISOString(), adapter, profile: flags.profile, dir, loadWallMs, openMs: opened, estimate, runs, generation }, null, 1));
 } finally {
   await browser.close();
   await server.close();
