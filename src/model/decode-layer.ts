@@ -1,7 +1,8 @@
 // One decode step of one layer as GPU dispatches: the layer of ./layer.ts for a single row (LN1,
 // q/k/v of the new token, then the output projection into the residual and, with block 'full', the
-// MLP), with the attention core replaced by the KV cache's append and the decode core
-// (./decode-core.ts): the new token's query against the first n cached rows of every head,
+// MLP), with the attention core replaced by the KV cache's append and the decode kernel
+// (src/kernels/decode.ts, split over key blocks and merged): the new token's query against the
+// first n cached rows of every head,
 //   xn = LN1(x_t);  q_t, k_t, v_t = xn·W_Q/K/Vᵀ;  K[t] = k_t, V[t] = v_t;
 //   A_t = softmax(q_t·K[0..n)ᵀ/√dHead)·V[0..n)   (n = t + 1: causal by construction)
 //   x_t += A_t·W_Oᵀ;  x_t += MLP(LN2(x_t))
@@ -16,10 +17,10 @@ import { innerWidth, type AttentionConfig } from './config.js';
 import type { KvCache } from './kv-cache.js';
 import { prepareLayer, type LayerBuffers, type Stage } from './layer.js';
 import { planMemory, type MemoryPlan, type PlanLimits, type PlanOptions } from './plan.js';
-import { prepareDecodeCore, type DecodeCore } from './decode-core.js';
 import { createStorage, poison } from '../gpu/buffers.js';
 import type { GpuContext } from '../gpu/device.js';
 import type { PipelineCache } from '../gpu/pipelines.js';
+import { prepareDecode, type DecodePlan } from '../kernels/decode.js';
 import { release } from '../kernels/dispatch.js';
 import type { MatmulTile } from '../kernels/matmul.js';
 import { bytesPer, type Precision } from '../kernels/precision.js';
@@ -55,8 +56,8 @@ export class DecodeLayers {
   readonly buffers: LayerBuffers;
   /** One per layer (resident) or one for all (streamed). */
   sets: WeightSet[] = [];
-  /** One decode core per layer, each bound to its layer's cache. */
-  cores: DecodeCore[] = [];
+  /** One decode plan per layer, each bound to its layer's cache (setLength per step). */
+  cores: DecodePlan[] = [];
   private readonly owned: GPUBuffer[] = [];
 
   /** `plan`: stepPlan's, the one-row layer's chunks; `resident`: every layer's weights kept on the GPU. */
@@ -128,14 +129,14 @@ export class DecodeLayers {
     }
     const n = cfg.cross ? cfg.kvSeq : 1;
     for (let l = 0; l < cfg.layers; l++) {
-      this.cores.push(await prepareDecodeCore(gpu, cache, {
+      this.cores.push(await prepareDecode(gpu, cache, {
         label: `decode attention layer ${l}`, q: this.buffers.q, kCache: kv.k[l]!, vCache: kv.v[l]!, out: this.buffers.weighted,
         heads: cfg.heads, dHead: cfg.dHead, maxSeq: kv.rows, n, precision: cfg.precision,
       }));
     }
   }
 
-  /** Every stage's and fill's dispatches (release); the decode cores own theirs. */
+  /** Every stage's and fill's dispatches (release); the decode plans own theirs. */
   get dispatches() {
     return this.sets.flatMap((s) => [...s.before, ...s.after].flatMap((st) => st.dispatches).concat((s.fills ?? []).map((f) => f.dispatch)));
   }

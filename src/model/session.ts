@@ -159,10 +159,13 @@ export class Session {
         const e = ends;
         await gpu.scoped('preparing the decode logits', () => e.prepare(engine.cache, one, tiles));
       }
-      // Each pipeline's first dispatch now, not in step 0 (compilation on lazily compiling drivers):
-      // the ones that rewrite what they write before it is read (not the residual adds).
-      await gpu.scoped('first use of the decode pipelines', () => firstUse(gpu, 'first use of the decode pipelines',
-        [...l.sets.flatMap((set) => [...(set.fills ?? []).map((f) => f.dispatch), ...set.before.flatMap((st) => st.dispatches)]), ...l.cores.flatMap((c) => c.dispatches)]));
+      // Each pipeline's first dispatch now, not in step 0 (compilation on lazily compiling drivers).
+      // All are harmless here: the residual adds (output, MLP down) write the step's x, which every
+      // step overwrites with its input row first; the rest rewrite what they write before it is read.
+      await gpu.scoped('first use of the decode pipelines', () => firstUse(gpu, 'first use of the decode pipelines', [
+        ...l.sets.flatMap((set) => [...(set.fills ?? []).map((f) => f.dispatch), ...set.before.flatMap((st) => st.dispatches), ...set.after.flatMap((st) => st.dispatches)]),
+        ...l.cores.flatMap((c) => c.dispatches), ...(ends?.final ?? []),
+      ]));
       // Resident weights: every layer's loaded (generated or uploaded) once, here.
       for (let layer = 0; resident && layer < cfg.layers; layer++) {
         const set = l.set(layer);
