@@ -84,6 +84,7 @@ try {
   if (Number(flags.generate) > 0) {
     // Decode timing: verification none (a verified step waits for the GPU after every layer).
     await page.selectOption('select[name=verify]', 'none');
+    await page.uncheck('input[name=rows]');
     await page.fill('input[name=steps]', String(flags.generate));
     await page.dispatchEvent('input[name=steps]', 'change');
     const t2 = Date.now();

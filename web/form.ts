@@ -98,6 +98,7 @@ export function showState(s: PageState, file: LoadedWeights | null, tokenCounts:
   field('force')!.checked = s.force;
   field('steps')!.value = String(s.steps);
   field('temperature')!.value = String(s.temperature);
+  field('rows')!.checked = s.rows;
   const query = serializeState(s);
   history.replaceState(null, '', query + location.hash);
   (document.getElementById('share') as HTMLAnchorElement).href = query;
@@ -163,6 +164,9 @@ export function applyEdit(s: PageState, target: HTMLInputElement | HTMLSelectEle
       break;
     case 'steps':
       next.steps = target.value.trim() === '' ? NaN : Number(target.value);
+      break;
+    case 'rows':
+      next.rows = (target as HTMLInputElement).checked;
       break;
     case 'temperature':
       next.temperature = target.value.trim() === '' ? NaN : Number(target.value);

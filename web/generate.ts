@@ -29,7 +29,7 @@ export interface GenerateRecord {
   bytesPerStep: number;
   gbPerSecond: number;
   verification: { mode: string; passed: boolean | null; text: string };
-  /** [step][layer][head][key]: each step's pattern row over its n keys. */
+  /** [step][layer][head][key]: each step's pattern row over its n keys (empty when not drawn: rows=0). */
   patternRows: number[][][][];
   stopped: boolean;
   /** What the steps' times include. */
@@ -140,6 +140,12 @@ export async function runGenerate(engine: Engine, p: PreparedRun, s: PageState, 
   const labels = (p.tokens?.strings ?? Array.from({ length: cfg.seq }, (_, i) => `row ${i + 1}`)).map(label);
   const view: RowsView = { labels, rows: [], total: cfg.seq + s.steps, layers: cfg.layers, heads: cfg.heads, pick: { layer: cfg.layers - 1, head: 0 } };
   $('generation-grid').replaceChildren();
+  $('generation-grid-note').textContent = s.rows ? '' : "Not drawn: “draw each step's pattern rows” is off (the steps are timed without reading them back).";
+  const big = $<HTMLCanvasElement>('generation-rows');
+  big.hidden = !s.rows;
+  delete big.dataset.rows;
+  big.getContext('2d')?.clearRect(0, 0, big.width, big.height);
+  $('generation-rows-caption').textContent = '';
   $('generation-steps').replaceChildren();
   const textBox = $('generation-text');
   const chips = (ids: number[], strings: string[], cls: string) => ids.map((id, i) => {
@@ -151,9 +157,10 @@ export async function runGenerate(engine: Engine, p: PreparedRun, s: PageState, 
   });
   textBox.replaceChildren(...(p.tokens ? chips(p.tokens.ids, p.tokens.strings, 'prompt') : [Object.assign(document.createElement('span'), { textContent: `${cfg.seq} seeded rows` })]));
   const verifying = s.verify === 'exact';
-  const timing = verifying
-    ? "each step's time excludes its checks, but a verified step waits for the GPU after every layer to read its rows: choose verification none for decode timings"
-    : 'verification none: the steps run back to back';
+  const syncs = verifying || s.rows;
+  const timing = syncs
+    ? `each step's time excludes its ${verifying ? 'checks' : 'pattern rows'}, but waits for the GPU after every layer to read its rows: for decode timings choose verification none and untick “draw each step's pattern rows”`
+    : 'verification none and no pattern rows: each step runs its layers back to back';
   $('generation-summary').textContent = 'prefill: running the prompt and filling the KV cache…';
   const stepRows: GenerateRecord['steps'] = [];
   const patternRows: number[][][][] = [];
@@ -165,7 +172,7 @@ export async function runGenerate(engine: Engine, p: PreparedRun, s: PageState, 
   const result = await generate(engine, cfg, {
     seed: s.seed, weights, model, inputs: p.model ? undefined : p.inputs ?? undefined,
     steps: s.steps, sampling: { temperature: s.temperature, seed: s.seed },
-    verify: verifying ? 'exact' : 'none', patternRows: true, signal: hooks.signal,
+    verify: verifying ? 'exact' : 'none', patternRows: s.rows, signal: hooks.signal,
     onPrefill: (prefill, next) => {
       hooks.onProgress(`prefill done (${prefill.timings.totalMs.toFixed(0)} ms); step 1/${s.steps}…`, 0, s.steps);
       if (next !== null) {
@@ -176,11 +183,14 @@ export async function runGenerate(engine: Engine, p: PreparedRun, s: PageState, 
     onStep: (step: DecodeStep, next) => {
       const passed = step.checks.length || step.endChecks.length ? step.checks.every((c) => c.passed) && step.endChecks.every((c) => c.passed) : null;
       stepRows.push({ step: step.step, position: step.position, n: step.n, ms: step.ms, verifyMs: step.verifyMs, bytes: step.bytes, token: step.token, passed });
-      patternRows.push(step.patternRows!.map((layer) => layer.map((row) => Array.from(row))));
-      view.rows.push(step.patternRows!);
       if (!p.model) view.labels.push(`step ${step.step + 1}`);
       else view.labels[step.position] = label(generatedText([step.token!]) ?? String(step.token));
-      drawRows(view, cfg.seq);
+      // With pattern rows asked for, the step gives them: each layer's and head's softmax row over its n keys.
+      if (step.patternRows) {
+        patternRows.push(step.patternRows.map((layer) => layer.map((row) => Array.from(row))));
+        view.rows.push(step.patternRows);
+        drawRows(view, cfg.seq);
+      }
       const tr = document.createElement('tr');
       const tokenText = step.token === null ? '(seeded row)' : `“${escapeUntrusted(generatedText([step.token]) ?? '', 30)}”`;
       for (const v of [String(step.step + 1), step.token === null ? '—' : String(step.token), tokenText, String(step.n), step.ms.toFixed(1),

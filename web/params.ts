@@ -5,6 +5,7 @@
 //    &orient=keys (the chapter's orientation)  &scale=row|log (colour scale)
 //    &norm=layernorm (GPT-3's pre-LN; the GPT-3 presets' default)  &precision=f16 (needs shader-f16)
 //    &steps=8 &temperature=0.8 (Generate: decode steps after the prompt, and the sampling temperature)
+//    &rows=0 (Generate without drawing each step's pattern rows: no read-back after every layer)
 // Dimension names are the CLI's flags without the dashes (d-model = --d-model); camelCase
 // (dModel) is accepted too. Only values present in the URL override the preset.
 
@@ -51,6 +52,8 @@ export interface PageState {
   /** Generate: decode steps after the prompt (`steps=N`), and the sampling temperature (0: greedy; the seed draws). */
   steps: number;
   temperature: number;
+  /** Generate draws each step's pattern rows (read back after every layer); off (`rows=0`) for decode timings. */
+  rows: boolean;
 }
 
 export const DEFAULT_STEPS = 8;
@@ -117,6 +120,7 @@ export function parseState(search: string): PageState {
     // Kept as written (NaN too): Generate refuses a bad value naming the field.
     steps: q.get('steps') === null || q.get('steps') === '' ? DEFAULT_STEPS : Number(q.get('steps')),
     temperature: q.get('temperature') === null || q.get('temperature') === '' ? 0 : Number(q.get('temperature')),
+    rows: q.get('rows') !== '0',
   };
 }
 
@@ -148,6 +152,7 @@ export function serializeState(s: PageState, autorun = false): string {
   if (s.force) q.set('force', '1');
   if (s.steps !== DEFAULT_STEPS) q.set('steps', String(s.steps));
   if (s.temperature !== 0) q.set('temperature', String(s.temperature));
+  if (!s.rows) q.set('rows', '0');
   if (s.bench > 0) q.set('bench', String(s.bench));
   if (s.orient !== 'queries') q.set('orient', s.orient);
   if (s.scale !== 'linear') q.set('scale', s.scale);

@@ -125,6 +125,23 @@ describe('Generate on swiftshader', () => {
     expect(await pageText(page, 'generation-summary')).toMatch(/^4 step\(s\) after a prefill of 11 tokens: [0-9.]+ tokens\/s, .* GB\/s; every step verified/);
   });
 
+  test('decode timing without pattern rows or checks: the steps run back to back', async () => {
+    await page.goto(server.url() + '?layers=2&heads=2&d-model=64&d-head=32&seed=3&steps=3&verify=none&rows=0');
+    await page.waitForFunction(() => document.getElementById('adapter')?.textContent !== 'adapter: requesting…');
+    expect(await page.isChecked('input[name=rows]')).toBe(false);
+    await page.click('#generate');
+    await page.waitForFunction(() => window.webgpuAttention.lastGenerate !== null || !document.getElementById('error')!.hidden, null, { timeout: 120_000 });
+    expect(await pageText(page, 'error')).toBe('');
+    const g = await lastGenerate(page);
+    expect(g.steps).toHaveLength(3);
+    expect(g.patternRows).toEqual([]);
+    expect(g.verification.passed).toBeNull();
+    expect(g.timing).toMatch(/back to back/);
+    expect(await pageText(page, 'generation-grid-note')).toMatch(/^Not drawn/);
+    expect(await page.locator('#generation-grid button').count()).toBe(0);
+    expect(await pageText(page, 'verification')).toBe('not verified: “verification” is set to none');
+  });
+
   test('more tokens than the positions left are refused, in the form\'s words, before any GPU work', async () => {
     await page.goto(server.url() + '?steps=30');
     await page.waitForFunction(() => document.getElementById('adapter')?.textContent !== 'adapter: requesting…');
