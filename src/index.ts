@@ -7,7 +7,7 @@ export type { RunOptions, RunResult, LayerProgress, LayerProbe, StageTimings } f
 export { GPT3, SMALL, PRESETS, resolveConfig, validateConfig, ConfigError, innerWidth, flagName } from './model/config.js';
 export type { AttentionConfig, BlockKind, Activation } from './model/config.js';
 export { layerFlops, parameterCount, visiblePairs } from './model/flops.js';
-export { planMemory } from './model/plan.js';
+export { planMemory, layerWeightBytes } from './model/plan.js';
 export type { MemoryPlan, PlanLimits, PlanOptions } from './model/plan.js';
 export type { WeightSource, LayerTensors, ModelTensors, Inputs } from './model/weights.js';
 export { seededInputs } from './model/seeded.js';
@@ -36,7 +36,7 @@ export type { AutotuneOptions, TuneResult, TuneStore } from './kernels/autotune.
 export { DEFAULT_TILE, defaultMatmulTile, defaultTileFor, describeTile, fitTileToShape } from './kernels/matmul.js';
 export type { MatmulTile } from './kernels/matmul.js';
 // Inference: a prefill, then one token at a time against the KV cache (README "Prefill and decode").
-export { Session, seededStepRow, embedRow } from './model/session.js';
+export { Session, seededStepRow, embedRow, planSession, residentWeights, DEFAULT_RESIDENT_BYTES } from './model/session.js';
 export type { SessionOptions, DecodeStep, DecodePlant } from './model/session.js';
 export { generate, checkDecodeSteps, summarizeSteps } from './model/generate.js';
 export type { GenerateOptions, GenerateResult, DecodeSummary } from './model/generate.js';

@@ -17,6 +17,7 @@ import type { AttentionTuneResult } from '../model/attention-tune.js';
 import { ConfigError, type AttentionConfig } from '../model/config.js';
 import { Engine, type LayerProbe, type LayerProgress, type RunOptions, type RunResult } from '../model/engine.js';
 import { generate, type GenerateResult } from '../model/generate.js';
+import { planSession } from '../model/session.js';
 import { layerFlops } from '../model/flops.js';
 import { seededInputs } from '../model/seeded.js';
 import type { Inputs, WeightSource } from '../model/weights.js';
@@ -135,8 +136,9 @@ export async function runCommand(argv: string[]): Promise<number> {
     try {
       // Every size check against the adapter's limits, before the seeded inputs are built and before any GPU work.
       // With --decode the KV cache is counted too (a software adapter's memory is this machine's).
-      const plan = decode ? { kvCache: true, memoryBytes: engine.adapter.isSoftware ? totalmem() : undefined } : undefined;
-      engine.plan(cfg, { inputs: fileInputs ?? undefined, model: modelInput, attention, plan });
+      const plan = decode ? { memoryBytes: engine.adapter.isSoftware ? totalmem() : undefined } : undefined;
+      if (decode) planSession(engine, cfg, { inputs: fileInputs ?? undefined, model: modelInput, attention, plan });
+      else engine.plan(cfg, { inputs: fileInputs ?? undefined, model: modelInput, attention });
       // A model run has no given x: its embeddings come from the GPU (set below from RunResult.embedded).
       const inputs: Inputs = model ? { x: new Float32Array(0), context: null } : fileInputs ?? seededInputs(seed, cfg);
       refuseSlowSoftwareRun(engine, cfg, flags.force === true);

@@ -23,7 +23,7 @@ import type { PipelineCache } from '../gpu/pipelines.js';
 import { prepareDecode, type DecodePlan } from '../kernels/decode.js';
 import { release } from '../kernels/dispatch.js';
 import type { MatmulTile } from '../kernels/matmul.js';
-import { bytesPer, type Precision } from '../kernels/precision.js';
+import type { Precision } from '../kernels/precision.js';
 import { prepareSeededFills, type SeededFill } from './layer-weights.js';
 
 /** The configuration of one decode row: seq 1 (and kvSeq 1: the keys come from the cache). */
@@ -40,15 +40,6 @@ export interface WeightSet {
   before: Stage[];
   after: Stage[];
   fills: SeededFill[] | null;
-}
-
-/** Bytes of one layer's weights as the GPU stores them (what a resident set holds per layer). */
-export function layerWeightBytes(cfg: AttentionConfig): number {
-  const inner = innerWidth(cfg);
-  const half = bytesPer(cfg.precision);
-  const ln = cfg.norm === 'layernorm' ? 2 * cfg.dModel * 4 : 0;
-  const mlp = cfg.block === 'full' ? (2 * cfg.ffn * cfg.dModel + cfg.ffn + cfg.dModel) * half + 2 * cfg.dModel * 4 : 0;
-  return 4 * inner * cfg.dModel * half + (cfg.bias ? (3 * inner + cfg.dModel) * half : 0) + ln + mlp;
 }
 
 export class DecodeLayers {

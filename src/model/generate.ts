@@ -9,7 +9,7 @@ import type { AttentionConfig } from './config.js';
 import type { Engine } from './engine.js';
 import type { RunResult } from './run-types.js';
 import { chooseToken, type Sampling } from './sampling.js';
-import { seededStepRow, Session, type DecodeStep, type SessionOptions } from './session.js';
+import { planSession, seededStepRow, Session, type DecodeStep, type SessionOptions } from './session.js';
 import { InputError } from '../gpu/errors.js';
 import { summarizeDecode, type DecodeVerification } from '../verify/decode.js';
 
@@ -58,7 +58,7 @@ export function checkDecodeSteps(cfg: AttentionConfig, steps: number, positionRo
 }
 
 export async function generate(engine: Engine, config: Partial<AttentionConfig>, options: GenerateOptions): Promise<GenerateResult> {
-  const { cfg } = engine.plan(config, { ...options, plan: { ...options.plan, kvCache: true } });
+  const { cfg } = planSession(engine, config, options);
   const model = options.model;
   checkDecodeSteps(cfg, options.steps, model ? model.tensors.positionEmbedding.length / cfg.dModel : undefined, model?.tensors.positionOffset);
   const t = options.sampling?.temperature;

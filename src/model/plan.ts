@@ -34,6 +34,8 @@ export interface PlanOptions {
    * layer, rows = maxSeq (cross-attention: kvSeq), plus the one-row buffers of a decode step.
    */
   kvCache?: boolean;
+  /** With kvCache: the decode step's weight sets, every layer's (resident) or 1 (streamed); default 1. */
+  decodeWeightSets?: number;
 }
 
 export interface BufferPlan {
@@ -64,6 +66,32 @@ export interface MemoryPlan {
 
 const F32 = 4;
 const bytesOf = (b: BufferPlan): number => b.elements * b.bytesPer;
+
+/** One layer's weights as the GPU stores them (f16 precision halves all but LayerNorm's). */
+export function layerWeights(cfg: AttentionConfig): BufferPlan[] {
+  const inner = innerWidth(cfg);
+  const half = cfg.precision === 'f16' ? 2 : F32;
+  const weights: BufferPlan[] = [
+    { name: 'W_Q', elements: inner * cfg.dModel, bytesPer: half },
+    { name: 'W_K', elements: inner * cfg.dModel, bytesPer: half },
+    { name: 'W_V', elements: inner * cfg.dModel, bytesPer: half },
+    { name: 'W_O', elements: cfg.dModel * inner, bytesPer: half },
+  ];
+  if (cfg.bias) weights.push({ name: 'biases', elements: 3 * inner + cfg.dModel, bytesPer: half });
+  // LayerNorm's gain and bias stay f32: 2·dModel values, nothing to save.
+  if (cfg.norm === 'layernorm') weights.push({ name: 'LayerNorm gain and bias', elements: 2 * cfg.dModel, bytesPer: F32 });
+  if (cfg.block === 'full') {
+    weights.push({ name: 'fc1 [ffn, dModel]', elements: cfg.ffn * cfg.dModel, bytesPer: half });
+    weights.push({ name: 'fc2 [dModel, ffn]', elements: cfg.dModel * cfg.ffn, bytesPer: half });
+    weights.push({ name: 'fc1 bias', elements: cfg.ffn, bytesPer: half });
+    weights.push({ name: 'fc2 bias', elements: cfg.dModel, bytesPer: half });
+    weights.push({ name: 'LN2 gain and bias', elements: 2 * cfg.dModel, bytesPer: F32 });
+  }
+  return weights;
+}
+
+/** Bytes of one layer's weights on the GPU (a decode session keeps them for every layer when they fit). */
+export const layerWeightBytes = (cfg: AttentionConfig): number => layerWeights(cfg).reduce((s, w) => s + bytesOf(w), 0);
 
 export function planMemory(cfg: AttentionConfig, limits: PlanLimits, options: PlanOptions = {}): MemoryPlan {
   const binding = limits.maxStorageBufferBindingSize;
@@ -118,22 +146,7 @@ export function planMemory(cfg: AttentionConfig, limits: PlanLimits, options: Pl
   const headGroup = attention === 'fused' ? cfg.heads : Math.min(cfg.heads, Math.floor(patternCap / perHead));
   const headGroups = Math.ceil(cfg.heads / headGroup);
 
-  const weights: BufferPlan[] = [
-    { name: 'W_Q', elements: inner * cfg.dModel, bytesPer: half },
-    { name: 'W_K', elements: inner * cfg.dModel, bytesPer: half },
-    { name: 'W_V', elements: inner * cfg.dModel, bytesPer: half },
-    { name: 'W_O', elements: cfg.dModel * inner, bytesPer: half },
-  ];
-  if (cfg.bias) weights.push({ name: 'biases', elements: 3 * inner + cfg.dModel, bytesPer: half });
-  // LayerNorm's gain and bias stay f32: 2·dModel values, nothing to save.
-  if (cfg.norm === 'layernorm') weights.push({ name: 'LayerNorm gain and bias', elements: 2 * cfg.dModel, bytesPer: F32 });
-  if (mlp) {
-    weights.push({ name: 'fc1 [ffn, dModel]', elements: cfg.ffn * cfg.dModel, bytesPer: half });
-    weights.push({ name: 'fc2 [dModel, ffn]', elements: cfg.dModel * cfg.ffn, bytesPer: half });
-    weights.push({ name: 'fc1 bias', elements: cfg.ffn, bytesPer: half });
-    weights.push({ name: 'fc2 bias', elements: cfg.dModel, bytesPer: half });
-    weights.push({ name: 'LN2 gain and bias', elements: 2 * cfg.dModel, bytesPer: F32 });
-  }
+  const weights = layerWeights(cfg);
   for (const w of weights) {
     if (bytesOf(w) > limits.maxBufferSize) {
       throw new OutOfMemoryError(`${w.name} needs ${formatBytes(bytesOf(w))}, over the adapter's maxBufferSize of ${formatBytes(limits.maxBufferSize)}`);
@@ -168,6 +181,8 @@ export function planMemory(cfg: AttentionConfig, limits: PlanLimits, options: Pl
     const rows = cacheRows(cfg);
     buffers.push({ name: `KV cache: K and V [${cfg.heads}, ${rows}, ${cfg.dHead}] × ${cfg.layers} layers`, elements: 2 * cfg.layers * cfg.heads * rows * cfg.dHead, bytesPer: half });
     buffers.push({ name: 'a decode step\'s one-row x, LN(x), q, k, v, weighted sums (and MLP hidden)', elements: 3 * cfg.dModel + 4 * inner + (mlp ? cfg.dModel + cfg.ffn : 0), bytesPer: F32 });
+    const sets = options.decodeWeightSets ?? 1;
+    buffers.push({ name: `decode weights: ${sets} of ${cfg.layers} layer(s) on the GPU at once`, elements: sets * layerWeightBytes(cfg), bytesPer: 1 });
   }
   if (attention === 'materialized') buffers.push({ name: `pattern [${headGroup} heads, seq, kvSeq]`, elements: headGroup * cfg.seq * cfg.kvSeq, bytesPer: half });
   const peakBytes = buffers.reduce((sum, b) => sum + bytesOf(b), 0);

@@ -16,17 +16,17 @@
 // The page and the CLI both use this (and generate() of ./generate.ts); nothing here needs Node.
 
 import { innerWidth, type AttentionConfig } from './config.js';
-import { DecodeLayers, layerWeightBytes, stepConfig, stepPlan } from './decode-layer.js';
+import { DecodeLayers, stepConfig, stepPlan } from './decode-layer.js';
 import type { Engine } from './engine.js';
 import { KvCache } from './kv-cache.js';
 import { loadLayerWeights } from './layer-source.js';
 import { ModelEnds } from './model-ends.js';
-import type { MemoryPlan, PlanLimits } from './plan.js';
+import { layerWeightBytes, type MemoryPlan, type PlanLimits } from './plan.js';
 import type { RunOptions, RunResult } from './run-types.js';
 import { seededArray, STREAM_INPUT, streamKey } from './seeded.js';
 import type { ModelTensors, WeightSource } from './weights.js';
 import { readBack } from '../gpu/buffers.js';
-import { GpuError, InputError } from '../gpu/errors.js';
+import { GpuError, InputError, OutOfMemoryError } from '../gpu/errors.js';
 import { dispatchOnce, encode, firstUse } from '../kernels/dispatch.js';
 import type { MatmulTile } from '../kernels/matmul.js';
 import { bytesPer } from '../kernels/precision.js';
@@ -69,6 +69,26 @@ export interface SessionOptions extends Omit<RunOptions, 'kvCache' | 'inputs'> {
    */
   residentWeightBytes?: number;
 }
+
+/**
+ * The plan of a session: the prefill's buffers, the KV cache and the step's weights, every layer's
+ * when they fit `residentWeightBytes` and the plan's memory (plan.memoryBytes), else one layer's
+ * (streamed). Refused in numbers (OutOfMemoryError, InputError) when even that does not fit.
+ */
+export function planSession(engine: Engine, config: Partial<AttentionConfig>, options: SessionOptions): { cfg: AttentionConfig; plan: MemoryPlan; resident: boolean } {
+  const first = engine.plan(config, { ...options, plan: { ...options.plan, kvCache: true, decodeWeightSets: 1 } });
+  if (!residentWeights(first.cfg, options)) return { ...first, resident: false };
+  try {
+    return { ...engine.plan(first.cfg, { ...options, plan: { ...options.plan, kvCache: true, decodeWeightSets: first.cfg.layers } }), resident: true };
+  } catch (e) {
+    if (e instanceof OutOfMemoryError) return { ...first, resident: false };
+    throw e;
+  }
+}
+
+/** Whether every layer's weights stay on the GPU for the steps: they fit options.residentWeightBytes. */
+export const residentWeights = (cfg: AttentionConfig, options: Pick<SessionOptions, 'residentWeightBytes'>): boolean =>
+  cfg.layers * layerWeightBytes(cfg) <= (options.residentWeightBytes ?? DEFAULT_RESIDENT_BYTES);
 
 /** 1 GiB: GPT-2 small's layers (85 M parameters, 340 MB in f32) stay resident; GPT-3's (700 GB) are streamed. */
 export const DEFAULT_RESIDENT_BYTES = 2 ** 30;
@@ -129,7 +149,7 @@ export class Session {
    * Throws before any GPU work on bad input.
    */
   static async open(engine: Engine, config: Partial<AttentionConfig>, options: SessionOptions = {}): Promise<Session> {
-    const { cfg, plan } = engine.plan(config, { ...options, plan: { ...options.plan, kvCache: true } });
+    const { cfg, plan, resident } = planSession(engine, config, options);
     const mode = options.verify ?? 'none';
     if (mode !== 'exact' && mode !== 'sampled' && mode !== 'none') throw new InputError(`decode verification must be exact, sampled or none, got '${String(mode)}'`);
     const gpu = engine.gpu;
@@ -150,7 +170,6 @@ export class Session {
     try {
       cache = await gpu.scoped('allocating the KV cache', () => new KvCache(gpu, cfg));
       const kv = cache;
-      const resident = cfg.layers * layerWeightBytes(cfg) <= (options.residentWeightBytes ?? DEFAULT_RESIDENT_BYTES);
       const l = await gpu.scoped('allocating the decode buffers', () => new DecodeLayers(gpu, cfg, one, resident));
       layers = l;
       await gpu.scoped('preparing the decode step', () => l.prepare(engine.cache, kv, tiles, weights.kind === 'seeded' ? weights.seed : null));

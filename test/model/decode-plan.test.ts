@@ -3,7 +3,7 @@
 // is refused with the numbers; a layer's cache over maxBufferSize and f16 with an odd d_head too.
 import { describe, expect, it } from 'vitest';
 import { GPT3, resolveConfig } from '../../src/model/config.js';
-import { planMemory } from '../../src/model/plan.js';
+import { layerWeightBytes, planMemory } from '../../src/model/plan.js';
 import { cacheLayerBytes, cacheRows } from '../../src/model/kv-cache.js';
 import { InputError, OutOfMemoryError } from '../../src/gpu/errors.js';
 
@@ -38,5 +38,16 @@ describe('the KV cache in the memory plan', () => {
     const narrow = { ...GPT3, heads: 4, dModel: 512, maxSeq: 65536, seq: 16, kvSeq: 16 };
     expect(() => planMemory(narrow, { ...H100, maxBufferSize: 64 << 20 }, { attention: 'fused', kvCache: true })).toThrow(/^one layer's K cache \[4 heads, 65536 rows, 128\] needs 128\.0 MiB, over the adapter's maxBufferSize of 64\.0 MiB$/);
     expect(() => planMemory(resolveConfig({ dHead: 9, heads: 3, dModel: 27, precision: 'f16' }), H100, { kvCache: true })).toThrow(InputError);
+  });
+
+  it('counts the step\'s weights: one layer\'s (streamed) or every layer\'s (resident)', () => {
+    const cfg = resolveConfig({ layers: 3, heads: 4, dModel: 64, dHead: 16, seq: 8, block: 'full', norm: 'layernorm', bias: true });
+    const decodeWeights = (sets: number) => planMemory(cfg, H100, { kvCache: true, decodeWeightSets: sets }).buffers.find((b) => b.name.startsWith('decode weights'))!;
+    // 4·64·64 + 3·64 + 64 projections and biases, 2·64·256 + 256 + 64 MLP, in f32, and two LayerNorms' 2·64 f32 each.
+    const perLayer = 4 * (4 * 64 * 64 + 4 * 64 + 2 * 64 * 256 + 256 + 64) + 2 * 4 * 2 * 64;
+    expect(layerWeightBytes(cfg)).toBe(perLayer);
+    expect(decodeWeights(1).elements * decodeWeights(1).bytesPer).toBe(perLayer);
+    expect(decodeWeights(3).elements * decodeWeights(3).bytesPer).toBe(3 * perLayer);
+    expect(decodeWeights(3).name).toBe('decode weights: 3 of 3 layer(s) on the GPU at once');
   });
 });

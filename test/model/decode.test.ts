@@ -8,7 +8,8 @@ import { describe, expect, it } from 'vitest';
 import { freshSeed, skipWithout, useEngine } from '../helpers/gpu.js';
 import { resolveConfig, type AttentionConfig } from '../../src/model/config.js';
 import { generate } from '../../src/model/generate.js';
-import { Session, type DecodePlant } from '../../src/model/session.js';
+import { planSession, Session, type DecodePlant } from '../../src/model/session.js';
+import { layerWeightBytes } from '../../src/model/plan.js';
 import { InputError } from '../../src/gpu/errors.js';
 import { seededLayerWeights } from '../../src/reference/attention.js';
 import type { WeightSource } from '../../src/model/weights.js';
@@ -123,6 +124,17 @@ describe('decode refusals before any GPU work', () => {
     await expect(generate(engine(), ODD, { steps })).rejects.toThrow(message);
     await expect(generate(engine(), ODD, { steps })).rejects.toBeInstanceOf(InputError);
     expect(engine().cache.size).toBe(before);
+  });
+
+  it('the plan: resident weights where they fit the memory given, else streamed, else refused in numbers', () => {
+    const cfg = resolveConfig({ ...ODD, block: 'full', ffn: 45 });
+    const streamed = planSession(engine(), cfg, { residentWeightBytes: 0 });
+    const resident = planSession(engine(), cfg, {});
+    expect([streamed.resident, resident.resident]).toEqual([false, true]);
+    expect(resident.plan.peakBytes - streamed.plan.peakBytes).toBe((cfg.layers - 1) * layerWeightBytes(cfg));
+    // Room for the streamed plan only: resident falls back to streamed.
+    expect(planSession(engine(), cfg, { plan: { memoryBytes: streamed.plan.peakBytes } }).resident).toBe(false);
+    expect(() => planSession(engine(), cfg, { plan: { memoryBytes: streamed.plan.peakBytes - 1 } })).toThrow(/the plan needs .* over the .* allowed: .*KV cache: K and V \[3, 16, 10\] × 2 layers/);
   });
 
   it('f16 with an odd d_head: the cache rows cannot be copied', async (t) => {
