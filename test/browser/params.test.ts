@@ -18,7 +18,7 @@ describe('page state in the URL', () => {
   test('defaults: small preset, the sentence, exact verification, no autorun', () => {
     expect(parseState('')).toEqual({
       preset: 'small', weights: 'seeded', bench: 0, orient: 'queries', scale: 'linear', overrides: {}, seed: 1, input: 'text', text: DEFAULT_TEXT,
-      contextText: expect.any(String), verify: 'exact', attention: 'auto', autorun: false, force: false,
+      contextText: expect.any(String), verify: 'exact', attention: 'auto', autorun: false, force: false, steps: 8, temperature: 0, rows: true,
     });
   });
 
