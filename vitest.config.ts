@@ -12,9 +12,10 @@ const wgslAsText = {
   },
 };
 
-// Two tiers. A test file that drives Chromium, soaks, installs the package or dry-runs the device check says so in
-// its header with vitest's file tag `// @module-tag slow` (and why). `npm run test:fast` runs the `fast` project
-// (every other file); `npm test` runs both. The tag in the file is the only list.
+// Two tiers. A test file that drives Chromium, soaks, installs the package, dry-runs the device check or runs stacks at
+// GPT-3's depth says so in its header with vitest's file tag `// @module-tag slow` (and why); a single test of that
+// kind in another file carries the tag itself (`{ tags: ['slow'] }`). `npm run test:fast` runs the `fast` project (the
+// files without the file tag) less the tagged tests; `npm test` runs everything. The tags are the only list.
 const testFiles = readdirSync('test', { recursive: true, encoding: 'utf8' })
   .filter((f) => f.endsWith('.test.ts'))
   .map((f) => join('test', f));
@@ -34,7 +35,7 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 120_000,
     env,
-    tags: [{ name: 'slow', description: 'Chromium, the soak, the package install, the device-check dry run: `npm test` only' }],
+    tags: [{ name: 'slow', description: 'Chromium, the soak, the package install, the device-check dry run, stacks at GPT-3 depth: `npm test` only' }],
     projects: [
       { extends: true, test: { name: 'fast', include: ['test/**/*.test.ts'], exclude: slowFiles } },
       { extends: true, test: { name: 'slow', include: slowFiles.length ? slowFiles : ['no-slow-files'] } },

@@ -97,13 +97,17 @@ describe('weights from a file over a forced 256 KiB binding, on any adapter', ()
   }
 });
 
-describe('weights larger than the adapter\'s own binding, through the command', () => {
+// The slow tier's (576 MiB of weights written and read back): the data is made in beforeAll, which a run that filters
+// the test out (npm run test:fast) never reaches.
+describe('weights larger than the adapter\'s own binding, through the command', { tags: ['slow'] }, () => {
   const seed = freshSeed();
-  const rand = generator(seed);
-  const w = { q: rand(D * D, 1 / Math.sqrt(D)), k: rand(D * D, 1 / Math.sqrt(D)), v: rand(D * D, 1 / Math.sqrt(D)), o: rand(D * D, 1 / Math.sqrt(D)) };
-  const x = rand(SEQ * D, 1);
+  let w: Record<'q' | 'k' | 'v' | 'o', Float32Array>;
+  let x: Float32Array;
   useBuild();
   beforeAll(() => {
+    const rand = generator(seed);
+    w = { q: rand(D * D, 1 / Math.sqrt(D)), k: rand(D * D, 1 / Math.sqrt(D)), v: rand(D * D, 1 / Math.sqrt(D)), o: rand(D * D, 1 / Math.sqrt(D)) };
+    x = rand(SEQ * D, 1);
     writeLarge(join(dir, 'w.safetensors'), { [weightName(0, 'q')]: w.q, [weightName(0, 'k')]: w.k, [weightName(0, 'v')]: w.v, [weightName(0, 'o')]: w.o }, [D, D]);
     const bytes = serializeSafetensors({ x: { shape: [SEQ, D], data: x } });
     const fd = openSync(join(dir, 'x.safetensors'), 'w');

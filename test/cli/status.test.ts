@@ -98,7 +98,7 @@ describe('statuses', () => {
 });
 
 describe('depth from the command line', () => {
-  it('the issue’s 200-layer sampled run passes with correct kernels, and its detection bound is relative', () => {
+  it('the issue’s 200-layer sampled run passes with correct kernels, and its detection bound is relative', { tags: ['slow'] }, () => {
     const r = cli('run', '--layers', '200', '--heads', '4', '--d-model', '256', '--d-head', '64', '--seq', '128', '--verify', 'sampled', '--verify-layers', '200', '--json');
     expect(r.status, r.stderr.slice(-2000)).toBe(0);
     const j = JSON.parse(r.stdout);
@@ -122,7 +122,7 @@ describe('depth from the command line', () => {
     }
   });
 
-  it('96 layers of GPT-3’s pre-LN block pass the exact check from the command line', () => {
+  it('96 layers of GPT-3’s pre-LN block pass the exact check from the command line', { tags: ['slow'] }, () => {
     const r = cli('run', '--layers', '96', '--heads', '4', '--d-model', '256', '--d-head', '64', '--seq', '33', '--norm', 'layernorm', '--verify', 'exact', '--json');
     expect(r.status, r.stderr.slice(-2000)).toBe(0);
     const j = JSON.parse(r.stdout);

@@ -1,3 +1,4 @@
+// @module-tag slow (GPT-3's depth: 96-layer stacks): `npm test` runs it, `npm run test:fast` does not.
 // Verification at GPT-3's depth: 96-layer stacks pass the layer-local exact check with correct
 // kernels (both cores, bare and pre-LayerNorm, self and cross), and errors planted at layer 50
 // of 96 are caught and named: one output element off by 1e-2 relative, the score scale off by
