@@ -260,27 +260,42 @@ export class Session {
     const start = performance.now();
     try {
       gpu.device.queue.writeBuffer(b.x, 0, row.buffer, row.byteOffset, row.byteLength);
-      for (let l = 0; l < cfg.layers; l++) {
+      /** Layer l's commands: (streamed) its weights, the stages before the attention, the append, the decode kernel, the rest. */
+      const encodeLayer = (encoder: GPUCommandEncoder, l: number) => {
         const planted = plant?.layer === l ? plant.kind : null;
+        const set = layers.set(l);
+        const core = layers.cores[l]!;
+        core.setLength(planted === 'off-by-one' ? (n > 1 ? n - 1 : n + 1) : n);
+        const pass = (label: string, body: (pass: GPUComputePassEncoder) => void) => {
+          const c = encoder.beginComputePass({ label });
+          body(c);
+          c.end();
+        };
+        if (!layers.resident && set.fills) pass('weights', (c) => set.fills!.forEach((f) => encode(c, f.dispatch)));
+        const append = (at: number) => cache.encodeRow(encoder, l, b.k, b.v, 0, at);
+        if (!cfg.cross && planted === 'stale-row') append(t);
+        for (const s of set.before) pass(s.name, (c) => s.dispatches.forEach((d) => encode(c, d)));
+        if (!cfg.cross && (planted === null || planted === 'off-by-one')) append(t);
+        if (!cfg.cross && planted === 'shifted-row') append(t + 1 < cache.rows ? t + 1 : t - 1);
+        pass('decode attention', (c) => core.dispatches.forEach((d) => encode(c, d)));
+        for (const s of set.after) pass(s.name, (c) => s.dispatches.forEach((d) => encode(c, d)));
+      };
+      // Resident weights and nothing to read between layers: the whole step in one command buffer
+      // (each layer's decode plan has its own uniforms, all written before the submit).
+      const oneBuffer = layers.resident && !checker && !layerRows;
+      if (oneBuffer) {
+        await gpu.scoped(`decode step ${step}`, () => {
+          const encoder = gpu.device.createCommandEncoder({ label: `decode step ${step}` });
+          for (let l = 0; l < cfg.layers; l++) encodeLayer(encoder, l);
+          gpu.device.queue.submit([encoder.finish()]);
+        });
+      }
+      for (let l = 0; !oneBuffer && l < cfg.layers; l++) {
         await gpu.scoped(`decode step ${step} layer ${l}`, async () => {
           const set = layers.set(l);
           if (!layers.resident) await loadLayerWeights(gpu, stepConfig(cfg), set.buffers, this.weights, set.fills, l);
-          const core = layers.cores[l]!;
-          core.setLength(planted === 'off-by-one' ? (n > 1 ? n - 1 : n + 1) : n);
           const encoder = gpu.device.createCommandEncoder({ label: `decode step ${step} layer ${l}` });
-          const pass = (label: string, body: (pass: GPUComputePassEncoder) => void) => {
-            const c = encoder.beginComputePass({ label });
-            body(c);
-            c.end();
-          };
-          if (!layers.resident && set.fills) pass('weights', (c) => set.fills!.forEach((f) => encode(c, f.dispatch)));
-          const append = (at: number) => cache.encodeRow(encoder, l, b.k, b.v, 0, at);
-          if (!cfg.cross && planted === 'stale-row') append(t);
-          for (const s of set.before) pass(s.name, (c) => s.dispatches.forEach((d) => encode(c, d)));
-          if (!cfg.cross && (planted === null || planted === 'off-by-one')) append(t);
-          if (!cfg.cross && planted === 'shifted-row') append(t + 1 < cache.rows ? t + 1 : t - 1);
-          pass('decode attention', (c) => core.dispatches.forEach((d) => encode(c, d)));
-          for (const s of set.after) pass(s.name, (c) => s.dispatches.forEach((d) => encode(c, d)));
+          encodeLayer(encoder, l);
           gpu.device.queue.submit([encoder.finish()]);
         });
         if (checker?.wants(l)) {
