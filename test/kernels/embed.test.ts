@@ -10,6 +10,7 @@ import { roundArrayToF16 } from '../../src/io/half.js';
 import { prepareEmbed } from '../../src/kernels/embed.js';
 import { Usage } from '../../src/gpu/usage.js';
 import { embed } from '../../src/reference/model-ends.js';
+import { judge, U32 } from '../../src/verify/tolerance.js';
 
 const { ctx, cache } = useGpuContext();
 
@@ -43,11 +44,10 @@ async function run(c: Case, seed: number) {
   }
 }
 
+/** x = token row + position row: one f32 add, one rounding (u·|x|, src/verify/tolerance.ts), not a λ-estimate. */
 const firstFailure = (x: Float32Array, ref: Float64Array): string | null => {
-  for (let n = 0; n < ref.length; n++) {
-    if (!(Math.abs(x[n]! - ref[n]!) <= 2 ** -24 * Math.abs(ref[n]!))) return `element ${n}: gpu ${x[n]}, float64 ${ref[n]}`;
-  }
-  return null;
+  const verdict = judge(x, ref, ref.map((v) => U32 * Math.abs(v)));
+  return verdict.passed ? null : verdict.detail;
 };
 
 describe('embed kernel against float64', () => {
