@@ -1,5 +1,5 @@
 // fill_random: out[i] = (uniform in [-1, 1) from hash(key, offset + i)) * scale, for i < count.
-// The same integer steps as src/model/seeded.ts, so the CPU reference regenerates any element
+// The same integer steps as src/random.ts, so the CPU reference regenerates any element
 // bit for bit. Weights are written in place on the GPU: no weight crosses the bus.
 // Layout: out: array<f32> (the tensor, or a chunk of it starting at element `offset`).
 // Dispatch: ceil(count / (WG·PER_THREAD)) workgroups, folded into x and y when over the
