@@ -24,8 +24,7 @@ import { Verifier, verifyRun } from './verify.js';
 import { renderPatterns, type Drawn } from './views.js';
 import { wireWeightsInput, type LoadedWeights } from './weights-file.js';
 import { droppedCheckpoint } from './checkpoint-drop.js';
-import { droppedFiles, pickedFolder, type CheckpointFiles } from './checkpoint-files.js';
-import { describeCheckpoint, loadCheckpoint, renderNextTokens, type LoadedCheckpoint } from './checkpoint-view.js';
+import { renderNextTokens, wireCheckpointInputs, type LoadedCheckpoint } from './checkpoint-view.js';
 import { nextTokens, type NextToken } from '../src/model/next-tokens.js';
 import { formatBytes } from '../src/index.js';
 import { checkGenerateFields, runGenerate, type GenerateRecord } from './generate.js';
@@ -323,6 +322,16 @@ function init(): void {
     setState({ ...state, weights: 'chapter', input: 'text', text: state.text.trim() ? state.text : DEFAULT_TEXT, attention: 'auto', bench: 0 });
     void run();
   });
+  const takeCheckpoint = wireCheckpointInputs($<HTMLInputElement>('checkpoint-folder'), $<HTMLInputElement>('checkpoint-files'), $('checkpoint-info'), (loaded) => {
+    checkpoint = loaded;
+    clearError();
+    data.checkpoint = loaded && { label: loaded.checkpoint.source.label, config: loaded.checkpoint.config, openMs: loaded.openMs, bytes: loaded.checkpoint.bytes };
+    if (loaded) setState({ ...state, weights: 'checkpoint', input: 'text' });
+    else if (state.weights === 'checkpoint') setState({ ...state, weights: 'seeded' });
+  }, (e) => {
+    fail(e);
+    clearResults();
+  });
   wireWeightsInput($<HTMLInputElement>('weights-file'), $('weights-drop'), (w) => {
     file = w;
     clearError();
@@ -339,33 +348,6 @@ function init(): void {
     const dropped = droppedCheckpoint(dt);
     if (dropped) void takeCheckpoint(dropped);
     return dropped !== null;
-  });
-  const takeCheckpoint = async (files: CheckpointFiles | Promise<CheckpointFiles>) => {
-    const info = $('checkpoint-info');
-    try {
-      info.textContent = 'opening the checkpoint: reading config.json, every safetensors header and tokenizer.json…';
-      const loaded = await loadCheckpoint(await files);
-      checkpoint = loaded;
-      clearError();
-      info.textContent = describeCheckpoint(loaded);
-      data.checkpoint = { label: loaded.checkpoint.source.label, config: loaded.checkpoint.config, openMs: loaded.openMs, bytes: loaded.checkpoint.bytes };
-      setState({ ...state, weights: 'checkpoint', input: 'text' });
-    } catch (e) {
-      checkpoint = null;
-      data.checkpoint = null;
-      info.textContent = '';
-      if (state.weights === 'checkpoint') setState({ ...state, weights: 'seeded' });
-      fail(e);
-      clearResults();
-    }
-  };
-  const folderInput = $<HTMLInputElement>('checkpoint-folder');
-  folderInput.addEventListener('change', () => {
-    if (folderInput.files?.length) void takeCheckpoint(pickedFolder(folderInput.files));
-  });
-  const filesInput = $<HTMLInputElement>('checkpoint-files');
-  filesInput.addEventListener('change', () => {
-    if (filesInput.files?.length) void takeCheckpoint(droppedFiles(filesInput.files, 'picked'));
   });
   $('generate').addEventListener('click', () => void run('generate'));
   $('stop').addEventListener('click', () => {

@@ -8,7 +8,7 @@ import { checkTokens, type TextTokenizer } from '../src/io/checkpoint-tokenizer.
 import { escapeUntrusted } from '../src/io/escape.js';
 import { formatBytes } from '../src/index.js';
 import type { NextToken } from '../src/model/next-tokens.js';
-import { PageCheckpoint, type CheckpointFiles } from './checkpoint-files.js';
+import { droppedFiles, PageCheckpoint, pickedFolder, type CheckpointFiles } from './checkpoint-files.js';
 import type { Tokens } from './tokens.js';
 
 export interface LoadedCheckpoint {
@@ -44,6 +44,34 @@ export function describeCheckpoint(c: LoadedCheckpoint): string {
     `MLP ${cfg.ffn} (${cfg.activation}), vocabulary ${cfg.vocab}, context ${cfg.positions}; ${k.files.length} safetensors file(s), ` +
     `${formatBytes(k.bytes)}, ${k.dtypes()}; ${c.tokenizer ? 'tokenizer.json' : 'no tokenizer.json'}; opened in ${(c.openMs / 1000).toFixed(2)} s. ` +
     k.notes.join(' ');
+}
+
+/**
+ * Wires the folder picker and the files picker; returns `take`, which opens a checkpoint from any
+ * source (a drop too). `onLoad` gets the opened checkpoint, or null when opening failed (after
+ * `onError` got why); `info` says what is being opened, then what was.
+ */
+export function wireCheckpointInputs(folderInput: HTMLInputElement, filesInput: HTMLInputElement, info: HTMLElement,
+  onLoad: (loaded: LoadedCheckpoint | null) => void, onError: (e: unknown) => void): (files: CheckpointFiles | Promise<CheckpointFiles>) => Promise<void> {
+  const take = async (files: CheckpointFiles | Promise<CheckpointFiles>) => {
+    try {
+      info.textContent = 'opening the checkpoint: reading config.json, every safetensors header and tokenizer.json…';
+      const loaded = await loadCheckpoint(await files);
+      info.textContent = describeCheckpoint(loaded);
+      onLoad(loaded);
+    } catch (e) {
+      info.textContent = '';
+      onLoad(null);
+      onError(e);
+    }
+  };
+  folderInput.addEventListener('change', () => {
+    if (folderInput.files?.length) void take(pickedFolder(folderInput.files));
+  });
+  filesInput.addEventListener('change', () => {
+    if (filesInput.files?.length) void take(droppedFiles(filesInput.files, 'picked'));
+  });
+  return take;
 }
 
 /** The next-token table: rank, id, the token's text (escaped: a newline shows as \n) and its probability. */
