@@ -244,6 +244,8 @@ async function runOnce(id: number, signal: AbortSignal): Promise<void> {
     );
     delete $('patterns').dataset.stale;
     let next: NextToken[] | null = null;
+    // A run without a checkpoint has no next token: an earlier checkpoint run's list goes.
+    if (!p.model) $('next-tokens').hidden = true;
     if (p.model) {
       // Only from a stack that ran to its end: a partial stack's logits are not the model's.
       next = r.logits && !r.stopped ? nextTokens(r.logits, 10, p.model.loaded.tokenizer) : null;

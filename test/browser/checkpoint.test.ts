@@ -116,6 +116,16 @@ describe.each<[Profile, string[]]>([['swiftshader', ['gpt2-f32', 'opt-sharded-f3
     await open(page, { files: readdirSync(join(DIR, c.name)).map((f) => join(DIR, c.name, f)) });
     expect(await pageText(page, 'checkpoint-info')).toMatch(/^6 picked files: OPT, 3 layers × 3 heads .* 3 safetensors file\(s\)/);
     await runAndCheck(page, c, 'checkpoint-files.png');
+    // Back to seeded weights: the form's shape is editable again and the next-token list goes with the next run.
+    await page.check('input[name=weights][value=seeded]');
+    expect(await page.isDisabled('input[name=layers]')).toBe(false);
+    await page.fill('input[name=layers]', '1');
+    await page.dispatchEvent('input[name=layers]', 'change');
+    await page.click('#run');
+    const outcome = await waitForOutcome(page, 60_000);
+    expect(outcome.verification).toMatch(/^passed: /);
+    expect(await page.isHidden('#next-tokens')).toBe(true);
+    expect((await lastRun(page)).weights).toMatch(/^seeded random weights/);
   });
 
   test('the files dropped on the page open as a checkpoint (one dropped file stays a weights file: states.test.ts)', async () => {
