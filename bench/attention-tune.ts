@@ -10,7 +10,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Engine } from '../src/model/engine.js';
-import { attentionTileLabel, attentionTileProblem, HARDWARE_ATTENTION_TILES, SOFTWARE_ATTENTION_TILES, type AttentionTile } from '../src/kernels/attention.js';
+import { attentionTileLabel, attentionTileProblem, HARDWARE_ATTENTION_TILES, SOFTWARE_ATTENTION_TILES, subgroupCapsOf, type AttentionTile } from '../src/kernels/attention.js';
 import { createNodeGpu } from '../src/node/dawn.js';
 import { intFlag, parseFlags } from '../src/cli/args.js';
 import { checkThenTime } from './harness.js';
@@ -47,7 +47,7 @@ async function main(argv: string[]): Promise<void> {
       const key = attentionTileLabel(t);
       if (seen.has(key)) return false;
       seen.add(key);
-      return attentionTileProblem(t, c.dHead, gpu.limits) === null;
+      return attentionTileProblem(t, c.dHead, gpu.limits, subgroupCapsOf(gpu)) === null;
     });
     console.log(`adapter: ${engine.adapter.name}; attention core ${c.heads} heads, n ${c.seq}, d ${c.dHead}, causal; median of ${args.runs}`);
     const rows: { variant: string; ms: number | null; tflops: number | null; verified: boolean; error?: string }[] = [];
