@@ -8,7 +8,7 @@ import type { AttentionConfig, Engine } from '../src/index.js';
 import { renderBench, summarize, type BenchResult } from './bench.js';
 import { CHAPTER_HEADS } from './chapter.js';
 import { clearError, describeError, PageError, showError } from './errors.js';
-import { estimate, type Suggestion } from './estimate.js';
+import { checkAffordable, estimate, type ModelEstimate, type Suggestion } from './estimate.js';
 import { knownRates, measuredRates, noteRun, type Rates } from './rates.js';
 import { renderChapterPanel } from './explain.js';
 import { applyEdit, showState, showTokens } from './form.js';
@@ -29,7 +29,6 @@ import { nextTokens, type NextToken } from '../src/model/next-tokens.js';
 import { formatBytes } from '../src/index.js';
 import { checkGenerateFields, runGenerate, type GenerateRecord } from './generate.js';
 import { checkpointParameters } from '../src/io/checkpoint-config.js';
-import type { ModelEstimate } from './estimate.js';
 
 /** A checkpoint's tables and parameter count for the estimate (config.json alone). */
 function modelEstimate(c: LoadedCheckpoint): ModelEstimate {
@@ -179,6 +178,8 @@ async function generateOnce(id: number, signal: AbortSignal): Promise<void> {
     engine = await getEngine();
     const refused = adapterReady(engine, p.cfg.precision, useF32);
     if (refused) throw refused;
+    // The prefill priced as a Run is (the steps after it are not priced: each is one token's work).
+    checkAffordable(engine, p.cfg, await measuredRates(engine), state.force, useSuggestion);
     await readCheckpointTables(p);
     const tokenizer = p.model?.loaded.tokenizer ?? null;
     const record = await runGenerate(engine, p, state, { signal, onProgress: setProgress }, tokenizer ? (ids) => tokenizer.decode(ids) : null);

@@ -142,6 +142,16 @@ describe('Generate on swiftshader', () => {
     expect(await pageText(page, 'verification')).toBe('not verified: “verification” is set to none');
   });
 
+  test('on a software adapter a prefill priced over the limit is refused as a Run is, before any GPU work', async () => {
+    await page.goto(server.url() + '?preset=gpt3&steps=2');
+    await page.waitForFunction(() => document.getElementById('adapter')?.textContent !== 'adapter: requesting…');
+    await page.click('#generate');
+    const outcome = await waitForOutcome(page, 60_000);
+    expect(outcome.errorKind).toBe('too-slow');
+    expect(outcome.error).toMatch(/^Refused: "google swiftshader" is a software adapter/);
+    expect(await page.evaluate(() => window.webgpuAttention.lastGenerate)).toBeNull();
+  });
+
   test('more tokens than the positions left are refused, in the form\'s words, before any GPU work', async () => {
     await page.goto(server.url() + '?steps=30');
     await page.waitForFunction(() => document.getElementById('adapter')?.textContent !== 'adapter: requesting…');
