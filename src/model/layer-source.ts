@@ -5,7 +5,7 @@
 
 import type { AttentionConfig } from './config.js';
 import type { LayerBuffers } from './layer.js';
-import { uploadLayer, type SeededFill } from './layer-weights.js';
+import { seededBiases, uploadBiases, uploadLayer, type SeededFill } from './layer-weights.js';
 import { seededLayerNorm, seededMlpLayerNorm } from './seeded.js';
 import { checkLayerTensors, type WeightSource } from './weights.js';
 import type { GpuContext } from '../gpu/device.js';
@@ -21,6 +21,7 @@ export async function loadLayerWeights(gpu: GpuContext, cfg: AttentionConfig, b:
     return;
   }
   for (const f of fills!) f.setLayer(layer);
+  if (b.bias) uploadBiases(gpu, b.bias, seededBiases(weights.seed, layer, cfg), cfg.precision);
   if (b.ln) {
     const ln = seededLayerNorm(weights.seed, layer, cfg.dModel);
     uploadLayerNorm(gpu, b.ln, ln.gain, ln.bias);

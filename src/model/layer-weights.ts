@@ -1,9 +1,9 @@
 // One layer's weights onto the GPU: seeded weights generated in place by fill dispatches (only
 // their key changes from layer to layer), or given tensors uploaded. Used by the engine per layer.
 
-import { innerWidth, type AttentionConfig } from './config.js';
+import type { AttentionConfig } from './config.js';
 import type { LayerBuffers } from './layer.js';
-import { seededMlpTensor, seededTensor, type SeededTensor, type Projection } from './seeded.js';
+import { seededArray, seededMlpTensor, seededTensor, type SeededTensor, type Projection } from './seeded.js';
 import type { LayerTensors } from './weights.js';
 import type { GpuContext } from '../gpu/device.js';
 import type { PipelineCache } from '../gpu/pipelines.js';
@@ -21,7 +21,6 @@ export interface SeededFill {
 
 /** One fill per weight (and bias); per layer only its key changes, written before submission. */
 export async function prepareSeededFills(gpu: GpuContext, cache: PipelineCache, cfg: AttentionConfig, b: LayerBuffers, seed: number): Promise<SeededFill[]> {
-  const inner = innerWidth(cfg);
   const weights = { q: b.wq, k: b.wk, v: b.wv, o: b.wo };
   const fills: SeededFill[] = [];
   // f16 precision stores the weights in half, bit-identical to the CPU's rounding (src/io/half.ts).
@@ -40,9 +39,10 @@ export async function prepareSeededFills(gpu: GpuContext, cache: PipelineCache, 
   };
   for (const proj of PROJECTIONS) {
     await add(`fill W_${proj.toUpperCase()}`, weights[proj], 0, (l) => seededTensor(seed, l, proj, false, cfg));
-    // Bias layout: [q (inner), k (inner), v (inner), o (dModel)].
-    if (cfg.bias) await add(`fill ${proj}_proj.bias`, b.bias!, PROJECTIONS.indexOf(proj) * inner, (l) => seededTensor(seed, l, proj, true, cfg));
   }
+  // The projections' biases are generated on the CPU and uploaded (seededBiases): their slots in the
+  // one bias buffer start at element multiples of inner, which a fill's binding offset could not
+  // take (offsets must be multiples of the adapter's storage alignment), and they are small.
   if (b.mlp) {
     await add('fill fc1', b.mlp.fc1, 0, (l) => seededMlpTensor(seed, l, 'fc1', false, cfg));
     await add('fill fc2', b.mlp.fc2, 0, (l) => seededMlpTensor(seed, l, 'fc2', false, cfg));
@@ -59,18 +59,34 @@ export function uploadLayer(gpu: GpuContext, b: LayerBuffers, t: LayerTensors, p
   write(b.wk, t.k);
   write(b.wv, t.v);
   write(b.wo, t.o);
-  if (b.bias) {
-    // Bias layout: [q (inner), k (inner), v (inner), o (dModel)], inner = t.q.length / dModel.
-    const inner = t.qBias!.length;
-    write(b.bias, t.qBias!, 0);
-    write(b.bias, t.kBias!, inner);
-    write(b.bias, t.vBias!, 2 * inner);
-    write(b.bias, t.oBias!, 3 * inner);
-  }
+  if (b.bias) uploadBiases(gpu, b.bias, [t.qBias!, t.kBias!, t.vBias!, t.oBias!], precision);
   if (b.mlp) {
     write(b.mlp.fc1, t.fc1!);
     write(b.mlp.fc2, t.fc2!);
     write(b.mlp.b1, t.fc1Bias!);
     write(b.mlp.b2, t.fc2Bias!);
   }
+}
+
+/**
+ * The four projection biases into their buffer, laid out [q (inner), k (inner), v (inner), o (dModel)],
+ * in one write: with f16 storage and an odd inner width a slot starts mid-word, which a write of its
+ * own could not do (writes are whole 4-byte words).
+ */
+export function uploadBiases(gpu: GpuContext, buffer: GPUBuffer, parts: Float32Array[], precision: Precision): void {
+  const all = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    all.set(p, at);
+    at += p.length;
+  }
+  writeStorage(gpu, buffer, 0, all, precision);
+}
+
+/** A seeded layer's four projection biases [q, k, v, o], the values the reference regenerates. */
+export function seededBiases(seed: number, layer: number, cfg: AttentionConfig): Float32Array[] {
+  return PROJECTIONS.map((proj) => {
+    const { key, count, scale } = seededTensor(seed, layer, proj, true, cfg);
+    return seededArray(key, count, scale);
+  });
 }

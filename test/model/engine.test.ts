@@ -37,6 +37,8 @@ describe('engine vs float64 reference', () => {
   });
   it('biases', async () => {
     await check({ layers: 1, heads: 2, dModel: 40, dHead: 12, seq: 9, bias: true });
+    // inner 15: bias slots at elements 15, 30, 45, off any storage-offset alignment (seeded biases are uploaded, not filled)
+    await check({ layers: 2, heads: 3, dModel: 20, dHead: 5, seq: 7, bias: true });
   });
   it('small fake limits force weight chunks and head groups, and still match', async () => {
     // 64 rows of 256 floats = 64 KiB per binding: W_Q (256 rows) is bound in 4 chunks, and a

@@ -34,6 +34,8 @@ const CASES: [string, Partial<AttentionConfig>, 'fused' | 'materialized'][] = [
   ['cross, materialized, biases', { layers: 2, heads: 4, dModel: 256, dHead: 64, seq: 33, cross: true, kvSeq: 21, bias: true }, 'materialized'],
   ['pre-LN self, fused, 24 layers', { layers: 24, heads: 4, dModel: 256, dHead: 64, seq: 33, norm: 'layernorm' }, 'fused'],
   ['pre-LN self, materialized, biases', { layers: 4, heads: 4, dModel: 256, dHead: 64, seq: 33, norm: 'layernorm', bias: true }, 'materialized'],
+  // inner 15: the bias slots start mid-word in f16 and off the storage alignment (one upload, no fill binding)
+  ['odd inner width 3 × 5, biases', { layers: 2, heads: 3, dModel: 20, dHead: 5, seq: 7, bias: true }, 'materialized'],
 ];
 
 describe('f16 storage, exact layer-local verification', () => {
