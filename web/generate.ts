@@ -7,7 +7,7 @@
 // time, the keys it read and its verification are listed; the summary gives tokens per second and
 // the bytes a step reads over its time.
 
-import { generate, InputError, type DecodeStep, type Engine, type GenerateResult } from '../src/index.js';
+import { ConfigError, generate, type DecodeStep, type Engine, type GenerateResult } from '../src/index.js';
 import { escapeUntrusted } from '../src/io/escape.js';
 import { drawMatrix, type Matrix } from './heatmap.js';
 import type { PageState } from './params.js';
@@ -38,9 +38,9 @@ export interface GenerateRecord {
 
 /** Refuses a bad step count or temperature naming the form's field, before any GPU work. */
 export function checkGenerateFields(s: PageState): void {
-  if (!Number.isInteger(s.steps) || s.steps < 1) throw new InputError(`“tokens (Generate)” must be a positive whole number, got ${Number.isNaN(s.steps) ? 'an empty or non-numeric value' : s.steps}`);
+  if (!Number.isInteger(s.steps) || s.steps < 1) throw new ConfigError(`“tokens (Generate)” must be a positive whole number, got ${Number.isNaN(s.steps) ? 'an empty or non-numeric value' : s.steps}`);
   if (!(Number.isFinite(s.temperature) && s.temperature >= 0 && s.temperature <= 1e6)) {
-    throw new InputError(`“temperature” must be a number from 0 to 1e6 (0: the most likely token), got ${Number.isNaN(s.temperature) ? 'an empty or non-numeric value' : s.temperature}`);
+    throw new ConfigError(`“temperature” must be a number from 0 to 1e6 (0: the most likely token), got ${Number.isNaN(s.temperature) ? 'an empty or non-numeric value' : s.temperature}`);
   }
 }
 

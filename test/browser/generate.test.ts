@@ -152,6 +152,19 @@ describe('Generate on swiftshader', () => {
     expect(await page.evaluate(() => window.webgpuAttention.lastGenerate)).toBeNull();
   });
 
+  test('a bad number of tokens or temperature is refused naming the field', async () => {
+    await page.goto(server.url() + '?steps=0');
+    await page.waitForFunction(() => document.getElementById('adapter')?.textContent !== 'adapter: requesting…');
+    await page.click('#generate');
+    let outcome = await waitForOutcome(page, 30_000);
+    expect(outcome.error).toBe('Configuration error: “tokens (Generate)” must be a positive whole number, got 0');
+    await page.goto(server.url() + '?temperature=-1');
+    await page.waitForFunction(() => document.getElementById('adapter')?.textContent !== 'adapter: requesting…');
+    await page.click('#generate');
+    outcome = await waitForOutcome(page, 30_000);
+    expect(outcome.error).toBe('Configuration error: “temperature” must be a number from 0 to 1e6 (0: the most likely token), got -1');
+  });
+
   test('more tokens than the positions left are refused, in the form\'s words, before any GPU work', async () => {
     await page.goto(server.url() + '?steps=30');
     await page.waitForFunction(() => document.getElementById('adapter')?.textContent !== 'adapter: requesting…');
