@@ -56,8 +56,8 @@ export function makeInputs(c: OpCase, seed: number): OpInputs {
   switch (c.op) {
     case 'matmul': {
       const a = c.pattern ? causalPattern(c, gen(STREAM.a, c.batch * c.M * c.K, 1)) : gen(STREAM.a, c.batch * c.M * c.K, 1);
-      // B scaled by 1/√K (1 for a pattern, whose rows already sum to 1) keeps outputs of order one, the range
-      // the fp32 tolerance of src/verify/compare.ts is argued for.
+      // B scaled by 1/√K (1 for a pattern, whose rows already sum to 1) keeps outputs of order one, as a layer's
+      // projections are.
       const b = gen(STREAM.b, c.batch * c.K * c.N, c.pattern ? 1 : 1 / Math.sqrt(c.K));
       return { op: 'matmul', a, b };
     }

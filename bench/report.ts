@@ -199,13 +199,14 @@ export function formatNotes(records: readonly BenchRecord[], adapter: string, pe
       ' GB/s = 4 bytes × (every input value read once + every output written once) / median.',
     'vs peers = peer median ÷ our median, both measured the same way (wall clock to a drained queue): > 1 means ours is faster.',
     'verified = output checked in this run against float64 values recomputed on the CPU (max relative error shown;' +
-      ' "sampled" = 256 random elements recomputed exactly); WRONG = outside |err| ≤ 2e-4 + 2e-3·|ref|.',
+      ' "sampled" = 256 random elements recomputed exactly); WRONG = some element outside its allowance, derived for the' +
+      ' operation from its inputs by src/verify/tolerance.ts (the same rule for ours and every peer; bench/verify.ts allowanceAt).',
   ];
   if (records.some((r) => r.precision === 'f16')) {
     lines.push(
       'f16 rows: inputs rounded to f16 and stored as f16 (GB/s counts 2 bytes a value), checked against float64 from those rounded' +
-        ' inputs with the f16 storage tolerance of bench/suites/f16.ts (f32 arithmetic plus one f16 rounding of the output:' +
-        ' |err| ≤ 2.0e-4 + 2.49e-3·|ref|; the attention core also allows f16-stored scores and pattern); no % peak (no f16 peak known).',
+        ' inputs: the same derived allowance for f32 arithmetic plus one f16 rounding of the output (the attention core also' +
+        ' allows f16-stored scores and pattern); a library computing in f16 is WRONG by it; no % peak (no f16 peak known).',
     );
   }
   for (const r of records) {

@@ -3,8 +3,8 @@
 // float64 values before its time is reported (ours: checked before it is timed, a wrong output not timed).
 // Then, with f16 among the precisions, the same again on the inputs rounded to f16 (bench/suites/f16.ts):
 // ours with f16 storage where our kernels and the adapter have it, each peer in float16 where it has it
-// (else a "not available" row with the reason), checked against float64 from the rounded inputs with the
-// f16 storage tolerance.
+// (else a "not available" row with the reason), checked against float64 from the rounded inputs. Every row,
+// ours and the peers', is judged by the same derived allowance (bench/verify.ts allowanceAt).
 
 import type { Engine } from '../../src/model/engine.js';
 import type { Peak } from '../metrics.js';
@@ -12,13 +12,12 @@ import { checkThenTime, timeCpu, type RunOpts } from '../harness.js';
 import { describeShape, makeInputs, opBytes, opFlops, type OpCase, type OpInputs } from '../inputs.js';
 import { prepareOurs } from '../ours.js';
 import { failedRecord, makeRecord, type BenchRecord, type Impl, type Measurement } from '../report.js';
-import { checkIndices, checkOutput, referenceAt } from '../verify.js';
+import { allowanceAt, checkIndices, checkOutput, referenceAt } from '../verify.js';
 import type { OrtRemote } from '../peers/ort-remote.js';
 import { PeerTimeoutError, withTimeout } from '../peers/timeout.js';
 import { PeerUnavailableError, type Peer, type PeerPrecision, type PeerResult } from '../peers/types.js';
 import type { Scale } from '../scale.js';
-import { compare, FP32_TOLERANCE, type Tolerance } from '../../src/verify/compare.js';
-import { f16Bytes, f16Tolerance, roundInputs } from './f16.js';
+import { f16Bytes, roundInputs } from './f16.js';
 import type { OursF16 } from './ours-f16.js';
 
 export interface PeerSlot<P> {
@@ -67,7 +66,7 @@ export async function runCase(ctx: BenchContext, meta: CaseMeta, c: OpCase, cpu?
     const m = (impl: Impl, adapter: string): Measurement => ({ ...base, impl, adapter });
     const x = f16 ? roundInputs(inputs) : inputs;
     const ref = referenceAt(c, x, indices);
-    const tol = f16 ? f16Tolerance(c, x, indices) : FP32_TOLERANCE;
+    const tol = allowanceAt(c, x, indices, ref, precision);
     // No % peak for fp16 rows: the only peaks known are fp32 FMA and memory.
     const peak = f16 ? null : ctx.peak;
 
@@ -115,18 +114,18 @@ export async function runCase(ctx: BenchContext, meta: CaseMeta, c: OpCase, cpu?
       const cpuRuns = { warmup: Math.min(ctx.run.warmup, 1), runs: ctx.run.runs };
       const { result, summary } = timeCpu(() => cpu.fn(inputs), cpuRuns);
       const got = indices ? Float64Array.from(indices, (i) => result[i]!) : result;
-      records.push(makeRecord(m('cpu-reference', ctx.cpuName), 'cpu', summary, checkOutput(c, got, ref, indices), null));
+      records.push(makeRecord(m('cpu-reference', ctx.cpuName), 'cpu', summary, checkOutput(c, got, ref, indices, tol), null));
     }
   }
   return records;
 }
 
-async function peerRecord<P>(ctx: BenchContext, slot: PeerSlot<P>, meas: Measurement, c: OpCase, ref: Float64Array, indices: Uint32Array | null, tol: Tolerance, peak: Peak | null, call: (p: P) => Promise<PeerResult>): Promise<BenchRecord> {
+async function peerRecord<P>(ctx: BenchContext, slot: PeerSlot<P>, meas: Measurement, c: OpCase, ref: Float64Array, indices: Uint32Array | null, tol: Float64Array, peak: Peak | null, call: (p: P) => Promise<PeerResult>): Promise<BenchRecord> {
   if (!slot.peer) return failedRecord(meas, 'not available', slot.unavailable ?? 'not loaded', 'wall-clock-drained');
   try {
     const r = await call(slot.peer);
     const check = checkOutput(c, r.output, ref, indices, tol);
-    return makeRecord(meas, 'wall-clock-drained', r.timing, check, peak, check.passed ? {} : { error: overBy(r.output, ref, tol) });
+    return makeRecord(meas, 'wall-clock-drained', r.timing, check, peak, check.passed ? {} : { error: check.detail });
   } catch (e) {
     if (e instanceof PeerUnavailableError) return failedRecord(meas, 'not available', e.message, 'wall-clock-drained');
     if (e instanceof PeerTimeoutError) {
@@ -140,16 +139,6 @@ async function peerRecord<P>(ctx: BenchContext, slot: PeerSlot<P>, meas: Measure
     }
     return failedRecord(meas, 'error', (e as Error).message, 'wall-clock-drained');
   }
-}
-
-/** How far a wrong output is from passing: its largest error and that error over its allowance. */
-function overBy(got: ArrayLike<number>, ref: Float64Array, tol: Tolerance): string {
-  if (got.length !== ref.length) return `output length ${got.length}, expected ${ref.length}`;
-  const cmp = compare(got, ref, tol);
-  if (cmp.nonFinite) return `${cmp.nonFinite} non-finite values of ${cmp.count}`;
-  const i = cmp.worstIndex;
-  const ratio = Math.abs(got[i]! - ref[i]!) / (tol.atol + tol.rtol * Math.abs(ref[i]!));
-  return `max |err| ${cmp.maxAbsError.toExponential(2)}; worst element ${ratio.toPrecision(3)}× its allowance ${tol.atol.toPrecision(3)} + ${tol.rtol.toPrecision(3)}·|ref|`;
 }
 
 function callPeer(p: Peer, c: OpCase, x: OpInputs, opts: RunOpts & { sample?: Uint32Array; precision?: PeerPrecision }): Promise<PeerResult> {

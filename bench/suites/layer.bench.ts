@@ -49,7 +49,7 @@ async function runEngine(ctx: BenchContext, layers: number, attention: Attention
   });
   if (exact) {
     const v = await verifyExactLayers(cfg, { kind: 'seeded', seed: ctx.seed }, seededInputs(ctx.seed, cfg), states);
-    return { result, check: { passed: v.passed === true, maxRelError: v.maxRelError!, maxAbsError: v.maxAbsError!, what: `all ${result.output.length} outputs of each of ${layers} layers, layer-local` } };
+    return { result, check: { passed: v.passed === true, maxRelError: v.maxRelError!, maxAbsError: v.maxAbsError!, worstRatio: v.worstRatio!, detail: v.passed ? '' : v.detail, what: `all ${result.output.length} outputs of each of ${layers} layers, layer-local` } };
   }
   if (!sampled) throw new Error('the sampled check of the last layer did not run');
   return { result, check: sampled };

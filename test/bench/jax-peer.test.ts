@@ -5,10 +5,10 @@
 import { describe, expect, it } from 'vitest';
 import { createNodeGpu } from '../../src/node/dawn.js';
 import { makeInputs, type OpCase } from '../../bench/inputs.js';
-import { checkOutput, referenceAt } from '../../bench/verify.js';
+import { allowanceAt, checkOutput, referenceAt } from '../../bench/verify.js';
 import { explainJaxFailure, hasIteratorHelpers, loadJaxPeer } from '../../bench/peers/jax.js';
 import { PeerUnavailableError } from '../../bench/peers/types.js';
-import { f16Tolerance, roundInputs } from '../../bench/suites/f16.js';
+import { roundInputs } from '../../bench/suites/f16.js';
 
 const run = { warmup: 1, runs: 2 };
 
@@ -48,8 +48,12 @@ describe('jax-js peer', () => {
             : c.op === 'attention' && x.op === 'attention' ? await peer.attention(x.q, x.k, x.v, { heads: c.heads, seq: c.seq, kvSeq: c.seq, dHead: c.dHead, causal: true }, opts)
             : undefined;
           const ref = referenceAt(c, x, null);
-          const check = checkOutput(c, r!.output, ref, null, precision === 'f16' ? f16Tolerance(c, x, null) : undefined);
-          expect(check.passed, `${c.op} ${precision}: max rel error ${check.maxRelError}`).toBe(true);
+          // f32: the one judge's allowance. f16: jax-js computes in float16 (products and sums rounded to f16, not
+          // f32 arithmetic stored once), which the bench reports WRONG by that rule with its ratio; here it must at
+          // least meet the same estimate with f16's unit in place of f32's (2¹³ × the allowance).
+          const tol = allowanceAt(c, x, null, ref, precision).map((t) => (precision === 'f16' ? t * 2 ** 13 : t));
+          const check = checkOutput(c, r!.output, ref, null, tol);
+          expect(check.passed, `${c.op} ${precision}: ${check.detail}`).toBe(true);
           expect(r!.timing.samples).toBe(run.runs);
           expect(r!.timing.medianMs).toBeGreaterThan(0);
         }
@@ -60,7 +64,8 @@ describe('jax-js peer', () => {
       if (x.op !== 'matmul') throw new Error('matmul inputs expected');
       const sample = Uint32Array.from([0, 9, 63]);
       const r = await peer.matmul(x.a, x.b, 8, 8, 8, { ...run, transB: false, sample });
-      expect(checkOutput(c, r.output, referenceAt(c, x, sample), sample).passed).toBe(true);
+      const ref = referenceAt(c, x, sample);
+      expect(checkOutput(c, r.output, ref, sample, allowanceAt(c, x, sample, ref)).passed).toBe(true);
     } finally {
       await peer.dispose();
     }

@@ -1,9 +1,8 @@
-// The whole stack on the GPU against the float64 CPU reference, on fresh seeds each run.
+// The whole stack on the GPU against the float64 CPU reference, on fresh seeds each run: every layer within the one
+// judge's derived allowance of its float64 recomputation (test/helpers/stack-judge.ts).
 import { describe, expect, it } from 'vitest';
 import { freshSeed, useEngine } from '../helpers/gpu.js';
-import { attentionStack, seededLayerWeights } from '../../src/reference/attention.js';
-import { seededInputs as seededInput } from '../../src/model/seeded.js';
-import { compare, FP32_TOLERANCE } from '../../src/verify/compare.js';
+import { runJudged } from '../helpers/stack-judge.js';
 import { resolveConfig, type AttentionConfig } from '../../src/model/config.js';
 import type { RunOptions } from '../../src/model/engine.js';
 
@@ -11,13 +10,7 @@ const engine = useEngine();
 
 /** Materialized attention unless the options say otherwise (the fused kernel has its own test). */
 async function check(partial: Partial<AttentionConfig>, options: RunOptions = {}, seed = freshSeed()) {
-  const result = await engine().run(partial, { seed, attention: 'materialized', ...options });
-  const cfg = resolveConfig(partial);
-  const { x, context } = seededInput(seed, cfg);
-  const ref = attentionStack(x, context, (l) => seededLayerWeights(seed, l, cfg), cfg);
-  const c = compare(result.output, ref, FP32_TOLERANCE);
-  expect(c.passed, `seed ${seed}: max abs ${c.maxAbsError} at ${c.worstIndex}`).toBe(true);
-  return result;
+  return runJudged(engine(), resolveConfig(partial), { seed, attention: 'materialized', ...options });
 }
 
 describe('engine vs float64 reference', () => {
