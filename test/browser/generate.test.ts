@@ -178,3 +178,28 @@ describe('Generate on swiftshader', () => {
     expect(await page.evaluate(() => window.webgpuAttention.lastGenerate)).toBeNull();
   });
 });
+
+describe('Generate on compat (lavapipe through ANGLE)', () => {
+  let browser: Browser;
+  beforeAll(async () => {
+    browser = await launch('compat');
+  });
+  afterAll(() => browser?.close());
+
+  test('a checkpoint (F16 shards): every step verified, the CLI\'s continuation', async () => {
+    const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
+    await page.goto(server.url() + '?verify=exact&steps=3');
+    await page.waitForFunction(() => document.getElementById('adapter')?.textContent !== 'adapter: requesting…');
+    await page.setInputFiles('#checkpoint-folder', join(DIR, 'gpt2-sharded-f16'));
+    await page.waitForFunction(() => window.webgpuAttention.checkpoint !== null);
+    await page.fill('input[name=text]', GPT2.text);
+    await page.click('#generate');
+    const outcome = await waitForOutcome(page, 120_000);
+    expect(outcome.error, `#error: ${outcome.error}`).toBe('');
+    expect(outcome.verification).toMatch(/^passed: generation, every step verified/);
+    const g = await lastGenerate(page);
+    const r = cli('run', '--model', join(DIR, 'gpt2-sharded-f16'), '--text', GPT2.text, '--decode', '3', '--verify', 'none', '--json');
+    expect(r.status, r.stderr).toBe(0);
+    expect(g.generated).toEqual(JSON.parse(r.stdout).generated);
+  });
+});
