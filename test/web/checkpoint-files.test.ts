@@ -13,7 +13,7 @@ import { GOLDEN_DIR } from '../helpers/golden.js';
 import { droppedFiles, PageCheckpoint, pickedFolder, type CheckpointFiles } from '../../web/checkpoint-files.js';
 
 const DIR = join(GOLDEN_DIR, 'checkpoints');
-const CASES: { name: string }[] = JSON.parse(readFileSync(join(DIR, 'cases.json'), 'utf8'));
+const CASES: { name: string; tokens: number[] }[] = JSON.parse(readFileSync(join(DIR, 'cases.json'), 'utf8'));
 
 /** The folder's files as a browser's folder picker gives them (webkitRelativePath "folder/name"). */
 function folderFiles(name: string, edit: (files: Map<string, Uint8Array>) => void = () => undefined): CheckpointFiles {
@@ -98,5 +98,18 @@ describe('refusals: the CLI\'s one-line messages', () => {
     } finally {
       rmSync(join(dir, '..'), { recursive: true, force: true });
     }
+  });
+});
+
+describe('the text through the checkpoint\'s tokenizer, refused as the CLI refuses --text', () => {
+  it('its ids (what the tokenizer adds included), more tokens than positions refused, no tokenizer.json refused', async () => {
+    const { checkpointTokens, loadCheckpoint } = await import('../../web/checkpoint-view.js');
+    const opt = await loadCheckpoint(folderFiles('opt-sharded-f32'));
+    expect(checkpointTokens(opt, 'a fluffy blue creature').ids).toEqual(CASES.find((c) => c.name === 'opt-sharded-f32')!.tokens);
+    const gpt2 = await loadCheckpoint(folderFiles('gpt2-f32'));
+    expect(() => checkpointTokens(gpt2, 'the '.repeat(30))).toThrow(/^the text gives \d+ tokens, more than the model's 24 positions \(config\.json n_positions\)$/);
+    expect(() => checkpointTokens(gpt2, '')).toThrow(/^the text gives no tokens: the model needs at least one$/);
+    const bare = await loadCheckpoint(folderFiles('gpt2-f32', (f) => f.delete('tokenizer.json')));
+    expect(() => checkpointTokens(bare, 'a')).toThrow(/^The text needs the checkpoint's tokenizer\.json, which "gpt2-f32" lacks: add it to the files$/);
   });
 });
