@@ -91,7 +91,7 @@ export function serializeSafetensors(
   tensors: Record<string, { shape: number[]; data: Float32Array; dtype?: 'F32' | 'F16' }>,
   metadata?: Record<string, string>,
 ): Uint8Array {
-  const bad = (detail: string, tensor?: string): never => fail('write', 'write', detail, tensor);
+  const bad: (detail: string, tensor?: string) => never = (detail, tensor) => fail('write', 'write', detail, tensor);
   const names = Object.keys(tensors).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   const parts: string[] = [];
   if (metadata) {

@@ -199,7 +199,7 @@ export function attentionRow(
   const scores = headScores(qRow, k, 1, visible, width, head * dHead, dHead, 1 / Math.sqrt(dHead));
   const p = softmaxRows(scores, 1, visible, { causal: false });
   const out = new Float64Array(dHead);
-  for (let j = 0; j < visible; j++) for (let d = 0; d < dHead; d++) out[d] += p[j]! * v[j * width + head * dHead + d]!;
+  for (let j = 0; j < visible; j++) for (let d = 0; d < dHead; d++) out[d]! += p[j]! * v[j * width + head * dHead + d]!;
   return out;
 }
 

@@ -74,14 +74,14 @@ export function signVectors(key: number, n: number, vectors: number): SignVector
 }
 
 function addRow64(acc: Float64Array, at: number, row: Float64Array, K: number): void {
-  for (let c = 0; c < K; c++) acc[at + c] += row[c]!;
+  for (let c = 0; c < K; c++) acc[at + c]! += row[c]!;
 }
 
 function addRow32(acc: Float64Array, at: number, w: Float32Array, from: number, K: number): number {
   let f = 0;
   for (let c = 0; c < K; c++) {
     const x = w[from + c]!;
-    acc[at + c] += x;
+    acc[at + c]! += x;
     f += x * x;
   }
   return f;
@@ -114,7 +114,7 @@ export function transposedProducts(w: WeightRows, N: number, K: number, r: SignV
       for (let v = 0; v < 4; v++) {
         const sign = (p >> v) & 1 ? -1 : 1;
         const col = 4 * g + v;
-        for (let c = 0; c < K; c++) u[c * r.width + col] += sign * a[p * K + c]!;
+        for (let c = 0; c < K; c++) u[c * r.width + col]! += sign * a[p * K + c]!;
       }
     }
   }
@@ -193,7 +193,7 @@ export function freivalds(p: FreivaldsProblem): SampledCheck {
     if (p.bias.length !== N) throw new Error(`Freivalds ${p.name}: bias has ${p.bias.length} values, expected ${N}`);
     for (let n = 0; n < N; n++) {
       bNorm2 += p.bias[n]! * p.bias[n]!;
-      for (let v = 0; v < W; v++) br[v] += p.bias[n]! * r.signs[n * W + v]!;
+      for (let v = 0; v < W; v++) br[v]! += p.bias[n]! * r.signs[n * W + v]!;
     }
   }
   const bNorm = Math.sqrt(bNorm2);

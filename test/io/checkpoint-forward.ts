@@ -61,15 +61,15 @@ export function forward64(cfg: CheckpointConfig, model: CheckpointModelTensors, 
         }
         let sum = 0;
         for (let j = 0; j <= i; j++) sum += (s[j] = Math.exp(s[j]! - max));
-        for (let j = 0; j <= i; j++) for (let e = 0; e < dh; e++) o[i * d + h * dh + e] += (s[j]! / sum) * v[j * d + h * dh + e]!;
+        for (let j = 0; j <= i; j++) for (let e = 0; e < dh; e++) o[i * d + h * dh + e]! += (s[j]! / sum) * v[j * d + h * dh + e]!;
       }
     }
     const attn = linear(o, n, d, t.o, t.oBias, d);
-    for (let i = 0; i < n * d; i++) x[i] += attn[i]!;
+    for (let i = 0; i < n * d; i++) x[i]! += attn[i]!;
     const m = layerNorm(x, n, d, t.mlpLnGain, t.mlpLnBias, cfg.lnEps);
     const hidden = linear(m, n, d, t.fc1, t.fc1Bias, cfg.ffn).map(act);
     const mlp = linear(hidden, n, cfg.ffn, t.fc2, t.fc2Bias, d);
-    for (let i = 0; i < n * d; i++) x[i] += mlp[i]!;
+    for (let i = 0; i < n * d; i++) x[i]! += mlp[i]!;
     states.push(x.slice());
   }
   const last = layerNorm(x.subarray((n - 1) * d), 1, d, model.finalGain, model.finalBias, cfg.lnEps);

@@ -57,7 +57,7 @@ describe('seeded regeneration (CPU)', () => {
     for (let j = 0; j < N; j++) {
       for (let k = 0; k < K; k++) {
         frob2 += w[j * K + k]! ** 2;
-        for (let v = 0; v < r.width; v++) expectU[k * r.width + v] += r.signs[j * r.width + v]! * w[j * K + k]!;
+        for (let v = 0; v < r.width; v++) expectU[k * r.width + v]! += r.signs[j * r.width + v]! * w[j * K + k]!;
       }
     }
     for (const got of [transposedProducts({ kind: 'seeded', key, scale: weightScale(K) }, N, K, r), transposedProducts({ kind: 'tensor', data: w }, N, K, r)]) {
@@ -92,7 +92,7 @@ describe('Freivalds on random matrices (CPU)', () => {
     for (const delta of [1e-2, -1e-2, threshold * 1.01]) {
       for (const at of [0, 5 * N + 17, M * N - 1]) {
         const c = honest.slice();
-        c[at] += delta;
+        c[at]! += delta;
         const check = freivalds({ ...base, c, bias, residual: res });
         expect(check.passed, `delta ${delta} at ${at}: ${check.detail}`).toBe(false);
       }
@@ -105,8 +105,8 @@ describe('Freivalds on random matrices (CPU)', () => {
   it('errors that can cancel slip past at most 2^-k of the time', () => {
     const honest = fp32Product(a, w, M, N, K);
     const c = honest.slice();
-    c[3 * N + 1] += 0.05; // r₁ = r₂ cancels them: probability 1/2 per vector
-    c[3 * N + 2] -= 0.05;
+    c[3 * N + 1]! += 0.05; // r₁ = r₂ cancels them: probability 1/2 per vector
+    c[3 * N + 2]! -= 0.05;
     let missed = 0;
     for (let key = 0; key < 256; key++) if (freivalds({ ...base, c, key }).passed) missed++;
     expect(missed).toBeGreaterThan(0); // the bound is real, not a bug of the test
@@ -166,7 +166,7 @@ describe('sampled verification of engine runs', () => {
 type Read = 'readQ' | 'readWeighted' | 'readOutput';
 /** The probe, with one element of one read-back changed. */
 function planted(probe: LayerProbe, read: Read, index: number, delta: number): LayerProbe {
-  return { ...probe, [read]: async () => { const a = (await probe[read]()).slice(); a[index] += delta; return a; } };
+  return { ...probe, [read]: async () => { const a = (await probe[read]()).slice(); a[index]! += delta; return a; } };
 }
 
 describe('planted single-element errors in real read-backs', () => {
