@@ -57,22 +57,27 @@ export function checkIndices(c: OpCase, seed = 1): Uint32Array | null {
   return Uint32Array.from([...picked].sort((x, y) => x - y));
 }
 
+/**
+ * out[i] = row(r)[e] where the i-th checked element is element e of row r (rows of `rowLength`: softmax rows,
+ * (query, head) pairs), each row computed once: indices are sorted.
+ */
+function byRows(n: number, at: (i: number) => number, rowLength: number, row: (r: number) => Float64Array): Float64Array {
+  const out = new Float64Array(n);
+  let cached = -1;
+  let values: Float64Array = new Float64Array(0);
+  for (let i = 0; i < n; i++) {
+    const r = Math.floor(at(i) / rowLength);
+    if (r !== cached) [values, cached] = [row(r), r];
+    out[i] = values[at(i) % rowLength]!;
+  }
+  return out;
+}
+
 /** Float64 values of the output at `indices` (every element when null), from src/reference/attention.ts. */
 export function referenceAt(c: OpCase, inputs: OpInputs, indices: Uint32Array | null): Float64Array {
   const n = indices ? indices.length : outputElements(c);
   const at = (i: number) => (indices ? indices[i]! : i);
-  // Rows (softmax rows, (query, head) pairs) computed once each: indices are sorted.
-  const rowWise = (rowLength: number, row: (r: number) => Float64Array): Float64Array => {
-    const out = new Float64Array(n);
-    let cached = -1;
-    let values: Float64Array = new Float64Array(0);
-    for (let i = 0; i < n; i++) {
-      const r = Math.floor(at(i) / rowLength);
-      if (r !== cached) [values, cached] = [row(r), r];
-      out[i] = values[at(i) % rowLength]!;
-    }
-    return out;
-  };
+  const rowWise = (rowLength: number, row: (r: number) => Float64Array) => byRows(n, at, rowLength, row);
   if (c.op === 'matmul' && inputs.op === 'matmul') {
     // Element by element (a sampled row of a GPT-3 product would cost N times more): row m of A times column n of B.
     const { a, b } = inputs;
@@ -121,17 +126,7 @@ export function allowanceAt(c: OpCase, inputs: OpInputs, indices: Uint32Array | 
     }
     return tol;
   }
-  // Row-wise ops: each row's allowances computed once (indices are sorted), then picked.
-  const rowWise = (rowLength: number, row: (r: number) => Float64Array): Float64Array => {
-    let cached = -1;
-    let values: Float64Array = new Float64Array(0);
-    for (let i = 0; i < n; i++) {
-      const r = Math.floor(at(i) / rowLength);
-      if (r !== cached) [values, cached] = [row(r), r];
-      tol[i] = values[at(i) % rowLength]!;
-    }
-    return tol;
-  };
+  const rowWise = (rowLength: number, row: (r: number) => Float64Array) => byRows(n, at, rowLength, row);
   if (c.op === 'softmax' && inputs.op === 'softmax') {
     return rowWise(c.cols, (r) => {
       const visible = visibleColumns(r, c.seq, c.cols, c.causal);

@@ -25,6 +25,7 @@ import { release } from '../kernels/dispatch.js';
 import type { MatmulTile } from '../kernels/matmul.js';
 import type { Precision } from '../kernels/precision.js';
 import { prepareSeededFills, type SeededFill } from './layer-weights.js';
+import { allocateLayerWeights } from './weight-buffers.js';
 
 /** The configuration of one decode row: seq 1 (and kvSeq 1: the keys come from the cache). */
 export const stepConfig = (cfg: AttentionConfig): AttentionConfig => ({ ...cfg, seq: 1, kvSeq: 1 });
@@ -72,23 +73,14 @@ export class DecodeLayers {
       mlpXn: mlp ? alloc(cfg.dModel, 'LN2(x)', p) : null,
       hidden: mlp ? alloc(cfg.ffn, 'MLP hidden', p) : null,
     };
-    const weightsOf = (l: string): LayerBuffers => ({
-      x: shared.x, context: null, xn: shared.xn, q: shared.q, k: shared.k, v: shared.v, weighted: shared.weighted, pattern: null,
-      ln: ln ? alloc(2 * cfg.dModel, `${l}LayerNorm gain and bias`) : null,
-      wq: alloc(inner * cfg.dModel, `${l}W_Q`, p),
-      wk: alloc(inner * cfg.dModel, `${l}W_K`, p),
-      wv: alloc(inner * cfg.dModel, `${l}W_V`, p),
-      wo: alloc(cfg.dModel * inner, `${l}W_O`, p),
-      bias: cfg.bias ? alloc(3 * inner + cfg.dModel, `${l}biases`, p) : null,
-      mlp: !mlp ? null : {
-        xn: shared.mlpXn!, hidden: shared.hidden!,
-        ln: alloc(2 * cfg.dModel, `${l}LN2 gain and bias`),
-        fc1: alloc(cfg.ffn * cfg.dModel, `${l}fc1`, p),
-        fc2: alloc(cfg.dModel * cfg.ffn, `${l}fc2`, p),
-        b1: alloc(cfg.ffn, `${l}fc1 bias`, p),
-        b2: alloc(cfg.dModel, `${l}fc2 bias`, p),
-      },
-    });
+    const weightsOf = (l: string): LayerBuffers => {
+      const weights = allocateLayerWeights(cfg, alloc, l);
+      return {
+        ...weights,
+        x: shared.x, context: null, xn: shared.xn, q: shared.q, k: shared.k, v: shared.v, weighted: shared.weighted, pattern: null,
+        mlp: weights.mlp && { ...weights.mlp, xn: shared.mlpXn!, hidden: shared.hidden! },
+      };
+    };
     const count = resident ? cfg.layers : 1;
     const list = Array.from({ length: count }, (_, l) => weightsOf(resident ? `layer ${l} ` : ''));
     this.buffers = list[0]!;

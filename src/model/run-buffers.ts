@@ -7,6 +7,7 @@ import { innerWidth, type AttentionConfig } from './config.js';
 import type { LayerBuffers } from './layer.js';
 import type { MemoryPlan } from './plan.js';
 import type { Inputs } from './weights.js';
+import { allocateLayerWeights } from './weight-buffers.js';
 import { createStorage, poison, readBack, upload } from '../gpu/buffers.js';
 import type { GpuContext } from '../gpu/device.js';
 import { bytesPer, type Precision } from '../kernels/precision.js';
@@ -51,29 +52,21 @@ export class RunBuffers {
     const p = cfg.precision;
     const alloc = (elements: number, label: string, precision: Precision = 'f32') => this.keep(createStorage(gpu, elements, label, precision));
     const ln = cfg.norm === 'layernorm';
+    const weights = allocateLayerWeights(cfg, alloc);
     this.layer = {
+      ...weights,
       x: this.keep(upload(gpu, inputs.x, 'x')),
       context: cfg.cross ? this.keep(upload(gpu, inputs.context!, 'context', p)) : null,
       xn: ln ? alloc(cfg.seq * cfg.dModel, 'LN(x)', p) : null,
-      ln: ln ? alloc(2 * cfg.dModel, 'LayerNorm gain and bias') : null,
       q: alloc(cfg.seq * inner, 'q', p),
       k: alloc(cfg.kvSeq * inner, 'k', p),
       v: alloc(cfg.kvSeq * inner, 'v', p),
       weighted: alloc(cfg.seq * inner, 'weighted sums', p),
       pattern: plan.attention === 'materialized' ? alloc(plan.headGroup * cfg.seq * cfg.kvSeq, 'pattern', p) : null,
-      wq: alloc(inner * cfg.dModel, 'W_Q', p),
-      wk: alloc(inner * cfg.dModel, 'W_K', p),
-      wv: alloc(inner * cfg.dModel, 'W_V', p),
-      wo: alloc(cfg.dModel * inner, 'W_O', p),
-      bias: cfg.bias ? alloc(3 * inner + cfg.dModel, 'biases', p) : null,
-      mlp: cfg.block !== 'full' ? null : {
+      mlp: weights.mlp && {
+        ...weights.mlp,
         xn: alloc(cfg.seq * cfg.dModel, 'LN2(x)', p),
-        ln: alloc(2 * cfg.dModel, 'LN2 gain and bias'),
         hidden: alloc(plan.mlpRows * cfg.ffn, 'MLP hidden', p),
-        fc1: alloc(cfg.ffn * cfg.dModel, 'fc1', p),
-        fc2: alloc(cfg.dModel * cfg.ffn, 'fc2', p),
-        b1: alloc(cfg.ffn, 'fc1 bias', p),
-        b2: alloc(cfg.dModel, 'fc2 bias', p),
       },
     };
     this.layerInput = options.keepLayerInput ? alloc(cfg.seq * cfg.dModel, 'layer input') : null;
