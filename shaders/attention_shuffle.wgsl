@@ -8,15 +8,18 @@
 // attention.wgsl's tiles and barriers made it half as fast as the three-pass materialized core
 // there (bench/RESULTS.md). Here a workgroup is one subgroup of S = 8 lanes computing RM query rows
 // of one head, and nothing goes through workgroup memory (as shaders/matmul_shuffle.wgsl):
-//   scores   lane l owns keys j0 + l + S·jj (jj < RN) of the block; per 8 columns of d it reads
-//            them from its keys' rows of k (two vec4 words each), reads q's column d0 + l of each
-//            row (scaled), and subgroupShuffle hands every lane each q value: RM·RN FMAs per
-//            shuffle group, no memory in between;
+//   scores   lane l holds the vec4 words l + S·c (c < DW) of every row's scaled q, loaded once; per
+//            8 keys it reads the same words of each key's k row (adjacent words across lanes), forms
+//            the RM × 8 partial dot products, and a butterfly (subgroupShuffleXor by 4, 2, 1: 7
+//            shuffles a row) sums them so that lane l ends with the scores of key j0 + l + S·jj
+//            (jj < RN). The first version handed q's values to the lanes owning the keys instead (a
+//            shuffle per 2 FMAs, each lane reading its own key's row: a gather); this one measured
+//            1.0–1.9× faster on lavapipe (bench/RESULTS.md);
 //   softmax  per row, the block's max by subgroupMax (the running max m is the same in every lane),
 //            the weights exp(s − m) in the lane that owns the key; each lane sums its own keys'
 //            weights (the partial sums are rescaled alike and added by subgroupAdd at the end);
-//   P·V      lane l owns the vec4 words l + S·c (c < DW) of each output row; per key, the RM
-//            weights are shuffled from the key's lane and the key's row of v read as vector words.
+//   P·V      lane l owns the vec4 words l + S·c of each output row; per key, the RM weights are
+//            shuffled from the key's lane and the key's row of v read as vector words.
 // No barrier, no workgroup storage.
 //
 // Preconditions enforced by src/kernels/attention.ts (attentionTileProblem): the adapter has
@@ -86,32 +89,52 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(subgroup_invocation_id) lane
     for (var c = 0u; c < MAX_DW; c++) { acc[i * MAX_DW + c] = vec4f(0.0); }
   }
 
-  for (var j0 = 0u; j0 < kEnd; j0 += S * RN) {
-    // Scores of the lane's keys: s[i * RN + jj] = q_row(row0 + i)·k_key(j0 + lane + S·jj)·scale.
-    var s: array<f32, RM * RN>;
-    var krow: array<u32, RN>;
-    for (var jj = 0u; jj < RN; jj++) {
-      s[jj] = 0.0;
-      krow[jj] = min(j0 + lane + S * jj, p.kvSeq - 1u) * p.ldK + p.offK + head; // clamped: loaded, masked below
+  // This lane's words lane + S·c of every row's q, scaled once.
+  var qv: array<vec4f, RM * MAX_DW>;
+  for (var i = 0u; i < RM; i++) {
+    let at = min(row0 + i, p.seq - 1u) * p.ldQ + p.offQ + head;
+    for (var c = 0u; c < DW; c++) {
+      var x = vec4f(0.0);
+      for (var e = 0u; e < 4u; e++) {
+        let col = 4u * (lane + S * c) + e;
+        if (col < p.d) { x[e] = f32(q[at + col]); }
+      }
+      qv[i * MAX_DW + c] = x * p.scale;
     }
-    for (var i = RN; i < RM * RN; i++) { s[i] = 0.0; }
-    for (var d0 = 0u; d0 < p.d; d0 += S) {
-      var staged: array<f32, RM>; // q[row0 + i][d0 + lane]·scale
-      let col = d0 + lane;
-      for (var i = 0u; i < RM; i++) {
-        let at = min(row0 + i, p.seq - 1u) * p.ldQ + p.offQ + head + min(col, p.d - 1u);
-        staged[i] = select(0.0, f32(q[at]) * p.scale, col < p.d);
-      }
-      var kv: array<vec4f, 2u * RN>; // columns d0 .. d0 + 7 of each of the lane's keys
-      for (var jj = 0u; jj < RN; jj++) {
-        kv[2u * jj] = fetchK(krow[jj], d0 / 4u);
-        kv[2u * jj + 1u] = fetchK(krow[jj], d0 / 4u + 1u);
-      }
-      for (var kk = 0u; kk < S; kk++) {
+  }
+
+  for (var j0 = 0u; j0 < kEnd; j0 += S * RN) {
+    // Scores of the lane's keys: s[i * RN + jj] = q_row(row0 + i)·k_key(j0 + lane + S·jj)·scale. Each lane
+    // takes its words lane + S·c of 8 keys' rows (adjacent words across lanes), the partial dot products of
+    // every row with them, then a butterfly (xor 4, 2, 1) sums them so that lane l ends with key l's scores.
+    var s: array<f32, RM * RN>;
+    for (var jj = 0u; jj < RN; jj++) {
+      var part: array<f32, RM * S>;
+      for (var b = 0u; b < S; b++) {
+        let at = min(j0 + S * jj + b, p.kvSeq - 1u) * p.ldK + p.offK + head; // clamped: loaded, masked below
+        var kw: array<vec4f, MAX_DW>;
+        for (var c = 0u; c < DW; c++) { kw[c] = fetchK(at, lane + S * c); }
         for (var i = 0u; i < RM; i++) {
-          let x = subgroupShuffle(staged[i], kk);
-          for (var jj = 0u; jj < RN; jj++) { s[i * RN + jj] = fma(x, kv[2u * jj + kk / 4u][kk % 4u], s[i * RN + jj]); }
+          var x = 0.0;
+          for (var c = 0u; c < DW; c++) { x += dot(qv[i * MAX_DW + c], kw[c]); }
+          part[i * S + b] = x;
         }
+      }
+      let hi4 = (lane & 4u) != 0u;
+      let hi2 = (lane & 2u) != 0u;
+      let hi1 = (lane & 1u) != 0u;
+      for (var i = 0u; i < RM; i++) {
+        var h4: array<f32, 4>;
+        for (var b = 0u; b < 4u; b++) {
+          let lo = part[i * S + b];
+          let up = part[i * S + b + 4u];
+          h4[b] = select(lo, up, hi4) + subgroupShuffleXor(select(up, lo, hi4), 4u);
+        }
+        var h2: array<f32, 2>;
+        for (var b = 0u; b < 2u; b++) {
+          h2[b] = select(h4[b], h4[b + 2u], hi2) + subgroupShuffleXor(select(h4[b + 2u], h4[b], hi2), 2u);
+        }
+        s[i * RN + jj] = select(h2[0], h2[1], hi1) + subgroupShuffleXor(select(h2[1], h2[0], hi1), 1u);
       }
     }
 
