@@ -28,8 +28,8 @@ export interface AttentionChoiceInput {
  * otherwise (auto) fused where one head's pattern would not fit a binding, else the timed choice,
  * else materialized on hardware adapters until timed, and fused on software adapters, measured
  * faster there (bench/RESULTS.md): with subgroups of 8 the fused kernel is attention_shuffle.wgsl
- * (on lavapipe faster than the shuffle matmuls' three passes: core 10.4 against 13.7 ms, layer 241
- * against 350), without them the tiled fused kernel (faster than the tiled matmuls' passes).
+ * (on lavapipe faster than the shuffle matmuls' three passes: core 9.1 against 24.9 ms, layer 122
+ * against 137), without them the tiled fused kernel (faster than the tiled matmuls' passes).
  * Materialized whenever patterns are captured.
  */
 export function chooseAttention(cfg: AttentionConfig, limits: PlanLimits & TileLimits,
