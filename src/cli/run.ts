@@ -4,15 +4,15 @@
 import { writeSync } from 'node:fs';
 import { totalmem } from 'node:os';
 import { intFlag, parseFlags, RUN_FLAGS, type Flags } from './args.js';
-import { watchInterrupts } from './interrupts.js';
+import { watchInterrupts, type Interrupts } from './interrupts.js';
 import { progressReporter } from './progress.js';
 import { printRunSummary, runReport } from './report.js';
-import { configWithFiles, openFiles } from './run-files.js';
+import { configWithFiles, openFiles, type RunFiles } from './run-files.js';
 import { modelFilesProvenance, notVerified, outputDtype, printJson, provenanceOf, runOutcome, writeOutput } from './run-outcome.js';
 import { measurePrecisionLoss } from './precision-loss.js';
 import { checkSizesInNumbers } from './sizes.js';
-import { checkDecodeRequest, decodeFlags, decodeOutcome, decodeReport, decodeSummaryLine, DECODE_USAGE, stepLine, TextStream } from './decode-run.js';
-import { modelProvenance, nextTokenLines, nextTokens, openModelRun, tokensLine } from './model-run.js';
+import { checkDecodeRequest, decodeFlags, type DecodeRequest, decodeOutcome, decodeReport, decodeSummaryLine, DECODE_USAGE, stepLine, TextStream } from './decode-run.js';
+import { modelProvenance, nextTokenLines, nextTokens, openModelRun, tokensLine, type ModelRun } from './model-run.js';
 import type { AttentionTuneResult } from '../model/attention-tune.js';
 import { ConfigError, type AttentionConfig } from '../model/config.js';
 import { Engine, type LayerProbe, type LayerProgress, type RunOptions, type RunResult } from '../model/engine.js';
@@ -100,9 +100,50 @@ export async function runCommand(argv: string[]): Promise<number> {
     console.log(RUN_USAGE);
     return 0;
   }
+  const request = parseRunRequest(flags);
+  const opened = openRunInputs(flags, request);
+  try {
+    const engine = await Engine.create(createNodeGpu());
+    try {
+      const planned = planRun(engine, flags, request, opened);
+      const tuning = await tune(engine, request.tuneWhen, opened.cfg, request.attention, request.json);
+      const status = { step: 'starting' };
+      const interrupts = watchRunInterrupts(status, request.json);
+      let ran: StackRun;
+      let verification: Verification;
+      try {
+        ran = await runStack(engine, request, opened, planned, status, interrupts);
+        verification = await verifyRun(opened, planned, ran, status, interrupts);
+      } finally {
+        interrupts.dispose();
+      }
+      return await reportAndWrite(engine, flags, request, opened, planned, ran, verification, tuning, interrupts.received);
+    } finally {
+      engine.destroy();
+    }
+  } finally {
+    opened.close();
+  }
+}
+
+type AttentionFlag = 'auto' | 'fused' | 'materialized';
+type VerifyMode = 'exact' | 'sampled' | 'none';
+
+/** The flags checked before any file is opened or any GPU work starts. */
+interface RunRequest {
+  json: boolean;
+  seed: number;
+  outputPath: string | null;
+  verifyLayers: number | undefined;
+  tuneWhen: { when: boolean | 'auto'; retune: boolean };
+  attention: AttentionFlag;
+  decode: DecodeRequest | null;
+}
+
+/** Step 1, parse: every flag and path checked before any file is opened or GPU work starts. */
+function parseRunRequest(flags: Flags): RunRequest {
   const json = flags.json === true;
   const seed = intFlag(flags, 'seed', { min: 0 }) ?? 1;
-  // Every path is checked before any file is opened or any GPU work starts.
   const outputPath = flags.output !== undefined ? checkOutputPath('--output', String(flags.output)) : null;
   if (outputPath !== null) refuseOutputOverInputs('--output', String(flags.output), outputPath, inputPaths(flags));
   outputDtype(flags); // checked before any work
@@ -110,20 +151,46 @@ export async function runCommand(argv: string[]): Promise<number> {
   const tuneWhen = tuneFlags(flags);
   const attention = attentionFlag(flags);
   const decode = decodeFlags(flags);
-  // --model DIR: a Hugging Face checkpoint, every tensor checked and the tokens read before any GPU work.
+  return { json, seed, outputPath, verifyLayers, tuneWhen, attention, decode };
+}
+
+/** What the run reads, opened and checked: the configuration, weights, inputs and notes about them. */
+interface RunInputs {
+  model: ModelRun | null;
+  files: RunFiles;
+  cfg: AttentionConfig;
+  mode: VerifyMode;
+  weights: WeightSource;
+  /** A model run's tables and tokens (its x is the tokens' embeddings, computed on the GPU). */
+  modelInput: RunOptions['model'];
+  fileInputs: Inputs | null;
+  notes: string[];
+  close(): void;
+}
+
+/**
+ * Step 2, open inputs: --model's checkpoint or the --weights and --input files, the configuration they give, the
+ * verification mode, every size in numbers and every weight scanned for NaN/Inf, all before any GPU work.
+ */
+function openRunInputs(flags: Flags, { outputPath, verifyLayers, decode, seed }: RunRequest): RunInputs {
   const model = openModelRun(flags);
-  if (model && outputPath !== null) {
-    refuseOutputOverInputs('--output', String(flags.output), outputPath, model.checkpoint.inputPaths().map((path) => ({ flag: '--model', path })));
-  }
-  const files = model ? { weights: null, input: null } : openFiles(flags);
+  const close = () => {
+    files.weights?.close();
+    files.input?.close();
+    model?.checkpoint.close();
+  };
+  let files: RunFiles = { weights: null, input: null };
   try {
+    if (model && outputPath !== null) {
+      refuseOutputOverInputs('--output', String(flags.output), outputPath, model.checkpoint.inputPaths().map((path) => ({ flag: '--model', path })));
+    }
+    files = model ? files : openFiles(flags);
     const cfg = model ? model.cfg : configWithFiles(flags, files);
     const mode = verifyMode(flags, cfg);
     if (verifyLayers !== undefined && mode !== 'sampled') throw new ConfigError(`--verify-layers applies to --verify sampled only (this run verifies: ${mode})`);
     checkSizesInNumbers(cfg, mode); // in numbers, before anything is allocated
     if (decode) checkDecodeRequest(cfg, decode, model ? { rows: model.checkpoint.config.positionRows, offset: model.checkpoint.config.positionOffset } : undefined);
     const weights: WeightSource = model ? model.checkpoint.weightSource(cfg.layers) : files.weights ? weightsFromFile(files.weights, cfg) : { kind: 'seeded', seed };
-    // A model run's x is the tokens' embeddings, computed on the GPU (RunResult.embedded, checked after the run).
     const modelInput = model ? { tensors: model.checkpoint.modelTensors(), tokens: model.tokens } : undefined;
     // Every weight the run will use, scanned for NaN/Inf before any GPU work (a later layer too).
     if (files.weights) scanWeightsFinite(files.weights, cfg);
@@ -131,134 +198,165 @@ export async function runCommand(argv: string[]): Promise<number> {
     const fileInputs: Inputs | null = files.input ? inputsFromFile(files.input, cfg) : null;
     const notes = model ? [tokensLine(model), `${escapeUntrusted(model.checkpoint.dir, 100, 'end')}: ${model.checkpoint.dtypes()}`, ...model.checkpoint.notes]
       : [...(files.weights ? weightFileNotes(files.weights, cfg) : []), ...(files.input ? inputFileNotes(files.input, cfg) : [])];
-
-    const engine = await Engine.create(createNodeGpu());
-    try {
-      // Every size check against the adapter's limits, before the seeded inputs are built and before any GPU work.
-      // With --decode the KV cache is counted too (a software adapter's memory is this machine's).
-      const plan = decode ? { memoryBytes: engine.adapter.isSoftware ? totalmem() : undefined } : undefined;
-      if (decode) planSession(engine, cfg, { inputs: fileInputs ?? undefined, model: modelInput, attention, plan });
-      else engine.plan(cfg, { inputs: fileInputs ?? undefined, model: modelInput, attention });
-      // A model run has no given x: its embeddings come from the GPU (set below from RunResult.embedded).
-      const inputs: Inputs = model ? { x: new Float32Array(0), context: null } : fileInputs ?? seededInputs(seed, cfg);
-      refuseSlowSoftwareRun(engine, cfg, flags.force === true);
-      if (!json) {
-        console.error(`adapter: ${engine.adapter.name}${engine.adapter.isSoftware ? ' (software adapter)' : ''}`);
-        for (const note of notes) console.error(`note: ${note}`);
-      }
-      const tuning = await tune(engine, tuneWhen, cfg, attention, json);
-
-      let step = 'starting';
-      // A second Ctrl-C quits at once: with --json, one JSON object still ends stdout (written synchronously).
-      const interrupts = watchInterrupts(() => step, json ? (message) => {
-        try {
-          writeSync(1, JSON.stringify({ status: 'interrupted', exitCode: 130, message }) + '\n');
-        } catch {
-          // a closed or full stdout: the exit status still says it
-        }
-      } : undefined);
-      const layerChecks: LayerVerification[] = [];
-      const checkLayers = mode === 'sampled' ? layersToCheck(cfg.layers, verifyLayers) : new Set<number>();
-      // Exact mode is layer-local: it needs the GPU's residual stream after every layer.
-      const states: Float32Array[] = mode === 'exact' ? [inputs.x] : [];
-      const progress = progressReporter();
-      const onLayer = async (p: LayerProgress, probe: LayerProbe) => {
-        step = `layer ${p.layer + 1} of ${p.layers} ran`;
-        let note = '';
-        if (mode === 'exact') states.push(await probe.readOutput());
-        if (checkLayers.has(p.layer)) {
-          const check = await verifyLayerSampled(cfg, p.layer, probe, weights, inputs.context, { seed: seed + 7919 * (p.layer + 1) });
-          layerChecks.push(check);
-          note = `check ${check.passed ? 'passed' : 'FAILED'} (${check.ms.toFixed(0)} ms)`;
-        }
-        progress(p, note); // stderr: beside --json's stdout, never in it
-      };
-      let result: RunResult;
-      let verification: Verification;
-      let generated: GenerateResult | null = null;
-      try {
-        const runOptions: RunOptions = { seed, weights, ...(model ? { model: modelInput } : { inputs }), attention, keepLayerInput: mode === 'sampled', onLayer, signal: interrupts.signal };
-        if (decode) {
-          const text = model?.tokenizer && !json ? new TextStream(model.tokenizer, [...model.tokens], (s) => process.stdout.write(s)) : null;
-          const collected: number[] = []; // the tokens chosen so far, for the growing text
-          generated = await generate(engine, cfg, {
-            ...runOptions, steps: decode.steps, sampling: { temperature: decode.temperature, seed }, verify: mode,
-            verifyLayers: mode === 'sampled' ? checkLayers : undefined, verifySeed: seed, plan,
-            onPrefill: (_r, token) => {
-              step = `decode step 1 of ${decode.steps}`;
-              if (token !== null) collected.push(token);
-              if (text && token !== null) {
-                process.stdout.write('text         ');
-                text.show(collected);
-              }
-            },
-            onStep: (s, next) => {
-              step = `decode step ${s.step + 2} of ${decode.steps}`;
-              if (next !== null) collected.push(next);
-              if (text && next !== null) text.show(collected);
-              if (!text) console.error(stepLine(s, decode.steps)); // the growing text has the terminal otherwise
-            },
-          });
-          if (text) process.stdout.write('\n');
-          result = generated.prefill;
-        } else result = await engine.run(cfg, runOptions);
-        if (model) {
-          if (!result.embedded) throw new Error('the engine returned no embeddings for a model run');
-          inputs.x = result.embedded;
-          if (mode === 'exact') states[0] = result.embedded;
-        }
-        step = `verifying ${result.layersRun} layer(s), ${mode}`;
-        if (mode === 'exact') console.error(`${step}: float64 on the CPU…`);
-        if (mode === 'exact') {
-          // Stopped mid-stack: the layers that ran are still checked (a further signal stops that).
-          // A signal that came after the last layer asks to stop before the verification.
-          const signal = interrupts.received && !result.stopped ? AbortSignal.abort() : interrupts.next();
-          verification = await verifyExactLayers(cfg, weights, inputs, states, { signal });
-        } else if (mode === 'sampled') {
-          verification = summarizeSampled(layerChecks);
-        } else verification = notVerified();
-        // Both ends of a model run, whatever the mode: the embeddings and the logits recomputed in float64.
-        if (model && mode !== 'none') verification = withModelEnds(verification, checkModelEnds(cfg, modelInput!, result));
-      } finally {
-        interrupts.dispose();
-      }
-      const precisionLoss = await measurePrecisionLoss(engine, cfg, flags, mode, result, { seed, weights, ...(model ? { model: modelInput } : { inputs }), attention }, interrupts.received !== null);
-      const outcome = generated && decode
-        ? decodeOutcome(runOutcome(result, verification, result.stopped ? interrupts.received : null), generated, decode.steps, interrupts.received)
-        : runOutcome(result, verification, interrupts.received);
-      const provenance = model ? { 'webgpu-attention.seed': String(seed), ...modelProvenance(model), ...modelFilesProvenance(model.checkpoint.files) } : provenanceOf(seed, [{ flag: 'weights', file: files.weights }, { flag: 'input', file: files.input }]);
-      const written = writeOutput(outputPath, flags, result, verification, outcome, provenance);
-      // The next token: only from a stack that ran to its end (a partial stack's logits are not the model's).
-      const next = model && result.logits && !result.stopped ? nextTokens(result.logits, model.top, model.tokenizer) : null;
-      const report = {
-        ...runReport(result, verification, layerChecks, tuning), precisionLoss,
-        status: outcome.status, exitCode: outcome.exitCode, message: outcome.message, notes, output: written,
-        ...(model ? { tokens: [...model.tokens], nextTokens: next } : {}),
-        ...(generated && decode ? { decode: decodeReport(generated.decode, decode.steps) } : {}),
-        ...(generated?.generated ? { generated: generated.generated } : {}),
-      };
-      if (json) await printJson(report);
-      else {
-        printRunSummary(report);
-        if (generated && decode) {
-          console.log(decodeSummaryLine(generated.decode, decode.steps));
-          if (generated.generated) console.log(`generated    ${generated.generated.length} token(s): [${generated.generated.join(', ')}]`);
-        }
-        if (model) console.log(next ? `next token   (last of ${model.tokens.length} tokens; softmax of the logits in float64)\n${nextTokenLines(next).join('\n')}` : 'next token   none: the stack did not run to its end');
-        if (precisionLoss) {
-          console.log(`precision    f16` + ('skipped' in precisionLoss ? `: precision loss ${precisionLoss.skipped}` :
-            `: distance from the same stack in f32 ${precisionLoss.maxRelativeToRms.toExponential(2)} of the output RMS at worst, ${precisionLoss.rmsRelative.toExponential(2)} RMS (precision loss, not the verdict)`));
-        }
-      }
-      return outcome.exitCode;
-    } finally {
-      engine.destroy();
-    }
-  } finally {
-    files.weights?.close();
-    files.input?.close();
-    model?.checkpoint.close();
+    return { model, files, cfg, mode, weights, modelInput, fileInputs, notes, close };
+  } catch (e) {
+    close();
+    throw e;
   }
+}
+
+interface PlannedRun {
+  /** The memory the decode plan may use (a software adapter's is this machine's); undefined without --decode. */
+  plan: { memoryBytes?: number } | undefined;
+  /** The stack's input: the file's or the seeded one (a model run's x is set from its embeddings after the run). */
+  inputs: Inputs;
+}
+
+/** Step 3, plan: every size against the adapter's limits (with --decode the KV cache too), before any GPU work. */
+function planRun(engine: Engine, flags: Flags, request: RunRequest, { cfg, model, modelInput, fileInputs, notes }: RunInputs): PlannedRun {
+  const { decode, attention, seed } = request;
+  const plan = decode ? { memoryBytes: engine.adapter.isSoftware ? totalmem() : undefined } : undefined;
+  if (decode) planSession(engine, cfg, { inputs: fileInputs ?? undefined, model: modelInput, attention, plan });
+  else engine.plan(cfg, { inputs: fileInputs ?? undefined, model: modelInput, attention });
+  const inputs: Inputs = model ? { x: new Float32Array(0), context: null } : fileInputs ?? seededInputs(seed, cfg);
+  refuseSlowSoftwareRun(engine, cfg, flags.force === true);
+  if (!request.json) {
+    console.error(`adapter: ${engine.adapter.name}${engine.adapter.isSoftware ? ' (software adapter)' : ''}`);
+    for (const note of notes) console.error(`note: ${note}`);
+  }
+  return { plan, inputs };
+}
+
+/** SIGINT/SIGTERM stop after the current layer; a second Ctrl-C quits at once, with --json still one JSON object on stdout. */
+function watchRunInterrupts(status: { step: string }, json: boolean): Interrupts {
+  return watchInterrupts(() => status.step, json ? (message) => {
+    try {
+      writeSync(1, JSON.stringify({ status: 'interrupted', exitCode: 130, message }) + '\n');
+    } catch {
+      // a closed or full stdout: the exit status still says it
+    }
+  } : undefined);
+}
+
+interface StackRun {
+  result: RunResult;
+  generated: GenerateResult | null;
+  /** Exact mode: the GPU's residual stream before the first layer and after each. */
+  states: Float32Array[];
+  /** Sampled mode: each checked layer's verification, made while its buffers existed. */
+  layerChecks: LayerVerification[];
+}
+
+/** Step 4, run: the stack (and with --decode its steps), keeping what verification needs layer by layer. */
+async function runStack(engine: Engine, request: RunRequest, opened: RunInputs, { plan, inputs }: PlannedRun, status: { step: string }, interrupts: Interrupts): Promise<StackRun> {
+  const { seed, attention, decode, json } = request;
+  const { cfg, mode, weights, model, modelInput } = opened;
+  const layerChecks: LayerVerification[] = [];
+  const checkLayers = mode === 'sampled' ? layersToCheck(cfg.layers, request.verifyLayers) : new Set<number>();
+  // Exact mode is layer-local: it needs the GPU's residual stream after every layer.
+  const states: Float32Array[] = mode === 'exact' ? [inputs.x] : [];
+  const progress = progressReporter();
+  const onLayer = async (p: LayerProgress, probe: LayerProbe) => {
+    status.step = `layer ${p.layer + 1} of ${p.layers} ran`;
+    let note = '';
+    if (mode === 'exact') states.push(await probe.readOutput());
+    if (checkLayers.has(p.layer)) {
+      const check = await verifyLayerSampled(cfg, p.layer, probe, weights, inputs.context, { seed: seed + 7919 * (p.layer + 1) });
+      layerChecks.push(check);
+      note = `check ${check.passed ? 'passed' : 'FAILED'} (${check.ms.toFixed(0)} ms)`;
+    }
+    progress(p, note); // stderr: beside --json's stdout, never in it
+  };
+  const runOptions: RunOptions = { seed, weights, ...(model ? { model: modelInput } : { inputs }), attention, keepLayerInput: mode === 'sampled', onLayer, signal: interrupts.signal };
+  let result: RunResult;
+  let generated: GenerateResult | null = null;
+  if (decode) {
+    const text = model?.tokenizer && !json ? new TextStream(model.tokenizer, [...model.tokens], (s) => process.stdout.write(s)) : null;
+    const collected: number[] = []; // the tokens chosen so far, for the growing text
+    generated = await generate(engine, cfg, {
+      ...runOptions, steps: decode.steps, sampling: { temperature: decode.temperature, seed }, verify: mode,
+      verifyLayers: mode === 'sampled' ? checkLayers : undefined, verifySeed: seed, plan,
+      onPrefill: (_r, token) => {
+        status.step = `decode step 1 of ${decode.steps}`;
+        if (token !== null) collected.push(token);
+        if (text && token !== null) {
+          process.stdout.write('text         ');
+          text.show(collected);
+        }
+      },
+      onStep: (s, next) => {
+        status.step = `decode step ${s.step + 2} of ${decode.steps}`;
+        if (next !== null) collected.push(next);
+        if (text && next !== null) text.show(collected);
+        if (!text) console.error(stepLine(s, decode.steps)); // the growing text has the terminal otherwise
+      },
+    });
+    if (text) process.stdout.write('\n');
+    result = generated.prefill;
+  } else result = await engine.run(cfg, runOptions);
+  if (model) {
+    // A model run's x is the tokens' embeddings, computed on the GPU.
+    if (!result.embedded) throw new Error('the engine returned no embeddings for a model run');
+    inputs.x = result.embedded;
+    if (mode === 'exact') states[0] = result.embedded;
+  }
+  return { result, generated, states, layerChecks };
+}
+
+/** Step 5, verify: exact (every layer from the GPU's input to it), the sampled checks made during the run, or none. */
+async function verifyRun({ cfg, mode, weights, model, modelInput }: RunInputs, { inputs }: PlannedRun, { result, states, layerChecks }: StackRun,
+  status: { step: string }, interrupts: Interrupts): Promise<Verification> {
+  status.step = `verifying ${result.layersRun} layer(s), ${mode}`;
+  let verification: Verification;
+  if (mode === 'exact') {
+    console.error(`${status.step}: float64 on the CPU…`);
+    // Stopped mid-stack: the layers that ran are still checked (a further signal stops that).
+    // A signal that came after the last layer asks to stop before the verification.
+    const signal = interrupts.received && !result.stopped ? AbortSignal.abort() : interrupts.next();
+    verification = await verifyExactLayers(cfg, weights, inputs, states, { signal });
+  } else if (mode === 'sampled') {
+    verification = summarizeSampled(layerChecks);
+  } else verification = notVerified();
+  // Both ends of a model run, whatever the mode: the embeddings and the logits recomputed in float64.
+  if (model && mode !== 'none') verification = withModelEnds(verification, checkModelEnds(cfg, modelInput!, result));
+  return verification;
+}
+
+/** Steps 6 and 7, report and write: the outcome, --output (written first: the report names it), then the report. */
+async function reportAndWrite(engine: Engine, flags: Flags, request: RunRequest, opened: RunInputs, { inputs }: PlannedRun, ran: StackRun, verification: Verification,
+  tuning: Awaited<ReturnType<typeof tune>>, interrupted: Interrupts['received']): Promise<number> {
+  const { seed, attention, decode, outputPath, json } = request;
+  const { cfg, mode, weights, model, modelInput, files, notes } = opened;
+  const { result, generated, layerChecks } = ran;
+  const precisionLoss = await measurePrecisionLoss(engine, cfg, flags, mode, result, { seed, weights, ...(model ? { model: modelInput } : { inputs }), attention }, interrupted !== null);
+  const outcome = generated && decode
+    ? decodeOutcome(runOutcome(result, verification, result.stopped ? interrupted : null), generated, decode.steps, interrupted)
+    : runOutcome(result, verification, interrupted);
+  const provenance = model ? { 'webgpu-attention.seed': String(seed), ...modelProvenance(model), ...modelFilesProvenance(model.checkpoint.files) } : provenanceOf(seed, [{ flag: 'weights', file: files.weights }, { flag: 'input', file: files.input }]);
+  const written = writeOutput(outputPath, flags, result, verification, outcome, provenance);
+  // The next token: only from a stack that ran to its end (a partial stack's logits are not the model's).
+  const next = model && result.logits && !result.stopped ? nextTokens(result.logits, model.top, model.tokenizer) : null;
+  const report = {
+    ...runReport(result, verification, layerChecks, tuning), precisionLoss,
+    status: outcome.status, exitCode: outcome.exitCode, message: outcome.message, notes, output: written,
+    ...(model ? { tokens: [...model.tokens], nextTokens: next } : {}),
+    ...(generated && decode ? { decode: decodeReport(generated.decode, decode.steps) } : {}),
+    ...(generated?.generated ? { generated: generated.generated } : {}),
+  };
+  if (json) await printJson(report);
+  else {
+    printRunSummary(report);
+    if (generated && decode) {
+      console.log(decodeSummaryLine(generated.decode, decode.steps));
+      if (generated.generated) console.log(`generated    ${generated.generated.length} token(s): [${generated.generated.join(', ')}]`);
+    }
+    if (model) console.log(next ? `next token   (last of ${model.tokens.length} tokens; softmax of the logits in float64)\n${nextTokenLines(next).join('\n')}` : 'next token   none: the stack did not run to its end');
+    if (precisionLoss) {
+      console.log(`precision    f16` + ('skipped' in precisionLoss ? `: precision loss ${precisionLoss.skipped}` :
+        `: distance from the same stack in f32 ${precisionLoss.maxRelativeToRms.toExponential(2)} of the output RMS at worst, ${precisionLoss.rmsRelative.toExponential(2)} RMS (precision loss, not the verdict)`));
+    }
+  }
+  return outcome.exitCode;
 }
 
 /** The files a run reads, by flag: --output may be none of them. */
@@ -266,7 +364,7 @@ function inputPaths(flags: Flags): { flag: string; path: string }[] {
   return (['weights', 'input'] as const).filter((f) => typeof flags[f] === 'string' && flags[f] !== '').map((f) => ({ flag: `--${f}`, path: String(flags[f]) }));
 }
 
-function attentionFlag(flags: Flags): 'auto' | 'fused' | 'materialized' {
+function attentionFlag(flags: Flags): AttentionFlag {
   const value = (flags.attention as string | undefined) ?? 'auto';
   if (value !== 'auto' && value !== 'fused' && value !== 'materialized') throw new ConfigError(`--attention must be auto, fused or materialized, got '${value}'`);
   return value;
@@ -297,7 +395,7 @@ async function tune(engine: Engine, { when, retune }: { when: boolean | 'auto'; 
 }
 
 
-function verifyMode(flags: Flags, cfg: AttentionConfig): 'exact' | 'sampled' | 'none' {
+function verifyMode(flags: Flags, cfg: AttentionConfig): VerifyMode {
   const cpuFlops = layerFlops(cfg).total * cfg.layers;
   const mode = (flags.verify as string | undefined) ?? (cpuFlops <= EXACT_FLOP_LIMIT ? 'exact' : 'sampled');
   if (mode !== 'exact' && mode !== 'sampled' && mode !== 'none') {
