@@ -12,11 +12,12 @@
 
 import { escapeUntrusted } from './escape.js';
 import { SafetensorsError, fileLabel, quoteName } from './safetensors.js';
+import { layerNormPart, projectionPart } from './weight-names.js';
 
 const PROJECTIONS = ['q', 'k', 'v', 'o'] as const;
-export const LAYER_WEIGHTS: readonly string[] = PROJECTIONS.map((p) => `self_attn.${p}_proj.weight`);
-export const LAYER_BIASES: readonly string[] = PROJECTIONS.map((p) => `self_attn.${p}_proj.bias`);
-export const LAYER_NORM: readonly string[] = ['input_layernorm.weight', 'input_layernorm.bias'];
+export const LAYER_WEIGHTS: readonly string[] = PROJECTIONS.map((p) => projectionPart(p, 'weight'));
+export const LAYER_BIASES: readonly string[] = PROJECTIONS.map((p) => projectionPart(p, 'bias'));
+export const LAYER_NORM: readonly string[] = [layerNormPart('weight'), layerNormPart('bias')];
 
 export interface LayerSet {
   /** L: the layers 0 … L−1 that the file holds, each complete. */

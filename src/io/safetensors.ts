@@ -33,3 +33,5 @@
 export * from './safetensors-core.js';
 export * from './safetensors-parse.js';
 export * from './safetensors-tensors.js';
+export * from './safetensors-write.js';
+export * from './weight-names.js';
