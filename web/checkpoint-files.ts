@@ -8,7 +8,7 @@
 // verification worker opens the same files again to read the weights it checks.
 
 import { CheckpointError, parseCheckpointConfigText, type CheckpointConfig } from '../src/io/checkpoint-config.js';
-import { CONFIG_FILE, INDEX_FILE, MAX_JSON_BYTES, SINGLE_FILE, TOKENIZER_CONFIG_FILE, TOKENIZER_FILE, parseIndex } from '../src/io/checkpoint-index.js';
+import { CONFIG_FILE, INDEX_FILE, MAX_JSON_BYTES, SINGLE_FILE, TOKENIZER_CONFIG_FILE, TOKENIZER_FILE, mapIndexShards, parseIndex } from '../src/io/checkpoint-index.js';
 import { assembleLayer, checkpointLayout, layoutNotes, type CheckpointLayerTensors, type CheckpointLayout, type LayerNames } from '../src/io/checkpoint-layout.js';
 import { loadTokenizer, type TextTokenizer } from '../src/io/checkpoint-tokenizer.js';
 import { escapeUntrusted } from '../src/io/escape.js';
@@ -149,25 +149,16 @@ export class PageCheckpoint {
     } else if (index) {
       const indexPath = path(INDEX_FILE);
       const map = parseIndex(await readText(index, indexPath), indexPath);
-      const byShard = new Map<string, SafetensorsBlob>();
-      for (const [name, shard] of map) {
-        let file = byShard.get(shard);
-        if (!file) {
-          const blob = byName.get(shard);
-          if (!blob) {
-            throw new CheckpointError(`${escapeUntrusted(indexPath, 100, 'end')}: names shard '${escapeUntrusted(shard, 80)}' (for tensor '${escapeUntrusted(name, 64)}'), which is not in ${folder}`);
-          }
-          file = await SafetensorsBlob.open(blob, path(shard));
-          files.push(file);
-          byShard.set(shard, file);
-        }
-        if (!file.has(name)) {
-          throw new CheckpointError(`${escapeUntrusted(indexPath, 100, 'end')}: maps tensor '${escapeUntrusted(name, 64)}' to shard '${escapeUntrusted(shard, 80)}', which does not hold it`);
-        }
-        where.set(name, file);
+      const shards = mapIndexShards<SafetensorsBlob>(map, indexPath, folder);
+      let step = shards.next(null);
+      while (!step.done) {
+        const blob = byName.get(step.value);
+        const file = blob ? await SafetensorsBlob.open(blob, path(step.value)) : null;
+        if (file) files.push(file);
+        step = shards.next(file);
       }
-      const unlisted = files.flatMap((f) => [...f.parsed.tensors.keys()].filter((n) => where.get(n) !== f));
-      if (unlisted.length) notes.push(`${folder}: ${unlisted.length} tensors in the shards are not in ${INDEX_FILE} and are not read, e.g. '${escapeUntrusted(unlisted[0]!, 64)}'`);
+      for (const [name, file] of step.value.where) where.set(name, file);
+      notes.push(...step.value.notes);
     } else {
       const bin = byName.has('pytorch_model.bin');
       throw new CheckpointError(`${folder} has no ${SINGLE_FILE} or ${INDEX_FILE}${bin ? ' (only pytorch_model.bin, a pickle, which is not read: save the model as safetensors)' : ''}`);

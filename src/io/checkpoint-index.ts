@@ -38,3 +38,42 @@ export function parseIndex(text: string, what = INDEX_FILE): Map<string, string>
   if (out.size === 0) throw new CheckpointError(`${where}: weight_map is empty`);
   return out;
 }
+
+/** What the index's shard mapping needs of an opened shard. */
+export interface ShardFile {
+  has(name: string): boolean;
+  readonly parsed: { readonly tensors: ReadonlyMap<string, unknown> };
+}
+
+export interface IndexShards<F> {
+  /** Each tensor of the index → the shard file that holds it. */
+  where: Map<string, F>;
+  /** A note when the shards hold tensors the index does not list (they are not read). */
+  notes: string[];
+}
+
+/**
+ * Maps the index's tensors to their shards, for the CLI (files on disk, opened synchronously) and the page (File
+ * objects, opened asynchronously) alike: each shard name it yields, at the first tensor naming it, is answered with
+ * that shard opened, or null when the folder has no such file (refused, naming the tensor). A shard that does not
+ * hold a tensor the index gives it is refused. The caller opens (and on a refusal closes) the files.
+ */
+export function* mapIndexShards<F extends ShardFile>(map: Map<string, string>, indexPath: string, folder: string): Generator<string, IndexShards<F>, F | null> {
+  const at = escapeUntrusted(indexPath, 100, 'end');
+  const byShard = new Map<string, F>();
+  const where = new Map<string, F>();
+  for (const [name, shard] of map) {
+    let file = byShard.get(shard);
+    if (!file) {
+      const opened = yield shard;
+      if (!opened) throw new CheckpointError(`${at}: names shard '${escapeUntrusted(shard, 80)}' (for tensor '${escapeUntrusted(name, 64)}'), which is not in ${folder}`);
+      file = opened;
+      byShard.set(shard, file);
+    }
+    if (!file.has(name)) throw new CheckpointError(`${at}: maps tensor '${escapeUntrusted(name, 64)}' to shard '${escapeUntrusted(shard, 80)}', which does not hold it`);
+    where.set(name, file);
+  }
+  const unlisted = [...byShard.values()].flatMap((f) => [...f.parsed.tensors.keys()].filter((n) => where.get(n) !== f));
+  const notes = unlisted.length ? [`${folder}: ${unlisted.length} tensors in the shards are not in ${INDEX_FILE} and are not read, e.g. '${escapeUntrusted(unlisted[0]!, 64)}'`] : [];
+  return { where, notes };
+}

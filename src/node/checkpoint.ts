@@ -9,7 +9,7 @@ import { closeSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { CheckpointError, parseCheckpointConfigText, type CheckpointConfig } from '../io/checkpoint-config.js';
 import { assembleLayer, checkpointLayout, layoutNotes, type CheckpointLayerTensors, type CheckpointLayout } from '../io/checkpoint-layout.js';
-import { CONFIG_FILE, INDEX_FILE, MAX_JSON_BYTES, SINGLE_FILE, TOKENIZER_CONFIG_FILE, TOKENIZER_FILE, parseIndex } from '../io/checkpoint-index.js';
+import { CONFIG_FILE, INDEX_FILE, MAX_JSON_BYTES, SINGLE_FILE, TOKENIZER_CONFIG_FILE, TOKENIZER_FILE, mapIndexShards, parseIndex } from '../io/checkpoint-index.js';
 import { loadTokenizer, type TextTokenizer } from '../io/checkpoint-tokenizer.js';
 import { escapeUntrusted } from '../io/escape.js';
 import { checkInputPath, openInputFile, PathError, showPath } from './paths.js';
@@ -109,25 +109,16 @@ export class Checkpoint {
         if (indexPath) notes.push(`${folder}: ${SINGLE_FILE} is read; ${INDEX_FILE} beside it is not (as Hugging Face does)`);
       } else if (indexPath) {
         const map = parseIndex(readText(flag, indexPath), indexPath);
-        const byShard = new Map<string, SafetensorsFile>();
-        for (const [name, shard] of map) {
-          let file = byShard.get(shard);
-          if (!file) {
-            const path = fileIn(flag, dir, shard);
-            if (!path) {
-              throw new CheckpointError(`${escapeUntrusted(indexPath, 100, 'end')}: names shard '${escapeUntrusted(shard, 80)}' (for tensor '${escapeUntrusted(name, 64)}'), which is not in ${folder}`);
-            }
-            file = new SafetensorsFile(path, flag);
-            files.push(file);
-            byShard.set(shard, file);
-          }
-          if (!file.has(name)) {
-            throw new CheckpointError(`${escapeUntrusted(indexPath, 100, 'end')}: maps tensor '${escapeUntrusted(name, 64)}' to shard '${escapeUntrusted(shard, 80)}', which does not hold it`);
-          }
-          where.set(name, file);
+        const shards = mapIndexShards<SafetensorsFile>(map, indexPath, folder);
+        let step = shards.next(null);
+        while (!step.done) {
+          const path = fileIn(flag, dir, step.value);
+          const file = path ? new SafetensorsFile(path, flag) : null;
+          if (file) files.push(file);
+          step = shards.next(file);
         }
-        const unlisted = files.flatMap((f) => [...f.parsed.tensors.keys()].filter((n) => where.get(n) !== f));
-        if (unlisted.length) notes.push(`${folder}: ${unlisted.length} tensors in the shards are not in ${INDEX_FILE} and are not read, e.g. '${escapeUntrusted(unlisted[0]!, 64)}'`);
+        for (const [name, file] of step.value.where) where.set(name, file);
+        notes.push(...step.value.notes);
       } else {
         const bin = fileIn(flag, dir, 'pytorch_model.bin');
         throw new CheckpointError(`${flag} ${folder} has no ${SINGLE_FILE} or ${INDEX_FILE}${bin ? ' (only pytorch_model.bin, a pickle, which is not read: save the model as safetensors)' : ''}`);
