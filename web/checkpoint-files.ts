@@ -9,7 +9,7 @@
 
 import { CheckpointError, parseCheckpointConfigText, type CheckpointConfig } from '../src/io/checkpoint-config.js';
 import { CONFIG_FILE, INDEX_FILE, MAX_JSON_BYTES, SINGLE_FILE, TOKENIZER_CONFIG_FILE, TOKENIZER_FILE, mapIndexShards, parseIndex } from '../src/io/checkpoint-index.js';
-import { assembleLayer, checkpointLayout, layoutNotes, type CheckpointLayerTensors, type CheckpointLayout, type LayerNames } from '../src/io/checkpoint-layout.js';
+import { assembleLayer, checkpointLayout, layoutDtypes, layoutNotes, type CheckpointLayerTensors, type CheckpointLayout, type LayerNames } from '../src/io/checkpoint-layout.js';
 import { loadTokenizer, type TextTokenizer } from '../src/io/checkpoint-tokenizer.js';
 import { escapeUntrusted } from '../src/io/escape.js';
 import {
@@ -204,12 +204,7 @@ export class PageCheckpoint {
 
   /** The dtypes of the tensors the model reads, with their counts: "F16 (41)". */
   dtypes(): string {
-    const count = new Map<string, number>();
-    for (const s of this.layout.specs) {
-      const dtype = this.where.get(s.name)!.parsed.tensors.get(s.name)!.dtype;
-      count.set(dtype, (count.get(dtype) ?? 0) + 1);
-    }
-    return [...count].map(([d, n]) => `${d} (${n})`).join(', ');
+    return layoutDtypes(this.layout, (name) => this.where.get(name)!.parsed.tensors.get(name)!.dtype);
   }
 
   /** Layer l's tensors, read and re-laid out into the engine's form (assembleLayer, as the CLI). */

@@ -256,3 +256,13 @@ function describe(all: string[]): string {
 function escapeRegExp(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
+
+/** The dtypes of the tensors the model reads, with their counts: "F16 (41)" (`dtypeOf` from the file holding each). */
+export function layoutDtypes(layout: CheckpointLayout, dtypeOf: (name: string) => string): string {
+  const count = new Map<string, number>();
+  for (const s of layout.specs) {
+    const dtype = dtypeOf(s.name);
+    count.set(dtype, (count.get(dtype) ?? 0) + 1);
+  }
+  return [...count].map(([d, n]) => `${d} (${n})`).join(', ');
+}

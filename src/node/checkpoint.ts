@@ -8,7 +8,7 @@
 import { closeSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { CheckpointError, parseCheckpointConfigText, type CheckpointConfig } from '../io/checkpoint-config.js';
-import { assembleLayer, checkpointLayout, layoutNotes, type CheckpointLayerTensors, type CheckpointLayout } from '../io/checkpoint-layout.js';
+import { assembleLayer, checkpointLayout, layoutDtypes, layoutNotes, type CheckpointLayerTensors, type CheckpointLayout } from '../io/checkpoint-layout.js';
 import { CONFIG_FILE, INDEX_FILE, MAX_JSON_BYTES, SINGLE_FILE, TOKENIZER_CONFIG_FILE, TOKENIZER_FILE, mapIndexShards, parseIndex } from '../io/checkpoint-index.js';
 import { loadTokenizer, type TextTokenizer } from '../io/checkpoint-tokenizer.js';
 import { escapeUntrusted } from '../io/escape.js';
@@ -165,12 +165,7 @@ export class Checkpoint {
 
   /** The dtypes of the tensors the model reads, with their counts: "F16 (41)". */
   dtypes(): string {
-    const count = new Map<string, number>();
-    for (const s of this.layout.specs) {
-      const dtype = this.where.get(s.name)!.parsed.tensors.get(s.name)!.dtype;
-      count.set(dtype, (count.get(dtype) ?? 0) + 1);
-    }
-    return [...count].map(([d, n]) => `${d} (${n})`).join(', ');
+    return layoutDtypes(this.layout, (name) => this.where.get(name)!.parsed.tensors.get(name)!.dtype);
   }
 
   layerTensors(l: number): CheckpointLayerTensors {
