@@ -202,7 +202,8 @@ export async function prepareDecode(gpu: GpuContext, cache: PipelineCache, call:
   const constants = { W: shape.threads, G: shape.lanesPerRow, WORDS: wordsPerThread(shape, dHead) };
   // Whole-vector loads where every row starts on a 4-element boundary.
   const v4 = dHead % 4 === 0 && windows.every((w) => w.offKV % 4 === 0);
-  const flags = [...precisionFlags(precision), ...(shape.lanesPerRow > 1 ? ['sub'] : []), ...(v4 ? ['v4'] : [])];
+  // f16 words read as u32 pairs (h4): one 32-bit gather each on lavapipe instead of lane-by-lane 16-bit loads.
+  const flags = [...precisionFlags(precision), ...(shape.lanesPerRow > 1 ? ['sub'] : []), ...(v4 ? ['v4'] : []), ...(v4 && precision === 'f16' ? ['h4'] : [])];
   const [splitPipeline, combinePipeline] = await Promise.all([
     cache.get({ name: 'decode', source: decodeSource, flags, constants, entryPoint: 'split' }),
     cache.get({ name: 'decode', source: decodeSource, flags, constants, entryPoint: 'combine' }),
