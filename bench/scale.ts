@@ -51,6 +51,6 @@ export function chooseScale(software: boolean, quick: boolean): Scale {
         model: { heads: 8, seq: 256, dHead: 64, dModel: 512 },
         stackLayers: 12,
         stackByDefault: false,
-        decode: { heads: 8, dHead: 64, lengths: [512, 2048, 8192, 32768] },
+        decode: { heads: 8, dHead: 64, lengths: [512, 2048, 8192, 16384, 32768] },
       };
 }

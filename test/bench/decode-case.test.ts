@@ -59,7 +59,7 @@ describe('decode case', () => {
   it('the suite is asked for by name (no --suite gives null, which bench/run.ts takes without decode); its shapes per adapter kind', () => {
     expect(parseArgs(['--suite', 'decode']).suites).toEqual(['decode']);
     expect(parseArgs([]).suites).toBeNull();
-    expect(chooseScale(true, false).decode).toEqual({ heads: 8, dHead: 64, lengths: [512, 2048, 8192, 32768] });
+    expect(chooseScale(true, false).decode).toEqual({ heads: 8, dHead: 64, lengths: [512, 2048, 8192, 16384, 32768] });
     expect(chooseScale(false, false).decode).toEqual({ heads: 96, dHead: 128, lengths: [2048, 32768] });
   });
 });
