@@ -1,7 +1,8 @@
 // A whole stack's GPU run judged by the one judge (src/verify/tolerance.ts through verification's exact check,
 // src/verify/exact.ts): the run keeps every layer's residual stream, and each layer's output must lie within λ·e of
 // its float64 recomputation from the GPU's own input to it (e derived in src/verify/layer-bound.ts). The first
-// state must be the input given and the run's output the last state, so every layer between them is covered.
+// state must be the input given (a model run's: its embeddings, checked with its logits by src/verify/model-ends.ts)
+// and the run's output the last state, so every layer between them is covered.
 
 import { expect } from 'vitest';
 import type { AttentionConfig } from '../../src/model/config.js';
@@ -9,6 +10,7 @@ import type { Engine, LayerProbe, RunOptions, RunResult } from '../../src/model/
 import type { Inputs, WeightSource } from '../../src/model/weights.js';
 import { seededInputs } from '../../src/model/seeded.js';
 import { verifyExactLayers } from '../../src/verify/exact.js';
+import { checkModelEnds } from '../../src/verify/model-ends.js';
 
 /**
  * Runs `cfg` keeping every layer's states, then judges them (failure messages name the seed). `reference` gives the
@@ -27,8 +29,14 @@ export async function runJudged(engine: Engine, cfg: AttentionConfig, options: R
     },
   });
   const weights: WeightSource = reference.weights ?? options.weights ?? { kind: 'seeded', seed: options.seed };
-  const inputs: Inputs = reference.inputs ?? options.inputs ?? seededInputs(options.seed, cfg);
   expect(states, `seed ${options.seed}: one state per layer and the input`).toHaveLength(cfg.layers + 1);
+  // A model run's input is its tokens' embeddings, computed on the GPU: judged with its logits at the model's ends.
+  const model = options.model;
+  if (model) {
+    expect(result.embedded, `seed ${options.seed}: a model run returns its embeddings`).not.toBeNull();
+    for (const end of checkModelEnds(cfg, model, result)) expect(end.passed, `seed ${options.seed}: ${end.detail}`).toBe(true);
+  }
+  const inputs: Inputs = model ? { x: result.embedded!, context: null } : reference.inputs ?? options.inputs ?? seededInputs(options.seed, cfg);
   expect(states[0], `seed ${options.seed}: the first layer's input is the input given`).toEqual(Float32Array.from(inputs.x));
   expect(result.output, `seed ${options.seed}: the output is the last layer's`).toEqual(states[cfg.layers]);
   const v = await verifyExactLayers(cfg, weights, inputs, states);
