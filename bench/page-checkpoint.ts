@@ -29,7 +29,7 @@ const { values: flags } = parseArgs({
     generate: { type: 'string', default: '0' },
   },
 });
-const dir = flags.dir!;
+const dir = flags.dir;
 const root = new URL('..', import.meta.url).pathname;
 
 if (!existsSync(join(dir, 'model.safetensors'))) {
@@ -54,7 +54,7 @@ try {
   const error = await page.evaluate(() => (document.getElementById('error')!.hidden ? '' : document.getElementById('error')!.textContent));
   if (error) throw new Error(`the page refused the checkpoint: ${error}`);
   const opened = await page.evaluate(() => window.webgpuAttention.checkpoint!.openMs);
-  await page.fill('input[name=text]', flags.text!);
+  await page.fill('input[name=text]', flags.text);
   // The estimate shown before Run (from the rates measured on this adapter), to set beside the run's own time.
   await page.waitForFunction(() => window.webgpuAttention.estimate?.seconds != null, null, { timeout: 120_000 }).catch(() => undefined);
   const estimate = await page.evaluate(() => ({ text: document.getElementById('estimate')!.textContent, seconds: window.webgpuAttention.estimate?.seconds ?? null }));

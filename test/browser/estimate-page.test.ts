@@ -24,12 +24,12 @@ describe('the estimate on SwiftShader', () => {
       while (!window.webgpuAttention.estimate?.seconds) await new Promise((r) => setTimeout(r, 100));
       return window.webgpuAttention.estimate;
     });
-    expect(before!.config.dModel).toBe(1024);
+    expect(before.config.dModel).toBe(1024);
     const outcome = await waitForOutcome(page, 240_000);
     expect(outcome.error).toBe('');
     const run = await lastRun(page);
     const tookS = (run.timings.gpuMs + run.timings.weightsMs) / 1000;
-    const ratio = before!.seconds! / tookS;
+    const ratio = before.seconds! / tookS;
     console.info(`estimate ${before!.seconds!.toFixed(2)} s from the probe, run ${tookS.toFixed(2)} s of GPU time (ratio ${ratio.toFixed(2)})`);
     expect(ratio, `estimated ${before!.seconds!.toFixed(2)} s, took ${tookS.toFixed(2)} s of GPU time`).toBeGreaterThan(0.25);
     expect(ratio).toBeLessThan(4);

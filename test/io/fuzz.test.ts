@@ -352,7 +352,7 @@ function mutate(base: Base, rng: Rng, bytesOnly = false): Mutant {
       const json = JSON.stringify(base.header);
       const digits = [...json.matchAll(/(?<=[[,])\d+(?=[\],])/g)];
       const m = rng.pick(digits);
-      return { kind, bytes: withHeaderText(base, json.slice(0, m.index) + form(m[0]) + json.slice(m.index! + m[0].length)), formatOnly: false };
+      return { kind, bytes: withHeaderText(base, json.slice(0, m.index) + form(m[0]) + json.slice(m.index + m[0].length)), formatOnly: false };
     }
     case 'nesting': {
       const depth = rng.pick([3, 50, 5000, 200_000]);
