@@ -29,9 +29,14 @@ const env = {
   XDG_CACHE_HOME: join(tmpdir(), 'webgpu-attention-test-cache'),
 };
 
+// CI (.ci/run) asks for a JSON report beside the usual output through this variable, so that it runs exactly
+// `npm test` and can still check that nothing was skipped quietly (scripts/check-skips.mjs).
+const jsonReport = process.env.WEBGPU_ATTENTION_TEST_REPORT;
+
 export default defineConfig({
   plugins: [wgslAsText],
   test: {
+    ...(jsonReport ? { reporters: ['default', 'json'], outputFile: { json: jsonReport } } : {}),
     testTimeout: 120_000,
     hookTimeout: 120_000,
     env,
