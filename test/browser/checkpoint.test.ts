@@ -6,12 +6,11 @@
 // numpy's (cases.json), the model view's layers × heads cells drawn and one enlarged; and bad
 // checkpoints refused with the CLI's one-line messages.
 
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { GOLDEN_DIR } from '../helpers/golden.js';
+import { CHECKPOINTS_DIR, editJson, useCheckpointCopies } from '../helpers/checkpoint-copies.js';
 import { parseSafetensorsHeader } from '../../src/io/safetensors.js';
 import { launch, type Profile } from './chromium.js';
 import { lastRun, pageText, waitForOutcome } from './page-helpers.js';
@@ -21,26 +20,11 @@ interface CheckpointCase {
   name: string; family: 'gpt2' | 'opt'; layers: number; heads: number; dModel: number; vocab: number;
   text: string; tokens: number[]; top: { id: number; p: number }[];
 }
-const DIR = join(GOLDEN_DIR, 'checkpoints');
+const DIR = CHECKPOINTS_DIR;
 const CASES: CheckpointCase[] = JSON.parse(readFileSync(join(DIR, 'cases.json'), 'utf8'));
 const byName = (name: string) => CASES.find((c) => c.name === name)!;
 
-const scratch = mkdtempSync(join(tmpdir(), 'page-ckpt-'));
-afterAll(() => rmSync(scratch, { recursive: true, force: true }));
-let copies = 0;
-/** A copy of a golden checkpoint folder, spoiled by `edit`. */
-function copyOf(name: string, edit: (dir: string) => void): string {
-  const dir = join(scratch, `${name}-${copies++}`);
-  mkdirSync(dir);
-  for (const f of readdirSync(join(DIR, name))) copyFileSync(join(DIR, name, f), join(dir, f));
-  edit(dir);
-  return dir;
-}
-const editJson = (path: string, edit: (j: Record<string, unknown>) => void) => {
-  const j = JSON.parse(readFileSync(path, 'utf8'));
-  edit(j);
-  writeFileSync(path, JSON.stringify(j));
-};
+const { copyOf } = useCheckpointCopies('page-ckpt-');
 
 const server = startServer(import.meta.filename);
 

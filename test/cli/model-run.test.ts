@@ -2,31 +2,17 @@
 // (test/golden/checkpoints) with --text and --tokens, every layer verified, the next tokens and
 // logits against numpy's; and every refusal: one line, no stack trace, no output file.
 
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cli, useBuild } from '../helpers/cli.js';
 import { SafetensorsFile } from '../../src/node/safetensors-file.js';
-import { GOLDEN_DIR } from '../helpers/golden.js';
+import { CHECKPOINTS_DIR, editJson, useCheckpointCopies } from '../helpers/checkpoint-copies.js';
 
-const DIR = join(GOLDEN_DIR, 'checkpoints');
+const DIR = CHECKPOINTS_DIR;
 const CASES: { name: string; layers: number; dModel: number; vocab: number; text: string; tokens: number[]; top: { id: number; p: number }[] }[] =
   JSON.parse(readFileSync(join(DIR, 'cases.json'), 'utf8'));
-const scratch = mkdtempSync(join(tmpdir(), 'wa-model-'));
-let copies = 0;
-function copyOf(name: string, change?: (dir: string) => void): string {
-  const dir = join(scratch, `${name}-${copies++}`);
-  mkdirSync(dir);
-  for (const f of readdirSync(join(DIR, name))) copyFileSync(join(DIR, name, f), join(dir, f));
-  change?.(dir);
-  return dir;
-}
-const editJson = (path: string, edit: (j: Record<string, any>) => void) => {
-  const j = JSON.parse(readFileSync(path, 'utf8'));
-  edit(j);
-  writeFileSync(path, JSON.stringify(j));
-};
+const { scratch, copyOf } = useCheckpointCopies('wa-model-');
 
 useBuild();
 
@@ -143,9 +129,10 @@ describe('run --model refusals: one line, no stack trace, no output file', () =>
       /^error: .*model\.safetensors: tensor 'h\.1\.mlp\.c_proj\.weight' has a non-finite value NaN at index 17$/],
     ['--output over a checkpoint file', () => ['--model', copyOf('gpt2-f32'), '--text', 'a', '--output', '@model'], /^error: --output .*model\.safetensors/],
   ];
+  let refusals = 0;
   it.each(cases)('%s', (_what, args, message) => {
     const list = args();
-    const out = join(scratch, `refused-${copies++}.safetensors`);
+    const out = join(scratch, `refused-${refusals++}.safetensors`);
     const at = list.indexOf('@model');
     if (at >= 0) list[at] = join(list[list.indexOf('--model') + 1]!, 'model.safetensors');
     const withOutput = at >= 0 ? list : [...list, '--output', out];

@@ -4,23 +4,15 @@
 // safetensors file read, with its size and header hash.
 
 import { createHash } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, realpathSync, symlinkSync, writeSync, closeSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, openSync, readdirSync, readFileSync, symlinkSync, writeSync, closeSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cli, runCli, useBuild } from '../helpers/cli.js';
-import { GOLDEN_DIR } from '../helpers/golden.js';
+import { CHECKPOINTS_DIR, useCheckpointCopies } from '../helpers/checkpoint-copies.js';
 import { SafetensorsFile } from '../../src/node/safetensors-file.js';
 
-const DIR = join(GOLDEN_DIR, 'checkpoints');
-const scratch = realpathSync(mkdtempSync(join(tmpdir(), 'wa-model-safety-')));
-let copies = 0;
-function copyOf(name: string): string {
-  const dir = join(scratch, `${name}-${copies++}`);
-  mkdirSync(dir);
-  for (const f of readdirSync(join(DIR, name))) copyFileSync(join(DIR, name, f), join(dir, f));
-  return dir;
-}
+const DIR = CHECKPOINTS_DIR;
+const { scratch, copyOf } = useCheckpointCopies('wa-model-safety-');
 const snapshot = (dir: string) => Object.fromEntries(readdirSync(dir).map((f) => [f, createHash('sha256').update(readFileSync(join(dir, f))).digest('hex')]));
 
 useBuild();

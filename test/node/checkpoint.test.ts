@@ -3,12 +3,12 @@
 // here against numpy's forward from the files' own layouts; the tokenizers against the python
 // BPE's ids; every bad folder refused in one line naming the file and the tensor.
 
-import { afterAll, describe, expect, it } from 'vitest';
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { describe, expect, it } from 'vitest';
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Checkpoint, parseIndex, readCheckpointConfig } from '../../src/node/checkpoint.js';
 import { SafetensorsFile } from '../../src/node/safetensors-file.js';
+import { CHECKPOINTS_DIR, useCheckpointCopies } from '../helpers/checkpoint-copies.js';
 import { GOLDEN_DIR } from '../helpers/golden.js';
 import { forward64 } from '../io/checkpoint-forward.js';
 
@@ -17,20 +17,11 @@ export interface CheckpointCase {
   layers: number; dModel: number; heads: number; ffn: number; vocab: number;
   text: string; tokens: number[]; top: { id: number; p: number }[];
 }
-const DIR = join(GOLDEN_DIR, 'checkpoints');
+const DIR = CHECKPOINTS_DIR;
 const CASES: CheckpointCase[] = JSON.parse(readFileSync(join(DIR, 'cases.json'), 'utf8'));
 const expected = (name: string) => new SafetensorsFile(join(DIR, `${name}.expected.safetensors`));
 
-const scratch = mkdtempSync(join(tmpdir(), 'ckpt-'));
-afterAll(() => rmSync(scratch, { recursive: true, force: true }));
-let copies = 0;
-/** A copy of a golden checkpoint folder to spoil. */
-function copyOf(name: string): string {
-  const dir = join(scratch, `${name}-${copies++}`);
-  mkdirSync(dir);
-  for (const f of readdirSync(join(DIR, name))) copyFileSync(join(DIR, name, f), join(dir, f));
-  return dir;
-}
+const { scratch, copyOf } = useCheckpointCopies('ckpt-');
 
 describe.each(CASES)('$name', (c) => {
   it('opens: config, layout, dtypes, tokenizer ids as the python BPE gives them', () => {
