@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { CHECKPOINTS_DIR, editJson, useCheckpointCopies } from '../helpers/checkpoint-copies.js';
 import { parseSafetensorsHeader } from '../../src/io/safetensors.js';
 import { launch, type Profile } from './chromium.js';
-import { lastRun, pageText, waitForOutcome } from './page-helpers.js';
+import { lastRun, openPage, pageText, waitForOutcome } from './page-helpers.js';
 import { OUT_FILE, startServer } from './server.js';
 
 interface CheckpointCase {
@@ -30,8 +30,7 @@ const server = startServer(import.meta.filename);
 
 /** Opens a checkpoint: a folder through the folder picker, or a list of files through the files picker. */
 async function open(page: Page, what: { folder: string } | { files: string[] }): Promise<void> {
-  await page.goto(server.url() + '?verify=exact');
-  await page.waitForFunction(() => document.getElementById('adapter')?.textContent !== 'adapter: requesting…');
+  await openPage(page, server.url() + '?verify=exact');
   if ('folder' in what) await page.setInputFiles('#checkpoint-folder', what.folder);
   else await page.setInputFiles('#checkpoint-files', what.files);
   await page.waitForFunction(() => {
@@ -114,8 +113,7 @@ describe.each<[Profile, string[]]>([['swiftshader', ['gpt2-f32', 'opt-sharded-f3
 
   test('the files dropped on the page open as a checkpoint (one dropped file stays a weights file: states.test.ts)', async () => {
     const c = byName('opt-sharded-f32');
-    await page.goto(server.url());
-    await page.waitForFunction(() => document.getElementById('adapter')?.textContent !== 'adapter: requesting…');
+    await openPage(page, server.url());
     const files = readdirSync(join(DIR, c.name)).map((f) => [f, [...readFileSync(join(DIR, c.name, f))]] as const);
     await page.evaluate((list) => {
       const dt = new DataTransfer();

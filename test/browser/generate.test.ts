@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { cli, useBuild } from '../helpers/cli.js';
 import { GOLDEN_DIR } from '../helpers/golden.js';
 import { launch } from './chromium.js';
-import { pageText, waitForOutcome } from './page-helpers.js';
+import { openPage, openWithCheckpoint, pageText, waitForOutcome } from './page-helpers.js';
 import { OUT_FILE, startServer } from './server.js';
 
 const DIR = join(GOLDEN_DIR, 'checkpoints');
@@ -41,11 +41,7 @@ describe('Generate on swiftshader', () => {
   afterAll(() => browser?.close());
 
   test('a checkpoint: the continuation token by token, each step verified, as the CLI generates it', async () => {
-    await page.goto(server.url() + `?verify=exact&steps=${STEPS}`);
-    await page.waitForFunction(() => document.getElementById('adapter')?.textContent !== 'adapter: requesting…');
-    await page.setInputFiles('#checkpoint-folder', join(DIR, GPT2.name));
-    await page.waitForFunction(() => window.webgpuAttention.checkpoint !== null);
-    await page.fill('input[name=text]', GPT2.text);
+    await openWithCheckpoint(page, server.url() + `?verify=exact&steps=${STEPS}`, join(DIR, GPT2.name), GPT2.text);
     await page.click('#generate');
     const outcome = await waitForOutcome(page, 120_000);
     expect(outcome.error, `#error: ${outcome.error}`).toBe('');
@@ -90,11 +86,7 @@ describe('Generate on swiftshader', () => {
   });
 
   test('a checkpoint at a temperature: the same draws as the CLI with the same seed', async () => {
-    await page.goto(server.url() + '?verify=none&steps=3&temperature=2&seed=5');
-    await page.waitForFunction(() => document.getElementById('adapter')?.textContent !== 'adapter: requesting…');
-    await page.setInputFiles('#checkpoint-folder', join(DIR, GPT2.name));
-    await page.waitForFunction(() => window.webgpuAttention.checkpoint !== null);
-    await page.fill('input[name=text]', GPT2.text);
+    await openWithCheckpoint(page, server.url() + '?verify=none&steps=3&temperature=2&seed=5', join(DIR, GPT2.name), GPT2.text);
     await page.click('#generate');
     const outcome = await waitForOutcome(page, 120_000);
     expect(outcome.error, `#error: ${outcome.error}`).toBe('');
@@ -110,8 +102,7 @@ describe('Generate on swiftshader', () => {
   });
 
   test('seeded weights: the decode timing, every step verified', async () => {
-    await page.goto(server.url() + '?layers=2&heads=2&d-model=64&d-head=32&seed=3&steps=4');
-    await page.waitForFunction(() => document.getElementById('adapter')?.textContent !== 'adapter: requesting…');
+    await openPage(page, server.url() + '?layers=2&heads=2&d-model=64&d-head=32&seed=3&steps=4');
     await page.click('#generate');
     const outcome = await waitForOutcome(page, 120_000);
     expect(outcome.error, `#error: ${outcome.error}`).toBe('');
@@ -126,8 +117,7 @@ describe('Generate on swiftshader', () => {
   });
 
   test('decode timing without pattern rows or checks: the steps run back to back', async () => {
-    await page.goto(server.url() + '?layers=2&heads=2&d-model=64&d-head=32&seed=3&steps=3&verify=none&rows=0');
-    await page.waitForFunction(() => document.getElementById('adapter')?.textContent !== 'adapter: requesting…');
+    await openPage(page, server.url() + '?layers=2&heads=2&d-model=64&d-head=32&seed=3&steps=3&verify=none&rows=0');
     expect(await page.isChecked('input[name=rows]')).toBe(false);
     await page.click('#generate');
     await page.waitForFunction(() => window.webgpuAttention.lastGenerate !== null || !document.getElementById('error')!.hidden, null, { timeout: 120_000 });
@@ -143,8 +133,7 @@ describe('Generate on swiftshader', () => {
   });
 
   test('on a software adapter a prefill priced over the limit is refused as a Run is, before any GPU work', async () => {
-    await page.goto(server.url() + '?preset=gpt3&steps=2');
-    await page.waitForFunction(() => document.getElementById('adapter')?.textContent !== 'adapter: requesting…');
+    await openPage(page, server.url() + '?preset=gpt3&steps=2');
     await page.click('#generate');
     const outcome = await waitForOutcome(page, 60_000);
     expect(outcome.errorKind).toBe('too-slow');
@@ -153,24 +142,18 @@ describe('Generate on swiftshader', () => {
   });
 
   test('a bad number of tokens or temperature is refused naming the field', async () => {
-    await page.goto(server.url() + '?steps=0');
-    await page.waitForFunction(() => document.getElementById('adapter')?.textContent !== 'adapter: requesting…');
+    await openPage(page, server.url() + '?steps=0');
     await page.click('#generate');
     let outcome = await waitForOutcome(page, 30_000);
     expect(outcome.error).toBe('Configuration error: “tokens (Generate)” must be a positive whole number, got 0');
-    await page.goto(server.url() + '?temperature=-1');
-    await page.waitForFunction(() => document.getElementById('adapter')?.textContent !== 'adapter: requesting…');
+    await openPage(page, server.url() + '?temperature=-1');
     await page.click('#generate');
     outcome = await waitForOutcome(page, 30_000);
     expect(outcome.error).toBe('Configuration error: “temperature” must be a number from 0 to 1e6 (0: the most likely token), got -1');
   });
 
   test('more tokens than the positions left are refused, in the form\'s words, before any GPU work', async () => {
-    await page.goto(server.url() + '?steps=30');
-    await page.waitForFunction(() => document.getElementById('adapter')?.textContent !== 'adapter: requesting…');
-    await page.setInputFiles('#checkpoint-folder', join(DIR, GPT2.name));
-    await page.waitForFunction(() => window.webgpuAttention.checkpoint !== null);
-    await page.fill('input[name=text]', GPT2.text);
+    await openWithCheckpoint(page, server.url() + '?steps=30', join(DIR, GPT2.name), GPT2.text);
     await page.click('#generate');
     const outcome = await waitForOutcome(page, 60_000);
     expect(outcome.error).toMatch(/“tokens \(Generate\)” 30 after 4 (prompt )?tokens needs 34 positions/);
@@ -188,11 +171,7 @@ describe('Generate on compat (lavapipe through ANGLE)', () => {
 
   test('a checkpoint (F16 shards): every step verified, the CLI\'s continuation', async () => {
     const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
-    await page.goto(server.url() + '?verify=exact&steps=3');
-    await page.waitForFunction(() => document.getElementById('adapter')?.textContent !== 'adapter: requesting…');
-    await page.setInputFiles('#checkpoint-folder', join(DIR, 'gpt2-sharded-f16'));
-    await page.waitForFunction(() => window.webgpuAttention.checkpoint !== null);
-    await page.fill('input[name=text]', GPT2.text);
+    await openWithCheckpoint(page, server.url() + '?verify=exact&steps=3', join(DIR, 'gpt2-sharded-f16'), GPT2.text);
     await page.click('#generate');
     const outcome = await waitForOutcome(page, 120_000);
     expect(outcome.error, `#error: ${outcome.error}`).toBe('');

@@ -82,3 +82,17 @@ export function checkCells(px: Awaited<ReturnType<typeof cellPixels>>, expect: (
   }
   return distinct.size;
 }
+
+/** The page at `url`, once it has asked for its adapter (its form is wired from then on). */
+export async function openPage(page: Page, url: string): Promise<void> {
+  await page.goto(url);
+  await page.waitForFunction(() => document.getElementById('adapter')?.textContent !== 'adapter: requesting…');
+}
+
+/** The page at `url` with a checkpoint folder picked and `text` typed: ready for Run or Generate. */
+export async function openWithCheckpoint(page: Page, url: string, folder: string, text: string): Promise<void> {
+  await openPage(page, url);
+  await page.setInputFiles('#checkpoint-folder', folder);
+  await page.waitForFunction(() => window.webgpuAttention.checkpoint !== null);
+  await page.fill('input[name=text]', text);
+}
