@@ -140,24 +140,8 @@ def tokenizer_json(vocab, merges, specials, bos):
 
 
 def write_safetensors(path, tensors, dtype):
-    """The safetensors format by hand: u64 header length, JSON header padded with spaces to 8 bytes, data back to back."""
-    header = {"__metadata__": {"format": "pt"}}
-    blobs = []
-    offset = 0
-    for name in sorted(tensors):
-        a = np.ascontiguousarray(tensors[name], dtype="<f4" if dtype == "F32" else "<f2")
-        blob = a.tobytes()
-        header[name] = {"dtype": dtype, "shape": list(a.shape), "data_offsets": [offset, offset + len(blob)]}
-        blobs.append(blob)
-        offset += len(blob)
-    text = json.dumps(header, separators=(",", ":")).encode("utf-8")
-    text += b" " * ((-len(text)) % 8)
-    with open(path, "wb") as f:
-        f.write(len(text).to_bytes(8, "little"))
-        f.write(text)
-        for b in blobs:
-            f.write(b)
-    return offset
+    """Every tensor in one dtype (write_mixed); returns the data's size in bytes."""
+    return write_mixed(path, {name: (a, dtype) for name, a in tensors.items()})
 
 
 def stored(a, dtype):
@@ -331,6 +315,8 @@ def write_case(case, W, buffers, config, tokenizer, forward, ids):
 
 
 def write_mixed(path, tensors):
+    """The safetensors format by hand: u64 header length, JSON header padded with spaces to 8 bytes, data back to back;
+    `tensors` maps each name to (array, "F32" or "F16"). Returns the data's size in bytes."""
     header = {"__metadata__": {"format": "pt"}}
     blobs = []
     offset = 0
@@ -347,6 +333,7 @@ def write_mixed(path, tensors):
         f.write(text)
         for b in blobs:
             f.write(b)
+    return offset
 
 
 def main():
