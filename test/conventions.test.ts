@@ -37,3 +37,13 @@ it('every CLI test runs the command through test/helpers/cli.ts', () => {
   const bundle = new RegExp(['dist/cli', 'mjs'].join('\\.') + "|\\bbuild" + 'All\\(');
   expect(linesMatching(bundle, ['helpers/cli.ts', 'package/pack.test.ts']), 'use cli, runCli, spawnCli and useBuild from test/helpers/cli.ts').toEqual([]);
 });
+
+it('no test changes the process: its environment, working folder or globals', () => {
+  // `npm run test:fast` runs many files in one worker (vitest.config.ts, isolate: false): a change here would leak
+  // into whichever file runs next. Children get their environment through test/helpers/cli.ts's cliEnv instead.
+  const mutation = new RegExp([
+    'process\\.env(\\.\\w+|\\[[^\\]]+\\])\\s*=(?!=)', 'delete\\s+process\\.env', 'process\\.' + 'chdir\\(',
+    'globalThis\\.\\w+\\s*=(?!=)', 'vi\\.stub' + '(Env|Global)\\(', 'process\\.on\\(',
+  ].join('|'));
+  expect(linesMatching(mutation), 'pass settings to the code under test; give children an environment of their own').toEqual([]);
+});
