@@ -8,12 +8,12 @@
 
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import type { Page } from 'playwright-core';
+import { describe, expect, test } from 'vitest';
 import { CHECKPOINTS_DIR, editJson, useCheckpointCopies } from '../helpers/checkpoint-copies.js';
 import { parseSafetensorsHeader } from '../../src/io/safetensors.js';
-import { launch, type Profile } from './chromium.js';
-import { lastRun, openPage, pageText, waitForOutcome } from './page-helpers.js';
+import type { Profile } from './chromium.js';
+import { lastRun, openPage, pageText, useBrowserPage, waitForOutcome } from './page-helpers.js';
 import { OUT_FILE, startServer } from './server.js';
 
 interface CheckpointCase {
@@ -74,15 +74,8 @@ async function runAndCheck(page: Page, c: CheckpointCase, shot: string): Promise
 }
 
 describe.each<[Profile, string[]]>([['swiftshader', ['gpt2-f32', 'opt-sharded-f32']], ['compat', ['gpt2-sharded-f16']]])('checkpoints in the page on %s', (profile, names) => {
-  let browser: Browser;
   let page: Page;
-  const errors: string[] = [];
-  beforeAll(async () => {
-    browser = await launch(profile);
-    page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
-    page.on('pageerror', (e) => errors.push(e.message));
-  });
-  afterAll(() => browser?.close());
+  const errors = useBrowserPage(profile, (opened) => (page = opened));
 
   test.each(names)('%s: folder picked, run, verified, next tokens as numpy, model view', async (name) => {
     const c = byName(name);

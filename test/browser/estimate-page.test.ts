@@ -4,17 +4,13 @@
 // the rates for its width.
 
 import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { launch } from './chromium.js';
-import { lastRun, waitForOutcome } from './page-helpers.js';
+import { describe, expect, test } from 'vitest';
+import { lastRun, useBrowser, waitForOutcome } from './page-helpers.js';
 import { startServer } from './server.js';
 
 const server = startServer(import.meta.filename);
 let browser: Browser;
-beforeAll(async () => {
-  browser = await launch('swiftshader');
-});
-afterAll(() => browser?.close());
+useBrowser('swiftshader', (launched) => (browser = launched));
 
 describe('the estimate on SwiftShader', () => {
   test('a run at twice the probe\'s width takes within 4× of the time estimated from the probe; afterwards its own rate prices its width', async () => {

@@ -9,11 +9,10 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { cli, useBuild } from '../helpers/cli.js';
 import { GOLDEN_DIR } from '../helpers/golden.js';
-import { launch } from './chromium.js';
-import { openPage, openWithCheckpoint, pageText, waitForOutcome } from './page-helpers.js';
+import { openPage, openWithCheckpoint, pageText, useBrowser, useBrowserPage, waitForOutcome } from './page-helpers.js';
 import { OUT_FILE, startServer } from './server.js';
 
 const DIR = join(GOLDEN_DIR, 'checkpoints');
@@ -30,15 +29,8 @@ async function lastGenerate(page: Page) {
 }
 
 describe('Generate on swiftshader', () => {
-  let browser: Browser;
   let page: Page;
-  const errors: string[] = [];
-  beforeAll(async () => {
-    browser = await launch('swiftshader');
-    page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
-    page.on('pageerror', (e) => errors.push(e.message));
-  });
-  afterAll(() => browser?.close());
+  const errors = useBrowserPage('swiftshader', (opened) => (page = opened));
 
   test('a checkpoint: the continuation token by token, each step verified, as the CLI generates it', async () => {
     await openWithCheckpoint(page, server.url() + `?verify=exact&steps=${STEPS}`, join(DIR, GPT2.name), GPT2.text);
@@ -164,10 +156,7 @@ describe('Generate on swiftshader', () => {
 
 describe('Generate on compat (lavapipe through ANGLE)', () => {
   let browser: Browser;
-  beforeAll(async () => {
-    browser = await launch('compat');
-  });
-  afterAll(() => browser?.close());
+  useBrowser('compat', (launched) => (browser = launched));
 
   test('a checkpoint (F16 shards): every step verified, the CLI\'s continuation', async () => {
     const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });

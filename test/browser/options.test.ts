@@ -6,12 +6,12 @@
 // and the chapter's example set the normalisation, and a weights file's input_layernorm tensors
 // select LayerNorm and verify. Screenshots: test/out/.
 
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import type { Page } from 'playwright-core';
+import { describe, expect, test } from 'vitest';
 import { serializeSafetensors } from '../../src/index.js';
 import { seededArray, streamKey } from '../../src/model/seeded.js';
-import { launch, type Profile } from './chromium.js';
-import { lastRun, pageText, waitForOutcome } from './page-helpers.js';
+import type { Profile } from './chromium.js';
+import { lastRun, pageText, useBrowserPage, waitForOutcome } from './page-helpers.js';
 import { OUT_FILE, startServer } from './server.js';
 
 const RUN = '?layers=1&heads=2&d-model=64&d-head=32&seed=3';
@@ -32,13 +32,8 @@ function layerNormFile(): Buffer {
 const param = (page: Page, name: string) => new URL(page.url()).searchParams.get(name);
 
 describe.each<Profile>(['swiftshader', 'compat'])('normalisation and precision on %s', (profile) => {
-  let browser: Browser;
   let page: Page;
-  beforeAll(async () => {
-    browser = await launch(profile);
-    page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
-  });
-  afterAll(() => browser?.close());
+  useBrowserPage(profile, (opened) => (page = opened));
 
   test('norm=layernorm runs GPT-3\'s pre-LN block and verifies; f16 is disabled with the reason', async () => {
     await page.goto(server.url() + RUN + '&norm=layernorm&autorun=1');

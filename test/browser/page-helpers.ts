@@ -1,7 +1,9 @@
-// Reading the page's outcome and its exposed data (window.webgpuAttention) from a test.
+// Opening Chromium and its page for a describe block; reading the page's outcome and its exposed data (window.webgpuAttention) from a test.
 
-import type { Page } from 'playwright-core';
+import type { Browser, BrowserContextOptions, Page } from 'playwright-core';
+import { afterAll, beforeAll } from 'vitest';
 import type { PageData } from '../../web/app.js';
+import { launch, type Profile } from './chromium.js';
 
 export interface Outcome {
   verification: string;
@@ -95,4 +97,31 @@ export async function openWithCheckpoint(page: Page, url: string, folder: string
   await page.setInputFiles('#checkpoint-folder', folder);
   await page.waitForFunction(() => window.webgpuAttention.checkpoint !== null);
   await page.fill('input[name=text]', text);
+}
+
+/** The desktop window every browser test uses unless it asks for another. */
+const DESKTOP = { viewport: { width: 1100, height: 900 } };
+
+/** Chromium on `profile`, launched before the enclosing block's tests (`onBrowser` receives it; a promise it returns is awaited) and closed after. */
+export function useBrowser(profile: Profile, onBrowser: (browser: Browser) => unknown): void {
+  let browser: Browser | undefined;
+  beforeAll(async () => {
+    browser = await launch(profile);
+    await onBrowser(browser);
+  });
+  afterAll(() => browser?.close());
+}
+
+/**
+ * Chromium on `profile` and one page in it (`onPage` receives it) for the enclosing block's tests, closed after.
+ * Returns the list that collects the page's uncaught errors (`expect(errors).toEqual([])`).
+ */
+export function useBrowserPage(profile: Profile, onPage: (page: Page) => void, options: BrowserContextOptions = DESKTOP): string[] {
+  const errors: string[] = [];
+  useBrowser(profile, async (browser) => {
+    const page = await browser.newPage(options);
+    page.on('pageerror', (e) => errors.push(e.message));
+    onPage(page);
+  });
+  return errors;
 }

@@ -5,10 +5,10 @@
 // .lastRun, the pixels of the heatmaps, the views, the chapter's example, the benchmark mode and
 // the error paths. Screenshots: test/out/ (not committed).
 
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { launch, type Profile } from './chromium.js';
-import { cellPixels, checkCells, lastRun, pageText, waitForOutcome } from './page-helpers.js';
+import type { Page } from 'playwright-core';
+import { describe, expect, test } from 'vitest';
+import type { Profile } from './chromium.js';
+import { cellPixels, checkCells, lastRun, pageText, useBrowserPage, waitForOutcome } from './page-helpers.js';
 import { OUT_FILE, startServer } from './server.js';
 
 // GPT-3's r50k_base split of the default sentence: seq = 11.
@@ -18,16 +18,8 @@ const SMALL_RUN = '?layers=2&heads=2&d-model=64&d-head=32&seed=3&autorun=1';
 const server = startServer(import.meta.filename);
 
 describe.each<Profile>(['swiftshader', 'compat'])('page on %s', (profile) => {
-  let browser: Browser;
   let page: Page;
-  const errors: string[] = [];
-
-  beforeAll(async () => {
-    browser = await launch(profile);
-    page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
-    page.on('pageerror', (e) => errors.push(e.message));
-  });
-  afterAll(() => browser?.close());
+  const errors = useBrowserPage(profile, (opened) => (page = opened));
 
   test('runs, verifies, exposes lastRun, and draws every head, the pattern and the raw scores', async () => {
     await page.goto(server.url() + SMALL_RUN);

@@ -4,10 +4,10 @@
 // more; crisp canvases; progress and verification in an aria-live region, the progress bar named,
 // the pattern with a text alternative. Screenshots: test/out/.
 
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { launch, type Profile } from './chromium.js';
-import { cellPixels, lastRun, waitForOutcome } from './page-helpers.js';
+import type { Page } from 'playwright-core';
+import { describe, expect, test } from 'vitest';
+import type { Profile } from './chromium.js';
+import { cellPixels, lastRun, useBrowserPage, waitForOutcome } from './page-helpers.js';
 import { OUT_FILE, startServer } from './server.js';
 
 const server = startServer(import.meta.filename);
@@ -57,13 +57,8 @@ function lowContrast(page: Page) {
 }
 
 describe.each<Profile>(['swiftshader', 'compat'])('phone (390 px) on %s', (profile) => {
-  let browser: Browser;
   let page: Page;
-  beforeAll(async () => {
-    browser = await launch(profile);
-    page = await browser.newPage({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 3, isMobile: true, hasTouch: true });
-  });
-  afterAll(() => browser?.close());
+  useBrowserPage(profile, (opened) => (page = opened), { viewport: { width: 390, height: 844 }, deviceScaleFactor: 3, isMobile: true, hasTouch: true });
 
   test("the chapter's example fits, is tappable, readable and announced", async () => {
     await page.goto(server.url() + '?example=chapter&autorun=1');

@@ -5,11 +5,10 @@
 // presets and estimate, and labels at 128 tokens. Screenshots: test/out/.
 
 import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { serializeSafetensors } from '../../src/index.js';
 import { seededArray, streamKey } from '../../src/model/seeded.js';
-import { launch } from './chromium.js';
-import { lastRun, pageText, waitForOutcome } from './page-helpers.js';
+import { lastRun, pageText, useBrowser, waitForOutcome } from './page-helpers.js';
 import { OUT_FILE, startServer } from './server.js';
 
 const SMALL_RUN = '?layers=2&heads=2&d-model=64&d-head=32&seed=3&autorun=1';
@@ -26,10 +25,7 @@ function weightsFile(metadata?: Record<string, string>): Buffer {
 }
 
 let browser: Browser;
-beforeAll(async () => {
-  browser = await launch('swiftshader');
-});
-afterAll(() => browser?.close());
+useBrowser('swiftshader', (launched) => (browser = launched));
 
 async function fresh(viewport = { width: 1100, height: 900 }): Promise<Page> {
   return browser.newPage({ viewport });
