@@ -28,7 +28,7 @@ export interface BenchArgs {
   seed: number;
   /** Per peer call (warm-up and timed runs together); null: 30 s (software, quick), 180 s (software), 300 s (GPU). */
   peerTimeoutS: number | null;
-  /** The matmul tile config: 'auto' times candidates once per hardware adapter (autotune.ts). */
+  /** The matmul tile config: 'auto' times candidates once per hardware adapter (src/tune/matmul.ts). */
   tune: boolean | 'auto';
   /** Probe the adapter's FMA and copy peaks (bench/peak.ts) even where a published peak is known. */
   measurePeak: boolean;

@@ -17,7 +17,7 @@ import { createStorage, createUniform, packUniform, readBack, upload } from '../
 import { GpuContext } from '../src/gpu/device.js';
 import { PipelineCache } from '../src/gpu/pipelines.js';
 import { timeStages } from '../src/gpu/timing.js';
-import { bindGroup, type PreparedDispatch } from '../src/kernels/dispatch.js';
+import { bindGroup, type PreparedDispatch } from '../src/gpu/dispatch.js';
 import { roundArrayToF16 } from '../src/io/half.js';
 import { seededSequence } from '../src/model/seeded.js';
 import { createNodeGpu } from '../src/node/dawn.js';

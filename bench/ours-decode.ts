@@ -6,7 +6,7 @@ import { createStorage, poison, readAt, readBack, upload } from '../src/gpu/buff
 import type { GpuContext } from '../src/gpu/device.js';
 import type { PipelineCache } from '../src/gpu/pipelines.js';
 import { prepareDecode } from '../src/kernels/decode.js';
-import type { Precision } from '../src/kernels/precision.js';
+import type { Precision } from '../src/gpu/precision.js';
 import { outputElements, type OpCase, type OpInputs } from './inputs.js';
 import type { OursPrepared } from './ours.js';
 

@@ -8,11 +8,11 @@
 import { createStorage, poison, readAt, readBack, upload } from '../src/gpu/buffers.js';
 import type { GpuContext } from '../src/gpu/device.js';
 import type { PipelineCache } from '../src/gpu/pipelines.js';
-import { release, type PreparedDispatch } from '../src/kernels/dispatch.js';
+import { release, type PreparedDispatch } from '../src/gpu/dispatch.js';
 import { prepareMatmul, type MatmulTile } from '../src/kernels/matmul.js';
 import { prepareSoftmax } from '../src/kernels/softmax.js';
 import { prepareAttention, type AttentionTile } from '../src/kernels/attention.js';
-import type { Precision } from '../src/kernels/precision.js';
+import type { Precision } from '../src/gpu/precision.js';
 import type { AttentionConfig } from '../src/model/config.js';
 import { prepareLayer } from '../src/model/layer.js';
 import { planMemory } from '../src/model/plan.js';

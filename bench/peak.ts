@@ -9,7 +9,7 @@ import type { GpuContext } from '../src/gpu/device.js';
 import type { PipelineCache } from '../src/gpu/pipelines.js';
 import { timeDispatch, validateThenTime } from '../src/gpu/timing.js';
 import { median } from '../src/stats.js';
-import { bindGroup, release, type PreparedDispatch } from '../src/kernels/dispatch.js';
+import { bindGroup, release, type PreparedDispatch } from '../src/gpu/dispatch.js';
 import type { Peak } from './metrics.js';
 
 const FMAS_PER_STEP = 32;

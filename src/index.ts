@@ -31,8 +31,9 @@ export { checkpointLayout, expectedLayout, assembleLayer, layoutNotes } from './
 export type { CheckpointLayout, CheckpointLayerTensors, TensorSpec } from './io/checkpoint-layout.js';
 export { loadTokenizer, parseTokenList, checkTokens } from './io/checkpoint-tokenizer.js';
 export type { TextTokenizer } from './io/checkpoint-tokenizer.js';
-export { autotuneMatmul, TUNE_CANDIDATES } from './kernels/autotune.js';
-export type { AutotuneOptions, TuneResult, TuneStore } from './kernels/autotune.js';
+export { autotuneMatmul, TUNE_CANDIDATES } from './tune/matmul.js';
+export type { AutotuneOptions, TuneResult } from './tune/matmul.js';
+export type { TuneStore } from './tune/store.js';
 export { DEFAULT_TILE, defaultMatmulTile, defaultTileFor, describeTile, fitTileToShape } from './kernels/matmul.js';
 export type { MatmulTile } from './kernels/matmul.js';
 // Inference: a prefill, then one token at a time against the KV cache (README "Prefill and decode").

@@ -4,8 +4,8 @@ import { planStages, type RunResult } from '../model/engine.js';
 import type { Verification } from '../verify/exact.js';
 import type { LayerVerification } from '../verify/sampled.js';
 import { formatBytes } from '../gpu/errors.js';
-import type { TuneResult } from '../kernels/autotune.js';
-import type { AttentionTuneResult } from '../model/attention-tune.js';
+import type { TuneResult } from '../tune/matmul.js';
+import type { AttentionTuneResult } from '../tune/attention.js';
 import { describeTile } from '../kernels/matmul.js';
 
 export function runReport(result: RunResult, verification: Verification, layerChecks: LayerVerification[],

@@ -8,9 +8,9 @@ import { createUniform } from '../gpu/buffers.js';
 import type { GpuContext } from '../gpu/device.js';
 import { InputError } from '../gpu/errors.js';
 import type { PipelineCache } from '../gpu/pipelines.js';
-import { bindGroup, checkGrid, checkIndexRange, type Binding, type PreparedDispatch } from './dispatch.js';
+import { bindGroup, checkGrid, checkIndexRange, type Binding, type PreparedDispatch } from '../gpu/dispatch.js';
 import type { TileLimits } from './matmul.js';
-import { checkPrecision, precisionFlags, requireF16, type Precision } from './precision.js';
+import { checkPrecision, precisionFlags, requireF16, type Precision } from '../gpu/precision.js';
 
 /** Rows of S and O per thread, and the register bounds: mirror RPT, MAX_G and MAX_SC in shaders/attention.wgsl. */
 export const RPT = 4;

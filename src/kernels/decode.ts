@@ -9,8 +9,8 @@ import { createStorage, createUniform, packUniform } from '../gpu/buffers.js';
 import type { GpuContext } from '../gpu/device.js';
 import { InputError } from '../gpu/errors.js';
 import type { PipelineCache } from '../gpu/pipelines.js';
-import { asBinding, bindGroup, checkGrid, checkIndexRange, type Binding, type PreparedDispatch } from './dispatch.js';
-import { bytesPer, checkPrecision, precisionFlags, requireF16, type Precision } from './precision.js';
+import { asBinding, bindGroup, checkGrid, checkIndexRange, type Binding, type PreparedDispatch } from '../gpu/dispatch.js';
+import { bytesPer, checkPrecision, precisionFlags, requireF16, type Precision } from '../gpu/precision.js';
 
 /** Keys a stream scores per step (KB) and the register bound (MAX_WORDS): mirror shaders/decode.wgsl. */
 export const DECODE_KEYS_PER_STEP = 4;

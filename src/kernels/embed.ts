@@ -6,8 +6,8 @@ import { createUniform } from '../gpu/buffers.js';
 import type { GpuContext } from '../gpu/device.js';
 import { InputError } from '../gpu/errors.js';
 import type { PipelineCache } from '../gpu/pipelines.js';
-import { bindGroup, checkIndexRange, fold1D, type PreparedDispatch } from './dispatch.js';
-import { bytesPer, checkPrecision, precisionFlags, requireF16, type Precision } from './precision.js';
+import { bindGroup, checkIndexRange, fold1D, type PreparedDispatch } from '../gpu/dispatch.js';
+import { bytesPer, checkPrecision, precisionFlags, requireF16, type Precision } from '../gpu/precision.js';
 
 const WG = 256;
 

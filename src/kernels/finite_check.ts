@@ -6,7 +6,7 @@ import { createUniform } from '../gpu/buffers.js';
 import type { GpuContext } from '../gpu/device.js';
 import type { PipelineCache } from '../gpu/pipelines.js';
 import { Usage } from '../gpu/usage.js';
-import { bindGroup, checkIndexRange, fold1D, type Binding, type PreparedDispatch } from './dispatch.js';
+import { bindGroup, checkIndexRange, fold1D, type Binding, type PreparedDispatch } from '../gpu/dispatch.js';
 
 const WG = 256;
 /** `first` before any non-finite value was seen. */

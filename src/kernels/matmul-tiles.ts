@@ -58,7 +58,7 @@ export interface TiledTile {
 /**
  * Runs on every adapter that offers WebGPU's default limits (256 invocations, 16 KiB of
  * workgroup storage): 256 threads, 128×128 tiles, 8.25 KiB. Per-adapter choices below;
- * autotune.ts times candidates instead.
+ * src/tune/matmul.ts times candidates instead.
  */
 export const DEFAULT_TILE: Readonly<TiledTile> = Object.freeze({ wgX: 16, wgY: 16, tk: 8, rb: 8, stages: 1, vec4: true, groupM: 8 });
 
@@ -71,7 +71,7 @@ export interface AdapterDefaults {
 }
 
 /**
- * Configs measured on real adapters with bench/matmul-tune.ts (figures and their provenance in
+ * Configs measured on real adapters with bench/tune/matmul.ts (figures and their provenance in
  * bench/RESULTS.md, "Where the shipped defaults come from"). NVIDIA: 128×128 tiles double-buffered
  * with K steps of 8; K steps of 16 or more need 33 KiB of tiles, one workgroup per multiprocessor.
  * lavapipe: the shuffle kernel (2.3–2.6× the tiled kernel's rate there: no gathers from workgroup

@@ -10,9 +10,9 @@ import { createStorage, createUniform } from '../gpu/buffers.js';
 import type { GpuContext } from '../gpu/device.js';
 import { InputError } from '../gpu/errors.js';
 import type { KernelVariant, PipelineCache } from '../gpu/pipelines.js';
-import { bindGroup, checkGrid, checkIndexRange, type Binding, type PreparedDispatch } from './dispatch.js';
+import { bindGroup, checkGrid, checkIndexRange, type Binding, type PreparedDispatch } from '../gpu/dispatch.js';
 import { DEFAULT_TILE, defaultMatmulTile, describeTile, fitTileToShape, isShuffle, stagesOf, tileCaps, tileCols, tileProblem, tileRows, type MatmulTile } from './matmul-tiles.js';
-import { bytesPer, checkPrecision, requireF16, type Precision } from './precision.js';
+import { bytesPer, checkPrecision, requireF16, type Precision } from '../gpu/precision.js';
 
 /** Params and the tile K range both matmul kernels read (shaders/matmul_params.wgsl), appended to each. */
 const MATMUL_PARAMS = { file: 'matmul_params.wgsl', text: matmulParamsSource };
@@ -148,7 +148,7 @@ function noBias(gpu: GpuContext): GPUBuffer {
 
 /**
  * Pipeline, parameters and grid of one call (a call without a bias binds the device's own 4-byte
- * stand-in: WebGPU needs every binding filled). Without `call.tile`, `call.baseTile` (autotune.ts
+ * stand-in: WebGPU needs every binding filled). Without `call.tile`, `call.baseTile` (src/tune/matmul.ts
  * chooses one by timing) or the adapter's measured default (defaultMatmulTile), fitted to the shape.
  */
 export async function prepareMatmul(gpu: GpuContext, cache: PipelineCache, inputCall: MatmulCall): Promise<PreparedDispatch> {

@@ -9,7 +9,7 @@ import matmulParamsSource from '../../shaders/matmul_params.wgsl';
 import type { GpuContext } from '../gpu/device.js';
 import { withShared, type SharedWgsl } from '../gpu/preprocess.js';
 import type { KernelVariant } from '../gpu/pipelines.js';
-import { fold1D } from './dispatch.js';
+import { fold1D } from '../gpu/dispatch.js';
 
 /** Outputs a workgroup computes (ROWS in the shader). */
 export const MATVEC_ROWS = 8;

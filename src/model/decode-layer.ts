@@ -21,9 +21,9 @@ import { createStorage, poison } from '../gpu/buffers.js';
 import type { GpuContext } from '../gpu/device.js';
 import type { PipelineCache } from '../gpu/pipelines.js';
 import { prepareDecode, type DecodePlan } from '../kernels/decode.js';
-import { release } from '../kernels/dispatch.js';
+import { release } from '../gpu/dispatch.js';
 import type { MatmulTile } from '../kernels/matmul.js';
-import type { Precision } from '../kernels/precision.js';
+import type { Precision } from '../gpu/precision.js';
 import { prepareSeededFills, type SeededFill } from './layer-weights.js';
 import { allocateLayerWeights } from './weight-buffers.js';
 

@@ -6,8 +6,8 @@
 // the timings (StageClock).
 
 import { resolveConfig, type AttentionConfig } from './config.js';
-import { chooseAttention, tuneAttentionChoice, type AttentionTuneOptions } from './attention-choice.js';
-import type { AttentionTuneResult } from './attention-tune.js';
+import { chooseAttention } from './attention-choice.js';
+import { tuneAttentionChoice, type AttentionTuneOptions, type AttentionTuneResult } from '../tune/attention.js';
 import { layerFlops } from './flops.js';
 import { prepareLayer, type Stage } from './layer.js';
 import { prepareSeededFills, type SeededFill } from './layer-weights.js';
@@ -24,11 +24,12 @@ import { GpuContext, type AdapterDescription, type DeviceOptions } from '../gpu/
 import { formatBytes, GpuError, InputError } from '../gpu/errors.js';
 import { PipelineCache } from '../gpu/pipelines.js';
 import { PassTimer } from '../gpu/timing.js';
-import { encode, firstUse, release, type PreparedDispatch } from '../kernels/dispatch.js';
-import { adapterKey, autotuneMatmul, type AutotuneOptions, type TuneResult } from '../kernels/autotune.js';
+import { encode, firstUse, release, type PreparedDispatch } from '../gpu/dispatch.js';
+import { autotuneMatmul, type AutotuneOptions, type TuneResult } from '../tune/matmul.js';
+import { adapterKey } from '../tune/store.js';
 import { defaultTileFor, isShuffle, type MatmulTile } from '../kernels/matmul.js';
 import { ALL_FINITE, prepareFiniteCheck, type FiniteCheck } from '../kernels/finite_check.js';
-import { requireF16, type Precision } from '../kernels/precision.js';
+import { requireF16, type Precision } from '../gpu/precision.js';
 
 export type { LayerProbe } from './run-buffers.js';
 export type { StageTimings } from './stage-times.js';
@@ -79,7 +80,7 @@ export class Engine {
   }
 
   /**
-   * Chooses the matmul tile config for this adapter (autotune.ts): a stored or remembered choice,
+   * Chooses the matmul tile config for this adapter (src/tune/matmul.ts): a stored or remembered choice,
    * a timing of the candidates, or the default when tuning is off ('auto': hardware adapters only).
    */
   async tuneMatmul(options: AutotuneOptions = {}): Promise<TuneResult> {

@@ -14,7 +14,7 @@ import { innerWidth } from './config.js';
 import { createStorage, poison } from '../gpu/buffers.js';
 import type { GpuContext } from '../gpu/device.js';
 import { formatBytes } from '../gpu/errors.js';
-import { bytesPer } from '../kernels/precision.js';
+import { bytesPer } from '../gpu/precision.js';
 
 /** Rows the cache holds: the model's context (self-attention) or the cross-attention context. */
 export const cacheRows = (cfg: AttentionConfig): number => (cfg.cross ? cfg.kvSeq : cfg.maxSeq);

@@ -7,9 +7,9 @@ import { seededArray, seededMlpTensor, seededTensor, type SeededTensor, type Pro
 import type { LayerTensors } from './weights.js';
 import type { GpuContext } from '../gpu/device.js';
 import type { PipelineCache } from '../gpu/pipelines.js';
-import type { PreparedDispatch } from '../kernels/dispatch.js';
+import type { PreparedDispatch } from '../gpu/dispatch.js';
 import { prepareFill } from '../kernels/fill_random.js';
-import { bytesPer, type Precision } from '../kernels/precision.js';
+import { bytesPer, type Precision } from '../gpu/precision.js';
 import { writeStorage } from '../gpu/buffers.js';
 
 const PROJECTIONS: Projection[] = ['q', 'k', 'v', 'o'];

@@ -13,12 +13,12 @@ import { innerWidth, type AttentionConfig } from './config.js';
 import type { MemoryPlan } from './plan.js';
 import type { GpuContext } from '../gpu/device.js';
 import type { PipelineCache } from '../gpu/pipelines.js';
-import { release, type PreparedDispatch } from '../kernels/dispatch.js';
+import { release, type PreparedDispatch } from '../gpu/dispatch.js';
 import { prepareMatmul, type MatmulCall } from '../kernels/matmul.js';
 import { prepareSoftmax } from '../kernels/softmax.js';
 import { prepareAttention } from '../kernels/attention.js';
 import { prepareLayerNorm } from '../kernels/layernorm.js';
-import { bytesPer, type Precision } from '../kernels/precision.js';
+import { bytesPer, type Precision } from '../gpu/precision.js';
 
 export interface LayerBuffers {
   x: GPUBuffer;

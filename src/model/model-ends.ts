@@ -13,11 +13,11 @@ import { createStorage, poison, readBack, upload } from '../gpu/buffers.js';
 import type { GpuContext } from '../gpu/device.js';
 import type { PipelineCache } from '../gpu/pipelines.js';
 import { Usage } from '../gpu/usage.js';
-import { encode, release, type PreparedDispatch } from '../kernels/dispatch.js';
+import { encode, release, type PreparedDispatch } from '../gpu/dispatch.js';
 import { prepareEmbed } from '../kernels/embed.js';
 import { prepareLayerNorm } from '../kernels/layernorm.js';
 import { prepareMatmul, type MatmulTile } from '../kernels/matmul.js';
-import { bytesPer } from '../kernels/precision.js';
+import { bytesPer } from '../gpu/precision.js';
 
 export class ModelEnds {
   private readonly owned: GPUBuffer[] = [];

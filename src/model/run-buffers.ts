@@ -10,7 +10,7 @@ import type { Inputs } from './weights.js';
 import { allocateLayerWeights } from './weight-buffers.js';
 import { createStorage, poison, readBack, upload } from '../gpu/buffers.js';
 import type { GpuContext } from '../gpu/device.js';
-import { bytesPer, type Precision } from '../kernels/precision.js';
+import { bytesPer, type Precision } from '../gpu/precision.js';
 
 /** Read access to one layer's intermediate results, for verification while they still exist. */
 export interface LayerProbe {

@@ -1,7 +1,7 @@
 // Where Node keeps the tuned choices per adapter between processes: a folder,
 // $WEBGPU_ATTENTION_TUNE_DIR, else $XDG_CACHE_HOME/webgpu-attention (~/.cache when XDG_CACHE_HOME
-// is unset), with matmul-tiles.json (the matmul tile config, kernels/autotune.ts) and
-// attention-cores.json (fused or materialized, model/attention-tune.ts). Tuning is an
+// is unset), with matmul-tiles.json (the matmul tile config, src/tune/matmul.ts) and
+// attention-cores.json (fused or materialized, src/tune/attention.ts). Tuning is an
 // optimisation, so nothing here may stop or stall a run: a missing, unreadable, oversized or
 // non-regular file reads as empty; a folder that cannot be made (a read-only disk, a path under
 // /proc, where Node's recursive mkdir never returns) or a failed write is reported once, escaped,
@@ -10,7 +10,7 @@
 import { closeSync, constants, fstatSync, mkdirSync, openSync, readSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import type { TuneStore } from '../kernels/autotune.js';
+import type { TuneStore } from '../tune/store.js';
 import { writeFileAtomic } from './atomic-write.js';
 import { showPath } from './paths.js';
 

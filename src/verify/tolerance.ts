@@ -1,6 +1,6 @@
 // The judge: how far a GPU result may honestly sit from its float64 reference. Verification (layer-bound.ts and the
-// checks built on it), every kernel's tests, the autotuner's spot check (src/kernels/autotune.ts) and the tuning
-// benchmark's (bench/matmul-tune.ts) all decide with what is here, so changing a bound changes it everywhere.
+// checks built on it), every kernel's tests, the autotuner's spot check (src/tune/matmul.ts) and the tuning
+// benchmark's (bench/tune/matmul.ts) all decide with what is here, so changing a bound changes it everywhere.
 //
 // The model (layer-bound.ts's header has the whole derivation, layer by layer): every f32 operation rounds by a
 // relative error of at most u = 2⁻²⁴, the roundings independent and of random sign, so an estimate e is a

@@ -8,7 +8,7 @@ import { allowanceAt, checkOutput, referenceAt } from '../../bench/verify.js';
 import { roundInputs } from '../../bench/suites/f16.js';
 import { oursF16 } from '../../bench/suites/ours-f16.js';
 import { submitAndDrain } from '../../src/gpu/buffers.js';
-import { encode } from '../../src/kernels/dispatch.js';
+import { encode } from '../../src/gpu/dispatch.js';
 import { skipWithout, useGpuContext, withoutF16 } from '../helpers/gpu.js';
 
 const CASES: [string, OpCase, boolean][] = [

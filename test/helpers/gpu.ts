@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, type TestContext } from 'vitest';
 import { GpuContext } from '../../src/gpu/device.js';
 import { PipelineCache } from '../../src/gpu/pipelines.js';
-import { dispatchOnce, release, type PreparedDispatch } from '../../src/kernels/dispatch.js';
+import { dispatchOnce, release, type PreparedDispatch } from '../../src/gpu/dispatch.js';
 import { Engine } from '../../src/model/engine.js';
 import { createNodeGpu } from '../../src/node/dawn.js';
 
@@ -42,7 +42,7 @@ export function useGpuContext(): { ctx: () => GpuContext; cache: () => PipelineC
 // The seed helpers, here too for the kernel tests that import everything from this file.
 export { freshSeed, rng, uniformArray } from './seeds.js';
 
-/** Runs one prepared dispatch (src/kernels/dispatch.ts dispatchOnce) and releases it. */
+/** Runs one prepared dispatch (src/gpu/dispatch.ts dispatchOnce) and releases it. */
 export async function runDispatch(gpu: GpuContext, d: PreparedDispatch, label: string): Promise<void> {
   try {
     await dispatchOnce(gpu, label, d);

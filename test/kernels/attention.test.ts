@@ -22,7 +22,7 @@ import {
 import { createNodeGpu } from '../../src/node/dawn.js';
 import { attentionCore } from '../../src/reference/attention.js';
 import { F16_UNIT, roundArrayToF16 } from '../../src/io/half.js';
-import type { Precision } from '../../src/kernels/precision.js';
+import type { Precision } from '../../src/gpu/precision.js';
 import { coreError } from '../../src/verify/layer-bound.js';
 import { allowance, judge } from '../../src/verify/tolerance.js';
 import type { AttentionConfig } from '../../src/model/config.js';

@@ -3,7 +3,7 @@
 // buffer (the odd tail's documented +0), and f32 unchanged.
 import { describe, expect, it } from 'vitest';
 import { createStorage, paddedBytes, poison, readAt, readBack, upload, writeF32AsF16, writeStorage } from '../../src/gpu/buffers.js';
-import { bytesPer, requireF16 } from '../../src/kernels/precision.js';
+import { bytesPer, requireF16 } from '../../src/gpu/precision.js';
 import { roundArrayToF16 } from '../../src/io/half.js';
 import { InputError } from '../../src/gpu/errors.js';
 import { freshSeed, rng, useGpuContext } from '../helpers/gpu.js';

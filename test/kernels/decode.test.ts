@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { freshSeed, rng, skipWithout, useGpuContext, withoutF16 } from '../helpers/gpu.js';
 import { poison, readBack, upload, writeStorage } from '../../src/gpu/buffers.js';
 import { InputError } from '../../src/gpu/errors.js';
-import { dispatchOnce } from '../../src/kernels/dispatch.js';
+import { dispatchOnce } from '../../src/gpu/dispatch.js';
 import {
   HARDWARE_DECODE_SHAPE,
   chooseDecodeShape,
@@ -21,7 +21,7 @@ import {
   prepareDecode,
   type DecodeShape,
 } from '../../src/kernels/decode.js';
-import type { Precision } from '../../src/kernels/precision.js';
+import type { Precision } from '../../src/gpu/precision.js';
 import { attentionCore } from '../../src/reference/attention.js';
 import type { AttentionConfig } from '../../src/model/config.js';
 import { coreError } from '../../src/verify/layer-bound.js';

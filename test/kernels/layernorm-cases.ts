@@ -4,7 +4,7 @@ import { readBack, upload } from '../../src/gpu/buffers.js';
 import type { GpuContext } from '../../src/gpu/device.js';
 import type { PipelineCache } from '../../src/gpu/pipelines.js';
 import { prepareLayerNorm } from '../../src/kernels/layernorm.js';
-import type { Precision } from '../../src/kernels/precision.js';
+import type { Precision } from '../../src/gpu/precision.js';
 import { layerNorm } from '../../src/reference/layernorm.js';
 import { layerNormError } from '../../src/verify/layer-bound.js';
 import { BOUND_LAMBDA, U32, judge } from '../../src/verify/tolerance.js';

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { createStorage } from '../../src/gpu/buffers.js';
 import { InputError } from '../../src/gpu/errors.js';
-import { release } from '../../src/kernels/dispatch.js';
+import { release } from '../../src/gpu/dispatch.js';
 import { F16_UNIT, roundArrayToF16, roundToF16 } from '../../src/io/half.js';
 import { layerNormWorkgroupSize, prepareLayerNorm } from '../../src/kernels/layernorm.js';
 import { LAYERNORM_EPS, layerNorm } from '../../src/reference/layernorm.js';

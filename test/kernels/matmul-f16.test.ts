@@ -13,7 +13,8 @@ import {
   tileCaps, tileProblem, usesVec4, vec4Aligned, type MatmulCall, type MatmulTile, type MatmulTypes,
 } from '../../src/kernels/matmul.js';
 import { f16Stored } from '../../src/verify/tolerance.js';
-import { adapterKey, autotuneMatmul, clearTuneMemory, tuneKey, type TuneStore } from '../../src/kernels/autotune.js';
+import { autotuneMatmul, clearTuneMemory } from '../../src/tune/matmul.js';
+import { adapterKey, tuneKey, type TuneStore } from '../../src/tune/store.js';
 
 const { ctx, cache } = useGpuContext();
 

@@ -8,7 +8,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { freshSeed, rng, runDispatch, useGpuContext } from '../helpers/gpu.js';
 import { poison, readBack, upload } from '../../src/gpu/buffers.js';
 import { expectedC, matmulLayout, scalar, strayWrite, vec4If, zeroPastDiagonal } from './matmul-layout.js';
-import { TUNE_CANDIDATES, adapterKey, autotuneMatmul, candidateTiles, clearTuneMemory, type TuneStore } from '../../src/kernels/autotune.js';
+import { TUNE_CANDIDATES, autotuneMatmul, candidateTiles, clearTuneMemory } from '../../src/tune/matmul.js';
+import { adapterKey, type TuneStore } from '../../src/tune/store.js';
 import {
   ADAPTER_DEFAULTS,
   DEFAULT_TILE,

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { poison, readBack, upload } from '../../src/gpu/buffers.js';
 import { prepareSoftmax } from '../../src/kernels/softmax.js';
-import type { Precision } from '../../src/kernels/precision.js';
+import type { Precision } from '../../src/gpu/precision.js';
 import { F16_UNIT, roundArrayToF16 } from '../../src/io/half.js';
 import { softmaxRows } from '../../src/reference/attention.js';
 import { allowance, softmaxRowError } from '../../src/verify/tolerance.js';

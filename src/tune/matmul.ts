@@ -5,21 +5,22 @@
 // representative product, each candidate's output first checked against float64 samples, then
 // timed (src/gpu/timing.ts validateThenTime), and caches the winner per adapter:
 // in memory, and in an optional store (a JSON text the caller keeps, e.g. a file in Node; this
-// module imports nothing from Node). Software adapters are not tuned unless asked: it is slow
+// module imports nothing from Node; store.ts). Software adapters are not tuned unless asked: it is slow
 // there and their default was measured. f16 storage (`precision: 'f16'`: A, B and C f16, f32
 // sums) is timed and stored apart from f32, under the adapter's key with `|f16` appended.
 
 import { createStorage, poison, readAt, upload } from '../gpu/buffers.js';
 import { roundArrayToF16 } from '../io/half.js';
-import type { AdapterDescription, GpuContext } from '../gpu/device.js';
+import type { GpuContext } from '../gpu/device.js';
 import type { PipelineCache } from '../gpu/pipelines.js';
 import { validateThenTime, type StageTiming, type TimeOptions } from '../gpu/timing.js';
 import { seededArray, streamKey } from '../random.js';
 import { median } from '../stats.js';
 import { allowance, matmulElementError } from '../verify/tolerance.js';
-import { release, type PreparedDispatch } from './dispatch.js';
-import { defaultTileFor, describeTile, matmulFlops, prepareMatmul, tileCaps, tileProblem, type MatmulCall, type MatmulTile, type TiledTile, type TileCaps, type TileLimits } from './matmul.js';
-import { checkPrecision, requireF16, type Precision } from './precision.js';
+import { release, type PreparedDispatch } from '../gpu/dispatch.js';
+import { defaultTileFor, describeTile, matmulFlops, prepareMatmul, tileCaps, tileProblem, type MatmulCall, type MatmulTile, type TiledTile, type TileCaps, type TileLimits } from '../kernels/matmul.js';
+import { checkPrecision, requireF16, type Precision } from '../gpu/precision.js';
+import { readTuneEntries, saveTuneEntry, tuneKey, type TuneStore } from './store.js';
 
 /** Bumped when the kernel changes enough to invalidate stored choices. */
 export const TUNE_VERSION = 2; // 2: the shuffle kernel joined the candidates
@@ -44,21 +45,8 @@ export const TUNE_CANDIDATES: readonly MatmulTile[] = ([
   { wgX: 16, wgY: 16, tk: 8, rb: 8, stages: 2, vec4: false },
 ] as TiledTile[]).map((t): MatmulTile => ({ vec4: true, groupM: 8, ...t })).concat([{ kernel: 'shuffle' }]);
 
-export const adapterKey = (a: Pick<AdapterDescription, 'vendor' | 'architecture' | 'device' | 'description'>): string =>
-  [a.vendor, a.architecture, a.device, a.description].join('|');
-
-/** The key of a tuned choice: the adapter's, with `|f16` for f16 storage (f32 keeps the bare key). */
-export const tuneKey = (a: Pick<AdapterDescription, 'vendor' | 'architecture' | 'device' | 'description'>, precision: Precision = 'f32'): string =>
-  precision === 'f16' ? `${adapterKey(a)}|f16` : adapterKey(a);
-
 export const candidateTiles = (limits: TileLimits, candidates: readonly MatmulTile[] = TUNE_CANDIDATES, caps?: TileCaps): MatmulTile[] =>
   candidates.filter((t) => tileProblem(t, limits, caps) === null);
-
-/** Where the tuned choice is kept between processes: the caller reads and writes the text. */
-export interface TuneStore {
-  load(): string | null;
-  save(text: string): void;
-}
 
 export interface TuneMeasurement {
   tile: MatmulTile;
@@ -164,27 +152,6 @@ export function autotuneMatmul(gpu: GpuContext, cache: PipelineCache, options: A
 /** Forgets in-memory choices (tests). */
 export function clearTuneMemory(): void {
   memory.clear();
-}
-
-/**
- * A store's text is `{ version, entries: { key: entry } }`. The entries of the right version, or
- * none (no store, another version, unreadable text: rewritten by the next save).
- */
-export function readTuneEntries<T>(store: TuneStore | undefined, version: number): Record<string, T> {
-  try {
-    const parsed = JSON.parse(store?.load() ?? '') as { version?: number; entries?: Record<string, T> };
-    return parsed.version === version && parsed.entries ? parsed.entries : {};
-  } catch {
-    return {};
-  }
-}
-
-/** Sets one entry of a store (read, modified, written whole), keeping the others of its version. */
-export function saveTuneEntry<T>(store: TuneStore | undefined, version: number, key: string, entry: T): void {
-  if (!store) return;
-  const entries = readTuneEntries<T>(store, version);
-  entries[key] = entry;
-  store.save(JSON.stringify({ version, entries }, null, 2));
 }
 
 function loadStored(store: TuneStore | undefined, key: string, gpu: GpuContext): MatmulTile | null {
@@ -314,7 +281,7 @@ export interface CandidateRun {
 }
 
 /**
- * One candidate config, as the autotuner and the tuning script (bench/matmul-tune.ts) both time it: prepared in an
+ * One candidate config, as the autotuner and the tuning script (bench/tune/matmul.ts) both time it: prepared in an
  * error scope, C poisoned with NaN (so a config that skips writes cannot pass on an earlier one's output), one run
  * spot-checked, and only a correct output timed. A failure is returned, not thrown (unless the device was lost).
  */

@@ -24,18 +24,18 @@
 
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { intFlag, parseFlags } from '../src/cli/args.js';
-import { createStorage, readBack } from '../src/gpu/buffers.js';
-import { GpuContext } from '../src/gpu/device.js';
-import { PipelineCache } from '../src/gpu/pipelines.js';
-import { autotuneMatmul, candidateTiles, spotSample, timeMatmulCandidate, TUNE_CANDIDATES, type SpotCheck, type SpotSample } from '../src/kernels/autotune.js';
-import { dispatchOnce, release, type PreparedDispatch } from '../src/kernels/dispatch.js';
-import { prepareFill } from '../src/kernels/fill_random.js';
-import { defaultTileFor, describeTile, tileCaps, usesVec4, type MatmulCall, type MatmulTile, type TiledTile } from '../src/kernels/matmul.js';
-import { prepareSoftmax } from '../src/kernels/softmax.js';
-import { seededSequence } from '../src/model/seeded.js';
-import { createNodeGpu } from '../src/node/dawn.js';
-import { median, quantile } from '../src/stats.js';
+import { intFlag, parseFlags } from '../../src/cli/args.js';
+import { createStorage, readBack } from '../../src/gpu/buffers.js';
+import { GpuContext } from '../../src/gpu/device.js';
+import { PipelineCache } from '../../src/gpu/pipelines.js';
+import { autotuneMatmul, candidateTiles, spotSample, timeMatmulCandidate, TUNE_CANDIDATES, type SpotCheck, type SpotSample } from '../../src/tune/matmul.js';
+import { dispatchOnce, release, type PreparedDispatch } from '../../src/gpu/dispatch.js';
+import { prepareFill } from '../../src/kernels/fill_random.js';
+import { defaultTileFor, describeTile, tileCaps, usesVec4, type MatmulCall, type MatmulTile, type TiledTile } from '../../src/kernels/matmul.js';
+import { prepareSoftmax } from '../../src/kernels/softmax.js';
+import { seededSequence } from '../../src/model/seeded.js';
+import { createNodeGpu } from '../../src/node/dawn.js';
+import { median, quantile } from '../../src/stats.js';
 
 interface Shape {
   name: string;
@@ -263,7 +263,7 @@ async function timeCandidate(gpu: GpuContext, cache: PipelineCache, data: ShapeD
   const call = data.call(tile);
   const base = { shape: data.s.name, tile: describeTile(tile), config: tile, vec4Used: usesVec4(call), device };
   const failed = { medianMs: null, p10Ms: null, p90Ms: null, tflops: null };
-  // The autotuner's own candidate run (src/kernels/autotune.ts): prepared, C poisoned, spot-checked, then timed.
+  // The autotuner's own candidate run (src/tune/matmul.ts): prepared, C poisoned, spot-checked, then timed.
   const r = await timeMatmulCandidate(gpu, cache, call, data.samples, { warmup: args.warmup, runs: args.runs, minSampleMs: args.minSampleMs });
   const check = r.check && { samples: r.check.samples, worstRatio: r.check.worstRatio, passed: r.check.passed };
   if (r.error !== undefined) return { ...base, ...failed, check: null, error: r.error };

@@ -9,14 +9,14 @@
 
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Engine } from '../src/model/engine.js';
-import { attentionTileLabel, attentionTileProblem, HARDWARE_ATTENTION_TILES, SOFTWARE_ATTENTION_TILES, subgroupCapsOf, type AttentionTile } from '../src/kernels/attention.js';
-import { createNodeGpu } from '../src/node/dawn.js';
-import { intFlag, parseFlags } from '../src/cli/args.js';
-import { checkThenTime } from './harness.js';
-import { makeInputs, opFlops, type OpCase } from './inputs.js';
-import { prepareOurs } from './ours.js';
-import { allowanceAt, checkIndices, checkOutput, referenceAt } from './verify.js';
+import { Engine } from '../../src/model/engine.js';
+import { attentionTileLabel, attentionTileProblem, HARDWARE_ATTENTION_TILES, SOFTWARE_ATTENTION_TILES, subgroupCapsOf, type AttentionTile } from '../../src/kernels/attention.js';
+import { createNodeGpu } from '../../src/node/dawn.js';
+import { intFlag, parseFlags } from '../../src/cli/args.js';
+import { checkThenTime } from '../harness.js';
+import { makeInputs, opFlops, type OpCase } from '../inputs.js';
+import { prepareOurs } from '../ours.js';
+import { allowanceAt, checkIndices, checkOutput, referenceAt } from '../verify.js';
 
 /** Beyond the shipped lists: other row blocks, key blocks and thread widths. */
 const EXTRA: AttentionTile[] = [
