@@ -37,6 +37,7 @@ export default defineConfig({
   plugins: [wgslAsText],
   test: {
     ...(jsonReport ? { reporters: ['default', 'json'], outputFile: { json: jsonReport } } : {}),
+    globalSetup: ['test/helpers/build-once.ts'],
     testTimeout: 120_000,
     hookTimeout: 120_000,
     env,

@@ -2,7 +2,7 @@
 // seed helpers (test/helpers/seeds.ts), so a failure can be replayed from the seed it prints (no test file draws from
 // Math.random or Date.now; performance.now only times things); a test that needs an adapter feature skips with the
 // reason (skipWithout in test/helpers/gpu.ts), never returns early and passes; the command run through
-// test/helpers/cli.ts (its tune folder and HOME), never spawned by hand.
+// test/helpers/cli.ts (its tune folder and HOME), never spawned or built by hand.
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
@@ -33,9 +33,10 @@ it('no test returns early, and so passes, where the adapter lacks a feature', ()
 });
 
 it('every CLI test runs the command through test/helpers/cli.ts', () => {
-  // The package test runs the installed command through npx, as a user of the package does.
+  // The package test runs the installed command through npx, as a user of the package does; build-once.ts builds
+  // dist/ once a run (vitest's globalSetup).
   const bundle = new RegExp(['dist/cli', 'mjs'].join('\\.') + "|\\bbuild" + 'All\\(');
-  expect(linesMatching(bundle, ['helpers/cli.ts', 'package/pack.test.ts']), 'use cli, runCli, spawnCli and useBuild from test/helpers/cli.ts').toEqual([]);
+  expect(linesMatching(bundle, ['helpers/cli.ts', 'helpers/build-once.ts', 'package/pack.test.ts']), 'use cli, runCli and spawnCli from test/helpers/cli.ts').toEqual([]);
 });
 
 it('no test changes the process: its environment, working folder or globals', () => {

@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { describe, expect, test } from 'vitest';
-import { cli, useBuild } from '../helpers/cli.js';
+import { cli } from '../helpers/cli.js';
 import { GOLDEN_DIR } from '../helpers/golden.js';
 import { openPage, openWithCheckpoint, pageText, useBrowser, useBrowserPage, waitForOutcome } from './page-helpers.js';
 import { OUT_FILE, startServer } from './server.js';
@@ -21,7 +21,6 @@ const CASES: { name: string; layers: number; heads: number; text: string; tokens
 const GPT2 = CASES.find((c) => c.name === 'gpt2-f32')!;
 const STEPS = 5;
 
-useBuild();
 const server = startServer(import.meta.filename);
 
 async function lastGenerate(page: Page) {

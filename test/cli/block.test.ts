@@ -1,12 +1,11 @@
 // `run --block full` as a user runs it (the bundle in a child process): the MLP in the JSON config,
 // stages and FLOPs, verified exact and sampled; the flags' refusals in one line.
 import { describe, expect, it } from 'vitest';
-import { cli, useBuild } from '../helpers/cli.js';
+import { cli } from '../helpers/cli.js';
 import { freshSeed } from '../helpers/seeds.js';
 
 const SHAPE = ['--layers', '2', '--heads', '2', '--d-model', '48', '--d-head', '16', '--seq', '11'];
 
-useBuild();
 
 describe('run --block full', () => {
   it.each(['exact', 'sampled'])('verified %s: the JSON says block, MLP width, activation; the MLP stages are timed', (mode) => {

@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { cli, spawnCli, tuneDir, useBuild } from '../helpers/cli.js';
+import { cli, spawnCli, tuneDir } from '../helpers/cli.js';
 import { serializeSafetensors, weightName } from '../../src/io/safetensors.js';
 import { SafetensorsFile } from '../../src/node/safetensors-file.js';
 import { resolveConfig } from '../../src/model/config.js';
@@ -21,7 +21,6 @@ const json = (...args: string[]) => {
 };
 const SHAPE = ['--layers', '2', '--heads', '4', '--d-model', '256', '--d-head', '64', '--seq', '33'];
 
-useBuild();
 
 describe('webgpu-attention run', () => {
   it('the issue’s example passes exact verification: causal, unmasked, cross', () => {

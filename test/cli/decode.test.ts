@@ -6,14 +6,13 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { cli, spawnCli, useBuild } from '../helpers/cli.js';
+import { cli, spawnCli } from '../helpers/cli.js';
 import { GOLDEN_DIR } from '../helpers/golden.js';
 
 const DIR = join(GOLDEN_DIR, 'checkpoints');
 const CASES: { name: string; text: string; tokens: number[]; top: { id: number }[] }[] = JSON.parse(readFileSync(join(DIR, 'cases.json'), 'utf8'));
 const SEEDED = ['--layers', '2', '--heads', '3', '--d-model', '38', '--d-head', '10', '--seq', '5', '--norm', 'layernorm'];
 
-useBuild();
 
 describe('run --decode, seeded', () => {
   it('every step in the JSON, each verified exactly; n grows by one a step; rates reported', () => {

@@ -7,7 +7,7 @@ import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli, useBuild } from '../helpers/cli.js';
+import { runCli } from '../helpers/cli.js';
 import { serializeSafetensors, weightName } from '../../src/io/safetensors.js';
 import { inputsFromFile, SafetensorsFile, weightsFromFile } from '../../src/node/safetensors-file.js';
 import { resolveConfig } from '../../src/model/config.js';
@@ -101,7 +101,6 @@ describe('weights larger than the adapter\'s own binding, through the command', 
   const seed = freshSeed();
   let w: Record<'q' | 'k' | 'v' | 'o', Float32Array>;
   let x: Float32Array;
-  useBuild();
   beforeAll(() => {
     const rand = generator(seed);
     w = { q: rand(D * D, 1 / Math.sqrt(D)), k: rand(D * D, 1 / Math.sqrt(D)), v: rand(D * D, 1 / Math.sqrt(D)), o: rand(D * D, 1 / Math.sqrt(D)) };

@@ -6,7 +6,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { cli, useBuild } from '../helpers/cli.js';
+import { cli } from '../helpers/cli.js';
 import { GOLDEN_DIR } from '../helpers/golden.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'wa-params-'));
@@ -18,7 +18,6 @@ const configOnly = (name: string): string => {
   return dir;
 };
 
-useBuild();
 
 describe('params --model', () => {
   it("OPT-175B: GPT-3's shape and what it costs", () => {

@@ -5,7 +5,7 @@
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { cli, useBuild } from '../helpers/cli.js';
+import { cli } from '../helpers/cli.js';
 import { SafetensorsFile } from '../../src/node/safetensors-file.js';
 import { CHECKPOINTS_DIR, editJson, useCheckpointCopies } from '../helpers/checkpoint-copies.js';
 
@@ -14,7 +14,6 @@ const CASES: { name: string; layers: number; dModel: number; vocab: number; text
   JSON.parse(readFileSync(join(DIR, 'cases.json'), 'utf8'));
 const { scratch, copyOf } = useCheckpointCopies('wa-model-');
 
-useBuild();
 
 /** Writes NaN over element `index` of an F32 tensor of a safetensors file, in place. */
 function poison(path: string, name: string, index: number): void {

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, openSync, readdirSync, readFileSync, symlinkSync, writeSync, closeSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { cli, runCli, useBuild } from '../helpers/cli.js';
+import { cli, runCli } from '../helpers/cli.js';
 import { CHECKPOINTS_DIR, useCheckpointCopies } from '../helpers/checkpoint-copies.js';
 import { SafetensorsFile } from '../../src/node/safetensors-file.js';
 
@@ -15,7 +15,6 @@ const DIR = CHECKPOINTS_DIR;
 const { scratch, copyOf } = useCheckpointCopies('wa-model-safety-');
 const snapshot = (dir: string) => Object.fromEntries(readdirSync(dir).map((f) => [f, createHash('sha256').update(readFileSync(join(dir, f))).digest('hex')]));
 
-useBuild();
 
 describe('run --model: --output never replaces a file of the checkpoint', () => {
   it.each(['model.safetensors', 'config.json', 'tokenizer.json'])('--output DIR/%s is refused before the adapter starts, the folder unchanged', (name) => {

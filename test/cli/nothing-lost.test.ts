@@ -4,11 +4,9 @@ import { execFileSync } from 'node:child_process';
 import { linkSync, readdirSync, readFileSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { useBuild } from '../helpers/cli.js';
 import { SafetensorsFile } from '../../src/node/safetensors-file.js';
 import { cli, freshDir, writeInput, writeWeights } from './run-files-safety.js';
 
-useBuild();
 
 describe('--output never replaces an input', () => {
   it.each([

@@ -5,7 +5,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { cli, useBuild } from '../helpers/cli.js';
+import { cli } from '../helpers/cli.js';
 import { f16Bits } from '../../src/io/half.js';
 import { parseSafetensorsHeader, weightName } from '../../src/io/safetensors.js';
 import { SafetensorsFile } from '../../src/node/safetensors-file.js';
@@ -49,7 +49,6 @@ function weightsFile(dtype: 'F16' | 'BF16'): string {
   return path;
 }
 
-useBuild();
 
 describe('--precision f16', () => {
   it('verifies, reports the precision loss apart from the verdict, and writes an F16 output on request', () => {

@@ -4,14 +4,13 @@
 // statuses on every path.
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runCliShell, spawnCli, useBuild } from '../helpers/cli.js';
+import { runCliShell, spawnCli } from '../helpers/cli.js';
 import { serializeSafetensors, weightName } from '../../src/io/safetensors.js';
 import { SafetensorsFile } from '../../src/node/safetensors-file.js';
 import { createHash } from 'node:crypto';
 import { openSync, readFileSync, writeFileSync } from 'node:fs';
 import { cli, freshDir, writeInput, writeWeights } from './run-files-safety.js';
 
-useBuild();
 
 const SMALL = ['run', '--layers', '1', '--heads', '2', '--d-model', '16', '--d-head', '8', '--seq', '3', '--no-tune'];
 

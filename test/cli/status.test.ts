@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { root } from '../../scripts/build.mjs';
-import { cli, runCliShell, spawnCli, useBuild } from '../helpers/cli.js';
+import { cli, runCliShell, spawnCli } from '../helpers/cli.js';
 import { serializeSafetensors } from '../../src/io/safetensors.js';
 import { SafetensorsFile } from '../../src/node/safetensors-file.js';
 import { PACKAGE_VERSION } from '../../src/version.js';
@@ -41,7 +41,6 @@ async function interrupt(args: string[], when: RegExp, signal: NodeJS.Signals) {
   return { status, stdout, stderr, sent };
 }
 
-useBuild();
 
 describe('statuses', () => {
   it('--verify none says "not verified" and "passed": null, never passed', () => {

@@ -1,12 +1,11 @@
-// The built command (dist/cli.mjs) in a child process, for every CLI test: the build step, the environment and the
-// spawn wrappers in one place. Each test file's runs get a tuning folder (WEBGPU_ATTENTION_TUNE_DIR) and a HOME of
-// their own under the system's temporary folder, so no run reads or writes the user's ~/.cache or home.
+// The built command (dist/cli.mjs, built once a run by build-once.ts) in a child process, for every CLI test: the
+// environment and the spawn wrappers in one place. Each test file's runs get a tuning folder (WEBGPU_ATTENTION_TUNE_DIR)
+// and a HOME of their own under the system's temporary folder, so no run reads or writes the user's ~/.cache or home.
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { beforeAll } from 'vitest';
-import { buildAll, root } from '../../scripts/build.mjs';
+import { root } from '../../scripts/build.mjs';
 
 /** The bundle the installed command loads (scripts/build.mjs writes it). */
 export const CLI = join(root, 'dist/cli.mjs');
@@ -28,13 +27,6 @@ export function cliEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
     WEBGPU_ATTENTION_TUNE_DIR: tuneDir,
     ...extra,
   };
-}
-
-/** Builds dist/ once before this file's tests (the CLI tests run the bundle, as a user does). */
-export function useBuild(): void {
-  beforeAll(async () => {
-    await buildAll();
-  });
 }
 
 export interface CliResult {
