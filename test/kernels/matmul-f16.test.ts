@@ -4,92 +4,25 @@
 // batches, bias, accumulation into f32 (the output projection) and into f16, both causal modes;
 // poisoned outputs; planted errors each check must catch. A failure prints its seed.
 import { describe, expect, it } from 'vitest';
-import { freshSeed, rng, runDispatch, skipWithout, useGpuContext, withoutF16 } from '../helpers/gpu.js';
-import { poison, readBack, upload } from '../../src/gpu/buffers.js';
-import { F16_UNIT, roundArrayToF16 } from '../../src/io/half.js';
-import { expectedC, matmulLayout, scalar, strayWrite, vec4If, zeroPastDiagonal } from './matmul-layout.js';
+import { freshSeed, skipWithout, useGpuContext, withoutF16 } from '../helpers/gpu.js';
+import { F16_UNIT } from '../../src/io/half.js';
+import { describeCase, runMatmulCase, type MatmulCase as Case } from './matmul-case.js';
+import { scalar, vec4If } from './matmul-layout.js';
 import {
-  ADAPTER_DEFAULTS, DEFAULT_TILE, FALLBACK_TILES, defaultMatmulTile, describeTile, fitTileToShape, matmulVariant, prepareMatmul,
-  tileCaps, tileProblem, usesVec4, vec4Aligned, type MatmulCall, type MatmulTile, type MatmulTypes,
+  ADAPTER_DEFAULTS, DEFAULT_TILE, FALLBACK_TILES, defaultMatmulTile, fitTileToShape, matmulVariant, prepareMatmul,
+  tileCaps, tileProblem, vec4Aligned, type MatmulCall, type MatmulTile, type MatmulTypes,
 } from '../../src/kernels/matmul.js';
-import { f16Stored } from '../../src/verify/tolerance.js';
 import { autotuneMatmul, clearTuneMemory } from '../../src/tune/matmul.js';
 import { adapterKey, tuneKey, type TuneStore } from '../../src/tune/store.js';
 
 const { ctx, cache } = useGpuContext();
 
-interface Case extends Omit<MatmulCall, 'label' | 'a' | 'b' | 'c' | 'bias' | 'tile' | 'baseTile' | 'types'> {
-  tile: MatmulTile;
-  types: MatmulTypes;
-  bias?: boolean;
-  vec4: boolean;
-  /** Planted: the GPU reads B this many elements late (the reference does not). */
-  plantOffB?: number;
-  /** Planted: applied to the read-back C before it is checked. */
-  plant?: (out: Float32Array, windowStart: number) => void;
-}
-
-const randomArray = (n: number, next: () => number): Float32Array => Float32Array.from({ length: n }, () => 2 * next() - 1);
-const asStored = (x: Float32Array, p: 'f32' | 'f16' | undefined) => (p === 'f16' ? roundArrayToF16(x) : x);
-
-/**
- * Runs one matmul and returns null when every element of C's windows is within its allowance and
- * nothing else in C changed, else what failed. The allowance: the f32 result's (src/verify/tolerance.ts,
- * matmulElementError), and when C is f16 one rounding of the result on top (f16Stored). A single missing
- * product, or C one f16 ulp off twice over, fails.
- */
-async function run(c: Case, seed: number): Promise<string | null> {
-  const g = ctx();
-  const next = rng(seed);
-  const t = c.types;
-  const layout = matmulLayout(c);
-  const { batch, lda, ldb, ldc, offA, offB, offC, offBias, batchA, batchB, batchC, extent } = layout;
-  const guard = 6;
-  const aHost = asStored(randomArray(extent(offA, batchA, c.M, lda, c.K) + guard, next), t.a);
-  const bHost = asStored(randomArray((c.transB ? extent(offB, batchB, c.N, ldb, c.K) : extent(offB, batchB, c.K, ldb, c.N)) + guard + (c.plantOffB ?? 0), next), t.b);
-  const cLength = extent(offC, batchC, c.M, ldc, c.N) + guard;
-  const c0 = c.accumulate ? asStored(randomArray(cLength, next), t.c) : new Float32Array(cLength).fill(Number.NaN);
-  const biasHost = c.bias ? asStored(randomArray(offBias + c.N + guard, next), t.bias) : null;
-  const alpha = c.alpha ?? 1;
-  const causalOffset = c.causalOffset ?? 0;
-  zeroPastDiagonal(c, layout, aHost);
-  const owned: GPUBuffer[] = [];
-  const own = (b: GPUBuffer) => (owned.push(b), b);
-  try {
-    const a = own(upload(g, aHost, 'A', t.a));
-    const b = own(upload(g, bHost, 'B', t.b));
-    const cBuf = own(upload(g, c0, 'C', t.c));
-    if (!c.accumulate) poison(g, cBuf, undefined, t.c);
-    const biasBuf = biasHost ? own(upload(g, biasHost, 'bias', t.bias)) : undefined;
-    const call: MatmulCall = {
-      label: `matmul f16 test seed ${seed}`, M: c.M, N: c.N, K: c.K,
-      a: { buffer: a }, b: { buffer: b }, c: { buffer: cBuf }, bias: biasBuf ? { buffer: biasBuf } : undefined,
-      transB: c.transB, accumulate: c.accumulate, alpha, lda, ldb, ldc, offA, offB: offB + (c.plantOffB ?? 0), offC, offBias,
-      batch, batchA, batchB, batchC, causal: c.causal, causalOffset, tile: c.tile, types: t,
-    };
-    expect(usesVec4(call), `vec4 variant for ${JSON.stringify({ ...c, tile: describeTile(c.tile) })}`).toBe(c.vec4);
-    const d = await g.scoped('matmul f16 test', () => prepareMatmul(g, cache(), call));
-    await runDispatch(g, d, 'matmul f16 test');
-    const out = await readBack(g, cBuf, cLength, 0, t.c);
-    c.plant?.(out, offC);
-    const written = new Uint8Array(cLength);
-    for (const e of expectedC(c, layout, aHost, bHost, c0, biasHost)) {
-      written[e.at] = 1;
-      if (e.masked) continue;
-      // An f16 C adds one f16 rounding of the result to fp32's allowance.
-      const tol = t.c === 'f16' ? f16Stored(e.allowance, e.want) : e.allowance;
-      if (!(Math.abs(out[e.at]! - e.want) <= tol)) return `batch ${e.z} row ${e.m} col ${e.n}: ${out[e.at]} vs ${e.want} (allowance ${tol})`;
-    }
-    const i = strayWrite(out, c0, written);
-    return i >= 0 ? `element ${i} outside every C window changed: ${c0[i]} → ${out[i]}` : null;
-  } finally {
-    for (const buffer of owned) buffer.destroy();
-  }
-}
+/** Runs one matmul (matmul-case.ts): null when C is right, else what failed. */
+const run = (c: Case, seed: number): Promise<string | null> => runMatmulCase(ctx(), cache(), c, seed);
 
 async function check(c: Case, seed = freshSeed()): Promise<void> {
   const problem = await run(c, seed);
-  expect(problem, `seed ${seed}, ${describeTile(c.tile)}, ${JSON.stringify({ ...c, tile: undefined })}`).toBeNull();
+  expect(problem, describeCase(c, seed)).toBeNull();
 }
 
 const F16: MatmulTypes = { a: 'f16', b: 'f16', bias: 'f16', c: 'f16' };
@@ -190,7 +123,7 @@ describe('matmul with f16 storage vs float64 (from the f16-rounded inputs)', () 
     };
     const base: Case = { M: 33, N: 20, K: 64, transB: true, tile: DEFAULT_TILE, types: F16, vec4: true };
     expect(await run(base, seed), `seed ${seed}`).toBeNull();
-    const ulps = (out: Float32Array, from: number) => {
+    const ulps = (out: Float32Array, { offC: from }: { offC: number }) => {
       const k = biggest(out, from, 33 * 20);
       out[k] = out[k]! * (1 + 6 * F16_UNIT);
     };
@@ -198,7 +131,7 @@ describe('matmul with f16 storage vs float64 (from the f16-rounded inputs)', () 
     expect(await run({ ...base, plantOffB: 4 }, seed), `seed ${seed}: B four elements late passed`).not.toBeNull();
     const f32c: Case = { ...base, types: INTO_F32, accumulate: true, bias: true, vec4: true };
     expect(await run(f32c, seed), `seed ${seed}`).toBeNull();
-    const tiny = (out: Float32Array, from: number) => {
+    const tiny = (out: Float32Array, { offC: from }: { offC: number }) => {
       const k = biggest(out, from, 33 * 20);
       out[k] = out[k]! * (1 + 1e-4);
     };

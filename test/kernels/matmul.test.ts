@@ -5,9 +5,9 @@
 // Fresh random inputs each run; a failure prints its seed.
 
 import { beforeAll, describe, expect, it } from 'vitest';
-import { freshSeed, rng, runDispatch, useGpuContext } from '../helpers/gpu.js';
-import { poison, readBack, upload } from '../../src/gpu/buffers.js';
-import { expectedC, matmulLayout, scalar, strayWrite, vec4If, zeroPastDiagonal } from './matmul-layout.js';
+import { freshSeed, useGpuContext } from '../helpers/gpu.js';
+import { describeCase, runMatmulCase, type MatmulCase as Case } from './matmul-case.js';
+import { scalar, vec4If } from './matmul-layout.js';
 import { TUNE_CANDIDATES, autotuneMatmul, candidateTiles, clearTuneMemory } from '../../src/tune/matmul.js';
 import { adapterKey, type TuneStore } from '../../src/tune/store.js';
 import {
@@ -24,7 +24,6 @@ import {
   tileCols,
   tileRows,
   tileThreads,
-  prepareMatmul,
   tileProblem,
   tileStorageBytes,
   usesVec4,
@@ -41,87 +40,10 @@ beforeAll(() => {
   console.log(`matmul tests on ${ctx().adapterInfo.name}${ctx().adapterInfo.isSoftware ? ' (software adapter)' : ''}`);
 });
 
-const randomArray = (n: number, next: () => number): Float32Array => Float32Array.from({ length: n }, () => 2 * next() - 1);
-
-/** A call without its buffers: the test makes them (bias: whether to bind one). */
-interface Case extends Omit<MatmulCall, 'label' | 'a' | 'b' | 'c' | 'bias' | 'tile' | 'baseTile'> {
-  tile: MatmulTile;
-  bias?: boolean;
-  /** Whether the call must run the vec4 variant (checked, so a test of it cannot silently run scalar). */
-  vec4: boolean;
-  /** Planted: applied to the read-back C before it is checked. */
-  plant?: (out: Float32Array, inputs: { a: Float32Array; b: Float32Array }) => void;
-}
-
-/**
- * Runs one matmul on fresh random data and checks, element by element:
- * - inside C's [M, N] windows: |gpu − ref| within the judge's allowance (src/verify/tolerance.ts: λ·e of an f32 sum
- *   of K products, the alpha scaling, bias and accumulation), with ref in float64. A single missing or doubled
- *   product, or one element 1e-4 relative off, fails (planted below).
- *   With 'skip-masked-tiles', masked entries (col > row + offset) may hold anything.
- * - everywhere else in C's buffer (strides' gaps, guard tail): the value before the run, bit for
- *   bit (NaN poison, or the accumulated input), so no write strays.
- */
+/** Runs one matmul on fresh random data and fails with the seed, the case and the worst element (matmul-case.ts). */
 async function check(c: Case, seed = freshSeed()): Promise<void> {
-  const g = ctx();
-  const next = rng(seed);
-  const layout = matmulLayout(c);
-  const { batch, lda, ldb, ldc, offA, offB, offC, offBias, batchA, batchB, batchC, extent } = layout;
-  const guard = 5; // elements past the last one the call may touch
-  const aHost = randomArray(extent(offA, batchA, c.M, lda, c.K) + guard, next);
-  const bHost = c.transB ? randomArray(extent(offB, batchB, c.N, ldb, c.K) + guard, next) : randomArray(extent(offB, batchB, c.K, ldb, c.N) + guard, next);
-  const cLength = extent(offC, batchC, c.M, ldc, c.N) + guard;
-  const c0 = c.accumulate ? randomArray(cLength, next) : new Float32Array(cLength).fill(Number.NaN);
-  const biasHost = c.bias ? randomArray(offBias + c.N + guard, next) : null;
-  const alpha = c.alpha ?? 1;
-  const causalOffset = c.causalOffset ?? 0;
-  zeroPastDiagonal(c, layout, aHost);
-
-  const owned: GPUBuffer[] = [];
-  const own = (b: GPUBuffer) => (owned.push(b), b);
-  try {
-    const a = own(upload(g, aHost, 'A'));
-    const b = own(upload(g, bHost, 'B'));
-    const cBuf = own(upload(g, c0, 'C'));
-    if (!c.accumulate) poison(g, cBuf);
-    const biasBuf = biasHost ? own(upload(g, biasHost, 'bias')) : undefined;
-    const call: MatmulCall = {
-      label: `matmul test seed ${seed}`,
-      M: c.M, N: c.N, K: c.K,
-      a: { buffer: a }, b: { buffer: b }, c: { buffer: cBuf },
-      bias: biasBuf ? { buffer: biasBuf } : undefined,
-      transB: c.transB, accumulate: c.accumulate, alpha,
-      lda, ldb, ldc, offA, offB, offC, offBias,
-      batch, batchA, batchB, batchC,
-      causal: c.causal, causalOffset, tile: c.tile,
-    };
-    expect(usesVec4(call), `vec4 variant chosen for ${JSON.stringify({ ...c, tile: describeTile(c.tile) })}`).toBe(c.vec4);
-    const d = await g.scoped('matmul test', () => prepareMatmul(g, pipelines(), call));
-    await runDispatch(g, d, 'matmul test');
-    const out = await readBack(g, cBuf, cLength);
-    c.plant?.(out, { a: aHost, b: bHost });
-
-    const written = new Uint8Array(cLength);
-    let worst = { excess: -Infinity, at: -1, got: 0, want: 0 };
-    for (const e of expectedC(c, layout, aHost, bHost, c0, biasHost)) {
-      written[e.at] = 1;
-      if (e.masked) continue;
-      const err = Math.abs(out[e.at]! - e.want);
-      const excess = Number.isFinite(err) ? err - e.allowance : Infinity;
-      if (excess > worst.excess) worst = { excess, at: e.at, got: out[e.at]!, want: e.want };
-    }
-    const where = (at: number) => {
-      const z = Math.floor((at - offC) / batchC);
-      const r = at - offC - z * batchC;
-      return `batch ${z} row ${Math.floor(r / ldc)} col ${r % ldc}`;
-    };
-    const label = `seed ${seed}, ${describeTile(c.tile)}, ${JSON.stringify({ ...c, tile: undefined })}`;
-    expect(worst.excess <= 0, `${label}: worst element ${where(worst.at)}: ${worst.got} vs ${worst.want}`).toBe(true);
-    const i = strayWrite(out, c0, written);
-    if (i >= 0) expect.fail(`${label}: element ${i} outside every C window changed: ${c0[i]} → ${out[i]}`);
-  } finally {
-    for (const buffer of owned) buffer.destroy();
-  }
+  const problem = await runMatmulCase(ctx(), pipelines(), c, seed);
+  if (problem) expect.fail(`${describeCase(c, seed)}: ${problem}`);
 }
 
 // The configs the project ships: the portable default, every adapter's measured defaults, and the
