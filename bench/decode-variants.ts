@@ -2,6 +2,7 @@
 // processes: each variant is a WGSL file with shaders/decode.wgsl's bindings, Params and entry points, its
 // thread shape and split count (and extra preprocessor flags); all are timed round-robin (rounds × runs GPU
 // samples each, the variants alternated) beside bench/peak.wgsl's copy probe (64 MiB a side, as bench/peak.ts).
+// The host's shared pieces (shaders/kv_words.wgsl) are appended to a file that does not define fetchK itself.
 // One cache of seeded values, [heads, n, d], one window; `v4` always on (d a multiple of 4).
 // Each output is first compared with float64 (|error| within 1e-4 of the output's RMS, f16 plus one rounding): a
 // sanity check that a variant computes the step, not the kernel's judge (test/kernels/decode.test.ts and
@@ -18,6 +19,7 @@ import { GpuContext } from '../src/gpu/device.js';
 import { PipelineCache } from '../src/gpu/pipelines.js';
 import { timeStages } from '../src/gpu/timing.js';
 import { bindGroup, type PreparedDispatch } from '../src/gpu/dispatch.js';
+import { decodeKernelSource } from '../src/kernels/decode.js';
 import { roundArrayToF16 } from '../src/io/half.js';
 import { seededSequence } from '../src/model/seeded.js';
 import { createNodeGpu } from '../src/node/dawn.js';
@@ -70,7 +72,9 @@ async function main(): Promise<void> {
 
   const items: { name: string; stages: { name: string; dispatches: PreparedDispatch[] }[]; ms: number[]; gb: number }[] = [];
   for (const sp of specs) {
-    const src = readFileSync(sp.file, 'utf8');
+    // What the host appends (shaders/kv_words.wgsl), unless the file has its own fetchK (a copy of an older decode.wgsl).
+    const text = readFileSync(sp.file, 'utf8');
+    const src = /\bfn fetchK\b/.test(text) ? text : decodeKernelSource(text);
     const streams = sp.W / sp.G;
     const words = Math.ceil(d / 4 / sp.G);
     const flags = [...(precision === 'f16' ? ['f16'] : []), ...(sp.G > 1 ? ['sub'] : []), 'v4', ...sp.extra];

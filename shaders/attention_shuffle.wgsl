@@ -54,22 +54,11 @@ struct Params {
 }
 
 @group(0) @binding(0) var<storage, read> q: array<elem>;
-@group(0) @binding(1) var<storage, read> k: array<elem>; //#v4 @group(0) @binding(1) var<storage, read> k: array<vec4<elem>>;
-@group(0) @binding(2) var<storage, read> v: array<elem>; //#v4 @group(0) @binding(2) var<storage, read> v: array<vec4<elem>>;
+// kvword, and fetchK / fetchV (a row's word of 4 values): shaders/kv_words.wgsl, appended by the host.
+@group(0) @binding(1) var<storage, read> k: array<elem>; //#v4 @group(0) @binding(1) var<storage, read> k: array<kvword>;
+@group(0) @binding(2) var<storage, read> v: array<elem>; //#v4 @group(0) @binding(2) var<storage, read> v: array<kvword>;
 @group(0) @binding(3) var<storage, read_write> o: array<elem>;
 @group(0) @binding(4) var<uniform> p: Params;
-
-// Word w (columns 4w .. 4w + 3) of the k or v row starting at element `at`; columns past d as 0.
-fn fetchK(at: u32, w: u32) -> vec4f {
-  var x = vec4f(0.0);
-  for (var e = 0u; e < 4u; e++) { if (4u * w + e < p.d) { x[e] = f32(k[at + 4u * w + e]); } } //#v4 x = select(vec4f(0.0), vec4f(k[at / 4u + min(w, p.d / 4u - 1u)]), 4u * w < p.d);
-  return x;
-}
-fn fetchV(at: u32, w: u32) -> vec4f {
-  var x = vec4f(0.0);
-  for (var e = 0u; e < 4u; e++) { if (4u * w + e < p.d) { x[e] = f32(v[at + 4u * w + e]); } } //#v4 x = select(vec4f(0.0), vec4f(v[at / 4u + min(w, p.d / 4u - 1u)]), 4u * w < p.d);
-  return x;
-}
 
 @compute @workgroup_size(S)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(subgroup_invocation_id) lane: u32) {

@@ -63,40 +63,20 @@ struct Params {
 }
 
 @group(0) @binding(0) var<storage, read> q: array<elem>;
-// A row's word of 4 values. With `h4` (f16 with `v4`) the word is read as two u32 of two halves each:
-// lavapipe has no 16-bit gather and splits an f16 vector load lane by lane; 32-bit words are one
-// gather each and unpack2x16float widens them (1.6–1.7× faster, bench/RESULTS.md 2026-12-06).
-alias kvword = vec4<elem>; //#h4 alias kvword = vec2<u32>;
+// kvword, and fetchK / fetchV (a row's word of 4 values): shaders/kv_words.wgsl, appended by the host.
 @group(0) @binding(1) var<storage, read> k: array<elem>; //#v4 @group(0) @binding(1) var<storage, read> k: array<kvword>;
 @group(0) @binding(2) var<storage, read> v: array<elem>; //#v4 @group(0) @binding(2) var<storage, read> v: array<kvword>;
 @group(0) @binding(3) var<storage, read_write> partial: array<f32>;
 @group(0) @binding(4) var<uniform> p: Params;
 @group(0) @binding(5) var<storage, read_write> o: array<elem>;
 
-// Columns col .. col + 3 of the row starting at element `at` of q (src 0), k (1) or v (2); those
+// Columns col .. col + 3 of the q row starting at element `at`; those
 // at or past d read as 0.
 fn fetchQ(at: u32, col: u32) -> vec4f {
   var x = vec4f(0.0);
   for (var e = 0u; e < 4u; e++) {
     if (col + e < p.d) { x[e] = f32(q[at + col + e]); }
   }
-  return x;
-}
-
-// Word w (columns 4w .. 4w + 3) of the k or v row starting at element `at`; columns past d as 0.
-// With `v4` (d and the window's offset multiples of 4) one vector load; words past the row are
-// clamped into it and zeroed.
-fn widen(x: kvword) -> vec4f {
-  return vec4f(x); //#h4 return vec4f(unpack2x16float(x.x), unpack2x16float(x.y));
-}
-fn fetchK(at: u32, w: u32) -> vec4f {
-  var x = vec4f(0.0);
-  for (var e = 0u; e < 4u; e++) { if (4u * w + e < p.d) { x[e] = f32(k[at + 4u * w + e]); } } //#v4 x = select(vec4f(0.0), widen(k[at / 4u + min(w, p.d / 4u - 1u)]), 4u * w < p.d);
-  return x;
-}
-fn fetchV(at: u32, w: u32) -> vec4f {
-  var x = vec4f(0.0);
-  for (var e = 0u; e < 4u; e++) { if (4u * w + e < p.d) { x[e] = f32(v[at + 4u * w + e]); } } //#v4 x = select(vec4f(0.0), widen(v[at / 4u + min(w, p.d / 4u - 1u)]), 4u * w < p.d);
   return x;
 }
 

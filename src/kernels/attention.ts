@@ -9,6 +9,8 @@ import type { GpuContext } from '../gpu/device.js';
 import { InputError } from '../gpu/errors.js';
 import type { PipelineCache } from '../gpu/pipelines.js';
 import { bindGroup, checkGrid, checkIndexRange, type Binding, type PreparedDispatch } from '../gpu/dispatch.js';
+import { withShared } from '../gpu/preprocess.js';
+import { KV_WORDS } from './kv-words.js';
 import type { TileLimits } from './matmul.js';
 import { checkPrecision, precisionFlags, requireF16, type Precision } from '../gpu/precision.js';
 
@@ -147,7 +149,7 @@ export async function prepareAttention(gpu: GpuContext, cache: PipelineCache, ca
   const v4 = [call.dHead, call.ldK, call.offK ?? 0, call.offV ?? 0].every((x) => x % 4 === 0);
   const pipeline = await cache.get(
     t.kernel === 'shuffle'
-      ? { name: 'attention_shuffle', source: attentionShuffleSource, flags: [...precisionFlags(precision), ...(v4 ? ['v4'] : [])], constants: { DW: Math.ceil(Math.ceil(call.dHead / 4) / SHUFFLE_LANES) } }
+      ? { name: 'attention_shuffle', source: withShared(attentionShuffleSource, KV_WORDS), flags: [...precisionFlags(precision), ...(v4 ? ['v4'] : [])], constants: { DW: Math.ceil(Math.ceil(call.dHead / 4) / SHUFFLE_LANES) } }
       : { name: 'attention', source: attentionSource, flags: precisionFlags(precision), constants: { BR: t.br, BC: t.bc, TX: t.tx, G: columnGroups(t, call.dHead) } },
   );
   const grid: [number, number, number] = [Math.ceil(call.seq / t.br), call.heads, 1];

@@ -11,6 +11,11 @@ import { InputError } from '../gpu/errors.js';
 import type { PipelineCache } from '../gpu/pipelines.js';
 import { asBinding, bindGroup, checkGrid, checkIndexRange, type Binding, type PreparedDispatch } from '../gpu/dispatch.js';
 import { bytesPer, checkPrecision, precisionFlags, requireF16, type Precision } from '../gpu/precision.js';
+import { withShared } from '../gpu/preprocess.js';
+import { KV_WORDS } from './kv-words.js';
+
+/** decode.wgsl with what it shares with the fused attention appended (shaders/kv_words.wgsl). */
+export const decodeKernelSource = (kernel: string = decodeSource): string => withShared(kernel, KV_WORDS);
 
 /** Keys a stream scores per step (KB) and the register bound (MAX_WORDS): mirror shaders/decode.wgsl. */
 export const DECODE_KEYS_PER_STEP = 4;
@@ -204,9 +209,10 @@ export async function prepareDecode(gpu: GpuContext, cache: PipelineCache, call:
   const v4 = dHead % 4 === 0 && windows.every((w) => w.offKV % 4 === 0);
   // f16 words read as u32 pairs (h4): one 32-bit gather each on lavapipe instead of lane-by-lane 16-bit loads.
   const flags = [...precisionFlags(precision), ...(shape.lanesPerRow > 1 ? ['sub'] : []), ...(v4 ? ['v4'] : []), ...(v4 && precision === 'f16' ? ['h4'] : [])];
+  const source = decodeKernelSource();
   const [splitPipeline, combinePipeline] = await Promise.all([
-    cache.get({ name: 'decode', source: decodeSource, flags, constants, entryPoint: 'split' }),
-    cache.get({ name: 'decode', source: decodeSource, flags, constants, entryPoint: 'combine' }),
+    cache.get({ name: 'decode', source, flags, constants, entryPoint: 'split' }),
+    cache.get({ name: 'decode', source, flags, constants, entryPoint: 'combine' }),
   ]);
 
   // Partial slots per head: the most splits of any length (splits grow with n), plus one per key
