@@ -53,14 +53,7 @@ override DQ: u32 = TX * G;   // vec4 words of a tile row
 override DS: u32 = DQ + 1u;  // its stride
 override PS: u32 = BC + 1u;
 
-struct Params {
-  seq: u32, kvSeq: u32, d: u32,
-  ldQ: u32, ldK: u32, ldO: u32,
-  offQ: u32, offK: u32, offV: u32, offO: u32,
-  causal: u32, causalOffset: u32,
-  scale: f32,
-}
-
+// Params, keyVisible and keysEnd: shaders/attention_params.wgsl, appended by the host.
 @group(0) @binding(0) var<storage, read> q: array<elem>;
 @group(0) @binding(1) var<storage, read> k: array<elem>;
 @group(0) @binding(2) var<storage, read> v: array<elem>;
@@ -114,10 +107,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
     tileQ[r * DS + w] = x;
   }
 
-  // Keys past the block's last query are masked for all of its rows: stop there.
-  let lastRow = min(q0 + BR, p.seq) - 1u;
-  var kEnd = p.kvSeq;
-  if (p.causal != 0u) { kEnd = min(p.kvSeq, lastRow + p.causalOffset + 1u); }
+  let kEnd = keysEnd(q0, BR);
 
   var acc: array<vec4f, RPT * MAX_G>; // acc[i * MAX_G + j]: row ty + TY·i, columns 4·(tx + TX·j) .. +3
   for (var i = 0u; i < RPT * MAX_G; i++) { acc[i] = vec4f(0.0); }
@@ -142,8 +132,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
       let row = q0 + ty + TY * i;
       for (var j = 0u; j < SC; j++) {
         let key = j0 + tx + TX * j;
-        let visible = key < p.kvSeq && (p.causal == 0u || key <= row + p.causalOffset);
-        tileP[(ty + TY * i) * PS + tx + TX * j] = select(MASKED, s[i * MAX_SC + j], visible);
+        tileP[(ty + TY * i) * PS + tx + TX * j] = select(MASKED, s[i * MAX_SC + j], keyVisible(row, key));
       }
     }
     workgroupBarrier(); // the scores are complete; tileKV is free for v

@@ -45,14 +45,7 @@ const RN: u32 = 2u;      // keys per lane per block (a block is S·RN keys)
 const MAX_DW: u32 = 4u;  // function-scope arrays cannot be override-sized: d <= 128
 const MASKED: f32 = -0x1.fffffep+127f;
 
-struct Params {
-  seq: u32, kvSeq: u32, d: u32,
-  ldQ: u32, ldK: u32, ldO: u32,
-  offQ: u32, offK: u32, offV: u32, offO: u32,
-  causal: u32, causalOffset: u32,
-  scale: f32,
-}
-
+// Params, keyVisible and keysEnd: shaders/attention_params.wgsl, appended by the host.
 @group(0) @binding(0) var<storage, read> q: array<elem>;
 // kvword, and fetchK / fetchV (a row's word of 4 values): shaders/kv_words.wgsl, appended by the host.
 @group(0) @binding(1) var<storage, read> k: array<elem>; //#v4 @group(0) @binding(1) var<storage, read> k: array<kvword>;
@@ -64,10 +57,7 @@ struct Params {
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(subgroup_invocation_id) lane: u32) {
   let row0 = wid.x * RM;
   let head = wid.y * p.d;
-  // Keys past the block's last query are masked for all of its rows: stop there.
-  let lastRow = min(row0 + RM, p.seq) - 1u;
-  var kEnd = p.kvSeq;
-  if (p.causal != 0u) { kEnd = min(p.kvSeq, lastRow + p.causalOffset + 1u); }
+  let kEnd = keysEnd(row0, RM);
 
   var acc: array<vec4f, RM * MAX_DW>; // acc[i * MAX_DW + c]: row row0 + i, word lane + S·c
   var m: array<f32, RM>;              // running max of row i (the same in every lane)
@@ -134,8 +124,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(subgroup_invocation_id) lane
       var blockMax = MASKED;
       for (var jj = 0u; jj < RN; jj++) {
         let key = j0 + lane + S * jj;
-        let visible = key < p.kvSeq && row < p.seq && (p.causal == 0u || key <= row + p.causalOffset);
-        s[i * RN + jj] = select(MASKED, s[i * RN + jj], visible);
+        s[i * RN + jj] = select(MASKED, s[i * RN + jj], row < p.seq && keyVisible(row, key));
         blockMax = max(blockMax, s[i * RN + jj]);
       }
       let newMax = max(m[i], subgroupMax(blockMax));

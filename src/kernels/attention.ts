@@ -3,16 +3,20 @@
 // parameter packing, grid.
 
 import attentionSource from '../../shaders/attention.wgsl';
+import attentionParamsSource from '../../shaders/attention_params.wgsl';
 import attentionShuffleSource from '../../shaders/attention_shuffle.wgsl';
 import { createUniform } from '../gpu/buffers.js';
 import type { GpuContext } from '../gpu/device.js';
 import { InputError } from '../gpu/errors.js';
 import type { PipelineCache } from '../gpu/pipelines.js';
 import { bindGroup, checkGrid, checkIndexRange, type Binding, type PreparedDispatch } from '../gpu/dispatch.js';
-import { withShared } from '../gpu/preprocess.js';
+import { withShared, type SharedWgsl } from '../gpu/preprocess.js';
 import { KV_WORDS } from './kv-words.js';
 import type { TileLimits } from './matmul.js';
 import { checkPrecision, precisionFlags, requireF16, type Precision } from '../gpu/precision.js';
+
+/** Params and the causal mask both fused kernels read (shaders/attention_params.wgsl, packed below), appended to each. */
+const ATTENTION_PARAMS: SharedWgsl = { file: 'attention_params.wgsl', text: attentionParamsSource };
 
 /** Rows of S and O per thread, and the register bounds: mirror RPT, MAX_G and MAX_SC in shaders/attention.wgsl. */
 export const RPT = 4;
@@ -149,8 +153,8 @@ export async function prepareAttention(gpu: GpuContext, cache: PipelineCache, ca
   const v4 = [call.dHead, call.ldK, call.offK ?? 0, call.offV ?? 0].every((x) => x % 4 === 0);
   const pipeline = await cache.get(
     t.kernel === 'shuffle'
-      ? { name: 'attention_shuffle', source: withShared(attentionShuffleSource, KV_WORDS), flags: [...precisionFlags(precision), ...(v4 ? ['v4'] : [])], constants: { DW: Math.ceil(Math.ceil(call.dHead / 4) / SHUFFLE_LANES) } }
-      : { name: 'attention', source: attentionSource, flags: precisionFlags(precision), constants: { BR: t.br, BC: t.bc, TX: t.tx, G: columnGroups(t, call.dHead) } },
+      ? { name: 'attention_shuffle', source: withShared(attentionShuffleSource, ATTENTION_PARAMS, KV_WORDS), flags: [...precisionFlags(precision), ...(v4 ? ['v4'] : [])], constants: { DW: Math.ceil(Math.ceil(call.dHead / 4) / SHUFFLE_LANES) } }
+      : { name: 'attention', source: withShared(attentionSource, ATTENTION_PARAMS), flags: precisionFlags(precision), constants: { BR: t.br, BC: t.bc, TX: t.tx, G: columnGroups(t, call.dHead) } },
   );
   const grid: [number, number, number] = [Math.ceil(call.seq / t.br), call.heads, 1];
   checkGrid(gpu, call.label, grid);

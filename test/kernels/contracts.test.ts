@@ -112,7 +112,7 @@ describe('uniform packing, host against the WGSL struct (no GPU)', () => {
       label: 'att', q: b, k: b, v: b, out: b, seq: 5, kvSeq: 9, heads: 2, dHead: 16, ldQ: 40, ldK: 41, ldO: 42,
       offQ: 3, offK: 4, offV: 6, offO: 7, causal: true, causalOffset: 4, scale: 0.125,
     });
-    expectPacked('attention.wgsl', uniforms()[0], { seq: 5, kvSeq: 9, d: 16, ldQ: 40, ldK: 41, ldO: 42, offQ: 3, offK: 4, offV: 6, offO: 7, causal: 1, causalOffset: 4, scale: 0.125 });
+    expectPacked('attention_params.wgsl', uniforms()[0], { seq: 5, kvSeq: 9, d: 16, ldQ: 40, ldK: 41, ldO: 42, offQ: 3, offK: 4, offV: 6, offO: 7, causal: 1, causalOffset: 4, scale: 0.125 });
   });
 
   it('attention, the subgroup variant (the same call and uniform)', async () => {
@@ -122,7 +122,7 @@ describe('uniform packing, host against the WGSL struct (no GPU)', () => {
       label: 'att', q: b, k: b, v: b, out: b, seq: 5, kvSeq: 9, heads: 2, dHead: 16, ldQ: 40, ldK: 41, ldO: 42,
       offQ: 3, offK: 4, offV: 6, offO: 7, causal: true, causalOffset: 4, scale: 0.125, tile: SHUFFLE_ATTENTION_TILE,
     });
-    expectPacked('attention_shuffle.wgsl', uniforms()[0], { seq: 5, kvSeq: 9, d: 16, ldQ: 40, ldK: 41, ldO: 42, offQ: 3, offK: 4, offV: 6, offO: 7, causal: 1, causalOffset: 4, scale: 0.125 });
+    expectPacked('attention_params.wgsl', uniforms()[0], { seq: 5, kvSeq: 9, d: 16, ldQ: 40, ldK: 41, ldO: 42, offQ: 3, offK: 4, offV: 6, offO: 7, causal: 1, causalOffset: 4, scale: 0.125 });
   });
 
   it('softmax', async () => {
