@@ -45,11 +45,8 @@ struct Params {
 @group(0) @binding(3) var<uniform> p: Params;
 
 @compute @workgroup_size(WG)
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: u32
-        //#subgroups , @builtin(subgroup_invocation_id) sgi: u32, @builtin(subgroup_size) sgs: u32
-        ) {
-  var sg = vec2u(0u, 1u);
-  //#subgroups sg = vec2u(sgi, sgs);
+fn main(@builtin(workgroup_id) wid: vec3u, t: ThreadIds) { // ThreadIds: shaders/reduce.wgsl
+  let li = t.li;
   let row = wid.y * p.groupsX + wid.x;
   // The whole workgroup shares `row`, so this early exit keeps the barriers uniform.
   if (row >= p.rows) { return; }
@@ -59,14 +56,14 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: 
   let shift = x[base];
   var s = 0.0;
   for (var j = li; j < n; j += WG) { s += x[base + j] - shift; }
-  let mean = shift + reduce(SUM, li, s, sg) / f32(n);
+  let mean = shift + reduce(SUM, t, s) / f32(n);
 
   var q = 0.0;
   for (var j = li; j < n; j += WG) {
     let d = x[base + j] - mean;
     q += d * d;
   }
-  let rstd = inverseSqrt(reduce(SUM, li, q, sg) / f32(n) + p.eps);
+  let rstd = inverseSqrt(reduce(SUM, t, q) / f32(n) + p.eps);
 
   for (var j = li; j < n; j += WG) {
     y[base + j] = yt((x[base + j] - mean) * rstd * gb[p.gainOffset + j] + gb[p.biasOffset + j]);

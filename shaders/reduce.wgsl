@@ -16,6 +16,16 @@ override ONE_SUBGROUP: bool = false;
 
 var<workgroup> partial: array<f32, WG>;
 
+// An entry-point parameter of a kernel that reduces: the thread's index in its workgroup and, with
+// subgroups, the subgroup ids reduce() needs (declared here, so every such kernel takes the same
+// ones). Not the workgroup id: a struct is as non-uniform as its least uniform member, and a row
+// derived from it would make reduce()'s barriers non-uniform.
+struct ThreadIds {
+  @builtin(local_invocation_index) li: u32,
+  //#subgroups @builtin(subgroup_invocation_id) sgi: u32,
+  //#subgroups @builtin(subgroup_size) sgs: u32,
+}
+
 const MAX = 0u;
 const SUM = 1u;
 
@@ -23,10 +33,12 @@ fn combine(op: u32, x: f32, y: f32) -> f32 {
   return select(x + y, max(x, y), op == MAX);
 }
 
-// MAX or SUM of every thread's v, returned to all of them. `sg`: (invocation id, size) of the
-// thread's subgroup; unused without subgroups. Called by every thread of the workgroup.
-fn reduce(op: u32, li: u32, v: f32, sg: vec2u) -> f32 {
+// MAX or SUM of every thread's v, returned to all of them. Called by every thread of the workgroup.
+fn reduce(op: u32, t: ThreadIds, v: f32) -> f32 {
+  let li = t.li;
   if (USE_SUBGROUPS) {
+    var sg = vec2u(0u, 1u); // (invocation id, size) of the thread's subgroup
+    //#subgroups sg = vec2u(t.sgi, t.sgs);
     var x = v;
     //#subgroups if (op == MAX) { x = subgroupMax(v); } else { x = subgroupAdd(v); }
     if (ONE_SUBGROUP) { return x; }

@@ -34,11 +34,8 @@ struct Params {
 @group(0) @binding(1) var<uniform> p: Params;
 
 @compute @workgroup_size(WG)
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: u32
-        //#subgroups , @builtin(subgroup_invocation_id) sgi: u32, @builtin(subgroup_size) sgs: u32
-        ) {
-  var sg = vec2u(0u, 1u);
-  //#subgroups sg = vec2u(sgi, sgs);
+fn main(@builtin(workgroup_id) wid: vec3u, t: ThreadIds) { // ThreadIds: shaders/reduce.wgsl
+  let li = t.li;
   let row = wid.y * p.groupsX + wid.x;
   // The whole workgroup shares `row`, so this early exit keeps the barriers uniform.
   if (row >= p.rows) { return; }
@@ -48,11 +45,11 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: 
 
   var m = -0x1.fffffep+127f; // lowest finite f32: -inf is not a WGSL literal
   for (var j = li; j < visible; j += WG) { m = max(m, f32(s[base + j])); }
-  m = reduce(MAX, li, m, sg);
+  m = reduce(MAX, t, m);
 
   var sum = 0.0;
   for (var j = li; j < visible; j += WG) { sum += exp(f32(s[base + j]) - m); }
-  sum = reduce(SUM, li, sum, sg);
+  sum = reduce(SUM, t, sum);
 
   var inv = 0.0;
   if (sum > 0.0) { inv = 1.0 / sum; }
