@@ -59,15 +59,20 @@ export function checkEmbedding(cfg: AttentionConfig, t: ModelTensors, tokens: Ui
     (n) => `token ${Math.floor(n / cfg.dModel)} (id ${tokens[Math.floor(n / cfg.dModel)]}), dim ${n % cfg.dModel}`);
 }
 
-/** The logits from the GPU's own last residual row `output` [seq, dModel]. */
-export function checkLogits(cfg: AttentionConfig, t: ModelTensors, output: Float32Array, logits: Float32Array): EndCheck {
+/** The float64 logits from the last residual row of `states` [seq, dModel] and their f32 estimate e (see the header). */
+export function logitsEstimate(cfg: AttentionConfig, t: ModelTensors, states: ArrayLike<number>): { logits: Float64Array; e: Float64Array } {
   const D = cfg.dModel;
   const tables = storedTables(cfg, t);
-  const xLast = output.subarray((cfg.seq - 1) * D, cfg.seq * D);
+  const xLast = Float64Array.from({ length: D }, (_, d) => states[(cfg.seq - 1) * D + d]!);
   const ref = finalLogits(tables, xLast, D, cfg.lnEps);
   const exn = layerNormError(xLast, ref.xn, t.finalGain, t.finalBias, 1, D, storeUnit(cfg), cfg.lnEps);
-  const e = projectionError(ref.xn, exn, tables.unembedding, undefined, ref.logits, 1, t.vocab, D, U32);
-  return compareAll('logits', logits, ref.logits, (n) => BOUND_LAMBDA * e[n]!, (n) => `token id ${n}`);
+  return { logits: ref.logits, e: projectionError(ref.xn, exn, tables.unembedding, undefined, ref.logits, 1, t.vocab, D, U32) };
+}
+
+/** The logits from the GPU's own last residual row `output` [seq, dModel]. */
+export function checkLogits(cfg: AttentionConfig, t: ModelTensors, output: Float32Array, logits: Float32Array): EndCheck {
+  const { logits: ref, e } = logitsEstimate(cfg, t, output);
+  return compareAll('logits', logits, ref, (n) => BOUND_LAMBDA * e[n]!, (n) => `token id ${n}`);
 }
 
 /** Both checks of a finished model run; `logits` null (a stopped run) checks the embedding only. */

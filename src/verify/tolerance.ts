@@ -23,6 +23,21 @@
 // neighbour (the spec pins no rounding), so the stored value is within one f16 ulp of the f32 result: 2·F16_UNIT of it
 // for normals, 2⁻²⁴ (the subnormal spacing) near zero (f16Stored). Inputs rounded to f16 before the reference sees
 // them are no error; verification's own f16 runs use the store unit u16 inside the estimate instead (storeUnit).
+//
+// Outside oracles (numpy's golden files, test/golden): a value an outside implementation computed in float64 and
+// stored rounded to f32, against this project's float64 reference of the same computation from the same stored
+// inputs. Two things part them:
+//  - the store: round to nearest moves a value by at most half an f32 ulp, 2⁻²⁴·|stored| (the ulp of a normal
+//    value x is at most 2⁻²³·|x|), or 2⁻¹⁵⁰ (half the subnormal spacing) near 0;
+//  - the two float64 computations' own roundings in different orders: the model above with u64 = 2⁻⁵³ in place of u.
+//    Every term of an estimate e is u times a magnitude, or an upstream term carried, so the float64 estimate is
+//    e·u64/u (the exp term's 3 + 2|x| ulp more than covers a float64 exp's 1 ulp), and each side is within λ of it:
+//      |reference − stored| ≤ 2⁻²⁴·|stored| + 2⁻¹⁵⁰ + 2λ·e·u64/u                                     oracleAllowance
+//    with e the f32 estimate (f32 store units: neither side stores anything as f16). This slack is ~2⁻²⁴·|x| × 2⁻⁵
+//    for a value of ordinary size; it matters where a sum cancels to near 0, where half an ulp of the result is
+//    nothing beside the rounding of its terms.
+// The allowance is layer-local: the oracle must compute each stored state from the one before it as stored (f32),
+// or its float64 state carries a difference from its own earlier stores that no rounding bound of one layer covers.
 
 import { F16_UNIT } from '../io/half.js';
 
@@ -31,6 +46,18 @@ export const U32 = 2 ** -24;
 
 /** Allowance = BOUND_LAMBDA × the estimated root-mean-square error (see the header). */
 export const BOUND_LAMBDA = 8;
+
+/** float64 unit roundoff. */
+export const U64 = 2 ** -53;
+
+/** Half of f32's subnormal spacing 2⁻¹⁴⁹: how far rounding to f32 may move a value near 0. */
+export const F32_HALF_TINY = 2 ** -150;
+
+/**
+ * How far this project's float64 value may sit from an outside implementation's float64 value stored as f32
+ * (`stored`), e the f32 estimate of the computation (see the header).
+ */
+export const oracleAllowance = (stored: number, e: number): number => U32 * Math.abs(stored) + F32_HALF_TINY + 2 * BOUND_LAMBDA * (U64 / U32) * e;
 
 /** f16's subnormal spacing: the absolute error floor of one f16 rounding. */
 export const F16_TINY = 2 ** -24;

@@ -11,7 +11,9 @@ case. The forward passes are written from Hugging Face's published model definit
 (transformers/models/gpt2/modeling_gpt2.py: GPT2Block, GPT2Attention with Conv1D, GPT2MLP with
 gelu_new; transformers/models/opt/modeling_opt.py: OPTDecoderLayer with do_layer_norm_before,
 OPTLearnedPositionalEmbedding's offset of 2, q scaled by head_dim**-0.5 after its bias), in float64,
-from the very values the files hold (F16 files: the f16-rounded values). Nothing here shares code
+from the very values the files hold (F16 files: the f16-rounded values). Each state (the embeddings,
+each layer's output) is stored rounded to F32 and the next is computed from the rounded state (f32),
+so a test can recompute any one layer from the stored state before it. Nothing here shares code
 with the project.
 
 The tokenizer is a byte-level BPE (GPT-2's bytes-to-unicode map and pre-tokenizer pattern on ASCII
@@ -149,6 +151,13 @@ def stored(a, dtype):
     return np.asarray(a, dtype=np.float32 if dtype == "F32" else np.float16).astype(np.float64)
 
 
+def f32(a):
+    """The value stored as F32, back in float64: each state is stored rounded, and the next layer is computed from
+    that rounded state, so every stored state is one float64 layer (or embedding, or unembedding) of the one before
+    it as stored: a reader recomputing a layer from the file's state meets only this layer's rounding."""
+    return np.asarray(a, dtype=np.float32).astype(np.float64)
+
+
 def layer_norm(x, g, b, eps):
     mu = x.mean(-1, keepdims=True)
     var = ((x - mu) ** 2).mean(-1, keepdims=True)
@@ -178,7 +187,7 @@ def gpt2_forward(W, c, ids, P):
     """modeling_gpt2.py: GPT2Model + tied lm_head; Conv1D is x @ W + b with W [in, out]."""
     d, H, eps = c["n_embd"], c["n_head"], c["layer_norm_epsilon"]
     dh = d // H
-    x = W[P + "wte.weight"][ids] + W[P + "wpe.weight"][np.arange(len(ids))]
+    x = f32(W[P + "wte.weight"][ids] + W[P + "wpe.weight"][np.arange(len(ids))])
     states = [x]
     for l in range(c["n_layer"]):
         h = f"{P}h.{l}."
@@ -189,7 +198,7 @@ def gpt2_forward(W, c, ids, P):
         x = x + o @ W[h + "attn.c_proj.weight"] + W[h + "attn.c_proj.bias"]
         m = layer_norm(x, W[h + "ln_2.weight"], W[h + "ln_2.bias"], eps)
         m = gelu_new(m @ W[h + "mlp.c_fc.weight"] + W[h + "mlp.c_fc.bias"])
-        x = x + m @ W[h + "mlp.c_proj.weight"] + W[h + "mlp.c_proj.bias"]
+        x = f32(x + m @ W[h + "mlp.c_proj.weight"] + W[h + "mlp.c_proj.bias"])
         states.append(x)
     f = layer_norm(x[-1], W[P + "ln_f.weight"], W[P + "ln_f.bias"], eps)
     unembed = W["lm_head.weight"] if "lm_head.weight" in W else W[P + "wte.weight"]
@@ -201,7 +210,7 @@ def opt_forward(W, c, ids, P):
     d, H, eps = c["hidden_size"], c["num_attention_heads"], 1e-5
     dh = d // H
     lin = lambda x, name: x @ W[name + ".weight"].T + W[name + ".bias"]
-    x = W[P + "embed_tokens.weight"][ids] + W[P + "embed_positions.weight"][np.arange(len(ids)) + 2]
+    x = f32(W[P + "embed_tokens.weight"][ids] + W[P + "embed_positions.weight"][np.arange(len(ids)) + 2])
     states = [x]
     for l in range(c["num_hidden_layers"]):
         h = f"{P}layers.{l}."
@@ -210,7 +219,7 @@ def opt_forward(W, c, ids, P):
         o = attention(q, lin(a, h + "self_attn.k_proj"), lin(a, h + "self_attn.v_proj"), H)
         x = x + lin(o, h + "self_attn.out_proj")
         m = layer_norm(x, W[h + "final_layer_norm.weight"], W[h + "final_layer_norm.bias"], eps)
-        x = x + lin(np.maximum(lin(m, h + "fc1"), 0.0), h + "fc2")
+        x = f32(x + lin(np.maximum(lin(m, h + "fc1"), 0.0), h + "fc2"))
         states.append(x)
     f = layer_norm(x[-1], W[P + "final_layer_norm.weight"], W[P + "final_layer_norm.bias"], eps)
     unembed = W["lm_head.weight"] if "lm_head.weight" in W else W[P + "embed_tokens.weight"]
