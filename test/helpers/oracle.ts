@@ -11,7 +11,7 @@ import { attentionLayer } from '../../src/reference/attention.js';
 import { embed } from '../../src/reference/model-ends.js';
 import { layerOutputError } from '../../src/verify/layer-bound.js';
 import { logitsEstimate } from '../../src/verify/model-ends.js';
-import { judge, oracleAllowance, U32, type Judgement } from '../../src/verify/tolerance.js';
+import { BOUND_LAMBDA, judge, oracleAllowance, U32, type Judgement } from '../../src/verify/tolerance.js';
 
 /** Neither side stores an intermediate as f16: the estimate's store units are f32's. */
 const asF32 = (cfg: AttentionConfig): AttentionConfig => ({ ...cfg, precision: 'f32' });
@@ -30,6 +30,19 @@ export function oracleLayer(cfg: AttentionConfig, w: LayerWeights, context: Arra
   const c = asF32(cfg);
   const ref = attentionLayer(before, context, w, c);
   return judgeOracle(ref.y, after, layerOutputError(c, before, context, w, ref), atToken(cfg));
+}
+
+/**
+ * A GPU layer's output `gpu` from numpy's own state `before` (the first layer's input, given to both) directly against
+ * numpy's `after`: the GPU within λ·e of the float64 layer (the judge), which is within oracleAllowance of numpy's.
+ */
+export function gpuAgainstOracle(cfg: AttentionConfig, w: LayerWeights, context: ArrayLike<number> | null, before: ArrayLike<number>,
+  gpu: ArrayLike<number>, after: ArrayLike<number>): Judgement {
+  const ref = attentionLayer(before, context, w, cfg);
+  const e = layerOutputError(cfg, before, context, w, ref);
+  const e64 = layerOutputError(asF32(cfg), before, context, w, ref);
+  const tol = Float64Array.from(after, (s, n) => BOUND_LAMBDA * e[n]! + oracleAllowance(s, e64[n]!));
+  return judge(gpu, after, tol, atToken(cfg));
 }
 
 /** The embedding of `tokens` against numpy's `embedded`: one add, e = u·|x|. */
