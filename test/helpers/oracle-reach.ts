@@ -11,9 +11,13 @@
 //    reach_m = a_m + λ·√(Σ_{l<m} Σ_k (J_{m←l}[·,k]·ε_l[k])²)      ε² = e_gpu² + e_numpy², a_m the two own allowances
 // at state m added (λ·e_gpu + oracleAllowance). First order suffices while the errors are ~10⁻⁶ relative.
 
+import { join } from 'node:path';
+import { checkpointRunConfig } from '../../src/io/checkpoint-config.js';
 import type { AttentionConfig } from '../../src/model/config.js';
+import { Checkpoint } from '../../src/node/checkpoint.js';
+import { SafetensorsFile } from '../../src/node/safetensors-file.js';
 import type { ModelTensors } from '../../src/model/weights.js';
-import { attentionLayer, type LayerWeights } from '../../src/reference/attention.js';
+import { attentionLayer, softmaxRows, type LayerWeights } from '../../src/reference/attention.js';
 import { layerOutputError } from '../../src/verify/layer-bound.js';
 import { logitsEstimate } from '../../src/verify/model-ends.js';
 import { BOUND_LAMBDA, F32_HALF_TINY, oracleAllowance, U32, U64 } from '../../src/verify/tolerance.js';
@@ -92,15 +96,6 @@ export function probabilityReach(p: ArrayLike<number>, logits: ArrayLike<number>
   return Float64Array.from(p, (pj, j) => pj * (r[j]! + shared));
 }
 
-/** numpy's float64 softmax of logits (its stored ones; within half an ulp of those its p was computed from). */
-export function softmax(logits: ArrayLike<number>): Float64Array {
-  let max = -Infinity;
-  for (let v = 0; v < logits.length; v++) max = Math.max(max, logits[v]!);
-  const p = Float64Array.from(logits, (x) => Math.exp(x - max));
-  const z = p.reduce((s, x) => s + x, 0);
-  return p.map((x) => x / z);
-}
-
 /**
  * Whether the GPU's top ids `ids` (best first) are numpy's, where rounding cannot reorder them: a token ranked above
  * another must not be one numpy puts below it by more than both reaches (numpy's logit margin), and every token numpy
@@ -114,4 +109,27 @@ export function topTokensDisagreement(ids: number[], logits: ArrayLike<number>, 
   const last = ids[ids.length - 1]!;
   for (let v = 0; v < logits.length; v++) if (!ids.includes(v) && sure(v, last)) return `id ${v} missing: numpy puts it ahead of ${last} by ${logits[v]! - logits[last]!}`;
   return '';
+}
+
+/** numpy's stored states (embedded, layer.0 …) and logits of a golden checkpoint case. */
+export function readOracle(dir: string, name: string, layers: number): { states: Float32Array[]; logits: Float32Array } {
+  const exp = new SafetensorsFile(join(dir, `${name}.expected.safetensors`));
+  try {
+    return { states: [exp.read('embedded'), ...Array.from({ length: layers }, (_, l) => exp.read(`layer.${l}`))], logits: exp.read('logits') };
+  } finally {
+    exp.close();
+  }
+}
+
+/** readOracle, with the reach of an f32 model run (the GPU embeds) and numpy's probabilities from its stored logits. */
+export function checkpointOracle(dir: string, name: string, layers: number, seq: number): { states: Float32Array[]; logits: Float32Array; reach: Reach; p: Float64Array } {
+  const { states, logits } = readOracle(dir, name, layers);
+  const ckpt = Checkpoint.open(join(dir, name));
+  try {
+    const cfg = checkpointRunConfig(ckpt.config, { seq });
+    const reach = oracleReach(cfg, (l) => ckpt.layerTensors(l), ckpt.modelTensors(), states, logits, true);
+    return { states, logits, reach, p: softmaxRows(Float64Array.from(logits), 1, logits.length, { causal: false }) };
+  } finally {
+    ckpt.close();
+  }
 }

@@ -13,33 +13,22 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { checkpointRunConfig } from '../../src/io/checkpoint-config.js';
 import { Checkpoint } from '../../src/node/checkpoint.js';
-import { SafetensorsFile } from '../../src/node/safetensors-file.js';
 import { nextTokens } from '../../src/model/next-tokens.js';
 import { judge } from '../../src/verify/tolerance.js';
 import { GOLDEN_DIR } from '../helpers/golden.js';
 import { useEngine } from '../helpers/gpu.js';
 import { oracleEmbedding, oracleLayer, oracleLogits } from '../helpers/oracle.js';
-import { oracleReach, topTokensDisagreement } from '../helpers/oracle-reach.js';
+import { checkpointOracle, readOracle, topTokensDisagreement } from '../helpers/oracle-reach.js';
 import { runJudged } from '../helpers/stack-judge.js';
 
 const engine = useEngine();
 const DIR = join(GOLDEN_DIR, 'checkpoints');
 const CASES: { name: string; layers: number; tokens: number[]; top: { id: number }[] }[] = JSON.parse(readFileSync(join(DIR, 'cases.json'), 'utf8'));
 
-/** The checkpoint, numpy's states (embedded, layer.0 …) and logits, for one test. */
-function open(name: string, layers: number) {
-  const ckpt = Checkpoint.open(join(DIR, name));
-  const exp = new SafetensorsFile(join(DIR, `${name}.expected.safetensors`));
-  try {
-    return { ckpt, states: [exp.read('embedded'), ...Array.from({ length: layers }, (_, l) => exp.read(`layer.${l}`))], logits: exp.read('logits') };
-  } finally {
-    exp.close();
-  }
-}
-
 describe.each(CASES)('$name', (c) => {
   it('the float64 reference, each step from numpy\'s stored state with the loaded tensors, gives numpy\'s next state', () => {
-    const { ckpt, states, logits } = open(c.name, c.layers);
+    const { states, logits } = readOracle(DIR, c.name, c.layers);
+    const ckpt = Checkpoint.open(join(DIR, c.name));
     try {
       const cfg = checkpointRunConfig(ckpt.config, { seq: c.tokens.length });
       const t = ckpt.modelTensors();
@@ -57,7 +46,8 @@ describe.each(CASES)('$name', (c) => {
   });
 
   it('the engine\'s model run (block full, streamed from the files): every step judged, and numpy\'s states, logits and top tokens within reach', async () => {
-    const { ckpt, states, logits } = open(c.name, c.layers);
+    const { states, logits, reach } = checkpointOracle(DIR, c.name, c.layers, c.tokens.length);
+    const ckpt = Checkpoint.open(join(DIR, c.name));
     try {
       const cfg = checkpointRunConfig(ckpt.config, { seq: c.tokens.length });
       const tensors = ckpt.modelTensors();
@@ -67,7 +57,6 @@ describe.each(CASES)('$name', (c) => {
         onLayer: async (_p, probe) => { gpu.push(await probe.readOutput()); },
       });
       expect(r.layersRun).toBe(c.layers);
-      const reach = oracleReach(cfg, (l) => ckpt.layerTensors(l), tensors, states, logits, true);
       [r.embedded!, ...gpu].forEach((s, m) => {
         const j = judge(s, states[m]!, reach.states[m]!);
         expect(j.passed, `state ${m} (0: the embedding) against numpy's: ${j.detail}`).toBe(true);
