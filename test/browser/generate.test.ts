@@ -12,6 +12,7 @@ import type { Browser, Page } from 'playwright-core';
 import { describe, expect, test } from 'vitest';
 import { cli } from '../helpers/cli.js';
 import { GOLDEN_DIR } from '../helpers/golden.js';
+import { rowSumDisagreement } from '../helpers/pattern-judge.js';
 import { openPage, openWithCheckpoint, pageText, useBrowser, useBrowserPage, waitForOutcome } from './page-helpers.js';
 import { OUT_FILE, startServer } from './server.js';
 
@@ -59,7 +60,7 @@ describe('Generate on swiftshader', () => {
         expect(layer).toHaveLength(GPT2.heads);
         for (const row of layer) {
           expect(row).toHaveLength(GPT2.tokens.length + t + 1);
-          expect(Math.abs(row.reduce((a, b) => a + b, 0) - 1)).toBeLessThan(1e-6);
+          expect(rowSumDisagreement(row)).toBe(''); // within its terms' allowances (pattern-judge.ts)
         }
       }
     });
