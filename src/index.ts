@@ -14,8 +14,6 @@ export { seededInputs } from './model/seeded.js';
 export { GpuContext, describeAdapter } from './gpu/device.js';
 export type { AdapterDescription, DeviceOptions } from './gpu/device.js';
 export { GpuError, InputError, OutOfMemoryError, formatBytes } from './gpu/errors.js';
-export { compare, FP32_TOLERANCE } from './verify/compare.js';
-export type { Comparison } from './verify/compare.js';
 export { verifyExactLayers, checkLayer } from './verify/exact.js';
 export type { Verification, LayerExactCheck } from './verify/exact.js';
 export { checkModelEnds, checkEmbedding, checkLogits, withModelEnds } from './verify/model-ends.js';

@@ -1,6 +1,9 @@
+// A CPU emulation of an fp32 layer (every operation rounded by Math.fround, sums in sequence: the least accurate
+// order a kernel would use) judged by verification's exact check (src/verify/exact.ts checkLayer, the one judge):
+// honest f32 arithmetic passes, a planted error or a NaN fails.
 import { describe, it, expect } from 'vitest';
-import { FP32_TOLERANCE, compare } from '../../src/verify/compare.js';
-import { attentionStack, seededLayerWeights, type LayerWeights } from '../../src/reference/attention.js';
+import { checkLayer } from '../../src/verify/exact.js';
+import { seededLayerWeights, type LayerWeights } from '../../src/reference/attention.js';
 import { seededInputs as seededInput } from '../../src/model/seeded.js';
 import { SMALL, type AttentionConfig } from '../../src/model/config.js';
 
@@ -47,50 +50,34 @@ function layerF32(x: Float32Array, w: LayerWeights, cfg: AttentionConfig): Float
   return x.map((xi, i) => f(xi + o[i]!));
 }
 
-describe('compare', () => {
+describe('an fp32 emulation judged by the exact check', () => {
   const cfg = SMALL; // 2 causal layers, dModel 256, 4 heads of 64, seq 33
   const ws = [0, 1].map((l) => seededLayerWeights(42, l, cfg));
   const { x } = seededInput(42, cfg);
-  const ref = attentionStack(x, null, (l) => ws[l]!, cfg);
+  const states = [x];
+  for (let l = 0; l < cfg.layers; l++) states.push(layerF32(states[l]!, ws[l]!, cfg));
 
-  it('an fp32 computation of the whole stack passes FP32_TOLERANCE', () => {
-    let y = x;
-    for (let l = 0; l < cfg.layers; l++) y = layerF32(y, ws[l]!, cfg);
-    const c = compare(y, ref, FP32_TOLERANCE);
-    expect(c.passed, `seed 42: ${JSON.stringify(c)}`).toBe(true);
-    expect(c.maxAbsError).toBeGreaterThan(0); // it really was fp32
-    expect(c.maxAbsError).toBeLessThan(FP32_TOLERANCE.atol / 30); // the margin the comment claims
+  it('every layer of the fp32 emulation passes, from its own input', () => {
+    for (let l = 0; l < cfg.layers; l++) {
+      const c = checkLayer(cfg, l, ws[l]!, null, states[l]!, states[l + 1]!);
+      expect(c.passed, `seed 42, layer ${l}: ${c.detail}`).toBe(true);
+      expect(c.maxAbsError).toBeGreaterThan(0); // it really was fp32
+    }
   });
 
-  it('a single element off by 1e-2 fails, at the largest output', () => {
-    let at = 0;
-    for (let i = 0; i < ref.length; i++) if (Math.abs(ref[i]!) > Math.abs(ref[at]!)) at = i;
-    const bad = Float32Array.from(ref);
-    bad[at]! += 1e-2;
-    const c = compare(bad, ref, FP32_TOLERANCE);
+  it('a single element off by 1e-2 relative fails', () => {
+    const bad = Float32Array.from(states[2]!);
+    bad[100] = bad[100]! * (1 + 1e-2);
+    const c = checkLayer(cfg, 1, ws[1]!, null, states[1]!, bad);
     expect(c.passed).toBe(false);
-    expect(c.worstIndex).toBe(at);
-    expect(c.maxAbsError).toBeCloseTo(1e-2, 6);
+    expect(c.detail).toMatch(/token 0, dim 100 /);
   });
 
   it('a NaN (poisoned, never written) fails and is counted', () => {
-    const bad = Float32Array.from(ref);
+    const bad = Float32Array.from(states[1]!);
     bad[17] = NaN;
     bad[40] = Infinity;
-    const c = compare(bad, ref, FP32_TOLERANCE);
-    expect(c).toMatchObject({ passed: false, nonFinite: 2, worstIndex: 17, maxAbsError: Infinity, count: ref.length });
-  });
-
-  it('reports relative error against max(|ref|, atol)', () => {
-    const c = compare([1.001, 0.0001, 2], [1, 0, 2], { atol: 1e-3, rtol: 0 });
-    expect(c.maxRelError).toBeCloseTo(0.1, 12); // 1e-4 / max(0, 1e-3)
-    expect(c.maxAbsError).toBeCloseTo(1e-3, 12);
-    expect(c.passed).toBe(true);
-    expect(c.worstIndex).toBe(0);
-  });
-
-  it('empty arrays pass; different lengths throw', () => {
-    expect(compare([], [], FP32_TOLERANCE)).toMatchObject({ passed: true, count: 0, worstIndex: -1 });
-    expect(() => compare([1], [1, 2], FP32_TOLERANCE)).toThrow(/1 values.*2/);
+    const c = checkLayer(cfg, 0, ws[0]!, null, states[0]!, bad);
+    expect(c).toMatchObject({ passed: false, nonFinite: 2, maxAbsError: Infinity });
   });
 });
