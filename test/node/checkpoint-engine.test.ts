@@ -1,8 +1,7 @@
-// The golden checkpoints (test/golden/checkpoints, numpy from Hugging Face's model definitions) through the project's
-// float64 reference and through the engine on the GPU, decided by the one judge (src/verify/tolerance.ts):
-// - the reference, over the tensors as the loader reads them, recomputes each step (embedding, every whole block:
-//   LN1, attention, LN2, MLP; the logits) from numpy's stored state before it, within the oracle's allowance of
-//   numpy's stored state after it (test/helpers/oracle.ts);
+// The golden checkpoints (test/golden/checkpoints, numpy from Hugging Face's model definitions) through the engine
+// on the GPU, decided by the one judge (src/verify/tolerance.ts). With test/node/checkpoint.test.ts, where the float64
+// reference over the loaded tensors recomputes each step (embedding, every whole block: LN1, attention, LN2, MLP;
+// the logits) from numpy's stored state within the oracle's allowance of numpy's next (test/helpers/oracle.ts):
 // - the GPU's model run: every layer within λ·e of its float64 recomputation from the GPU's own input, the embedding
 //   and logits likewise (runJudged); so together the engine matches numpy step by step;
 // - and directly: every GPU state and logit within the reach of the two sides' allowances carried through the stack
@@ -17,8 +16,7 @@ import { nextTokens } from '../../src/model/next-tokens.js';
 import { judge } from '../../src/verify/tolerance.js';
 import { GOLDEN_DIR } from '../helpers/golden.js';
 import { useEngine } from '../helpers/gpu.js';
-import { oracleEmbedding, oracleLayer, oracleLogits } from '../helpers/oracle.js';
-import { checkpointOracle, readOracle, topTokensDisagreement } from '../helpers/oracle-reach.js';
+import { checkpointOracle, topTokensDisagreement } from '../helpers/oracle-reach.js';
 import { runJudged } from '../helpers/stack-judge.js';
 
 const engine = useEngine();
@@ -26,25 +24,6 @@ const DIR = join(GOLDEN_DIR, 'checkpoints');
 const CASES: { name: string; layers: number; tokens: number[]; top: { id: number }[] }[] = JSON.parse(readFileSync(join(DIR, 'cases.json'), 'utf8'));
 
 describe.each(CASES)('$name', (c) => {
-  it('the float64 reference, each step from numpy\'s stored state with the loaded tensors, gives numpy\'s next state', () => {
-    const { states, logits } = readOracle(DIR, c.name, c.layers);
-    const ckpt = Checkpoint.open(join(DIR, c.name));
-    try {
-      const cfg = checkpointRunConfig(ckpt.config, { seq: c.tokens.length });
-      const t = ckpt.modelTensors();
-      const emb = oracleEmbedding(cfg, t, c.tokens, states[0]!);
-      expect(emb.passed, `embedding: ${emb.detail}`).toBe(true);
-      for (let l = 0; l < c.layers; l++) {
-        const j = oracleLayer(cfg, ckpt.layerTensors(l), null, states[l]!, states[l + 1]!);
-        expect(j.passed, `layer ${l}: ${j.detail}`).toBe(true);
-      }
-      const end = oracleLogits(cfg, t, states[c.layers]!, logits);
-      expect(end.passed, `logits: ${end.detail}`).toBe(true);
-    } finally {
-      ckpt.close();
-    }
-  });
-
   it('the engine\'s model run (block full, streamed from the files): every step judged, and numpy\'s states, logits and top tokens within reach', async () => {
     const { states, logits, reach } = checkpointOracle(DIR, c.name, c.layers, c.tokens.length);
     const ckpt = Checkpoint.open(join(DIR, c.name));

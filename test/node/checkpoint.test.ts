@@ -1,6 +1,6 @@
 // Checkpoint folders on disk (test/golden/checkpoints, written by make_checkpoints.py): GPT-2 and
-// OPT layouts, single file and shards, F32 and F16, each read, re-laid out and run in float64
-// here against numpy's forward from the files' own layouts; the tokenizers against the python
+// OPT layouts, single file and shards, F32 and F16, each read, re-laid out and run through the float64 reference
+// step by step against numpy's forward from the files' own layouts; the tokenizers against the python
 // BPE's ids; every bad folder refused in one line naming the file and the tensor.
 
 import { describe, expect, it } from 'vitest';
@@ -10,7 +10,9 @@ import { Checkpoint, parseIndex, readCheckpointConfig } from '../../src/node/che
 import { SafetensorsFile } from '../../src/node/safetensors-file.js';
 import { CHECKPOINTS_DIR, useCheckpointCopies } from '../helpers/checkpoint-copies.js';
 import { GOLDEN_DIR } from '../helpers/golden.js';
-import { forward64 } from '../io/checkpoint-forward.js';
+import { checkpointRunConfig } from '../../src/io/checkpoint-config.js';
+import { oracleEmbedding, oracleLayer, oracleLogits } from '../helpers/oracle.js';
+import { readOracle } from '../helpers/oracle-reach.js';
 
 export interface CheckpointCase {
   name: string; family: 'gpt2' | 'opt'; dtype: 'F32' | 'F16'; shards: number; prefix: string;
@@ -38,27 +40,23 @@ describe.each(CASES)('$name', (c) => {
     }
   });
 
-  it('float64 forward from the loaded tensors matches numpy: every layer, the logits, the top tokens', async () => {
+  it('the float64 reference, each step from numpy\'s stored state with the loaded tensors, gives numpy\'s next state', () => {
+    // The one judge's allowance for an outside float64 value stored as f32 (test/helpers/oracle.ts): a loader
+    // layout or re-layout bug (a transposed Conv1D, q | k | v split wrong, a tied table) fails it by far.
+    const { states, logits } = readOracle(DIR, c.name, c.layers);
     const ckpt = Checkpoint.open(join(DIR, c.name));
-    const exp = expected(c.name);
     try {
-      const source = ckpt.weightSource();
-      const layers = [];
-      for (let l = 0; l < c.layers; l++) layers.push(await source.layer(l));
-      const { states, logits } = forward64(ckpt.config, ckpt.modelTensors(), layers, c.tokens);
-      const close = (got: Float64Array, want: Float32Array, what: string) => {
-        expect(got.length, what).toBe(want.length);
-        let scale = 0;
-        for (const w of want) scale = Math.max(scale, Math.abs(w));
-        for (let i = 0; i < want.length; i++) expect(Math.abs(got[i]! - want[i]!), `${what}[${i}]`).toBeLessThanOrEqual(1e-6 * scale);
-      };
-      close(states[0]!, exp.read('embedded'), 'embedded');
-      for (let l = 0; l < c.layers; l++) close(states[l + 1]!, exp.read(`layer.${l}`), `layer ${l}`);
-      close(logits, exp.read('logits'), 'logits');
-      const order = [...logits.keys()].sort((a, b) => logits[b]! - logits[a]!);
-      expect(order.slice(0, 5)).toEqual(c.top.map((t) => t.id));
+      const cfg = checkpointRunConfig(ckpt.config, { seq: c.tokens.length });
+      const t = ckpt.modelTensors();
+      const emb = oracleEmbedding(cfg, t, c.tokens, states[0]!);
+      expect(emb.passed, `embedding: ${emb.detail}`).toBe(true);
+      for (let l = 0; l < c.layers; l++) {
+        const j = oracleLayer(cfg, ckpt.layerTensors(l), null, states[l]!, states[l + 1]!);
+        expect(j.passed, `layer ${l}: ${j.detail}`).toBe(true);
+      }
+      const end = oracleLogits(cfg, t, states[c.layers]!, logits);
+      expect(end.passed, `logits: ${end.detail}`).toBe(true);
     } finally {
-      exp.close();
       ckpt.close();
     }
   });
