@@ -21,6 +21,7 @@ import { attentionLayer, softmaxRows, type LayerWeights } from '../../src/refere
 import { layerOutputError } from '../../src/verify/layer-bound.js';
 import { logitsEstimate } from '../../src/verify/model-ends.js';
 import { BOUND_LAMBDA, F32_HALF_TINY, oracleAllowance, U32, U64 } from '../../src/verify/tolerance.js';
+import { asF32 } from './oracle.js';
 
 export interface Reach {
   /** Per state s_0 (the embedding) … s_L: how far the GPU's may sit from numpy's, every element. */
@@ -29,8 +30,6 @@ export interface Reach {
   logits: Float64Array;
 }
 
-const asF32 = (cfg: AttentionConfig): AttentionConfig => ({ ...cfg, precision: 'f32' });
-
 /**
  * `states` numpy's s_0 … s_L, `logits` its stored logits, `w(l)` the layers' weights; `gpuEmbeds`: the GPU computed
  * its own embedding (a model run) rather than being given numpy's.
@@ -38,15 +37,16 @@ const asF32 = (cfg: AttentionConfig): AttentionConfig => ({ ...cfg, precision: '
 export function oracleReach(cfg: AttentionConfig, w: (l: number) => LayerWeights, t: ModelTensors, states: ArrayLike<number>[],
   logits: ArrayLike<number>, gpuEmbeds: boolean): Reach {
   const L = states.length - 1;
+  const layers = Array.from({ length: L }, (_, l) => w(l));
   const numpyRms = (s: number, e64: number) => U32 * Math.abs(s) + F32_HALF_TINY + 2 * (U64 / U32) * e64;
   // a_m, the two sides' own allowances at each state, and ε_m, their combined root-mean-square error there.
   const embedGpu = (x: number) => (gpuEmbeds ? U32 * Math.abs(x) + 2 ** -149 : 0);
   const a: Float64Array[] = [Float64Array.from(states[0]!, (x) => (gpuEmbeds ? BOUND_LAMBDA * embedGpu(x) + oracleAllowance(x, U32 * Math.abs(x)) : 0))];
   const eps: Float64Array[] = [Float64Array.from(states[0]!, (x) => (gpuEmbeds ? Math.hypot(embedGpu(x), numpyRms(x, U32 * Math.abs(x))) : 0))];
   for (let l = 0; l < L; l++) {
-    const ref = attentionLayer(states[l]!, null, w(l), cfg);
-    const e = layerOutputError(cfg, states[l]!, null, w(l), ref);
-    const e64 = layerOutputError(asF32(cfg), states[l]!, null, w(l), ref);
+    const ref = attentionLayer(states[l]!, null, layers[l]!, cfg);
+    const e = layerOutputError(cfg, states[l]!, null, layers[l]!, ref);
+    const e64 = layerOutputError(asF32(cfg), states[l]!, null, layers[l]!, ref);
     a.push(Float64Array.from(states[l + 1]!, (s, n) => BOUND_LAMBDA * e[n]! + oracleAllowance(s, e64[n]!)));
     eps.push(Float64Array.from(states[l + 1]!, (s, n) => Math.hypot(e[n]!, numpyRms(s, e64[n]!))));
   }
@@ -57,7 +57,7 @@ export function oracleReach(cfg: AttentionConfig, w: (l: number) => LayerWeights
   const forward = (l: number, s: Float64Array): { states: Float64Array[]; logits: Float64Array } => {
     const later: Float64Array[] = [];
     let x: ArrayLike<number> = s;
-    for (let m = l; m < L; m++) later.push((x = attentionLayer(x, null, w(m), cfg).y) as Float64Array);
+    for (let m = l; m < L; m++) later.push((x = attentionLayer(x, null, layers[m]!, cfg).y) as Float64Array);
     return { states: later, logits: logitsEstimate(asF32(cfg), t, x).logits };
   };
   const add = (into: Float64Array, up: Float64Array, down: Float64Array, weight: number) => {

@@ -14,7 +14,7 @@ import { logitsEstimate } from '../../src/verify/model-ends.js';
 import { BOUND_LAMBDA, judge, oracleAllowance, U32, type Judgement } from '../../src/verify/tolerance.js';
 
 /** Neither side stores an intermediate as f16: the estimate's store units are f32's. */
-const asF32 = (cfg: AttentionConfig): AttentionConfig => ({ ...cfg, precision: 'f32' });
+export const asF32 = (cfg: AttentionConfig): AttentionConfig => ({ ...cfg, precision: 'f32' });
 
 /** `ours` (float64) against numpy's `stored`, each element within oracleAllowance of its f32 estimate `e`. */
 export function judgeOracle(ours: ArrayLike<number>, stored: ArrayLike<number>, e: ArrayLike<number>, at: (n: number) => string): Judgement {
