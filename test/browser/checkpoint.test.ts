@@ -69,7 +69,7 @@ async function runAndCheck(page: Page, c: CheckpointCase, shot: string): Promise
   const p = judge(next.map((t) => t.p), next.map((t) => c.top.find((u) => u.id === t.id)?.p ?? o.p[t.id]!), next.map((t) => pReach[t.id]!), (i) => `p of #${i + 1}`);
   expect(p.passed, p.detail).toBe(true);
   const rows = await page.$$eval('#next-table tr[data-id]', (trs) => trs.map((tr) => [...tr.children].map((td) => td.textContent)));
-  expect(rows[0]).toEqual(['1', String(c.top[0]!.id), expect.stringMatching(/^“.*”$/), c.top[0]!.p.toFixed(4)]);
+  expect(rows[0]).toEqual(['1', String(next[0]!.id), expect.stringMatching(/^“.*”$/), next[0]!.p.toFixed(4)]); // the run's own, judged above
   // The model view: one cell per layer and head; choosing one enlarges it.
   expect(await page.locator('#model-view button.mv-cell').count()).toBe(c.layers * c.heads);
   await page.click(`#model-view button.mv-cell[data-layer="${c.layers - 1}"][data-head="${c.heads - 1}"]`);

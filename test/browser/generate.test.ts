@@ -12,6 +12,7 @@ import type { Browser, Page } from 'playwright-core';
 import { describe, expect, test } from 'vitest';
 import { cli } from '../helpers/cli.js';
 import { GOLDEN_DIR } from '../helpers/golden.js';
+import { checkpointOracle, topTokensDisagreement } from '../helpers/oracle-reach.js';
 import { rowSumDisagreement } from '../helpers/pattern-judge.js';
 import { openPage, openWithCheckpoint, pageText, useBrowser, useBrowserPage, waitForOutcome } from './page-helpers.js';
 import { OUT_FILE, startServer } from './server.js';
@@ -42,8 +43,10 @@ describe('Generate on swiftshader', () => {
     expect(g.prompt).toEqual(GPT2.tokens);
     expect(g.steps).toHaveLength(STEPS);
     expect(g.generated).toHaveLength(STEPS + 1);
-    // The prefill's greedy choice is numpy's most likely next token.
-    expect(g.generated[0]).toBe(GPT2.top[0]!.id);
+    // The prefill's greedy choice is numpy's most likely next token (where numpy's margin exceeds the reach of the
+    // judge's allowances: test/helpers/oracle-reach.ts).
+    const o = checkpointOracle(DIR, GPT2.name, GPT2.layers, GPT2.tokens.length);
+    expect(topTokensDisagreement([g.generated[0]], o.logits, o.reach.logits)).toBe('');
     // The CLI, on Dawn in Node, generates the same continuation from the same folder.
     const r = cli('run', '--model', join(DIR, GPT2.name), '--text', GPT2.text, '--decode', String(STEPS), '--verify', 'none', '--json');
     expect(r.status, r.stderr).toBe(0);

@@ -8,9 +8,10 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cli, spawnCli } from '../helpers/cli.js';
 import { GOLDEN_DIR } from '../helpers/golden.js';
+import { checkpointOracle, topTokensDisagreement } from '../helpers/oracle-reach.js';
 
 const DIR = join(GOLDEN_DIR, 'checkpoints');
-const CASES: { name: string; text: string; tokens: number[]; top: { id: number }[] }[] = JSON.parse(readFileSync(join(DIR, 'cases.json'), 'utf8'));
+const CASES: { name: string; layers: number; text: string; tokens: number[]; top: { id: number }[] }[] = JSON.parse(readFileSync(join(DIR, 'cases.json'), 'utf8'));
 const SEEDED = ['--layers', '2', '--heads', '3', '--d-model', '38', '--d-head', '10', '--seq', '5', '--norm', 'layernorm'];
 
 
@@ -67,7 +68,9 @@ describe.each(CASES.slice(0, 2))('run --model $name --decode', (c) => {
     const j = JSON.parse(r.stdout);
     expect(j.status).toBe('passed');
     expect(j.generated).toHaveLength(4);
-    expect(j.generated[0]).toBe(c.top[0]!.id);
+    // numpy's most likely token, where its margin exceeds the reach of the judge's allowances (oracle-reach.ts).
+    const o = checkpointOracle(DIR, c.name, c.layers, c.tokens.length);
+    expect(topTokensDisagreement([j.generated[0]], o.logits, o.reach.logits)).toBe('');
     expect(j.decode.steps.map((s: { token: number }) => s.token)).toEqual(j.generated.slice(0, 3));
     expect(j.decode.steps.map((s: { n: number }) => s.n)).toEqual([1, 2, 3].map((k) => c.tokens.length + k));
     for (const s of j.decode.steps) expect(s.ends.map((e: { passed: boolean }) => e.passed)).toEqual([true, true]);
