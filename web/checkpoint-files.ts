@@ -12,9 +12,8 @@ import { CONFIG_FILE, INDEX_FILE, MAX_JSON_BYTES, SINGLE_FILE, TOKENIZER_CONFIG_
 import { assembleLayer, checkpointLayout, layoutDtypes, layoutNotes, type CheckpointLayerTensors, type CheckpointLayout, type LayerNames } from '../src/io/checkpoint-layout.js';
 import { loadTokenizer, type TextTokenizer } from '../src/io/checkpoint-tokenizer.js';
 import { escapeUntrusted } from '../src/io/escape.js';
-import {
-  assertFinite, decodeFloat, f32TensorInfo, fail, fileLabel, headerLength, parseSafetensorsHeader, quoteName, SafetensorsError, type FloatDtype, type ParsedSafetensors,
-} from '../src/io/safetensors.js';
+import { fileLabel, parseSafetensorsHeader, SafetensorsError, type ParsedSafetensors } from '../src/io/safetensors.js';
+import { headerEnd, LazySafetensors } from '../src/io/safetensors-lazy.js';
 import type { ModelTensors } from '../src/model/weights.js';
 
 /** The files of one checkpoint as the page got them: the folder's own files (not its subfolders'), by name. */
@@ -27,9 +26,6 @@ export interface CheckpointFiles {
 /** A folder's name quoted for messages, as the CLI's showPath quotes a path. */
 export const showFolder = (label: string): string => `"${escapeUntrusted(label, 160, 'end')}"`;
 
-/** Bytes scanFinite reads at a time. */
-const SCAN_CHUNK_BYTES = 1 << 22;
-
 async function bytesOf(file: File, begin: number, end: number): Promise<Uint8Array> {
   const bytes = new Uint8Array(await file.slice(begin, end).arrayBuffer());
   if (bytes.length !== end - begin) {
@@ -38,27 +34,15 @@ async function bytesOf(file: File, begin: number, end: number): Promise<Uint8Arr
   return bytes;
 }
 
-/** One safetensors File: its header parsed and checked by the strict reader; tensors read by File.slice. */
-export class SafetensorsBlob {
-  private constructor(readonly file: File, readonly what: string, readonly parsed: ParsedSafetensors) {}
+/** One safetensors File: its header parsed and checked by the strict reader; tensors read by File.slice (LazySafetensors). */
+export class SafetensorsBlob extends LazySafetensors {
+  private constructor(readonly file: File, what: string, parsed: ParsedSafetensors) {
+    super(parsed, what);
+  }
 
   static async open(file: File, what: string): Promise<SafetensorsBlob> {
-    const n = headerLength(await bytesOf(file, 0, Math.min(8, file.size)), what);
-    if (8 + n > file.size) throw new SafetensorsError(`${fileLabel(what)}: header length ${n} exceeds the file size ${file.size}`, 'header-size');
-    return new SafetensorsBlob(file, what, parseSafetensorsHeader(await bytesOf(file, 0, 8 + n), what, file.size));
-  }
-
-  has(name: string): boolean {
-    return this.parsed.tensors.has(name);
-  }
-
-  shape(name: string): number[] | undefined {
-    return this.parsed.tensors.get(name)?.shape;
-  }
-
-  /** Name, dtype (F32, F16 or BF16) and shape, from the header alone. */
-  check(name: string, shape: number[]): void {
-    f32TensorInfo(this.parsed, name, shape, this.what);
+    const end = headerEnd(await bytesOf(file, 0, Math.min(8, file.size)), what, file.size);
+    return new SafetensorsBlob(file, what, parseSafetensorsHeader(await bytesOf(file, 0, end), what, file.size));
   }
 
   /**
@@ -66,24 +50,14 @@ export class SafetensorsBlob {
    * at a time. Throws the same one-line error as read() (the tensor and the first index), as the CLI's scan does.
    */
   async scanFinite(name: string): Promise<void> {
-    const info = f32TensorInfo(this.parsed, name, undefined, this.what);
-    const size = info.dtype === 'F32' ? 4 : 2;
-    const chunk = SCAN_CHUNK_BYTES - (SCAN_CHUNK_BYTES % size);
-    for (let at = info.begin; at < info.end; at += chunk) {
-      const data = decodeFloat(await bytesOf(this.file, at, Math.min(at + chunk, info.end)), info.dtype as FloatDtype);
-      for (let i = 0; i < data.length; i++) {
-        const v = data[i]!;
-        if (!Number.isFinite(v)) fail(this.what, 'non-finite', `tensor ${quoteName(name)} has a non-finite value ${v} at index ${(at - info.begin) / size + i}`, name, true);
-      }
-    }
+    const info = this.floatTensor(name);
+    for (const [at, end] of this.scanChunks(info)) this.checkChunk(name, info, at, await bytesOf(this.file, at, end));
   }
 
   /** One tensor's values (F16/BF16 widened exactly), checked finite. */
   async read(name: string): Promise<Float32Array> {
-    const info = f32TensorInfo(this.parsed, name, undefined, this.what);
-    const data = decodeFloat(await bytesOf(this.file, info.begin, info.end), info.dtype as FloatDtype);
-    assertFinite(name, data, this.what);
-    return data;
+    const info = this.floatTensor(name);
+    return this.values(name, info, await bytesOf(this.file, info.begin, info.end));
   }
 }
 

@@ -9,53 +9,39 @@ import { openInputFile } from './paths.js';
 import { innerWidth, type AttentionConfig } from '../model/config.js';
 import type { Inputs, LayerTensors, WeightSource } from '../model/weights.js';
 import {
-  assertFinite, decodeFloat, f32TensorInfo, type FloatDtype, fileLabel, headerLength, layerNormName, parseSafetensorsHeader, serializeSafetensors,
-  weightName, SafetensorsError, type ParsedSafetensors, fail, quoteName,
+  fileLabel, layerNormName, parseSafetensorsHeader, quoteName, serializeSafetensors, weightName, SafetensorsError, type ParsedSafetensors,
 } from '../io/safetensors.js';
+import { headerEnd, LazySafetensors } from '../io/safetensors-lazy.js';
 import { ignoredTensorsNote, layerSet, layersUsedNote } from '../io/layer-set.js';
 
-/** Bytes scanFinite reads at a time. */
-const SCAN_CHUNK_BYTES = 1 << 22;
-
-export class SafetensorsFile {
-  readonly parsed: ParsedSafetensors;
+/** A file on disk: the header read and checked at open, tensors read synchronously by byte range (LazySafetensors). */
+export class SafetensorsFile extends LazySafetensors {
   private fd: number;
 
   /** `flag` names the argument in errors ('--weights', '--input'). */
-  constructor(readonly path: string, flag = 'file') {
+  constructor(path: string, flag = 'file') {
     // Non-blocking open and a check on the open descriptor: a FIFO put in place after the
     // path check cannot hang the run.
-    this.fd = openInputFile(flag, path).fd;
+    const fd = openInputFile(flag, path).fd;
+    let parsed: ParsedSafetensors;
     try {
-      const size = fstatSync(this.fd).size;
-      const prefix = this.readBytes(0, Math.min(8, size));
-      const n = headerLength(prefix, path);
-      if (8 + n > size) throw new SafetensorsError(`${fileLabel(path)}: header length ${n} exceeds the file size ${size}`, 'header-size');
-      this.parsed = parseSafetensorsHeader(this.readBytes(0, 8 + n), path, size);
+      const size = fstatSync(fd).size;
+      parsed = parseSafetensorsHeader(readBytes(fd, path, 0, headerEnd(readBytes(fd, path, 0, Math.min(8, size)), path, size)), path, size);
     } catch (e) {
-      this.close();
+      closeSync(fd);
       throw e;
     }
+    super(parsed, path);
+    this.fd = fd;
   }
 
-  has(name: string): boolean {
-    return this.parsed.tensors.has(name);
-  }
-
-  shape(name: string): number[] | undefined {
-    return this.parsed.tensors.get(name)?.shape;
-  }
-
-  /** Checks name, dtype and shape from the header alone. */
-  check(name: string, shape: number[]): void {
-    f32TensorInfo(this.parsed, name, shape, this.path);
+  get path(): string {
+    return this.what;
   }
 
   read(name: string, shape?: number[]): Float32Array {
-    const info = f32TensorInfo(this.parsed, name, shape, this.path);
-    const data = decodeFloat(this.readBytes(info.begin, info.end - info.begin), info.dtype as FloatDtype);
-    assertFinite(name, data, this.path);
-    return data;
+    const info = this.floatTensor(name, shape);
+    return this.values(name, info, this.readBytes(info.begin, info.end - info.begin));
   }
 
   /** SHA-256 of the file's first 8 + N bytes (the length and the header), in hex: names what was read without hashing the data. */
@@ -73,16 +59,8 @@ export class SafetensorsFile {
    * most SCAN_CHUNK_BYTES. Throws the same error as read() (the tensor and the first index).
    */
   scanFinite(name: string): void {
-    const info = f32TensorInfo(this.parsed, name, undefined, this.path);
-    const size = info.dtype === 'F32' ? 4 : 2;
-    const chunk = SCAN_CHUNK_BYTES - (SCAN_CHUNK_BYTES % size);
-    for (let at = info.begin; at < info.end; at += chunk) {
-      const data = decodeFloat(this.readBytes(at, Math.min(chunk, info.end - at)), info.dtype as FloatDtype);
-      for (let i = 0; i < data.length; i++) {
-        const v = data[i]!;
-        if (!Number.isFinite(v)) fail(this.path, 'non-finite', `tensor ${quoteName(name)} has a non-finite value ${v} at index ${(at - info.begin) / size + i}`, name, true);
-      }
-    }
+    const info = this.floatTensor(name);
+    for (const [at, end] of this.scanChunks(info)) this.checkChunk(name, info, at, this.readBytes(at, end - at));
   }
 
   close(): void {
@@ -91,16 +69,21 @@ export class SafetensorsFile {
   }
 
   private readBytes(position: number, length: number): Uint8Array {
-    const out = new Uint8Array(length);
-    let done = 0;
-    // readSync reads at most 2 GiB at a time.
-    while (done < length) {
-      const n = readSync(this.fd, out, done, Math.min(length - done, 1 << 30), position + done);
-      if (n === 0) throw new SafetensorsError(`${fileLabel(this.path)}: file ended at byte ${position + done}, expected ${position + length}`, 'truncated');
-      done += n;
-    }
-    return out;
+    return readBytes(this.fd, this.path, position, length);
   }
+}
+
+/** Bytes [position, position + length) of the open file `fd` (`path` names it in errors). */
+function readBytes(fd: number, path: string, position: number, length: number): Uint8Array {
+  const out = new Uint8Array(length);
+  let done = 0;
+  // readSync reads at most 2 GiB at a time.
+  while (done < length) {
+    const n = readSync(fd, out, done, Math.min(length - done, 1 << 30), position + done);
+    if (n === 0) throw new SafetensorsError(`${fileLabel(path)}: file ended at byte ${position + done}, expected ${position + length}`, 'truncated');
+    done += n;
+  }
+  return out;
 }
 
 /** What a weights file says about the configuration. */
