@@ -4,9 +4,13 @@
 
 import type { AttentionConfig } from '../model/config.js';
 import { LAYERNORM_EPS, layerNorm } from './layernorm.js';
+import { expectLength, matmulTransB } from './matmul.js';
 import { mlpBlock, type ActivationName, type MlpResult } from './mlp.js';
 import { seededArray, seededLayerNorm, seededMlpLayerNorm, seededMlpTensor, seededTensor, type MlpTensorName, type Projection } from '../model/seeded.js';
 import type { LayerTensors } from '../model/weights.js';
+
+// The products, in the package's `reference` namespace (src/index.ts) with the rest of this module.
+export { matmul, matmulTransB } from './matmul.js';
 
 /** One layer in PyTorch Linear layout (model/weights.ts): q, k, v [heads·dHead, dModel]; o [dModel, heads·dHead]. */
 export type LayerWeights = LayerTensors;
@@ -38,48 +42,6 @@ export interface LayerFault {
   activation?: ActivationName;
   skipFc1Bias?: boolean;
   skipFc2Bias?: boolean;
-}
-
-function expectLength(name: string, a: ArrayLike<number>, n: number, dims: string): void {
-  if (a.length !== n) throw new Error(`${name}: expected ${n} values (${dims}), got ${a.length}`);
-}
-
-/** C = A·Bᵀ (+ bias[n] on every row): A [M, K], B [N, K], C [M, N]. */
-export function matmulTransB(
-  a: ArrayLike<number>,
-  b: ArrayLike<number>,
-  M: number,
-  N: number,
-  K: number,
-  bias?: ArrayLike<number>,
-): Float64Array {
-  expectLength('matmulTransB A', a, M * K, `[${M}, ${K}]`);
-  expectLength('matmulTransB B', b, N * K, `[${N}, ${K}]`);
-  if (bias) expectLength('matmulTransB bias', bias, N, `[${N}]`);
-  const c = new Float64Array(M * N);
-  for (let m = 0; m < M; m++) {
-    for (let n = 0; n < N; n++) {
-      let s = 0;
-      for (let k = 0; k < K; k++) s += a[m * K + k]! * b[n * K + k]!;
-      c[m * N + n] = s + (bias ? bias[n]! : 0);
-    }
-  }
-  return c;
-}
-
-/** C = A·B: A [M, K], B [K, N], C [M, N]. */
-export function matmul(a: ArrayLike<number>, b: ArrayLike<number>, M: number, N: number, K: number): Float64Array {
-  expectLength('matmul A', a, M * K, `[${M}, ${K}]`);
-  expectLength('matmul B', b, K * N, `[${K}, ${N}]`);
-  const c = new Float64Array(M * N);
-  for (let m = 0; m < M; m++) {
-    for (let n = 0; n < N; n++) {
-      let s = 0;
-      for (let k = 0; k < K; k++) s += a[m * K + k]! * b[k * N + n]!;
-      c[m * N + n] = s;
-    }
-  }
-  return c;
 }
 
 export interface SoftmaxOptions {

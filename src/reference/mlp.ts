@@ -1,9 +1,10 @@
 // Float64 CPU reference for the transformer's MLP block (GPT-2, OPT):
 //   y = x + fc2(act(fc1(LN2(x)) + b1)) + b2,   fc1 [ffn, dModel], fc2 [dModel, ffn] (PyTorch Linear)
-// with act GPT-2's gelu_new (the tanh form) or ReLU (OPT). Naive loops; imports nothing from
-// src/gpu or src/kernels.
+// with act GPT-2's gelu_new (the tanh form) or ReLU (OPT): the two Linear layers are matmulTransB with
+// their biases (./matmul.ts). Naive loops; imports nothing from src/gpu or src/kernels.
 
 import { layerNorm } from './layernorm.js';
+import { matmulTransB } from './matmul.js';
 
 export type ActivationName = 'gelu_new' | 'relu';
 
@@ -66,27 +67,9 @@ export function mlpBlock(x: ArrayLike<number>, w: MlpWeights, shape: { seq: numb
   expect('fc2Bias', w.fc2Bias, D);
   const act = fault.activation ?? shape.activation;
   const xn = layerNorm(x, seq, D, w.mlpLnGain, w.mlpLnBias, shape.lnEps);
-  const z = new Float64Array(seq * F);
-  const h = new Float64Array(seq * F);
-  for (let i = 0; i < seq; i++) {
-    for (let f = 0; f < F; f++) {
-      let s = 0;
-      for (let d = 0; d < D; d++) s += xn[i * D + d]! * w.fc1[f * D + d]!;
-      s += fault.skipFc1Bias ? 0 : w.fc1Bias[f]!;
-      z[i * F + f] = s;
-      h[i * F + f] = activate(act, s);
-    }
-  }
-  const delta = new Float64Array(seq * D);
-  const y = new Float64Array(seq * D);
-  for (let i = 0; i < seq; i++) {
-    for (let d = 0; d < D; d++) {
-      let s = 0;
-      for (let f = 0; f < F; f++) s += h[i * F + f]! * w.fc2[d * F + f]!;
-      s += fault.skipFc2Bias ? 0 : w.fc2Bias[d]!;
-      delta[i * D + d] = s;
-      y[i * D + d] = x[i * D + d]! + s;
-    }
-  }
+  const z = matmulTransB(xn, w.fc1, seq, F, D, fault.skipFc1Bias ? undefined : w.fc1Bias);
+  const h = z.map((v) => activate(act, v));
+  const delta = matmulTransB(h, w.fc2, seq, D, F, fault.skipFc2Bias ? undefined : w.fc2Bias);
+  const y = delta.map((v, i) => x[i]! + v);
   return { xn, z, h, delta, y };
 }

@@ -3,6 +3,7 @@
 // logits = unembedding · LN_f(x[last]). Naive loops; imports nothing from src/gpu or src/kernels.
 
 import { layerNorm } from './layernorm.js';
+import { matmulTransB } from './matmul.js';
 
 export interface ModelTables {
   vocab: number;
@@ -29,13 +30,7 @@ export function embed(t: ModelTables, tokens: ArrayLike<number>, dModel: number,
 /** LN_f of one row of x and the logits [vocab] it gives. */
 export function finalLogits(t: ModelTables, xLast: ArrayLike<number>, dModel: number, eps: number): { xn: Float64Array; logits: Float64Array } {
   const xn = layerNorm(xLast, 1, dModel, t.finalGain, t.finalBias, eps);
-  const logits = new Float64Array(t.vocab);
-  for (let v = 0; v < t.vocab; v++) {
-    let s = 0;
-    for (let d = 0; d < dModel; d++) s += t.unembedding[v * dModel + d]! * xn[d]!;
-    logits[v] = s;
-  }
-  return { xn, logits };
+  return { xn, logits: matmulTransB(xn, t.unembedding, 1, t.vocab, dModel) };
 }
 
 /** Softmax of the logits, largest first: the next-token distribution's top `n` (id, p). */
