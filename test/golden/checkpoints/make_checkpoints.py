@@ -226,19 +226,28 @@ def opt_forward(W, c, ids, P):
     return states, unembed @ f
 
 
-def gpt2_weights(rng, c, P, lm_head):
-    d, f, V, N = c["n_embd"], c["n_inner"] or 4 * c["n_embd"], c["vocab_size"], c["n_positions"]
-    W = {P + "wte.weight": rng.normal(0, 0.5, (V, d)), P + "wpe.weight": rng.normal(0, 0.3, (N, d))}
-    W[P + "ln_f.weight"] = 1 + rng.uniform(-0.2, 0.2, d)
-    W[P + "ln_f.bias"] = rng.uniform(-0.1, 0.1, d)
-    for l in range(c["n_layer"]):
-        h = f"{P}h.{l}."
-        for ln in ("ln_1", "ln_2"):
+def model_weights(rng, P, embeddings, final_ln, d, V, N, layers):
+    """One decoder's parameters, drawn in the order both layouts share: token and position tables, the final LayerNorm,
+    then per layer its LayerNorms and its linears (name -> (in, out, conv1d): Conv1D stores [in, out], Linear [out, in])."""
+    tok, pos = embeddings
+    W = {P + tok: rng.normal(0, 0.5, (V, d)), P + pos: rng.normal(0, 0.3, (N, d))}
+    W[P + final_ln + ".weight"] = 1 + rng.uniform(-0.2, 0.2, d)
+    W[P + final_ln + ".bias"] = rng.uniform(-0.1, 0.1, d)
+    for h, lns, linears in layers:
+        for ln in lns:
             W[h + ln + ".weight"] = 1 + rng.uniform(-0.2, 0.2, d)
             W[h + ln + ".bias"] = rng.uniform(-0.1, 0.1, d)
-        for name, (i, o) in {"attn.c_attn": (d, 3 * d), "attn.c_proj": (d, d), "mlp.c_fc": (d, f), "mlp.c_proj": (f, d)}.items():
-            W[h + name + ".weight"] = rng.normal(0, 1 / np.sqrt(i), (i, o))  # Conv1D: [in, out]
+        for name, (i, o, conv1d) in linears.items():
+            W[h + name + ".weight"] = rng.normal(0, 1 / np.sqrt(i), (i, o) if conv1d else (o, i))
             W[h + name + ".bias"] = rng.normal(0, 0.1, o)
+    return W
+
+
+def gpt2_weights(rng, c, P, lm_head):
+    d, f, V, N = c["n_embd"], c["n_inner"] or 4 * c["n_embd"], c["vocab_size"], c["n_positions"]
+    linears = {"attn.c_attn": (d, 3 * d, True), "attn.c_proj": (d, d, True), "mlp.c_fc": (d, f, True), "mlp.c_proj": (f, d, True)}
+    layers = [(f"{P}h.{l}.", ("ln_1", "ln_2"), linears) for l in range(c["n_layer"])]
+    W = model_weights(rng, P, ("wte.weight", "wpe.weight"), "ln_f", d, V, N, layers)
     if lm_head:
         W["lm_head.weight"] = W[P + "wte.weight"].copy()  # tied, saved as a copy (as older GPT-2 files do)
     return W
@@ -256,20 +265,12 @@ def gpt2_buffers(c, P):
 
 def opt_weights(rng, c, P, lm_head):
     d, f, V, N = c["hidden_size"], c["ffn_dim"], c["vocab_size"], c["max_position_embeddings"] + 2
-    W = {P + "embed_tokens.weight": rng.normal(0, 0.5, (V, d)), P + "embed_positions.weight": rng.normal(0, 0.3, (N, d))}
-    W[P + "final_layer_norm.weight"] = 1 + rng.uniform(-0.2, 0.2, d)
-    W[P + "final_layer_norm.bias"] = rng.uniform(-0.1, 0.1, d)
-    for l in range(c["num_hidden_layers"]):
-        h = f"{P}layers.{l}."
-        for ln in ("self_attn_layer_norm", "final_layer_norm"):
-            W[h + ln + ".weight"] = 1 + rng.uniform(-0.2, 0.2, d)
-            W[h + ln + ".bias"] = rng.uniform(-0.1, 0.1, d)
-        for name, (o, i) in {
-            "self_attn.q_proj": (d, d), "self_attn.k_proj": (d, d), "self_attn.v_proj": (d, d),
-            "self_attn.out_proj": (d, d), "fc1": (f, d), "fc2": (d, f),
-        }.items():
-            W[h + name + ".weight"] = rng.normal(0, 1 / np.sqrt(i), (o, i))  # Linear: [out, in]
-            W[h + name + ".bias"] = rng.normal(0, 0.1, o)
+    linears = {
+        "self_attn.q_proj": (d, d, False), "self_attn.k_proj": (d, d, False), "self_attn.v_proj": (d, d, False),
+        "self_attn.out_proj": (d, d, False), "fc1": (d, f, False), "fc2": (f, d, False),
+    }
+    layers = [(f"{P}layers.{l}.", ("self_attn_layer_norm", "final_layer_norm"), linears) for l in range(c["num_hidden_layers"])]
+    W = model_weights(rng, P, ("embed_tokens.weight", "embed_positions.weight"), "final_layer_norm", d, V, N, layers)
     if lm_head:
         W["lm_head.weight"] = rng.normal(0, 0.5, (V, d))  # untied
     return W
