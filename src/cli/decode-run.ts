@@ -12,7 +12,7 @@ import { cacheRowProblem } from '../model/kv-cache.js';
 import type { DecodeStep } from '../model/session.js';
 import { formatBytes } from '../gpu/errors.js';
 import { intFlag, type Flags } from './args.js';
-import { SIGNAL_EXIT, type StopSignal } from './interrupts.js';
+import { describeStop, STOP_EXIT, type StopReason } from './interrupts.js';
 import type { RunStatus } from './run-outcome.js';
 
 export const DECODE_USAGE = `  --decode N                       after the prefill, N decode steps: one token at a time through every layer,
@@ -103,13 +103,13 @@ export function decodeSummaryLine(d: DecodeSummary, requested: number): string {
  * The run's outcome with its decode steps: the prefill's own outcome first (interrupted, non-finite,
  * failed), then an interrupt during the steps, a non-finite step, a failed step check.
  */
-export function decodeOutcome(prefill: { status: RunStatus; exitCode: number; message: string }, g: GenerateResult, requested: number, signal: StopSignal | null):
+export function decodeOutcome(prefill: { status: RunStatus; exitCode: number; message: string }, g: GenerateResult, requested: number, signal: StopReason | null):
   { status: RunStatus; exitCode: number; message: string } {
   const d = g.decode;
   const ran = `${d.steps.length} of ${requested} decode step(s)`;
   if (prefill.status === 'interrupted' || prefill.status === 'non-finite' || prefill.status === 'failed') return { ...prefill, message: `${prefill.message}; ${ran} ran` };
   if (signal) {
-    return { status: 'interrupted', exitCode: SIGNAL_EXIT[signal], message: `interrupted (${signal}) after ${ran}${d.verification.passed === false ? '; a step check FAILED' : ''}` };
+    return { status: 'interrupted', exitCode: STOP_EXIT[signal], message: `${describeStop(signal)} after ${ran}${d.verification.passed === false ? '; a step check FAILED' : ''}` };
   }
   const bad = d.steps.find((s) => !s.output.every(Number.isFinite));
   if (bad) return { status: 'non-finite', exitCode: 3, message: `decode step ${bad.step} gave a residual stream that is not finite` };

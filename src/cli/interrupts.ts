@@ -1,9 +1,17 @@
 // SIGINT and SIGTERM during a run: the first one asks the run (and the verification) to stop
 // after the current step, so what is reported is what ran; a second SIGINT quits at once.
-// Exit codes follow the shell's convention, 128 + the signal number.
+// Exit codes follow the shell's convention, 128 + the signal number. A stdout that can no longer
+// be written (the reader of `| head` gone, a full disk) stops the run the same way (stdout.ts),
+// since nothing it prints from then on can arrive: exit STDOUT_FAILED_EXIT.
+
+import { STDOUT_FAILED_EXIT } from './stdout.js';
 
 export type StopSignal = 'SIGINT' | 'SIGTERM';
-export const SIGNAL_EXIT: Record<StopSignal, number> = { SIGINT: 130, SIGTERM: 143 };
+/** What stopped a run early: a signal, or stdout failing. */
+export type StopReason = StopSignal | 'stdout';
+export const STOP_EXIT: Record<StopReason, number> = { SIGINT: 130, SIGTERM: 143, stdout: STDOUT_FAILED_EXIT };
+/** How a report names the stop: `interrupted (SIGINT)`, `stopped (stdout failed)`. */
+export const describeStop = (r: StopReason): string => (r === 'stdout' ? 'stopped (stdout could not be written)' : `interrupted (${r})`);
 
 export interface Interrupts {
   /** Aborted on the first SIGINT or SIGTERM. */
@@ -13,8 +21,10 @@ export interface Interrupts {
    * layers that ran are still verified, and a further signal stops that too.
    */
   next(): AbortSignal;
-  /** Which signal stopped the run, or null. */
-  readonly received: StopSignal | null;
+  /** What stopped the run, or null. */
+  readonly received: StopReason | null;
+  /** Stops the run after the current step, as a first signal does, for `reason` (stdout failing). */
+  stop(reason: 'stdout', why: string): void;
   dispose(): void;
 }
 
@@ -25,13 +35,13 @@ export interface Interrupts {
 export function watchInterrupts(describeStep: () => string, onQuit?: (message: string) => void): Interrupts {
   const abort = new AbortController();
   let current = abort;
-  let received: StopSignal | null = null;
+  let received: StopReason | null = null;
   const on = (sig: StopSignal) => () => {
     if (current.signal.aborted) {
       if (sig === 'SIGINT') {
         process.stderr.write('\ninterrupted again: quitting now\n');
         onQuit?.(`interrupted twice (SIGINT) during: ${describeStep()}; quit without a report`);
-        process.exit(SIGNAL_EXIT.SIGINT);
+        process.exit(STOP_EXIT.SIGINT);
       }
       return;
     }
@@ -51,6 +61,12 @@ export function watchInterrupts(describeStep: () => string, onQuit?: (message: s
     },
     get received() {
       return received;
+    },
+    stop(reason, why) {
+      if (current.signal.aborted) return;
+      received ??= reason;
+      process.stderr.write(`\nstdout failed (${why}): stopping after the current step (${describeStep()})\n`);
+      current.abort();
     },
     dispose() {
       process.off('SIGINT', onInt);

@@ -10,17 +10,17 @@ import type { Verification } from '../verify/exact.js';
 import { PACKAGE_VERSION } from '../version.js';
 import type { Flags } from './args.js';
 import { ConfigError } from '../model/config.js';
-import { SIGNAL_EXIT, type StopSignal } from './interrupts.js';
+import { describeStop, STOP_EXIT, type StopReason } from './interrupts.js';
 
 export function notVerified(): Verification {
   return { mode: 'none', passed: null, maxAbsError: null, maxRelError: null, worstRatio: null, tolerance: 'none', failedLayers: [], detail: 'not verified (--verify none)' };
 }
 
 /** What the run amounts to, in order of precedence: interrupted, non-finite, failed, not verified, passed. */
-export function runOutcome(result: RunResult, v: Verification, signal: StopSignal | null): { status: RunStatus; exitCode: number; message: string } {
+export function runOutcome(result: RunResult, v: Verification, signal: StopReason | null): { status: RunStatus; exitCode: number; message: string } {
   const planned = result.config.layers;
   if (signal) {
-    return { status: 'interrupted', exitCode: SIGNAL_EXIT[signal], message: `interrupted (${signal}) after layer ${result.layersRun} of ${planned}${v.mode !== 'none' ? `; verification: ${v.passed === null ? 'incomplete' : v.passed ? 'passed for the layers that ran' : 'FAILED'}` : ''}` };
+    return { status: 'interrupted', exitCode: STOP_EXIT[signal], message: `${describeStop(signal)} after layer ${result.layersRun} of ${planned}${v.mode !== 'none' ? `; verification: ${v.passed === null ? 'incomplete' : v.passed ? 'passed for the layers that ran' : 'FAILED'}` : ''}` };
   }
   if (result.firstNonFiniteLayer !== null) {
     return { status: 'non-finite', exitCode: 3, message: `the output is not finite: the residual stream first held NaN or Inf after layer ${result.firstNonFiniteLayer} (0-based)` };

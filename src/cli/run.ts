@@ -5,6 +5,7 @@ import { writeSync } from 'node:fs';
 import { totalmem } from 'node:os';
 import { intFlag, parseFlags, RUN_FLAGS, type Flags } from './args.js';
 import { watchInterrupts, type Interrupts } from './interrupts.js';
+import { onStdoutFailure } from './stdout.js';
 import { progressReporter } from './progress.js';
 import { printRunSummary, runReport } from './report.js';
 import { configWithFiles, openFiles, type RunFiles } from './run-files.js';
@@ -109,12 +110,15 @@ export async function runCommand(argv: string[]): Promise<number> {
       const tuning = await tune(engine, request.tuneWhen, opened.cfg, request.attention, request.json);
       const status = { step: 'starting' };
       const interrupts = watchRunInterrupts(status, request.json);
+      // What the run prints as it goes (--decode's text) cannot arrive once stdout fails: stop, as on a signal.
+      const unwatch = onStdoutFailure((why) => interrupts.stop('stdout', why));
       let ran: StackRun;
       let verification: Verification;
       try {
         ran = await runStack(engine, request, opened, planned, status, interrupts);
         verification = await verifyRun(opened, planned, ran, status, interrupts);
       } finally {
+        unwatch();
         interrupts.dispose();
       }
       return await reportAndWrite(engine, flags, request, opened, planned, ran, verification, tuning, interrupts.received);
@@ -311,8 +315,10 @@ async function verifyRun({ cfg, mode, weights, model, modelInput }: RunInputs, {
   if (mode === 'exact') {
     console.error(`${status.step}: float64 on the CPU…`);
     // Stopped mid-stack: the layers that ran are still checked (a further signal stops that).
-    // A signal that came after the last layer asks to stop before the verification.
-    const signal = interrupts.received && !result.stopped ? AbortSignal.abort() : interrupts.next();
+    // A signal that came after the last layer asks to stop before the verification; a failed stdout
+    // skips it (its report could not arrive).
+    const skip = interrupts.received === 'stdout' || (interrupts.received !== null && !result.stopped);
+    const signal = skip ? AbortSignal.abort() : interrupts.next();
     verification = await verifyExactLayers(cfg, weights, inputs, states, { signal });
   } else if (mode === 'sampled') {
     verification = summarizeSampled(layerChecks);
@@ -343,6 +349,8 @@ async function reportAndWrite(engine: Engine, flags: Flags, request: RunRequest,
     ...(generated && decode ? { decode: decodeReport(generated.decode, decode.steps) } : {}),
     ...(generated?.generated ? { generated: generated.generated } : {}),
   };
+  // The report cannot arrive through a failed stdout: its outcome goes to stderr, beside main's line saying so.
+  if (interrupted === 'stdout') console.error(`status: ${outcome.status}: ${outcome.message}`);
   if (json) await printJson(report);
   else {
     printRunSummary(report);

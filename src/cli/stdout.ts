@@ -8,14 +8,27 @@ export const STDOUT_FAILED_EXIT = 4;
 
 let failure: NodeJS.ErrnoException | null = null;
 let watching = false;
+const listeners = new Set<(reason: string) => void>();
 
 /** Keeps the first error of process.stdout (console.log's included) instead of letting it throw. */
 export function watchStdout(): void {
   if (watching) return;
   watching = true;
   process.stdout.on('error', (e: NodeJS.ErrnoException) => {
-    failure ??= e;
+    if (failure) return;
+    failure = e;
+    for (const l of listeners) l(describeFailure(e));
   });
+}
+
+/**
+ * Calls `listener` with the reason, in words, when stdout fails (at once if it already has): a run that prints as it
+ * goes (--decode's growing text) stops instead of computing what can no longer be shown. Returns the unsubscribe.
+ */
+export function onStdoutFailure(listener: (reason: string) => void): () => void {
+  if (failure) listener(describeFailure(failure));
+  else listeners.add(listener);
+  return () => listeners.delete(listener);
 }
 
 const WORDS: Record<string, string> = {
@@ -23,9 +36,11 @@ const WORDS: Record<string, string> = {
   EIO: 'input/output error', EBADF: 'stdout is closed', ECONNRESET: 'the reading end was closed', EAGAIN: 'stdout would block',
 };
 
+const describeFailure = (e: NodeJS.ErrnoException): string => `${(e.code && WORDS[e.code]) ?? 'write error'}${e.code ? ` (${e.code})` : ''}`;
+
 /** Resolves once everything written to stdout is flushed: null, or what went wrong, in words. */
 export function drainStdout(): Promise<string | null> {
-  const describe = (e: NodeJS.ErrnoException) => `${(e.code && WORDS[e.code]) ?? 'write error'}${e.code ? ` (${e.code})` : ''}`;
+  const describe = describeFailure;
   if (failure) return Promise.resolve(describe(failure));
   return new Promise((resolve) => {
     try {

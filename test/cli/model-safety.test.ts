@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, openSync, readdirSync, readFileSync, symlinkSync, writeSync, closeSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { cli, runCli } from '../helpers/cli.js';
+import { cli, runCli, runCliShell } from '../helpers/cli.js';
 import { CHECKPOINTS_DIR, useCheckpointCopies } from '../helpers/checkpoint-copies.js';
 import { SafetensorsFile } from '../../src/node/safetensors-file.js';
 
@@ -67,6 +67,32 @@ describe('decode steps and a failed stdout', () => {
     expect(r.status).toBe(4);
     expect(r.stderr).toMatch(/^error: could not write the report to stdout: no space left on the device \(ENOSPC\)/m);
     expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  // --decode's text is printed as it grows: once stdout fails nothing more can arrive, so the steps stop (19 would run).
+  const DECODE_TEXT = ['run', '--model', join(DIR, 'gpt2-f32'), '--text', 'a fluffy blue creature', '--decode', '19', '--verify', 'none'];
+  const stoppedEarly = (stderr: string, reason: RegExp) => {
+    expect(stderr).toMatch(new RegExp(`stdout failed \\(${reason.source}\\): stopping after the current step`));
+    const m = /^status: interrupted: stopped \(stdout could not be written\) after (\d+) of 19 decode step\(s\)$/m.exec(stderr);
+    expect(m, stderr.slice(-1500)).not.toBeNull();
+    expect(Number(m![1])).toBeLessThan(19);
+    expect(stderr).toMatch(/^error: could not write the report to stdout: .*\(the command's own status was 4; exiting 4\)$/m);
+    expect(stderr).not.toMatch(/\n\s+at /);
+  };
+
+  it('the growing text into a full disk: the steps stop at once, the outcome on stderr, exit 4', () => {
+    const fd = openSync('/dev/full', 'w');
+    const r = runCli(DECODE_TEXT, { stdout: fd });
+    closeSync(fd);
+    expect(r.status).toBe(4);
+    stoppedEarly(r.stderr, /no space left on the device \(ENOSPC\)/);
+  });
+
+  it('the growing text into a reader that has gone (EPIPE): the steps stop, exit 4', () => {
+    const quoted = DECODE_TEXT.map((a) => `'${a}'`).join(' ');
+    const r = runCliShell(`cli ${quoted} | true; echo "exit \${PIPESTATUS[0]}" >&2`);
+    expect(r.stderr).toMatch(/^exit 4$/m);
+    stoppedEarly(r.stderr, /the reading end was closed \(EPIPE\)/);
   });
 });
 
