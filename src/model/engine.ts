@@ -121,7 +121,7 @@ export class Engine {
     const planModel = model ? {
       vocab: model.tensors.vocab, positionRows: model.tensors.positionEmbedding.length / cfg.dModel, tiedUnembedding: model.tensors.unembedding === model.tensors.tokenEmbedding,
     } : undefined;
-    const plan = planMemory(cfg, limits, { ...options.plan, attention, model: planModel });
+    const plan = planMemory(cfg, limits, { ...options.plan, attention, model: planModel, keepLayerInput: options.keepLayerInput });
     if (options.inputs) checkInputs(options.inputs, cfg);
     if (options.capturePatterns) {
       const bytes = cfg.layers * cfg.heads * cfg.seq * cfg.kvSeq * 4;
@@ -271,6 +271,7 @@ export class Engine {
       pass.end();
       if (stage.name === 'softmax') b.capturePattern(encoder, layer, stage.heads!);
       if (stage.name === 'output') b.copyLayerMid(encoder);
+      if (stage.name === 'mlp-up') b.copyHiddenBlock(encoder, stage.tokens!);
     }
     // A decode session's prefill: this layer's k and v into its KV cache (src/model/session.ts).
     kvCache?.encodeFill(encoder, layer, b.layer.k, b.layer.v, cfg.kvSeq);

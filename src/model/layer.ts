@@ -64,6 +64,8 @@ export interface Stage {
   dispatches: PreparedDispatch[];
   /** Heads [first, first + count) this stage covers (attention stages only). */
   heads?: { first: number; count: number };
+  /** Tokens [first, first + count) this stage covers (the MLP's per-block stages only). */
+  tokens?: { first: number; count: number };
 }
 
 
@@ -289,6 +291,7 @@ function mlpStages(ctx: LayerContext): PendingStage[] {
     const block = plan.mlpRows < cfg.seq ? ` tokens ${r0}..${r0 + rows}` : '';
     stages.push({
       name: 'mlp-up',
+      tokens: { first: r0, count: rows },
       dispatches: all(projection(ctx, {
         label: `MLP up ${cfg.activation}(LN2(x)·fc1ᵀ + b1)${block}`, a: m.xn, aType: store, rows, aRow: r0, w: m.fc1, out: m.hidden, outType: store,
         outWidth: cfg.ffn, inWidth: cfg.dModel, chunkRows: plan.fc1ChunkRows, bias: { buffer: m.b1, offset: 0 }, accumulate: false, activation: cfg.activation,

@@ -36,7 +36,18 @@ export interface PlanOptions {
   kvCache?: boolean;
   /** With kvCache: the decode step's weight sets, every layer's (resident) or 1 (streamed); default 1. */
   decodeWeightSets?: number;
+  /** The copies verification reads a layer from (RunOptions.keepLayerInput): counted with the rest. */
+  keepLayerInput?: boolean;
 }
+
+/**
+ * Whether a run keeping its layers for verification also keeps every block of the MLP's hidden (one buffer [seq, ffn],
+ * each block copied in after it is computed): where the hidden is computed a block of tokens at a time, the hidden
+ * buffer itself ends a layer holding only the last block. Copies move whole 4-byte words, so an f16 hidden needs an
+ * even ffn (every width published is); otherwise only the last block can be checked.
+ */
+export const keepsEveryHiddenBlock = (cfg: AttentionConfig, mlpRows: number): boolean =>
+  cfg.block === 'full' && mlpRows < cfg.seq && (cfg.ffn * (cfg.precision === 'f16' ? 2 : F32)) % 4 === 0;
 
 export interface BufferPlan {
   name: string;
@@ -183,6 +194,11 @@ export function planMemory(cfg: AttentionConfig, limits: PlanLimits, options: Pl
     buffers.push({ name: 'a decode step\'s one-row x, LN(x), q, k, v, weighted sums (and MLP hidden)', elements: 3 * cfg.dModel + 4 * inner + (mlp ? cfg.dModel + cfg.ffn : 0), bytesPer: F32 });
     const sets = options.decodeWeightSets ?? 1;
     buffers.push({ name: `decode weights: ${sets} of ${cfg.layers} layer(s) on the GPU at once`, elements: sets * layerWeightBytes(cfg), bytesPer: 1 });
+  }
+  if (options.keepLayerInput) {
+    buffers.push({ name: 'the layer\'s input, kept for verification [seq, dModel]', elements: cfg.seq * cfg.dModel, bytesPer: F32 });
+    if (mlp) buffers.push({ name: 'x after the attention, kept for verification [seq, dModel]', elements: cfg.seq * cfg.dModel, bytesPer: F32 });
+    if (keepsEveryHiddenBlock(cfg, mlpRows)) buffers.push({ name: 'every block of the MLP hidden, kept for verification [seq, ffn]', elements: cfg.seq * cfg.ffn, bytesPer: half });
   }
   if (attention === 'materialized') buffers.push({ name: `pattern [${headGroup} heads, seq, kvSeq]`, elements: headGroup * cfg.seq * cfg.kvSeq, bytesPer: half });
   const peakBytes = buffers.reduce((sum, b) => sum + bytesOf(b), 0);

@@ -5,7 +5,7 @@
 
 import { innerWidth, type AttentionConfig } from './config.js';
 import type { LayerBuffers } from './layer.js';
-import type { MemoryPlan } from './plan.js';
+import { keepsEveryHiddenBlock, type MemoryPlan } from './plan.js';
 import type { Inputs } from './weights.js';
 import { allocateLayerWeights } from './weight-buffers.js';
 import { createStorage, poison, readBack, upload } from '../gpu/buffers.js';
@@ -28,8 +28,9 @@ export interface LayerProbe {
   /** Block 'full': LN2(x), what the MLP's first product reads. */
   readMlpNormed(): Promise<Float32Array>;
   /**
-   * Block 'full': the MLP's hidden act(LN2(x)·fc1ᵀ + b1) of tokens [firstRow, firstRow + rows):
-   * all of them, or the last block where the plan computes the hidden a block of tokens at a time.
+   * Block 'full': the MLP's hidden act(LN2(x)·fc1ᵀ + b1) of tokens [firstRow, firstRow + rows): all of
+   * them (where the plan computes it a block of tokens at a time, from the copy of every block kept with
+   * keepLayerInput), or the last block where no copy could be kept (plan.ts keepsEveryHiddenBlock).
    */
   readHidden(): Promise<{ firstRow: number; rows: number; data: Float32Array }>;
   readOutput(): Promise<Float32Array>;
@@ -41,6 +42,8 @@ export class RunBuffers {
   readonly layerInput: GPUBuffer | null;
   /** A copy of x after the attention, before the MLP (keepLayerInput with block 'full'). */
   readonly layerMid: GPUBuffer | null;
+  /** Every block of the MLP's hidden [seq, ffn] (keepLayerInput where the hidden is computed in blocks). */
+  readonly layerHidden: GPUBuffer | null;
   /** Every layer's and head's pattern [layers, heads, seq, kvSeq] (capturePatterns). */
   readonly patterns: GPUBuffer | null;
   private readonly owned: GPUBuffer[] = [];
@@ -71,9 +74,11 @@ export class RunBuffers {
     };
     this.layerInput = options.keepLayerInput ? alloc(cfg.seq * cfg.dModel, 'layer input') : null;
     this.layerMid = options.keepLayerInput && cfg.block === 'full' ? alloc(cfg.seq * cfg.dModel, 'layer x after attention') : null;
+    this.layerHidden = options.keepLayerInput && keepsEveryHiddenBlock(cfg, plan.mlpRows) ? alloc(cfg.seq * cfg.ffn, 'every block of the MLP hidden', p) : null;
     this.patterns = options.capturePatterns ? alloc(cfg.layers * cfg.heads * cfg.seq * cfg.kvSeq, 'captured patterns', p) : null;
     const b = this.layer;
-    for (const buffer of [b.xn, b.q, b.k, b.v, b.weighted, b.pattern, b.mlp?.xn, b.mlp?.hidden]) if (buffer) poison(gpu, buffer, undefined, p);
+    // The kept hidden too: a block the copies miss reads NaN, never the layer before's.
+    for (const buffer of [b.xn, b.q, b.k, b.v, b.weighted, b.pattern, b.mlp?.xn, b.mlp?.hidden, this.layerHidden]) if (buffer) poison(gpu, buffer, undefined, p);
   }
 
   get bytes(): number {
@@ -88,6 +93,13 @@ export class RunBuffers {
   /** After the attention's output stage (block 'full'): x before the MLP, kept for sampled checks. */
   copyLayerMid(encoder: GPUCommandEncoder): void {
     if (this.layerMid) encoder.copyBufferToBuffer(this.layer.x, 0, this.layerMid, 0, this.cfg.seq * this.cfg.dModel * 4);
+  }
+
+  /** After an MLP-up stage: its block of the hidden into the kept copy at its tokens' rows. */
+  copyHiddenBlock(encoder: GPUCommandEncoder, tokens: { first: number; count: number }): void {
+    if (!this.layerHidden) return;
+    const row = this.cfg.ffn * bytesPer(this.cfg.precision);
+    encoder.copyBufferToBuffer(this.layer.mlp!.hidden, 0, this.layerHidden, tokens.first * row, tokens.count * row);
   }
 
   /** After a softmax stage: the heads' patterns into the capture buffer at their layer and heads. */
@@ -136,6 +148,7 @@ export class RunBuffers {
       },
       readHidden: async () => {
         if (!b.mlp) throw new Error('readHidden: this run has no MLP (block attention)');
+        if (this.layerHidden) return { firstRow: 0, rows: cfg.seq, data: await readBack(gpu, this.layerHidden, cfg.seq * cfg.ffn, 0, p) };
         const block = this.plan.mlpRows;
         const firstRow = Math.floor((cfg.seq - 1) / block) * block;
         const rows = cfg.seq - firstRow;

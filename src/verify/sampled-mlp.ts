@@ -115,8 +115,9 @@ export function checkMlpUp(cfg: AttentionConfig, xn: Float32Array, hidden: Float
 
 /**
  * The MLP's three checks from the probe's read-backs: m (x after the attention), LN2(m), h, x_out.
- * Where the engine computed the hidden a block of tokens at a time, only the last block is still
- * there: the hidden's two checks cover those tokens (the detail says which), LN2 every token.
+ * Where the engine computed the hidden a block of tokens at a time, the run keeps a copy of every
+ * block (src/model/plan.ts keepsEveryHiddenBlock); where it could not (an odd f16 width), only the last
+ * block is there: the hidden's two checks cover those tokens (the detail says which), LN2 every token.
  */
 export function checkMlpSampled(cfg: AttentionConfig, src: MlpSource,
   reads: { mid: Float32Array; xn: Float32Array; hidden: { firstRow: number; rows: number; data: Float32Array }; out: Float32Array },

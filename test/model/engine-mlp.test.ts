@@ -78,7 +78,7 @@ describe('block full on the GPU, verified layer by layer', () => {
     expect(chunked.v.passed, `seed ${seed}: ${chunked.v.detail}`).toBe(true);
   });
 
-  it('a hidden over one binding is computed a block of tokens at a time: exact and sampled pass, planted errors in the last block fail', async () => {
+  it('a hidden over one binding is computed a block of tokens at a time: exact and sampled pass, the sampled checks read every block', async () => {
     const seed = freshSeed();
     // 2 KiB bindings: the hidden [9, 80] f32 (2880 B) in blocks of 6 tokens, then 3.
     const partial = { ...ODD, ffn: 80 };
@@ -96,7 +96,24 @@ describe('block full on the GPU, verified layer by layer', () => {
       const bad = layers.flatMap((l) => l.checks.filter((c) => !c.passed).map((c) => c.name));
       if (failing === null) expect(bad, `seed ${seed}`).toEqual([]);
       else expect(bad, `seed ${seed}`).toContain(failing);
-      expect(layers[0]!.checks.find((c) => c.name.startsWith('MLP up'))!.detail).toContain('tokens 6..9, the last block of the hidden');
+      // Every block is checked (the hidden of each block kept: run-buffers.ts), not only the last one left in the buffer.
+      expect(layers[0]!.checks.find((c) => c.name.startsWith('MLP up'))!.detail).toContain('for all 9 tokens');
+      expect(layers[0]!.checks.find((c) => c.name.startsWith('MLP up'))!.detail).not.toContain('the last block');
+    }
+    // A GPU error in the first block (token 0) is seen: one element of its hidden, then one of its x_out, off.
+    for (const [read, failing] of [['readHidden', 'MLP up'], ['readOutput', 'x_out = x + h·fc2ᵀ + b2']] as const) {
+      const layers: LayerVerification[] = [];
+      await engine().run(cfg, {
+        seed, limits, keepLayerInput: true, attention: 'materialized',
+        onLayer: async (p, probe) => {
+          const planted = read === 'readHidden'
+            ? { ...probe, readHidden: async () => { const h = await probe.readHidden(); if (h.firstRow === 0) h.data[3] = h.data[3]! + 0.01; return h; } } // token 0, where it was read
+            : { ...probe, readOutput: async () => { const y = await probe.readOutput(); y[3] = y[3]! + 0.01; return y; } };
+          layers.push(await verifyLayerSampled(cfg, p.layer, planted, { kind: 'seeded', seed }, null, { seed: seed + 3 }));
+        },
+      });
+      const bad = layers.flatMap((l) => l.checks.filter((c) => !c.passed).map((c) => c.name));
+      expect(bad.some((n) => n.startsWith(failing)), `seed ${seed}: ${read} planted at token 0 passed (${bad.join(', ')})`).toBe(true);
     }
   });
 

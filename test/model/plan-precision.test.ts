@@ -45,6 +45,13 @@ describe('planMemory counts the MLP and a model\'s tables', () => {
     expect(long.mlpRows).toBe(682);
     expect(long.buffers.find((b) => b.name.startsWith('MLP hidden'))).toMatchObject({ name: 'MLP hidden act(LN2(x)·fc1ᵀ + b1) [682 tokens, ffn]', elements: 682 * 49152 });
     expect(planMemory({ ...GPT3, block: 'full', precision: 'f16' }, limits, { attention: 'fused' }).mlpRows).toBe(1365);
+    // Kept for verification (keepLayerInput): the layer's input, x after the attention and every block of the hidden.
+    const kept = planMemory({ ...GPT3, block: 'full' }, limits, { attention: 'fused', keepLayerInput: true });
+    expect(kept.peakBytes - long.peakBytes).toBe(4 * (2 * 2048 * 12288 + 2048 * 49152));
+    expect(kept.buffers.map((b) => b.name)).toContain('every block of the MLP hidden, kept for verification [seq, ffn]');
+    // An odd f16 width cannot be copied a block at a time (4-byte copies): only the last block is kept, and counted.
+    const odd = { ...GPT3, block: 'full' as const, precision: 'f16' as const, ffn: 49151 };
+    expect(planMemory(odd, limits, { attention: 'fused', keepLayerInput: true }).buffers.map((b) => b.name)).not.toContain('every block of the MLP hidden, kept for verification [seq, ffn]');
   });
   it('a model adds its tables, once for a tied unembedding; GPT-2 small\'s token table is bound in chunks', () => {
     const cfg = resolveConfig({ layers: 12, heads: 12, dModel: 768, dHead: 64, seq: 16, maxSeq: 1024, block: 'full', norm: 'layernorm' });
