@@ -47,3 +47,26 @@ export function peakFraction(peak: Peak | null, tflops: number | null, gbps: num
   if (gbps !== null) return peak.memoryGbps ? { fraction: gbps / peak.memoryGbps, of: 'memory' } : null;
   return null;
 }
+
+/**
+ * The copy probe taken beside one row of ours (bench/copy-probe.ts): right before and right after that row's timing,
+ * moving about as many bytes as the row (`bytes`, read + written). GB/s from each one's median run.
+ */
+export interface CopyBeside {
+  bytes: number;
+  beforeGbps: number;
+  afterGbps: number;
+}
+
+/**
+ * The row's share of the copy probe beside it: its GB/s over the larger of the two probes, so the smaller of the two
+ * possible shares: a goal met against it is met against either probe, and a probe slowed by a burst of other work
+ * cannot flatter the row (the mean would let it halfway). Null without a rate.
+ */
+export function besideFraction(gbps: number | null, probe: CopyBeside): number | null {
+  const copy = Math.max(probe.beforeGbps, probe.afterGbps);
+  return gbps !== null && copy > 0 && Number.isFinite(copy) ? gbps / copy : null;
+}
+
+/** What f16 rows are measured against: memory bandwidth only (bytes are precision-free; no f16 FLOP peak is known). */
+export const memoryPeakOnly = (peak: Peak | null): Peak | null => (peak?.memoryGbps ? { memoryGbps: peak.memoryGbps, source: peak.source } : null);

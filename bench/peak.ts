@@ -1,16 +1,19 @@
 // Measured peaks for "% peak" on adapters without a published one (bench/metrics.ts KNOWN_PEAKS):
 // the best fp32 FMA rate and device-memory copy rate that bench/peak.wgsl's probes reach here,
-// timed like every kernel (the FMA probe's result checked first; timestamp queries, else a drained queue;
-// median of the timed runs).
+// timed like every kernel (each probe's result checked first; timestamp queries, else a drained queue;
+// median of the timed runs). The copy probe is bench/copy-probe.ts's, at 64 MiB a side on a software adapter and
+// 256 MiB elsewhere: the run-level memory peak. Bandwidth-bound rows of ours also take that probe beside them at
+// their own size (bench/suites/common.ts).
 
 import peakSource from './peak.wgsl';
 import { createStorage, createUniform, readBack } from '../src/gpu/buffers.js';
 import type { GpuContext } from '../src/gpu/device.js';
 import type { PipelineCache } from '../src/gpu/pipelines.js';
-import { timeDispatch, validateThenTime } from '../src/gpu/timing.js';
+import { validateThenTime } from '../src/gpu/timing.js';
 import { median } from '../src/stats.js';
 import { bindGroup, release, type PreparedDispatch } from '../src/gpu/dispatch.js';
 import type { Peak } from './metrics.js';
+import { prepareCopyProbe, probeSideBytes } from './copy-probe.js';
 
 const FMAS_PER_STEP = 32;
 
@@ -18,17 +21,16 @@ export async function measurePeak(gpu: GpuContext, cache: PipelineCache, softwar
   const owned: GPUBuffer[] = [];
   const dispatches: PreparedDispatch[] = [];
   try {
-    // Copy: up to 256 MiB a side (64 MiB on a software adapter), within one binding.
-    const cap = software ? 64 * 2 ** 20 : 256 * 2 ** 20;
-    const bytes = Math.floor(Math.min(cap, gpu.limits.maxStorageBufferBindingSize, gpu.limits.maxBufferSize) / 16) * 16;
-    const words = bytes / 16;
-    const src = createStorage(gpu, words * 4, 'peak src');
-    const dst = createStorage(gpu, words * 4, 'peak dst');
+    // FMA: one vec4 slot of dst per thread (thread 0's is checked), src read once (zeros).
+    const groups = software ? 64 : 8 * 1024;
+    const slots = 256 * groups;
+    const src = createStorage(gpu, 4, 'peak src');
+    const dst = createStorage(gpu, slots * 4, 'peak dst');
     owned.push(src, dst);
-    const prepare = async (entryPoint: 'fmaProbe' | 'copyProbe', wg: number, groups: number, iters: number): Promise<PreparedDispatch> => {
-      const pipeline = await cache.get({ name: 'peak', source: peakSource, entryPoint, constants: { WG: wg, ITERS: iters } });
-      const uniform = createUniform(gpu, [{ u32: words }, { u32: wg * groups }], `peak ${entryPoint} params`);
-      const d = { label: `peak ${entryPoint}`, pipeline, bindGroup: bindGroup(gpu, pipeline, `peak ${entryPoint}`, [src, dst, uniform]), grid: [groups, 1, 1] as [number, number, number], owned: [uniform] };
+    const prepare = async (wg: number, iters: number): Promise<PreparedDispatch> => {
+      const pipeline = await cache.get({ name: 'peak', source: peakSource, entryPoint: 'fmaProbe', constants: { WG: wg, ITERS: iters } });
+      const uniform = createUniform(gpu, [{ u32: slots }, { u32: wg * groups }], 'peak fmaProbe params');
+      const d = { label: `peak fmaProbe ${wg}`, pipeline, bindGroup: bindGroup(gpu, pipeline, 'peak fmaProbe', [src, dst, uniform]), grid: [groups, 1, 1] as [number, number, number], owned: [uniform] };
       dispatches.push(d);
       return d;
     };
@@ -37,15 +39,19 @@ export async function measurePeak(gpu: GpuContext, cache: PipelineCache, softwar
     // FMA: the best of a few workgroup sizes (a CPU adapter prefers few threads, a GPU many).
     let fmaTflops = 0;
     for (const wg of software ? [32, 64, 256] : [128, 256]) {
-      const groups = software ? 64 : 8 * 1024;
       const iters = software ? 256 : 4096;
-      const d = await prepare('fmaProbe', wg, groups, iters);
+      const d = await prepare(wg, iters);
       const { check, timing } = await validateThenTime(gpu, d.label, [{ name: d.label, dispatches: [d] }], () => checkFmaProbe(gpu, dst, iters), opts);
       if (!timing) throw new Error(check.detail);
       fmaTflops = Math.max(fmaTflops, (2 * FMAS_PER_STEP * iters * wg * groups) / (median(timing.ms) * 1e9));
     }
-    const copyMs = median((await timeDispatch(gpu, await prepare('copyProbe', 256, Math.min(4096, Math.ceil(words / 256)), 1), opts)).ms);
-    const memoryGbps = (2 * bytes) / (copyMs * 1e6);
+    const copy = await prepareCopyProbe(gpu, cache, probeSideBytes(gpu, 2 * (software ? 64 : 256) * 2 ** 20));
+    let memoryGbps: number;
+    try {
+      memoryGbps = await copy.measure(opts);
+    } finally {
+      copy.destroy();
+    }
     return {
       fp32Tflops: fmaTflops,
       memoryGbps,

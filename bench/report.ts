@@ -3,7 +3,7 @@
 // gets no speed-up ratio.
 
 import type { Summary } from '../src/stats.js';
-import { gbpsOf, peakFraction, tflopsOf, type Peak } from './metrics.js';
+import { besideFraction, gbpsOf, peakFraction, tflopsOf, type CopyBeside, type Peak } from './metrics.js';
 
 export type Impl = 'webgpu-attention' | 'tfjs-webgpu' | 'onnxruntime-webgpu' | 'jax-js-webgpu' | 'cpu-reference';
 /**
@@ -37,9 +37,14 @@ export interface BenchRecord {
   samples: number;
   flops: number;
   bytes: number;
-  /** Of the f32 FLOP peak (compute-bound work) or of memory bandwidth (softmax); null when unknown. */
+  /**
+   * Of the f32 FLOP peak (compute-bound work), of the run-level memory peak ('memory': peers' bandwidth-bound rows),
+   * or of the copy probe taken beside this row ('copy': ours on bandwidth-bound rows, `copyProbe`); null when unknown.
+   */
   peakFraction: number | null;
-  peakOf: 'f32' | 'memory' | null;
+  peakOf: 'f32' | 'memory' | 'copy' | null;
+  /** Ours on bandwidth-bound rows (no FLOPs counted: decode, softmax): the copy probe right before and after its timing. */
+  copyProbe?: CopyBeside;
   /** How the output was checked: 'all N' or 'sampled 256 of N'. */
   check: string;
   /** Matrix size n for the square matmuls (the plot's x axis). */
@@ -72,7 +77,9 @@ export function makeRecord(m: Measurement, timing: TimingSource, summary: Pick<S
   const median = summary?.medianMs ?? null;
   const tflops = median === null ? null : tflopsOf(m.flops, median);
   const gbps = median === null ? null : gbpsOf(m.bytes, median);
-  const share = m.impl === 'cpu-reference' ? null : peakFraction(peak, tflops, gbps);
+  // Beside a row's own copy probe, its share is of that probe, never of the run-level peak.
+  const beside = extra.copyProbe ? besideFraction(gbps, extra.copyProbe) : null;
+  const share = m.impl === 'cpu-reference' ? null : extra.copyProbe ? (beside === null ? null : { fraction: beside, of: 'copy' as const }) : peakFraction(peak, tflops, gbps);
   const status: Status = extra.status ?? (check?.passed ? 'ok' : 'wrong');
   return {
     suite: m.suite,
@@ -170,7 +177,7 @@ export function tableRows(records: readonly BenchRecord[]): string[][] {
     num(r.maxMs),
     num(r.tflops),
     num(r.gbps),
-    r.peakFraction === null ? '' : `${(r.peakFraction * 100).toFixed(1)}%${r.peakOf === 'memory' ? ' mem' : ''}`,
+    r.peakFraction === null ? '' : `${(r.peakFraction * 100).toFixed(1)}%${r.peakOf === 'memory' ? ' mem' : r.peakOf === 'copy' ? ' copy' : ''}`,
     ratios(r),
     verdict(r),
   ]);
@@ -206,8 +213,18 @@ export function formatNotes(records: readonly BenchRecord[], adapter: string, pe
     lines.push(
       'f16 rows: inputs rounded to f16 and stored as f16 (GB/s counts 2 bytes a value), checked against float64 from those rounded' +
         ' inputs: the same derived allowance for f32 arithmetic plus one f16 rounding of the output (the attention core also' +
-        ' allows f16-stored scores and pattern); a library computing in f16 is WRONG by it; no % peak (no f16 peak known).',
+        ' allows f16-stored scores and pattern); a library computing in f16 is WRONG by it; bandwidth-bound rows get % of' +
+        ' memory bandwidth as f32 rows do (bytes are precision-free), no row gets % of a FLOP peak (no f16 FLOP peak known).',
     );
+  }
+  const beside = records.filter((r) => r.copyProbe);
+  if (beside.length) {
+    lines.push(
+      '% copy (ours, bandwidth-bound rows) = the row\'s GB/s ÷ the larger of two runs of the copy probe (bench/copy-probe.ts)' +
+        ' taken right before and right after its timing, each reading + writing about the row\'s bytes (same working set):' +
+        ' a lower bound on the share; % mem (peers\' rows) = of the run-level copy probe in the adapter line.',
+    );
+    for (const r of beside) lines.push(besideLine(r, peak));
   }
   for (const r of records) {
     if (!r.stagesMs || r.impl !== 'webgpu-attention') continue;
@@ -223,6 +240,15 @@ export function formatNotes(records: readonly BenchRecord[], adapter: string, pe
   }
   for (const [key, where] of seen) lines.push(`${key} (${where.length > 3 ? `${where.length} measurements` : where.join(', ')})`);
   return lines.join('\n');
+}
+
+/** One row's copy probe beside it, its share of that probe, and for comparison its share of the run-level peak. */
+function besideLine(r: BenchRecord, peak: Peak | null): string {
+  const p = r.copyProbe!;
+  const share = (x: number | null) => (x === null ? '—' : `${(x * 100).toFixed(1)} %`);
+  const run = peak?.memoryGbps && r.gbps !== null ? `; of the run-level ${num(peak.memoryGbps)} GB/s: ${share(r.gbps / peak.memoryGbps)}` : '';
+  return `copy probe beside ${r.suite}/${r.name} ${r.shape} ${r.precision}: before ${num(p.beforeGbps)}, after ${num(p.afterGbps)} GB/s` +
+    ` (${num(p.bytes / 1e6)} MB read + written); ours ${num(r.gbps)} GB/s = ${share(r.peakFraction)} of the larger${run}`;
 }
 
 /** The --json output: one array, one object per measurement. */

@@ -5,9 +5,13 @@
 // ours with f16 storage where our kernels and the adapter have it, each peer in float16 where it has it
 // (else a "not available" row with the reason), checked against float64 from the rounded inputs. Every row,
 // ours and the peers', is judged by the same derived allowance (bench/verify.ts allowanceAt).
+// Bandwidth-bound ops (no FLOPs counted: decode, softmax): our row takes the copy probe right before and right after
+// its timing, at its own bytes (bench/copy-probe.ts), and its % is of that probe (bench/metrics.ts besideFraction); the
+// peers' rows keep the run-level peak. f16 rows are measured against memory bandwidth as f32 rows are.
 
 import type { Engine } from '../../src/model/engine.js';
-import type { Peak } from '../metrics.js';
+import { memoryPeakOnly, type CopyBeside, type Peak } from '../metrics.js';
+import { prepareCopyProbe, probeSideBytes, type CopyProbe } from '../copy-probe.js';
 import { checkThenTime, timeCpu, type RunOpts } from '../harness.js';
 import { describeShape, makeInputs, opBytes, opFlops, type OpCase, type OpInputs } from '../inputs.js';
 import { prepareOurs } from '../ours.js';
@@ -67,8 +71,9 @@ export async function runCase(ctx: BenchContext, meta: CaseMeta, c: OpCase, cpu?
     const x = f16 ? roundInputs(inputs) : inputs;
     const ref = referenceAt(c, x, indices);
     const tol = allowanceAt(c, x, indices, ref, precision);
-    // No % peak for fp16 rows: the only peaks known are fp32 FMA and memory.
-    const peak = f16 ? null : ctx.peak;
+    // f16 rows: % of memory bandwidth only (bytes are precision-free; the only FLOP peak known is fp32 FMA).
+    const peak = f16 ? memoryPeakOnly(ctx.peak) : ctx.peak;
+    const bandwidthBound = opFlops(c) === 0;
 
     // Ours: each variant of the op (the attention core: materialized pattern, and fused).
     const { gpu, cache } = ctx.engine;
@@ -82,12 +87,18 @@ export async function runCase(ctx: BenchContext, meta: CaseMeta, c: OpCase, cpu?
       try {
         const options = { baseTile: ctx.engine.matmulTile, fused: variant.fused };
         const ours = f16 && ctx.oursF16.available ? await ctx.oursF16.prepare(gpu, cache, c, x, options) : await prepareOurs(gpu, cache, c, x, options);
+        let probe: CopyProbe | null = null;
         try {
           const label = `${meta.suite} ${mine.name}${f16 ? ' f16' : ''}`;
+          if (bandwidthBound) probe = await prepareCopyProbe(gpu, cache, probeSideBytes(gpu, base.bytes));
+          const probeRuns = { warmup: 1, runs: ctx.run.runs, minSampleMs: ctx.engine.adapter.isSoftware ? 0 : 5 };
+          const beforeGbps = probe ? await probe.measure(probeRuns) : 0;
           const { check, timing: t } = await checkThenTime(gpu, label, ours.stages, async () => checkOutput(c, await ours.read(indices), ref, indices, tol), ctx.run, ours.reset);
+          const copyProbe: { copyProbe?: CopyBeside } = probe && t ? { copyProbe: { bytes: probe.bytes, beforeGbps, afterGbps: await probe.measure(probeRuns) } } : {};
           const stages = t && Object.keys(t.stagesMs).length > 1 ? { stagesMs: t.stagesMs } : {};
-          records.push(makeRecord(mine, t?.source ?? 'timestamp-query', t?.summary ?? null, check, peak, { ...(t ? { wallMedianMs: t.wall.medianMs } : {}), ...stages, ...compared }));
+          records.push(makeRecord(mine, t?.source ?? 'timestamp-query', t?.summary ?? null, check, peak, { ...(t ? { wallMedianMs: t.wall.medianMs } : {}), ...stages, ...compared, ...copyProbe }));
         } finally {
+          probe?.destroy();
           ours.destroy();
         }
       } catch (e) {

@@ -1,7 +1,8 @@
 // Decode suite: one decode step of one layer's attention core, the new token's query row per head against
 // n_kv cached keys and values (software adapter: 8 heads × 64 at n_kv 512 … 32,768; GPU: GPT-3's 96 × 128
 // at 2,048 and 32,768), f32 and f16. A step reads every cached key and value once: bandwidth-bound, so the
-// rows give GB/s and % of the copy probe (bench/peak.ts), no FLOP/s. Ours: shaders/decode.wgsl (split over
+// rows give GB/s and % of the copy probe taken right before and after our row's timing at the row's bytes
+// (bench/copy-probe.ts, in bench/suites/common.ts), no FLOP/s. Ours: shaders/decode.wgsl (split over
 // key blocks, merged); ORT: MultiHeadAttention with past key/value; tfjs and jax-js: their attention with a
 // one-row query. Every output checked against float64 in the run.
 

@@ -5,10 +5,10 @@
 import { describe, expect, it } from 'vitest';
 import { parseArgs } from '../../bench/args.js';
 import { makeInputs, opBytes, opFlops, outputElements, type OpCase } from '../../bench/inputs.js';
-import { gbpsOf, peakFor, peakFraction, tflopsOf } from '../../bench/metrics.js';
+import { besideFraction, gbpsOf, memoryPeakOnly, peakFor, peakFraction, tflopsOf } from '../../bench/metrics.js';
 import { median, quantile, summarize } from '../../src/stats.js';
 import { matmulSeries, niceStep, renderPlot } from '../../bench/plot.js';
-import { addSpeedups, failedRecord, formatTable, makeRecord, parseRecords, toJson, type BenchRecord, type Impl, type Measurement } from '../../bench/report.js';
+import { addSpeedups, failedRecord, formatNotes, formatTable, makeRecord, parseRecords, toJson, type BenchRecord, type Impl, type Measurement } from '../../bench/report.js';
 import { allowanceAt, checkIndices, checkOutput, referenceAt, SAMPLE_COUNT } from '../../bench/verify.js';
 import { matmul as refMatmul, softmaxRows } from '../../src/reference/attention.js';
 
@@ -100,6 +100,47 @@ describe('records', () => {
     expect(table).toContain('WRONG');
     expect(table).toContain('tfjs 3.0×');
     expect(table.split('\n')[0]).toMatch(/suite +name +shape +impl +precision +median ms +min +max +TFLOP\/s +GB\/s +% peak +vs peers +verified/);
+  });
+});
+
+describe('bandwidth-bound rows against the copy probe beside them', () => {
+  // A decode row: 8 MB in 2 ms = 4 GB/s; its probes 5 and 8 GB/s; the run-level probe 20 GB/s.
+  const dec = (impl: Impl, precision?: 'f16'): Measurement => ({
+    suite: 'decode', name: 'step', shape: '8h n_kv=8192 d=64', impl, adapter: 'test adapter', flops: 0, bytes: 8e6, size: 8192,
+    ...(precision ? { precision } : {}),
+  });
+  const runPeak = { fp32Tflops: 0.02, memoryGbps: 20, source: 'run-level probe' };
+  const copyProbe = { bytes: 8e6, beforeGbps: 5, afterGbps: 8 };
+
+  it('ours: the share is of the larger probe (a lower bound), not of the run-level peak; peers keep the run-level one', () => {
+    expect(besideFraction(4, copyProbe)).toBe(0.5);
+    expect(besideFraction(4, { ...copyProbe, afterGbps: 2 })).toBe(0.8);
+    expect(besideFraction(null, copyProbe)).toBeNull();
+    expect(besideFraction(4, { ...copyProbe, beforeGbps: 0, afterGbps: 0 })).toBeNull();
+    const ours = makeRecord(dec('webgpu-attention'), 'timestamp-query', stats(2), ok, runPeak, { copyProbe });
+    expect(ours).toMatchObject({ gbps: 4, peakFraction: 0.5, peakOf: 'copy', copyProbe });
+    const peer = makeRecord(dec('onnxruntime-webgpu'), 'wall-clock-drained', stats(4), ok, runPeak);
+    expect(peer).toMatchObject({ gbps: 2, peakFraction: 0.1, peakOf: 'memory' });
+    expect(peer.copyProbe).toBeUndefined();
+    expect(parseRecords(toJson([ours]))[0]).toMatchObject({ peakOf: 'copy', copyProbe });
+    const table = formatTable([ours, peer]);
+    expect(table).toMatch(/50\.0% copy/);
+    expect(table).toMatch(/10\.0% mem/);
+    const notes = formatNotes([ours, peer], 'test adapter', runPeak);
+    expect(notes).toContain('copy probe beside decode/step 8h n_kv=8192 d=64 f32: before 5.00, after 8.00 GB/s (8.00 MB read + written); ours 4.00 GB/s = 50.0 % of the larger; of the run-level 20.0 GB/s: 20.0 %');
+    expect(notes).toMatch(/% copy \(ours, bandwidth-bound rows\) = .* the larger of two runs of the copy probe/);
+  });
+
+  it('f16 rows: % of memory bandwidth as f32 rows, no % of the f32 FLOP peak', () => {
+    expect(memoryPeakOnly(runPeak)).toEqual({ memoryGbps: 20, source: 'run-level probe' });
+    expect(memoryPeakOnly({ fp32Tflops: 67, source: 'no memory figure' })).toBeNull();
+    expect(memoryPeakOnly(null)).toBeNull();
+    const ours = makeRecord(dec('webgpu-attention', 'f16'), 'timestamp-query', stats(1), ok, memoryPeakOnly(runPeak), { copyProbe });
+    expect(ours).toMatchObject({ precision: 'f16', gbps: 8, peakFraction: 1, peakOf: 'copy' });
+    const peer = makeRecord(dec('jax-js-webgpu', 'f16'), 'wall-clock-drained', stats(2), ok, memoryPeakOnly(runPeak));
+    expect(peer).toMatchObject({ peakFraction: 0.2, peakOf: 'memory' });
+    // A compute-bound f16 row gets none: its peak would be an f16 FLOP rate, which is not known.
+    expect(makeRecord({ ...meas('webgpu-attention'), precision: 'f16' }, 'timestamp-query', stats(1), ok, memoryPeakOnly(runPeak)).peakFraction).toBeNull();
   });
 });
 
