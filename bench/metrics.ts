@@ -56,6 +56,21 @@ export interface CopyBeside {
   bytes: number;
   beforeGbps: number;
   afterGbps: number;
+  /**
+   * Rounds after the row's own timing, each the probe and then ours back to back (GB/s of each): a drift of the
+   * machine's speed over seconds (other work on shared cores) moves both sides of a round alike, so their ratio
+   * keeps what a probe a second away cannot.
+   */
+  pairs?: { probeGbps: number; oursGbps: number }[];
+}
+
+/** The median, least and greatest of the rounds' ratios ours ÷ probe; null without rounds. */
+export function pairedFraction(probe: CopyBeside): { median: number; min: number; max: number } | null {
+  const ratios = (probe.pairs ?? []).map((p) => p.oursGbps / p.probeGbps).filter(Number.isFinite).sort((a, b) => a - b);
+  if (!ratios.length) return null;
+  const mid = ratios.length >> 1;
+  const median = ratios.length % 2 ? ratios[mid]! : (ratios[mid - 1]! + ratios[mid]!) / 2;
+  return { median, min: ratios[0]!, max: ratios[ratios.length - 1]! };
 }
 
 /**

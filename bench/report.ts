@@ -3,7 +3,7 @@
 // gets no speed-up ratio.
 
 import type { Summary } from '../src/stats.js';
-import { besideFraction, gbpsOf, peakFraction, tflopsOf, type CopyBeside, type Peak } from './metrics.js';
+import { besideFraction, gbpsOf, pairedFraction, peakFraction, tflopsOf, type CopyBeside, type Peak } from './metrics.js';
 
 export type Impl = 'webgpu-attention' | 'tfjs-webgpu' | 'onnxruntime-webgpu' | 'jax-js-webgpu' | 'cpu-reference';
 /**
@@ -222,7 +222,9 @@ export function formatNotes(records: readonly BenchRecord[], adapter: string, pe
     lines.push(
       '% copy (ours, bandwidth-bound rows) = the row\'s GB/s ÷ the larger of two runs of the copy probe (bench/copy-probe.ts)' +
         ' taken right before and right after its timing, each reading + writing about the row\'s bytes (same working set):' +
-        ' a lower bound on the share; % mem (peers\' rows) = of the run-level copy probe in the adapter line.',
+        ' a lower bound on the share; "paired": rounds of the probe and ours back to back after that timing, the median of' +
+        ' their ratios (a drift of the shared machine moves both sides of a round alike); % mem (peers\' rows) = of the' +
+        ' run-level copy probe in the adapter line.',
     );
     for (const r of beside) lines.push(besideLine(r, peak));
   }
@@ -247,8 +249,10 @@ function besideLine(r: BenchRecord, peak: Peak | null): string {
   const p = r.copyProbe!;
   const share = (x: number | null) => (x === null ? '—' : `${(x * 100).toFixed(1)} %`);
   const run = peak?.memoryGbps && r.gbps !== null ? `; of the run-level ${num(peak.memoryGbps)} GB/s: ${share(r.gbps / peak.memoryGbps)}` : '';
+  const paired = pairedFraction(p);
+  const rounds = paired ? `; paired (${p.pairs!.length} rounds of the probe then ours, back to back): median ${share(paired.median)}, ${share(paired.min)}–${share(paired.max)}` : '';
   return `copy probe beside ${r.suite}/${r.name} ${r.shape} ${r.precision}: before ${num(p.beforeGbps)}, after ${num(p.afterGbps)} GB/s` +
-    ` (${num(p.bytes / 1e6)} MB read + written); ours ${num(r.gbps)} GB/s = ${share(r.peakFraction)} of the larger${run}`;
+    ` (${num(p.bytes / 1e6)} MB read + written); ours ${num(r.gbps)} GB/s = ${share(r.peakFraction)} of the larger${rounds}${run}`;
 }
 
 /** The --json output: one array, one object per measurement. */

@@ -10,6 +10,8 @@
 // peers' rows keep the run-level peak. f16 rows are measured against memory bandwidth as f32 rows are.
 
 import type { Engine } from '../../src/model/engine.js';
+import { timeStages, type TimedStage } from '../../src/gpu/timing.js';
+import { median } from '../../src/stats.js';
 import { memoryPeakOnly, type CopyBeside, type Peak } from '../metrics.js';
 import { prepareCopyProbe, probeSideBytes, type CopyProbe } from '../copy-probe.js';
 import { checkThenTime, timeCpu, type RunOpts } from '../harness.js';
@@ -95,6 +97,7 @@ export async function runCase(ctx: BenchContext, meta: CaseMeta, c: OpCase, cpu?
           const beforeGbps = probe ? await probe.measure(probeRuns) : 0;
           const { check, timing: t } = await checkThenTime(gpu, label, ours.stages, async () => checkOutput(c, await ours.read(indices), ref, indices, tol), ctx.run, ours.reset);
           const copyProbe: { copyProbe?: CopyBeside } = probe && t ? { copyProbe: { bytes: probe.bytes, beforeGbps, afterGbps: await probe.measure(probeRuns) } } : {};
+          if (probe && t && copyProbe.copyProbe) copyProbe.copyProbe.pairs = await pairedRounds(gpu, label, probe, ours, base.bytes, probeRuns);
           const stages = t && Object.keys(t.stagesMs).length > 1 ? { stagesMs: t.stagesMs } : {};
           records.push(makeRecord(mine, t?.source ?? 'timestamp-query', t?.summary ?? null, check, peak, { ...(t ? { wallMedianMs: t.wall.medianMs } : {}), ...stages, ...compared, ...copyProbe }));
         } finally {
@@ -168,4 +171,18 @@ function callPeer(p: Peer, c: OpCase, x: OpInputs, opts: RunOpts & { sample?: Ui
     return p.attention(x.q, x.k, x.v, { heads: c.heads, seq: 1, kvSeq: c.nKv, dHead: c.dHead, causal: false }, opts);
   }
   throw new Error(`no ${c.op} for these inputs`);
+}
+
+/** Rounds of the probe and ours back to back, after the row's checked timing (metrics.ts CopyBeside.pairs). */
+const PAIRED_ROUNDS = 5;
+async function pairedRounds(gpu: BenchContext['engine']['gpu'], label: string, probe: CopyProbe, ours: { stages: TimedStage[]; reset?: (e: GPUCommandEncoder) => void },
+  bytes: number, probeRuns: { warmup: number; runs: number; minSampleMs?: number }): Promise<{ probeGbps: number; oursGbps: number }[]> {
+  const pairs: { probeGbps: number; oursGbps: number }[] = [];
+  const runs = { warmup: 1, runs: 3, minSampleMs: probeRuns.minSampleMs };
+  for (let i = 0; i < PAIRED_ROUNDS; i++) {
+    const probeGbps = await probe.measure(runs);
+    const t = await timeStages(gpu, `${label} paired ${i + 1}`, ours.stages, { ...runs, reset: ours.reset });
+    pairs.push({ probeGbps, oursGbps: bytes / (median(t.ms) * 1e6) });
+  }
+  return pairs;
 }

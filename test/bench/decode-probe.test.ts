@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { prepareCopyProbe, probeSideBytes } from '../../bench/copy-probe.js';
 import { formatNotes, formatTable, type BenchRecord } from '../../bench/report.js';
+import { pairedFraction } from '../../bench/metrics.js';
 import { chooseScale } from '../../bench/scale.js';
 import type { BenchContext } from '../../bench/suites/common.js';
 import { decodeSuite } from '../../bench/suites/decode.bench.js';
@@ -42,12 +43,17 @@ function expectOwnProbe(records: BenchRecord[], precision: 'f32' | 'f16', seed: 
     for (const g of [p.beforeGbps, p.afterGbps]) expect(Number.isFinite(g) && g > 0, `${why}: probe ${g} GB/s`).toBe(true);
     expect(r.peakOf, why).toBe('copy');
     expect(r.peakFraction!, why).toBeCloseTo(r.gbps! / Math.max(p.beforeGbps, p.afterGbps), 12);
+    // Five rounds of the probe then ours, each a positive rate; ours near the row's own rate (same stages, same bytes).
+    expect(p.pairs, why).toHaveLength(5);
+    for (const q of p.pairs!) expect(q.probeGbps > 0 && Number.isFinite(q.probeGbps) && q.oursGbps > 0 && Number.isFinite(q.oursGbps), `${why}: round ${JSON.stringify(q)}`).toBe(true);
+    expect(pairedFraction(p)!.median, why).toBeGreaterThan(0);
     // What a fraction of the run-level peak would be: not this one.
     expect(Math.abs(r.peakFraction! - r.gbps! / PLANTED_RUN_PEAK.memoryGbps), why).toBeGreaterThan(r.peakFraction! / 2);
   }
   expect(formatTable(records)).toMatch(/% copy/);
   const notes = formatNotes(records, 'test adapter', PLANTED_RUN_PEAK);
   for (const r of ours) expect(notes).toContain(`copy probe beside decode/step ${r.shape} ${precision}: before `);
+  expect(notes).toMatch(/paired \(5 rounds of the probe then ours, back to back\): median \d/);
 }
 
 describe('the decode suite against the copy probe beside each row', () => {

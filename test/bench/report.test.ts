@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseArgs } from '../../bench/args.js';
 import { makeInputs, opBytes, opFlops, outputElements, type OpCase } from '../../bench/inputs.js';
-import { besideFraction, gbpsOf, memoryPeakOnly, peakFor, peakFraction, tflopsOf } from '../../bench/metrics.js';
+import { besideFraction, pairedFraction, gbpsOf, memoryPeakOnly, peakFor, peakFraction, tflopsOf } from '../../bench/metrics.js';
 import { median, quantile, summarize } from '../../src/stats.js';
 import { matmulSeries, niceStep, renderPlot } from '../../bench/plot.js';
 import { addSpeedups, failedRecord, formatNotes, formatTable, makeRecord, parseRecords, toJson, type BenchRecord, type Impl, type Measurement } from '../../bench/report.js';
@@ -129,6 +129,18 @@ describe('bandwidth-bound rows against the copy probe beside them', () => {
     const notes = formatNotes([ours, peer], 'test adapter', runPeak);
     expect(notes).toContain('copy probe beside decode/step 8h n_kv=8192 d=64 f32: before 5.00, after 8.00 GB/s (8.00 MB read + written); ours 4.00 GB/s = 50.0 % of the larger; of the run-level 20.0 GB/s: 20.0 %');
     expect(notes).toMatch(/% copy \(ours, bandwidth-bound rows\) = .* the larger of two runs of the copy probe/);
+  });
+
+  it('paired rounds: the median of each round\'s ours ÷ probe, with its range, beside the larger-probe share', () => {
+    // Rounds at 4/5, 3/6, 6/5 (the machine slowing and recovering): ratios 0.8, 0.5, 1.2; median 0.8.
+    const pairs = [{ probeGbps: 5, oursGbps: 4 }, { probeGbps: 6, oursGbps: 3 }, { probeGbps: 5, oursGbps: 6 }];
+    expect(pairedFraction({ ...copyProbe, pairs })).toEqual({ median: 0.8, min: 0.5, max: 1.2 });
+    expect(pairedFraction({ ...copyProbe, pairs: pairs.slice(0, 2) })!.median).toBeCloseTo(0.65, 12);
+    expect(pairedFraction(copyProbe)).toBeNull();
+    const ours = makeRecord(dec('webgpu-attention'), 'timestamp-query', stats(2), ok, runPeak, { copyProbe: { ...copyProbe, pairs } });
+    expect(ours.peakFraction).toBe(0.5); // the column stays the lower bound
+    const notes = formatNotes([ours], 'test adapter', runPeak);
+    expect(notes).toContain('= 50.0 % of the larger; paired (3 rounds of the probe then ours, back to back): median 80.0 %, 50.0 %–120.0 %; of the run-level');
   });
 
   it('f16 rows: % of memory bandwidth as f32 rows, no % of the f32 FLOP peak', () => {
