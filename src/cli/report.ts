@@ -26,6 +26,8 @@ export function runReport(result: RunResult, verification: Verification, layerCh
       // Each layer's stages: layer 0 minus layer 1 is the first use (a CPU adapter's shader compiles).
       perLayerStagesMs: t.perLayerStagesMs,
       weightsMs: t.weightsMs,
+      // A model run's embedding and logits, outside the layers (wall clock, read back included).
+      modelEndsMs: t.modelEndsMs,
     },
     // Pipelines created and the time spent preparing them, apart from GPU time; dispatches per layer (one submit each).
     compile: result.compile,
@@ -57,6 +59,8 @@ export function printRunSummary(r: ReturnType<typeof runReport> & { status: stri
       (r.stopped ? `, stopped after ${r.layersRun} of ${c.layers} layers` : ''),
     `throughput   ${gflops >= 1000 ? (gflops / 1000).toFixed(2) + ' TFLOP/s' : gflops.toFixed(2) + ' GFLOP/s'} (${(r.flops.total / 1e9).toFixed(2)} GFLOP)`,
     `stages       ${planStages(r.plan.attention, c.norm, c.block).map((k) => `${k} ${r.timings.stagesMs[k].toFixed(2)} ms`).join(', ')}`,
+    ...(r.timings.modelEndsMs ? [`model ends   embedding ${r.timings.modelEndsMs.embedding.toFixed(2)} ms, final LayerNorm and logits ` +
+      `${r.timings.modelEndsMs.logits === null ? 'not run (the stack stopped)' : `${r.timings.modelEndsMs.logits.toFixed(2)} ms`} (wall clock, read back included)`] : []),
     `compile      ${r.compile.pipelines} pipeline(s) created in ${r.compile.ms.toFixed(0)} ms, first dispatches ${r.compile.firstUseMs.toFixed(0)} ms (driver compile, buffer zeroing), before the first layer; ${r.dispatchesPerLayer} dispatches per layer, one submit`,
     `matmul       ${r.matmul.tile} (${r.matmul.source}), fitted to each product`,
     `attention    ${r.attention.mode}${r.attention.source === 'rule' ? '' : ` (${r.attention.source})`}`,

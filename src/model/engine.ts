@@ -174,14 +174,18 @@ export class Engine {
       let stopped = false;
       const start = performance.now();
       let embedded: Float32Array | null = null;
+      let embeddingMs = 0;
+      let logitsMs: number | null = null;
       if (ends) {
         const e = ends;
+        const t0 = performance.now();
         embedded = await gpu.scoped('embedding', async () => {
           const encoder = gpu.device.createCommandEncoder({ label: 'embedding' });
           e.encodeEmbed(encoder);
           gpu.device.queue.submit([encoder.finish()]);
           return readBack(gpu, b.layer.x, cfg.seq * cfg.dModel);
         });
+        embeddingMs = performance.now() - t0;
       }
       for (let layer = 0; layer < cfg.layers; layer++) {
         if (options.signal?.aborted) {
@@ -196,12 +200,14 @@ export class Engine {
       let logits: Float32Array | null = null;
       if (ends && clock.perLayerMs.length === cfg.layers) {
         const e = ends;
+        const t0 = performance.now();
         logits = await gpu.scoped('final LayerNorm and logits', async () => {
           const encoder = gpu.device.createCommandEncoder({ label: 'final LayerNorm and logits' });
           e.encodeFinal(encoder);
           gpu.device.queue.submit([encoder.finish()]);
           return e.readLogits();
         });
+        logitsMs = performance.now() - t0;
       }
       const patterns = await b.readPatterns();
       const firstBad = new Uint32Array((await readBack(gpu, p.finite.flag, 1)).buffer)[0]!;
@@ -220,6 +226,7 @@ export class Engine {
         timings: {
           source: timer.enabled ? 'timestamp-query' : 'wall-clock', totalMs: performance.now() - start, gpuMs: clock.gpuMs,
           perLayerMs: clock.perLayerMs, perLayerStagesMs: clock.perLayerStagesMs, stagesMs: clock.stagesMs, weightsMs: clock.weightsMs,
+          modelEndsMs: ends ? { embedding: embeddingMs, logits: logitsMs } : null,
         },
         flops: { perLayer: flops.total, total: flops.total * layersRun },
         tflops: clock.gpuMs > 0 ? (flops.total * layersRun) / (clock.gpuMs * 1e9) : 0,

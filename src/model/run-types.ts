@@ -86,6 +86,12 @@ export interface RunResult {
     stagesMs: StageTimings;
     /** Filling or uploading weights, outside the attention arithmetic. */
     weightsMs: number;
+    /**
+     * A model run's ends, apart from the layers (null without RunOptions.model): the embedding and the final
+     * LayerNorm with the last token's logits, each from its submission until its result was read back (wall clock:
+     * they run outside the layers' timed passes); logits null when the stack stopped before its end.
+     */
+    modelEndsMs: { embedding: number; logits: number | null } | null;
   };
   flops: { perLayer: number; total: number };
   tflops: number;

@@ -36,6 +36,7 @@ describe('webgpu-attention run', () => {
       expect(r.timings.perLayerMs).toHaveLength(2);
       expect(r.timings.perLayerStagesMs).toHaveLength(2);
       expect(r.timings.perLayerStagesMs[1].qkv).toBeGreaterThan(0);
+      expect(r.timings.modelEndsMs).toBeNull(); // no model: no embedding or logits to time
       expect(r.flops.total).toBeGreaterThan(0);
     }
   });

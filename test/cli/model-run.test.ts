@@ -70,10 +70,14 @@ describe('run --model, text output and options', () => {
     expect(r.stderr).toMatch(/note: 3 tokens from --tokens: \[2, 101, 296\]/);
     expect(r.stdout).toMatch(/^next token {3}\(last of 3 tokens; softmax of the logits in float64\)$/m);
     expect(r.stdout.match(/^ +[123]\. id +\d+ +'.*' +p 0\.\d{4}$/gm)).toHaveLength(3);
+    // The model's ends are timed apart from the layers' stages.
+    expect(r.stdout).toMatch(/^model ends {3}embedding \d+\.\d\d ms, final LayerNorm and logits \d+\.\d\d ms \(wall clock, read back included\)$/m);
     const a = JSON.parse(cli('run', '--model', join(DIR, 'gpt2-f32'), '--tokens', '5,17', '--block', 'attention', '--json').stdout);
     expect(a.status).toBe('passed');
     expect(a.config.block).toBe('attention');
     expect(a.nextTokens).toHaveLength(5);
+    expect(a.timings.modelEndsMs.embedding).toBeGreaterThan(0);
+    expect(a.timings.modelEndsMs.logits).toBeGreaterThan(0);
   });
 
   it.each([['--verify', 'sampled'], ['--attention', 'fused']])('%s %s: the layers and both ends checked, numpy\'s next tokens', (flag, value) => {
