@@ -7,6 +7,9 @@ export type { RunOptions, RunResult, LayerProgress, LayerProbe, StageTimings } f
 export { GPT3, SMALL, PRESETS, resolveConfig, validateConfig, ConfigError, innerWidth, flagName } from './model/config.js';
 export type { AttentionConfig, BlockKind, Activation } from './model/config.js';
 export { layerFlops, parameterCount, visiblePairs } from './model/flops.js';
+// The adapter's measured rates and the time estimate from them (the page's estimate, the CLI's software refusal).
+export { PROBE_CONFIG, measuredRates, knownRates, noteRun, fromRun, nearestSample, estimateSeconds } from './model/rates.js';
+export type { RateSample, Rates } from './model/rates.js';
 export { planMemory, layerWeightBytes } from './model/plan.js';
 export type { MemoryPlan, PlanLimits, PlanOptions } from './model/plan.js';
 export type { WeightSource, LayerTensors, ModelTensors, Inputs } from './model/weights.js';

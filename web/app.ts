@@ -9,7 +9,6 @@ import { renderBench, summarize, type BenchResult } from './bench.js';
 import { CHAPTER_HEADS } from './chapter.js';
 import { clearError, describeError, PageError, showError } from './errors.js';
 import { checkAffordable, estimate, type ModelEstimate, type Suggestion } from './estimate.js';
-import { knownRates, measuredRates, noteRun, type Rates } from './rates.js';
 import { renderChapterPanel } from './explain.js';
 import { applyEdit, showState, showTokens } from './form.js';
 import { colorFor, HATCH_RGB, MASKED_RGB } from './heatmap.js';
@@ -26,7 +25,7 @@ import { wireWeightsInput, type LoadedWeights } from './weights-file.js';
 import { droppedCheckpoint } from './checkpoint-drop.js';
 import { renderNextTokens, wireCheckpointInputs, type LoadedCheckpoint } from './checkpoint-view.js';
 import { nextTokens, type NextToken } from '../src/model/next-tokens.js';
-import { formatBytes } from '../src/index.js';
+import { formatBytes, knownRates, measuredRates, noteRun, type Rates } from '../src/index.js';
 import { checkGenerateFields, runGenerate, type GenerateRecord } from './generate.js';
 import { checkpointParameters } from '../src/io/checkpoint-config.js';
 
@@ -45,7 +44,7 @@ export interface PageData {
   heatmap: Drawn | null;
   error: string | null;
   lastRun: LastRun | null;
-  /** The rates this adapter was measured at (rates.ts): what the estimate and the refusal use. */
+  /** The rates this adapter was measured at (src/model/rates.ts): what the estimate and the refusal use. */
   rates: Rates | null;
   /** The estimate shown before Run: its configuration and seconds (null before the rates are measured). */
   estimate: { config: AttentionConfig; seconds: number | null } | null;
@@ -125,7 +124,7 @@ async function refreshTokens(): Promise<void> {
     const now = engine ? knownRates(engine) : null;
     show(cfg, now);
     if (engine && !now) {
-      // The first estimate on an adapter waits for its probe (rates.ts), then shows the measured time.
+      // The first estimate on an adapter waits for its probe (src/model/rates.ts), then shows the measured time.
       data.rates = await measuredRates(engine);
       show((await prepare(state, file, checkpoint)).cfg, data.rates);
     } else data.rates = now;

@@ -1,12 +1,11 @@
 // Before Run: what a configuration costs (work, weights, GPU memory, time) and, on a software
 // adapter, a refusal of what would take over two minutes, with a way on: a smaller configuration
 // that the same estimate lets through (never one it would refuse), or "run even if slow". Times
-// come from rates measured on this adapter (rates.ts), never from a fixed guess.
+// come from rates measured on this adapter (src/model/rates.ts), never from a fixed guess.
 
-import { formatBytes, layerFlops, parameterCount, planMemory, resolveConfig, type AttentionConfig, type Engine } from '../src/index.js';
+import { estimateSeconds, formatBytes, layerFlops, nearestSample, parameterCount, planMemory, resolveConfig, type AttentionConfig, type Engine, type Rates } from '../src/index.js';
 import { PageError } from './errors.js';
 import { GPT3_WIDTHS, presetConfig, type Preset } from './params.js';
-import { estimateSeconds, nearestSample, type Rates } from './rates.js';
 import { scaled } from './report.js';
 
 /** Work a software adapter is refused beyond (a GPU process busy for minutes also stalls the tab). */

@@ -1,14 +1,13 @@
 // One run from the page: tokens → config → engine (created once, re-created after a loss) →
 // GPU run with progress → the data for the report, the heatmaps and the verification.
 
-import { Engine, InputError, resolveConfig, type AttentionConfig, type Inputs, type LayerProgress, type LayerTensors, type RunResult } from '../src/index.js';
+import { Engine, InputError, measuredRates, resolveConfig, type AttentionConfig, type Inputs, type LayerProgress, type LayerTensors, type RunResult } from '../src/index.js';
 import { tokenEmbeddings } from '../src/model/embeddings.js';
 import { checkpointRunConfig } from '../src/io/checkpoint-config.js';
 import { checkpointTokens, type LoadedCheckpoint } from './checkpoint-view.js';
 import { chapterConfig, chapterExample } from './chapter.js';
 import { PageError, noWebGpuMessage, pageWords } from './errors.js';
 import { checkAffordable, isCompat, type Suggestion } from './estimate.js';
-import { measuredRates } from './rates.js';
 import type { Tag } from './lexicon.js';
 import { exampleOverrides, presetConfig, type PageState } from './params.js';
 import { headScores } from './scores.js';

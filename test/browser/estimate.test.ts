@@ -3,10 +3,9 @@
 // estimate would refuse; nothing is refused without a measurement.
 
 import { describe, expect, test } from 'vitest';
-import { layerFlops, parameterCount, resolveConfig, type AttentionConfig, type Engine } from '../../src/index.js';
+import { estimateSeconds, layerFlops, resolveConfig, type AttentionConfig, type Engine, type Rates } from '../../src/index.js';
 import { affordableSuggestion, checkAffordable, estimate, SLOW_LIMIT_S, suggestionConfig, SUGGESTIONS, type Suggestion } from '../../web/estimate.js';
 import { GPT3_WIDTHS } from '../../web/params.js';
-import { estimateSeconds, nearestSample, type Rates } from '../../web/rates.js';
 
 /** Just what estimate.ts reads of an engine: a software adapter in the full profile. */
 const software = { adapter: { name: 'SwiftShader Device', isSoftware: true }, gpu: { adapter: { features: new Set(['core-features-and-limits']) }, limits: undefined } } as unknown as Engine;
@@ -25,22 +24,12 @@ const refusedWith = (cfg: AttentionConfig, r: Rates): { kind: string; action?: [
   }
 };
 
+// The estimate itself (src/model/rates.ts, shared with the CLI) has its unit tests in test/model/rates.test.ts.
 describe('estimate from measured rates', () => {
-  test('seconds are the FLOPs at the nearest measured rate plus the weights at the measured fill rate', () => {
+  test('the text gives the library estimate and the measured rate it came from', () => {
     const r = rates(4.69e8, 6e7);
-    const s = estimateSeconds(r, GPT3_WIDTHS)!;
-    const expected = (layerFlops(GPT3_WIDTHS).total * 2) / 4.69e8 + parameterCount(GPT3_WIDTHS).total / 6e7;
-    expect(s).toBeCloseTo(expected, 6);
+    expect(estimate(GPT3_WIDTHS, software, r).seconds).toBe(estimateSeconds(r, GPT3_WIDTHS));
     expect(estimate(GPT3_WIDTHS, software, r).text).toMatch(/time ≈103 s on this software adapter \(at the 469 MFLOP\/s measured here by a probe at d_model 512\)\.$/);
-  });
-
-  test('the sample nearest in width is used; a run replaces the probe at its width', () => {
-    const r: Rates = {
-      samples: [{ width: 512 * 512, dModel: 512, flopsPerS: 1e8, from: 'probe' }, { width: 12288 * 12288, dModel: 12288, flopsPerS: 5e8, from: 'run' }],
-      weightsPerS: null, error: null,
-    };
-    expect(nearestSample(r, GPT3_WIDTHS)!.dModel).toBe(12288);
-    expect(nearestSample(r, resolveConfig({ dModel: 256, heads: 4, dHead: 64 }))!.dModel).toBe(512);
   });
 
   test('before the adapter, before the probe, and after a failed probe: no time is guessed and nothing is refused', () => {

@@ -1,12 +1,16 @@
 // How fast this adapter runs the stack, measured on it: a short probe when the adapter is first
 // used (one layer at d_model 512, 4 heads of 128, 16 tokens, run twice: the second run's GPU
 // time, after the pipelines' first use and shader compilation, gives the arithmetic's FLOP/s and
-// the weight generation's weights/s), then every finished run of the page adds what it measured.
-// A fixed rate was 8–9× off on SwiftShader (issue 21): software adapters differ by an order of
-// magnitude between machines and with load, and their rate changes with the matrix widths, so
-// an estimate takes the measurement nearest in width to the configuration it prices.
+// the weight generation's weights/s), then every finished run may add what it measured (the page
+// does). A fixed rate was 8–9× off on SwiftShader (issue 21): software adapters differ by an order
+// of magnitude between machines and with load, and their rate changes with the matrix widths, so
+// an estimate takes the measurement nearest in width to the configuration it prices. One
+// implementation for the page's estimate and the CLI's software-adapter refusal (no Node, no DOM).
 
-import { layerFlops, parameterCount, resolveConfig, type AttentionConfig, type Engine, type RunResult } from '../src/index.js';
+import { resolveConfig, type AttentionConfig } from './config.js';
+import type { Engine } from './engine.js';
+import { layerFlops, parameterCount } from './flops.js';
+import type { RunResult } from './run-types.js';
 
 export interface RateSample {
   /** d_model · heads·d_head of the measured run: how wide its projections were. */
@@ -36,7 +40,7 @@ const known = new WeakMap<Engine, Rates>();
 export const knownRates = (engine: Engine): Rates | null => known.get(engine) ?? null;
 
 /** Rates from one run: the median layer after the first (which holds first-use work), else the first. */
-function fromRun(result: RunResult, from: 'probe' | 'run'): { sample: RateSample | null; weightsPerS: number | null } {
+export function fromRun(result: RunResult, from: 'probe' | 'run'): { sample: RateSample | null; weightsPerS: number | null } {
   const cfg = result.config;
   const layers = result.timings.perLayerMs.slice(0, result.layersRun);
   const steady = layers.length > 1 ? layers.slice(1) : layers;
