@@ -7,6 +7,7 @@ import { terminalSafeMessage } from '../io/escape.js';
 import { infoCommand } from './info.js';
 import { paramsCommand } from './params.js';
 import { RUN_USAGE, runCommand } from './run.js';
+import { SlowRunRefusal } from './slow-run.js';
 import { drainStdout, STDOUT_FAILED_EXIT, stdoutFailedLine, watchStdout } from './stdout.js';
 
 const USAGE = `webgpu-attention: transformer attention on WebGPU, verified against a float64 CPU reference
@@ -86,7 +87,8 @@ main(argv).then(
     console.error(`error: ${message}`);
     if (process.env.WEBGPU_ATTENTION_DEBUG) console.error(terminalSafeMessage(String((e as Error)?.stack), 1000, 200));
     // --json promises one JSON object on stdout on every exit path, errors included.
-    if (wantsJson(argv)) printJsonLine({ status: 'error', exitCode: 1, error: message });
+    // A software adapter's refusal also gives how it priced the run (slow-run.ts).
+    if (wantsJson(argv)) printJsonLine({ status: 'error', exitCode: 1, error: message, ...(e instanceof SlowRunRefusal ? { slowRunCheck: e.check } : {}) });
     return exit(1);
   },
 );

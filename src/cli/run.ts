@@ -12,6 +12,7 @@ import { configWithFiles, openFiles, type RunFiles } from './run-files.js';
 import { modelFilesProvenance, notVerified, outputDtype, printJson, provenanceOf, runOutcome, writeOutput } from './run-outcome.js';
 import { measurePrecisionLoss } from './precision-loss.js';
 import { checkSizesInNumbers } from './sizes.js';
+import { checkSoftwareRun, slowRunNote, type SlowRunCheck } from './slow-run.js';
 import { checkDecodeRequest, decodeFlags, type DecodeRequest, decodeOutcome, decodeReport, decodeSummaryLine, DECODE_USAGE, stepLine, TextStream } from './decode-run.js';
 import { modelProvenance, nextTokenLines, nextTokens, openModelRun, tokensLine, type ModelRun } from './model-run.js';
 import type { AttentionTuneResult } from '../tune/attention.js';
@@ -91,9 +92,6 @@ ${DECODE_USAGE}`;
 
 /** CPU float64 work we accept for `--verify exact` before suggesting `sampled`. */
 const EXACT_FLOP_LIMIT = 2e10;
-/** Software adapters reach a few GFLOP/s (lavapipe ≈ 4 on a 512³ matmul, bench/RESULTS.md). */
-const SOFTWARE_FLOPS_PER_S = 4e9;
-const SOFTWARE_REFUSE_S = 600;
 
 export async function runCommand(argv: string[]): Promise<number> {
   const flags = parseFlags(argv, RUN_FLAGS);
@@ -106,7 +104,7 @@ export async function runCommand(argv: string[]): Promise<number> {
   try {
     const engine = await Engine.create(createNodeGpu());
     try {
-      const planned = planRun(engine, flags, request, opened);
+      const planned = await planRun(engine, flags, request, opened);
       const tuning = await tune(engine, request.tuneWhen, opened.cfg, request.attention, request.json);
       const status = { step: 'starting' };
       const interrupts = watchRunInterrupts(status, request.json);
@@ -214,21 +212,27 @@ interface PlannedRun {
   plan: { memoryBytes?: number } | undefined;
   /** The stack's input: the file's or the seeded one (a model run's x is set from its embeddings after the run). */
   inputs: Inputs;
+  /** How a software adapter's run was priced (slow-run.ts); null on a hardware adapter. */
+  slowRunCheck: SlowRunCheck | null;
 }
 
-/** Step 3, plan: every size against the adapter's limits (with --decode the KV cache too), before any GPU work. */
-function planRun(engine: Engine, flags: Flags, request: RunRequest, { cfg, model, modelInput, fileInputs, notes }: RunInputs): PlannedRun {
+/**
+ * Step 3, plan: every size against the adapter's limits (with --decode the KV cache too), before any GPU work; on a
+ * software adapter the time priced, from a small probe where a floor bound does not clear it (slow-run.ts).
+ */
+async function planRun(engine: Engine, flags: Flags, request: RunRequest, { cfg, model, modelInput, fileInputs, notes }: RunInputs): Promise<PlannedRun> {
   const { decode, attention, seed } = request;
   const plan = decode ? { memoryBytes: engine.adapter.isSoftware ? totalmem() : undefined } : undefined;
   if (decode) planSession(engine, cfg, { inputs: fileInputs ?? undefined, model: modelInput, attention, plan });
   else engine.plan(cfg, { inputs: fileInputs ?? undefined, model: modelInput, attention });
   const inputs: Inputs = model ? { x: new Float32Array(0), context: null } : fileInputs ?? seededInputs(seed, cfg);
-  refuseSlowSoftwareRun(engine, cfg, flags.force === true);
+  const slowRunCheck = await checkSoftwareRun(engine, cfg, flags.force === true);
   if (!request.json) {
     console.error(`adapter: ${engine.adapter.name}${engine.adapter.isSoftware ? ' (software adapter)' : ''}`);
-    for (const note of notes) console.error(`note: ${note}`);
+    const priced = slowRunNote(slowRunCheck);
+    for (const note of priced ? [...notes, priced] : notes) console.error(`note: ${note}`);
   }
-  return { plan, inputs };
+  return { plan, inputs, slowRunCheck };
 }
 
 /** SIGINT/SIGTERM stop after the current layer; a second Ctrl-C quits at once, with --json still one JSON object on stdout. */
@@ -329,7 +333,7 @@ async function verifyRun({ cfg, mode, weights, model, modelInput }: RunInputs, {
 }
 
 /** Steps 6 and 7, report and write: the outcome, --output (written first: the report names it), then the report. */
-async function reportAndWrite(engine: Engine, flags: Flags, request: RunRequest, opened: RunInputs, { inputs }: PlannedRun, ran: StackRun, verification: Verification,
+async function reportAndWrite(engine: Engine, flags: Flags, request: RunRequest, opened: RunInputs, { inputs, slowRunCheck }: PlannedRun, ran: StackRun, verification: Verification,
   tuning: Awaited<ReturnType<typeof tune>>, interrupted: Interrupts['received']): Promise<number> {
   const { seed, attention, decode, outputPath, json } = request;
   const { cfg, mode, weights, model, modelInput, files, notes } = opened;
@@ -344,7 +348,7 @@ async function reportAndWrite(engine: Engine, flags: Flags, request: RunRequest,
   const next = model && result.logits && !result.stopped ? nextTokens(result.logits, model.top, model.tokenizer) : null;
   const report = {
     ...runReport(result, verification, layerChecks, tuning), precisionLoss,
-    status: outcome.status, exitCode: outcome.exitCode, message: outcome.message, notes, output: written,
+    status: outcome.status, exitCode: outcome.exitCode, message: outcome.message, notes, output: written, slowRunCheck,
     ...(model ? { tokens: [...model.tokens], nextTokens: next } : {}),
     ...(generated && decode ? { decode: decodeReport(generated.decode, decode.steps) } : {}),
     ...(generated?.generated ? { generated: generated.generated } : {}),
@@ -415,19 +419,6 @@ function verifyMode(flags: Flags, cfg: AttentionConfig): VerifyMode {
     );
   }
   return mode;
-}
-
-function refuseSlowSoftwareRun(engine: Engine, cfg: AttentionConfig, force: boolean): void {
-  if (!engine.adapter.isSoftware || force) return;
-  const seconds = (layerFlops(cfg).total * cfg.layers) / SOFTWARE_FLOPS_PER_S;
-  if (seconds > SOFTWARE_REFUSE_S) {
-    const hours = seconds / 3600;
-    throw new ConfigError(
-      `${engine.adapter.name} is a software adapter: this configuration would take about ${hours >= 1 ? hours.toFixed(1) + ' h' : (seconds / 60).toFixed(0) + ' min'} ` +
-        `at ~${SOFTWARE_FLOPS_PER_S / 1e9} GFLOP/s. Add --force to run it anyway, or try smaller flags, e.g. ` +
-        `--preset gpt3 --seq 16 --layers 2 (GPT-3 widths, short sequence) or --d-model 1024 --heads 8 --seq 128`,
-    );
-  }
 }
 
 /** Which layers sampled verification checks: all when few, otherwise first, last and evenly between. */

@@ -7,7 +7,9 @@ import { describe, expect, it } from 'vitest';
 import { cli, spawnCli, tuneDir } from '../helpers/cli.js';
 import { serializeSafetensors, weightName } from '../../src/io/safetensors.js';
 import { SafetensorsFile } from '../../src/node/safetensors-file.js';
-import { resolveConfig } from '../../src/model/config.js';
+import { GPT3, resolveConfig } from '../../src/model/config.js';
+import { estimateSeconds } from '../../src/model/rates.js';
+import { formatRate, formatSeconds } from '../../src/cli/slow-run.js';
 import { checkLayer } from '../../src/verify/exact.js';
 import { freshSeed, rng, uniformArray } from '../helpers/seeds.js';
 
@@ -38,6 +40,9 @@ describe('webgpu-attention run', () => {
       expect(r.timings.perLayerStagesMs[1].qkv).toBeGreaterThan(0);
       expect(r.timings.modelEndsMs).toBeNull(); // no model: no embedding or logits to time
       expect(r.flops.total).toBeGreaterThan(0);
+      // A run this small is under the limit even at the floor rates: a software adapter prices it without the probe.
+      if (r.adapter.isSoftware) expect(r.slowRunCheck).toMatchObject({ checked: true, by: 'bound', refused: false, probeMs: null });
+      else expect(r.slowRunCheck).toBeNull();
     }
   });
 
@@ -167,13 +172,37 @@ describe('webgpu-attention run', () => {
     expect(cli('run', '--input', join(dir, 'i16.safetensors'), '--d-model', '4', '--heads', '2', '--d-head', '2').stderr).toMatch(/'x' has dtype I16, expected F32, F16 or BF16/);
   });
 
+  it('a run over the floor bound but under the limit at the rate measured here runs, priced by the probe and saying so', () => {
+    const args = ['run', '--d-model', '2048', '--heads', '16', '--d-head', '128', '--seq', '400', '--layers', '1', '--verify', 'none'];
+    const r = json(...args);
+    if (r.adapter.isSoftware) {
+      expect(r.slowRunCheck).toMatchObject({ checked: true, by: 'probe', refused: false, source: 'measured here: probe d_model 512, 4 heads × 128, 16 tokens' });
+      expect(r.slowRunCheck.seconds).toBeLessThan(600);
+      expect(r.slowRunCheck.probeMs).toBeGreaterThan(0);
+      expect(cli(...args).stderr).toMatch(/note: software adapter: about [\d.]+ s at [\d.]+ [GM]FLOP\/s \(measured here: probe d_model 512, 4 heads × 128, 16 tokens\) and its weights at [\d.]+ [GM]?\/s; under the 10 min allowed/);
+    } else expect(r.slowRunCheck).toBeNull();
+  });
+
   it('the GPT-3 preset: refused on a software adapter without --force, with an estimate; on a GPU, not refused, and one full-width layer verifies', () => {
     const info = JSON.parse(cli('info', '--json').stdout);
     if (info.adapter.isSoftware) {
       const r = cli('run', '--preset', 'gpt3');
       expect(r.status).not.toBe(0);
-      expect(r.stderr).toMatch(/software adapter: this configuration would take about [\d.]+ h/);
+      expect(r.stderr).toMatch(/software adapter: this configuration would take about [\d.]+ h at [\d.]+ [GM]FLOP\/s \(measured here: probe d_model 512, 4 heads × 128, 16 tokens\)/);
       expect(r.stderr).toMatch(/--force/);
+      // --json: the same refusal, and how it was priced; its seconds are the library's estimate at the rates it names.
+      const j = cli('run', '--preset', 'gpt3', '--json');
+      expect(j.status).toBe(1);
+      const e = JSON.parse(j.stdout);
+      expect(e).toMatchObject({ status: 'error', exitCode: 1, slowRunCheck: { checked: true, by: 'probe', refused: true, limitSeconds: 600 } });
+      const { flopsPerS, weightsPerS, seconds, probeMs } = e.slowRunCheck;
+      expect(probeMs).toBeGreaterThan(0);
+      const gpt3 = resolveConfig({}, GPT3);
+      expect(seconds).toBeCloseTo(estimateSeconds({ samples: [{ width: 512 * 512, dModel: 512, flopsPerS, from: 'probe' }], weightsPerS, error: null }, gpt3)!, 3);
+      expect(e.error).toContain(`about ${formatSeconds(seconds)} at ${formatRate(flopsPerS)} (measured here: probe d_model 512`);
+      // --decode goes through the same refusal (its prefill priced).
+      const d = JSON.parse(cli('run', '--preset', 'gpt3', '--seq', '256', '--decode', '2', '--json').stdout);
+      expect(d).toMatchObject({ status: 'error', slowRunCheck: { by: 'probe', refused: true } });
     } else {
       // The whole preset (96 layers) is the benchmark's job (scripts/device-check.sh); here one layer of
       // it, at GPT-3's widths and full 2048-token sequence, in seconds: planned, run and checked (sampled).
