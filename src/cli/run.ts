@@ -71,7 +71,8 @@ export const RUN_USAGE = `webgpu-attention run [flags]
                                    (reported as not verified)
   --verify-layers N                sampled mode: how many layers to check (default: all, at most 8 spread out)
   --json                           one JSON object on stdout
-  --force                          run a configuration a software adapter would take very long for
+  --force                          run a configuration a software adapter would take over 10 min for (priced at
+                                   rates measured here by a short probe)
   --precision f32|f16              storage of weights, activations, q/k/v and patterns (f16: half the bytes,
                                    f32 accumulation; the residual stream stays f32); f16 needs the
                                    adapter feature shader-f16
