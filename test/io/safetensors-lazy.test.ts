@@ -45,12 +45,18 @@ describe('LazySafetensors', () => {
     const perChunk = SCAN_CHUNK_BYTES / (dtype === 'F32' ? 4 : 2);
     const n = 2 * perChunk + 5;
     const data = Float32Array.from({ length: n }, () => 2 * next() - 1);
-    const clean = new MemorySafetensors(serializeSafetensors({ w: { shape: [n], data, dtype } }));
+    const bytes = serializeSafetensors({ w: { shape: [n], data, dtype } });
+    const clean = new MemorySafetensors(bytes);
     expect(clean.scanFinite('w').chunks, `seed ${seed}`).toBe(3);
     expect(clean.has('w') && clean.shape('w')).toEqual([n]);
     const at = perChunk + 1 + Math.floor(next() * (perChunk - 1)); // in the second chunk
-    data[at] = Number.NaN;
-    const bad = new MemorySafetensors(serializeSafetensors({ w: { shape: [n], data, dtype } }));
+    // A NaN written into a copy of the file's bytes at that element (serializing again would convert every value anew).
+    const poisoned = bytes.slice();
+    const view = new DataView(poisoned.buffer);
+    const begin = parseSafetensorsHeader(bytes.subarray(0, headerEnd(bytes.subarray(0, 8), 'mem.safetensors', bytes.length)), 'mem.safetensors', bytes.length).tensors.get('w')!.begin;
+    if (dtype === 'F32') view.setFloat32(begin + 4 * at, Number.NaN, true);
+    else view.setUint16(begin + 2 * at, 0x7e00, true);
+    const bad = new MemorySafetensors(poisoned);
     const want = `non-finite value NaN at index ${at}`;
     expect(message(() => bad.read('w')), `seed ${seed}`).toContain(want);
     expect(message(() => bad.scanFinite('w')), `seed ${seed}`).toContain(want);
