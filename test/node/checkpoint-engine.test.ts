@@ -15,9 +15,10 @@ import { Checkpoint } from '../../src/node/checkpoint.js';
 import { nextTokens } from '../../src/model/next-tokens.js';
 import { judge } from '../../src/verify/tolerance.js';
 import { GOLDEN_DIR } from '../helpers/golden.js';
-import { useEngine } from '../helpers/gpu.js';
+import { skipWithout, useEngine } from '../helpers/gpu.js';
 import { checkpointOracle, topTokensDisagreement } from '../helpers/oracle-reach.js';
 import { runJudged } from '../helpers/stack-judge.js';
+import type { WeightSource } from '../../src/model/weights.js';
 
 const engine = useEngine();
 const DIR = join(GOLDEN_DIR, 'checkpoints');
@@ -48,4 +49,46 @@ describe.each(CASES)('$name', (c) => {
       ckpt.close();
     }
   });
+
+  it('in f16 (--precision f16: weights, tables and intermediates stored in half): every step judged by the f16 bound', async (t) => {
+    skipWithout(t, engine().gpu, 'shader-f16');
+    const ckpt = Checkpoint.open(join(DIR, c.name));
+    try {
+      const cfg = { ...checkpointRunConfig(ckpt.config, { seq: c.tokens.length }), precision: 'f16' as const };
+      const r = await runJudged(engine(), cfg, {
+        weights: ckpt.weightSource(), model: { tensors: ckpt.modelTensors(), tokens: Uint32Array.from(c.tokens) }, label: `${c.name} f16`,
+      });
+      expect(r.layersRun).toBe(c.layers);
+      expect(r.config.precision).toBe('f16');
+    } finally {
+      ckpt.close();
+    }
+  });
 });
+
+describe('the f16 check on a real checkpoint keeps its power', () => {
+  // f16 stores LN2(x), the hidden and the attention's intermediates in half: the layer's allowance on x_out is about 1 %
+  // of it here (±0.026 on 2.1), so a weight 1 % off reads 0.93× of it, 3 % off 2.8× (measured on this checkpoint).
+  it('gpt2-f32 in f16: the last layer\'s fc2 3 % off in the reference fails that layer, and only it', async (t) => {
+    skipWithout(t, engine().gpu, 'shader-f16');
+    const c = CASES.find((x) => x.name === 'gpt2-f32')!;
+    const ckpt = Checkpoint.open(join(DIR, c.name));
+    try {
+      const cfg = { ...checkpointRunConfig(ckpt.config, { seq: c.tokens.length }), precision: 'f16' as const };
+      const weights = ckpt.weightSource();
+      const last = c.layers - 1;
+      const planted: WeightSource = {
+        kind: 'tensors',
+        layer: async (l) => {
+          const w = await weights.layer(l);
+          return l === last ? { ...w, fc2: w.fc2!.map((v) => v * 1.03) } : w;
+        },
+      };
+      const run = runJudged(engine(), cfg, { weights, model: { tensors: ckpt.modelTensors(), tokens: Uint32Array.from(c.tokens) }, label: 'planted' }, { weights: planted });
+      await expect(run).rejects.toThrow(new RegExp(`FAILED in layer\\(s\\) ${last};`)); // that layer alone
+    } finally {
+      ckpt.close();
+    }
+  });
+});
+
