@@ -178,14 +178,7 @@ export class Engine {
       let logitsMs: number | null = null;
       if (ends) {
         const e = ends;
-        const t0 = performance.now();
-        embedded = await gpu.scoped('embedding', async () => {
-          const encoder = gpu.device.createCommandEncoder({ label: 'embedding' });
-          e.encodeEmbed(encoder);
-          gpu.device.queue.submit([encoder.finish()]);
-          return readBack(gpu, b.layer.x, cfg.seq * cfg.dModel);
-        });
-        embeddingMs = performance.now() - t0;
+        ({ result: embedded, ms: embeddingMs } = await timedSubmit(gpu, 'embedding', (c) => e.encodeEmbed(c), () => readBack(gpu, b.layer.x, cfg.seq * cfg.dModel)));
       }
       for (let layer = 0; layer < cfg.layers; layer++) {
         if (options.signal?.aborted) {
@@ -200,14 +193,7 @@ export class Engine {
       let logits: Float32Array | null = null;
       if (ends && clock.perLayerMs.length === cfg.layers) {
         const e = ends;
-        const t0 = performance.now();
-        logits = await gpu.scoped('final LayerNorm and logits', async () => {
-          const encoder = gpu.device.createCommandEncoder({ label: 'final LayerNorm and logits' });
-          e.encodeFinal(encoder);
-          gpu.device.queue.submit([encoder.finish()]);
-          return e.readLogits();
-        });
-        logitsMs = performance.now() - t0;
+        ({ result: logits, ms: logitsMs } = await timedSubmit(gpu, 'final LayerNorm and logits', (c) => e.encodeFinal(c), () => e.readLogits()));
       }
       const patterns = await b.readPatterns();
       const firstBad = new Uint32Array((await readBack(gpu, p.finite.flag, 1)).buffer)[0]!;
@@ -299,6 +285,18 @@ export class Engine {
   destroy(): void {
     this.gpu.destroy();
   }
+}
+
+/** One command buffer of `encode`'s work, submitted and `read` back: the result, and the wall time from encoding to read-back. */
+async function timedSubmit<T>(gpu: GpuContext, label: string, encode: (encoder: GPUCommandEncoder) => void, read: () => Promise<T>): Promise<{ result: T; ms: number }> {
+  const t0 = performance.now();
+  const result = await gpu.scoped(label, async () => {
+    const encoder = gpu.device.createCommandEncoder({ label });
+    encode(encoder);
+    gpu.device.queue.submit([encoder.finish()]);
+    return read();
+  });
+  return { result, ms: performance.now() - t0 };
 }
 
 const pickTileLimits = (l: GPUSupportedLimits) => ({
