@@ -1,5 +1,5 @@
 // How close the software-adapter estimate comes to what runs take here: the probe the CLI and the page run
-// (src/model/rates.ts: one layer at d_model 512, 4 heads × 128, 16 tokens, run twice, the second timed), then
+// (src/model/rates.ts: one layer at d_model 512, 4 heads × 128, 16 tokens, run once untimed, then the median of three timed), then
 // configurations of increasing width, each run once to compile and once timed, its estimate (before either run)
 // beside the timed run's GPU time plus weight generation (what the estimate prices) and its wall time. The probe is
 // taken in a fresh engine for each --repeat, so its spread between processes-like starts shows too.

@@ -1,7 +1,7 @@
 // On a software adapter `run` refuses (unless --force) what would take over SOFTWARE_REFUSE_S, before any heavy GPU
 // work. The time comes from rates measured on this adapter, by the page's probe and estimate (src/model/rates.ts):
 // a fixed rate was 8–9× off on SwiftShader (issue 21), and software adapters differ by an order of magnitude between
-// machines and with load. The probe (two one-layer runs at d_model 512: about 0.3 s on lavapipe with Mesa's shader
+// machines and with load. The probe (four one-layer runs at d_model 512: about 0.3 s on lavapipe with Mesa's shader
 // cache warm, a few seconds cold) is skipped where even floor rates, far below any software adapter measured, put the
 // run under the limit: small runs, and the test suite's, start at once.
 
