@@ -1,6 +1,8 @@
 // Pure arithmetic of the report: throughput from FLOP and byte counts, and the fraction of an adapter's
 // peak where that peak is known (order statistics of the per-run times: src/stats.ts).
 
+import { median } from '../src/stats.js';
+
 /** TFLOP/s of `flops` floating-point operations done in `ms` milliseconds (null without work or time). */
 export const tflopsOf = (flops: number, ms: number): number | null => (flops > 0 && ms > 0 ? flops / (ms * 1e9) : null);
 
@@ -66,11 +68,8 @@ export interface CopyBeside {
 
 /** The median, least and greatest of the rounds' ratios ours ÷ probe; null without rounds. */
 export function pairedFraction(probe: CopyBeside): { median: number; min: number; max: number } | null {
-  const ratios = (probe.pairs ?? []).map((p) => p.oursGbps / p.probeGbps).filter(Number.isFinite).sort((a, b) => a - b);
-  if (!ratios.length) return null;
-  const mid = ratios.length >> 1;
-  const median = ratios.length % 2 ? ratios[mid]! : (ratios[mid - 1]! + ratios[mid]!) / 2;
-  return { median, min: ratios[0]!, max: ratios[ratios.length - 1]! };
+  const ratios = (probe.pairs ?? []).map((p) => p.oursGbps / p.probeGbps).filter(Number.isFinite);
+  return ratios.length ? { median: median(ratios), min: Math.min(...ratios), max: Math.max(...ratios) } : null;
 }
 
 /**

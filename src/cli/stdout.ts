@@ -40,16 +40,15 @@ const describeFailure = (e: NodeJS.ErrnoException): string => `${(e.code && WORD
 
 /** Resolves once everything written to stdout is flushed: null, or what went wrong, in words. */
 export function drainStdout(): Promise<string | null> {
-  const describe = describeFailure;
-  if (failure) return Promise.resolve(describe(failure));
+  if (failure) return Promise.resolve(describeFailure(failure));
   return new Promise((resolve) => {
     try {
       process.stdout.write('', (e) => {
         const err = failure ?? (e as NodeJS.ErrnoException | null | undefined);
-        resolve(err ? describe(err) : null);
+        resolve(err ? describeFailure(err) : null);
       });
     } catch (e) {
-      resolve(describe(e as NodeJS.ErrnoException));
+      resolve(describeFailure(e as NodeJS.ErrnoException));
     }
   });
 }

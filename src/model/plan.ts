@@ -7,6 +7,7 @@
 import { innerWidth, type AttentionConfig } from './config.js';
 import { cacheRowProblem, cacheRows, cacheSizeProblem } from './kv-cache.js';
 import { formatBytes, InputError, OutOfMemoryError } from '../gpu/errors.js';
+import { bytesPer } from '../gpu/precision.js';
 
 export interface PlanLimits {
   maxStorageBufferBindingSize: number;
@@ -47,7 +48,7 @@ export interface PlanOptions {
  * even ffn (every width published is); otherwise only the last block can be checked.
  */
 export const keepsEveryHiddenBlock = (cfg: AttentionConfig, mlpRows: number): boolean =>
-  cfg.block === 'full' && mlpRows < cfg.seq && (cfg.ffn * (cfg.precision === 'f16' ? 2 : F32)) % 4 === 0;
+  cfg.block === 'full' && mlpRows < cfg.seq && (cfg.ffn * bytesPer(cfg.precision)) % 4 === 0;
 
 export interface BufferPlan {
   name: string;

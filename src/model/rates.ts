@@ -11,6 +11,7 @@ import { resolveConfig, type AttentionConfig } from './config.js';
 import type { Engine } from './engine.js';
 import { layerFlops, parameterCount } from './flops.js';
 import type { RunResult } from './run-types.js';
+import { median } from '../stats.js';
 
 export interface RateSample {
   /** d_model · heads·d_head of the measured run: how wide its projections were. */
@@ -60,7 +61,6 @@ export function fromRun(result: RunResult, from: 'probe' | 'run'): { sample: Rat
  */
 export const PROBE_TIMED_RUNS = 3;
 
-const middle = (xs: number[]): number | null => (xs.length ? [...xs].sort((a, b) => a - b)[xs.length >> 1]! : null);
 
 /** The adapter's rates: measured once per engine by the probe (later calls share it). */
 export function measuredRates(engine: Engine): Promise<Rates> {
@@ -71,10 +71,11 @@ export function measuredRates(engine: Engine): Promise<Rates> {
       await engine.run(PROBE_CONFIG, { seed: 1 });
       const runs: ReturnType<typeof fromRun>[] = [];
       for (let i = 0; i < PROBE_TIMED_RUNS; i++) runs.push(fromRun(await engine.run(PROBE_CONFIG, { seed: 2 + i }), 'probe'));
+      // Every timed run is the same configuration: one sample, its rate the runs' median (src/stats.ts).
       const samples = runs.flatMap((r) => (r.sample ? [r.sample] : []));
-      const flops = middle(samples.map((s) => s.flopsPerS));
-      const sample = samples.find((s) => s.flopsPerS === flops) ?? null;
-      const weightsPerS = middle(runs.flatMap((r) => (r.weightsPerS === null ? [] : [r.weightsPerS])));
+      const sample = samples[0] ? { ...samples[0], flopsPerS: median(samples.map((s) => s.flopsPerS)) } : null;
+      const fills = runs.flatMap((r) => (r.weightsPerS === null ? [] : [r.weightsPerS]));
+      const weightsPerS = fills.length ? median(fills) : null;
       return { samples: sample ? [sample] : [], weightsPerS, error: sample ? null : 'the probe runs reported no time' };
     })().catch((e: unknown) => ({ samples: [], weightsPerS: null, error: e instanceof Error ? e.message : String(e) }))
       .then((r: Rates) => {
